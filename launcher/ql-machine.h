@@ -1,0 +1,48 @@
+#pragma once
+
+#include <glib.h>
+#include "ql-host.h"
+#include "ql-profile.h"
+
+/* The machine a profile describes on this host: every decision that
+ * depends on the host (accelerator, CPU model, firmware files) and every
+ * guest address, resolved once, without I/O.  The QEMU argv is a function of
+ * this alone. */
+
+/* File descriptors QEMU inherits from the supervisor, at these numbers. */
+#define QL_MACHINE_QMP_FD 3
+#define QL_MACHINE_SERIAL_FD 4
+
+typedef struct {
+  const QlProfile *profile;   /* borrowed; outlives the machine */
+  QlAccel accel;              /* KVM or TCG, never AUTO */
+  char *qemu_binary;
+  char *cpu;                  /* the -cpu value */
+  GPtrArray *notes;           /* what was decided for the user, one line each */
+
+  gboolean uefi;
+  gboolean smm;
+  char *firmware_code;
+  char *firmware_vars_template;
+  char *firmware_vars;        /* the per-VM copy in the state dir */
+
+  char *hugetlbfs;            /* mem-path when hugepages are used */
+
+  char *runtime_dir;
+  char *state_dir;
+  char *qmp_socket;           /* for qlaunch stop/status/console */
+  char *serial_log;
+
+  /* PCI slots on pcie.0, fixed so the guest sees a stable topology */
+  guint vga_slot;             /* 0: none */
+  guint usb_slot;             /* 0: none */
+  guint scsi_slot;            /* 0: none */
+  GArray *disk_slots;         /* guint per disk; 0 for sata (on the ICH9 AHCI) */
+  GArray *net_slots;          /* guint per net; 0 for mode=none */
+} QlMachine;
+
+void ql_machine_free (QlMachine *machine);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlMachine, ql_machine_free)
+
+QlMachine *ql_machine_resolve (const QlProfile *profile, const QlHostFacts *host,
+                               const char *runtime_dir, const char *state_dir, GError **error);

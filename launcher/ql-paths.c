@@ -1,0 +1,89 @@
+#include "ql-paths.h"
+#include "ql-error.h"
+
+#include <unistd.h>
+
+static char *
+base_dir (const char *env, const char *root_dir, const char *user_parent)
+{
+  const char *override = g_getenv (env);
+
+  if (override != NULL && override[0] != '\0')
+    return g_strdup (override);
+  if (geteuid () == 0)
+    return g_strdup (root_dir);
+  return g_build_filename (user_parent, "qlaunch", NULL);
+}
+
+char *
+ql_paths_runtime_base (void)
+{
+  return base_dir ("QLAUNCH_RUNTIME_DIR", "/run/qlaunch", g_get_user_runtime_dir ());
+}
+
+char *
+ql_paths_state_base (void)
+{
+  return base_dir ("QLAUNCH_STATE_DIR", "/var/lib/qlaunch", g_get_user_state_dir ());
+}
+
+char *
+ql_paths_runtime_dir (const char *vm_name)
+{
+  g_autofree char *base = ql_paths_runtime_base ();
+
+  return g_build_filename (base, vm_name, NULL);
+}
+
+char *
+ql_paths_state_dir (const char *vm_name)
+{
+  g_autofree char *base = ql_paths_state_base ();
+
+  return g_build_filename (base, vm_name, NULL);
+}
+
+GStrv
+ql_paths_profile_dirs (void)
+{
+  const char *override = g_getenv ("QLAUNCH_PROFILE_PATH");
+  g_autofree char *user = g_build_filename (g_get_user_config_dir (), "qlaunch", NULL);
+
+  if (override != NULL && override[0] != '\0')
+    return g_strsplit (override, ":", -1);
+  if (geteuid () == 0)
+    return g_strdupv ((char *[]) { "/etc/qlaunch", user, NULL });
+  return g_strdupv ((char *[]) { user, NULL });
+}
+
+char *
+ql_paths_find_profile (const char *name_or_path, GError **error)
+{
+  g_auto(GStrv) dirs = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *searched = NULL;
+
+  if (g_str_has_suffix (name_or_path, ".ini") || strchr (name_or_path, '/') != NULL)
+    {
+      if (!g_file_test (name_or_path, G_FILE_TEST_IS_REGULAR))
+        {
+          g_set_error (error, QL_ERROR, QL_ERROR_NOT_FOUND, "Profile file '%s' does not exist", name_or_path);
+          return NULL;
+        }
+      return g_strdup (name_or_path);
+    }
+
+  dirs = ql_paths_profile_dirs ();
+  file = g_strconcat (name_or_path, ".ini", NULL);
+  for (guint i = 0; dirs[i]; i++)
+    {
+      g_autofree char *path = g_build_filename (dirs[i], file, NULL);
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        return g_steal_pointer (&path);
+    }
+  searched = g_strjoinv (", ", dirs);
+  g_set_error (error, QL_ERROR, QL_ERROR_NOT_FOUND,
+               "No profile '%s' (looked for %s in %s); give a path to an .ini file or see 'qlaunch list'",
+               name_or_path, file, searched);
+  return NULL;
+}

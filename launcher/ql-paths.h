@@ -1,0 +1,17 @@
+#pragma once
+
+#include <glib.h>
+
+/* Where qlaunch keeps things (see the README's "Paths").  Each base can be
+ * moved with an environment variable, which the tests use to stay hermetic:
+ * QLAUNCH_RUNTIME_DIR, QLAUNCH_STATE_DIR, QLAUNCH_PROFILE_PATH (':'-separated). */
+
+char *ql_paths_runtime_base (void);
+char *ql_paths_state_base (void);
+char *ql_paths_runtime_dir (const char *vm_name);
+char *ql_paths_state_dir (const char *vm_name);
+GStrv ql_paths_profile_dirs (void);
+
+/* An argument ending in ".ini" or containing '/' is a path; anything else is
+ * looked up as NAME.ini in the profile directories. */
+char *ql_paths_find_profile (const char *name_or_path, GError **error);

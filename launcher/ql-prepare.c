@@ -1,0 +1,39 @@
+#include "ql-prepare.h"
+#include "ql-paths.h"
+#include "ql-qemu-argv.h"
+
+void
+ql_prepared_free (QlPrepared *p)
+{
+  if (p == NULL)
+    return;
+  /* the machine borrows the profile */
+  ql_machine_free (p->machine);
+  ql_profile_free (p->profile);
+  ql_host_facts_free (p->host);
+  g_strfreev (p->argv);
+  g_free (p);
+}
+
+QlPrepared *
+ql_prepare (const char *name_or_path, GError **error)
+{
+  g_autoptr(QlPrepared) p = g_new0 (QlPrepared, 1);
+  g_autofree char *path = ql_paths_find_profile (name_or_path, error);
+  g_autofree char *runtime_dir = NULL;
+  g_autofree char *state_dir = NULL;
+
+  if (path == NULL)
+    return NULL;
+  p->profile = ql_profile_load (path, error);
+  if (p->profile == NULL)
+    return NULL;
+  p->host = ql_host_facts_probe (p->profile->qemu.binary);
+  runtime_dir = ql_paths_runtime_dir (p->profile->vm.name);
+  state_dir = ql_paths_state_dir (p->profile->vm.name);
+  p->machine = ql_machine_resolve (p->profile, p->host, runtime_dir, state_dir, error);
+  if (p->machine == NULL)
+    return NULL;
+  p->argv = ql_qemu_argv_build (p->machine);
+  return g_steal_pointer (&p);
+}

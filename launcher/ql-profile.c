@@ -1,0 +1,956 @@
+#include "ql-profile.h"
+#include "ql-error.h"
+#include "ql-ini-index.h"
+#include "ql-value.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- the schema ---- */
+
+typedef enum {
+  KEY_STRING,
+  KEY_BOOL,
+  KEY_UINT,
+  KEY_SIZE,
+  KEY_ENUM,
+  KEY_FILE,
+  KEY_FILE_LIST,
+  KEY_UUID,
+  KEY_MAC,
+  KEY_ARGS,
+  KEY_STRING_LIST,
+  KEY_UNSUPPORTED,   /* in the design vocabulary, not in this version */
+} KeyType;
+
+typedef struct {
+  const char *key;
+  KeyType type;
+  gsize offset;                 /* into QlProfile, or into the item of a named section */
+  const char *const *choices;
+  guint64 min, max;
+} KeySpec;
+
+typedef struct {
+  const char *name;
+  gboolean named;
+  const KeySpec *keys;
+  gsize item_size;              /* named sections: size of the item struct */
+  gsize id_offset;
+  gsize array_offset;           /* named sections: the GPtrArray in QlProfile */
+  GDestroyNotify item_free;
+  void (*item_init) (gpointer item);
+} SectionSpec;
+
+#define P(field) offsetof (QlProfile, field)
+#define END { NULL }
+
+static const KeySpec vm_keys[] = {
+  { "name", KEY_STRING, P (vm.name) },
+  { "accel", KEY_ENUM, P (vm.accel), ql_accel_names },
+  { "firmware", KEY_ENUM, P (vm.firmware), ql_firmware_names },
+  { "secure-boot", KEY_BOOL, P (vm.secure_boot) },
+  { "hide-hypervisor", KEY_BOOL, P (vm.hide_hypervisor) },
+  { "hyperv", KEY_BOOL, P (vm.hyperv) },
+  { "uuid", KEY_UUID, P (vm.uuid) },
+  { "kernel", KEY_FILE, P (vm.kernel) },
+  { "initrd", KEY_FILE, P (vm.initrd) },
+  { "append", KEY_STRING, P (vm.append) },
+  { "run-as", KEY_UNSUPPORTED },
+  END
+};
+
+static const KeySpec cpu_keys[] = {
+  { "model", KEY_STRING, P (cpu.model) },
+  { "sockets", KEY_UINT, P (cpu.sockets), NULL, 1, 16 },
+  { "cores", KEY_UINT, P (cpu.cores), NULL, 1, 256 },
+  { "threads", KEY_UINT, P (cpu.threads), NULL, 1, 8 },
+  { "pin", KEY_UNSUPPORTED },
+  { "emulator-pin", KEY_UNSUPPORTED },
+  { "iothreads", KEY_UNSUPPORTED },
+  { "iothread-pin", KEY_UNSUPPORTED },
+  END
+};
+
+static const KeySpec memory_keys[] = {
+  { "size", KEY_SIZE, P (memory.size), NULL, 16 << 20, G_GUINT64_CONSTANT (16) << 40 },
+  { "hugepages", KEY_ENUM, P (memory.hugepages), ql_hugepages_names },
+  { "prealloc", KEY_BOOL, P (memory.prealloc) },
+  { "prealloc-threads", KEY_UINT, P (memory.prealloc_threads), NULL, 1, 256 },
+  END
+};
+
+#define D(field) offsetof (QlDisk, field)
+static const KeySpec disk_keys[] = {
+  { "file", KEY_FILE, D (file) },
+  { "format", KEY_ENUM, D (format), ql_disk_format_names },
+  { "bus", KEY_ENUM, D (bus), ql_disk_bus_names },
+  { "cache", KEY_ENUM, D (cache), ql_disk_cache_names },
+  { "aio", KEY_ENUM, D (aio), ql_disk_aio_names },
+  { "discard", KEY_BOOL, D (discard) },
+  { "readonly", KEY_BOOL, D (readonly) },
+  { "boot", KEY_BOOL, D (boot) },
+  END
+};
+
+#define C(field) offsetof (QlCdrom, field)
+static const KeySpec cdrom_keys[] = {
+  { "file", KEY_FILE, C (file) },
+  { "boot", KEY_BOOL, C (boot) },
+  END
+};
+
+#define N(field) offsetof (QlNet, field)
+static const KeySpec net_keys[] = {
+  { "mode", KEY_ENUM, N (mode), ql_net_mode_names },
+  { "model", KEY_ENUM, N (model), ql_net_model_names },
+  { "mac", KEY_MAC, N (mac) },
+  { "forward", KEY_STRING_LIST, N (forward) },
+  { "bridge", KEY_UNSUPPORTED },
+  { "vhost", KEY_UNSUPPORTED },
+  { "queues", KEY_UNSUPPORTED },
+  END
+};
+
+static const KeySpec display_keys[] = {
+  { "type", KEY_ENUM, P (display.type), ql_display_type_names },
+  { "listen", KEY_STRING, P (display.listen) },
+  { "gl", KEY_BOOL, P (display.gl) },
+  { "vga", KEY_ENUM, P (display.vga), ql_vga_names },
+  END
+};
+
+static const KeySpec acpi_keys[] = {
+  { "table", KEY_FILE_LIST, P (acpi_tables) },
+  { "fake-battery", KEY_UNSUPPORTED },
+  END
+};
+
+static const KeySpec shutdown_keys[] = {
+  { "timeout", KEY_UINT, P (shutdown.timeout), NULL, 1, 3600 },
+  { "powerdown-retries", KEY_UINT, P (shutdown.powerdown_retries), NULL, 1, 10 },
+  END
+};
+
+static const KeySpec qemu_keys[] = {
+  { "binary", KEY_STRING, P (qemu.binary) },
+  { "args", KEY_ARGS, P (qemu.args) },
+  END
+};
+
+static const KeySpec fw_cfg_keys[] = { END };   /* free-form: NAME = FILE */
+
+static void
+disk_free (QlDisk *disk)
+{
+  g_free (disk->id);
+  g_free (disk->file);
+  g_free (disk);
+}
+
+static void
+cdrom_free (QlCdrom *cdrom)
+{
+  g_free (cdrom->id);
+  g_free (cdrom->file);
+  g_free (cdrom);
+}
+
+static void
+net_free (QlNet *net)
+{
+  g_free (net->id);
+  g_free (net->mac);
+  g_strfreev (net->forward);
+  g_free (net);
+}
+
+static void
+fw_cfg_free (QlFwCfg *entry)
+{
+  g_free (entry->name);
+  g_free (entry->file);
+  g_free (entry);
+}
+
+static void
+disk_init (gpointer item)
+{
+  QlDisk *disk = item;
+
+  disk->format = QL_DISK_FORMAT_AUTO;
+  disk->bus = QL_DISK_BUS_VIRTIO;
+  /* writeback works on every filesystem (tmpfs has no O_DIRECT); cache=none is a choice */
+  disk->cache = QL_DISK_CACHE_WRITEBACK;
+  disk->aio = QL_DISK_AIO_THREADS;
+}
+
+static void
+net_init (gpointer item)
+{
+  QlNet *net = item;
+
+  net->mode = QL_NET_MODE_USER;
+  net->model = QL_NET_MODEL_VIRTIO;
+}
+
+static const SectionSpec sections[] = {
+  { "vm", FALSE, vm_keys },
+  { "cpu", FALSE, cpu_keys },
+  { "memory", FALSE, memory_keys },
+  { "disk", TRUE, disk_keys, sizeof (QlDisk), D (id), P (disks), (GDestroyNotify) disk_free, disk_init },
+  { "cdrom", TRUE, cdrom_keys, sizeof (QlCdrom), C (id), P (cdroms), (GDestroyNotify) cdrom_free, NULL },
+  { "net", TRUE, net_keys, sizeof (QlNet), N (id), P (nets), (GDestroyNotify) net_free, net_init },
+  { "display", FALSE, display_keys },
+  { "acpi", FALSE, acpi_keys },
+  { "fw_cfg", FALSE, fw_cfg_keys },
+  { "shutdown", FALSE, shutdown_keys },
+  { "qemu", FALSE, qemu_keys },
+};
+
+/* In the design vocabulary, arriving with later versions. */
+static const char *const unsupported_sections[] = { "pci", "mdev", "usb", "audio", NULL };
+
+#define FIELD(base, offset, type) ((type *) ((char *) (base) + (offset)))
+
+void
+ql_profile_free (QlProfile *profile)
+{
+  if (profile == NULL)
+    return;
+  g_free (profile->path);
+  g_free (profile->vm.name);
+  g_free (profile->vm.uuid);
+  g_free (profile->vm.kernel);
+  g_free (profile->vm.initrd);
+  g_free (profile->vm.append);
+  g_free (profile->cpu.model);
+  g_clear_pointer (&profile->disks, g_ptr_array_unref);
+  g_clear_pointer (&profile->cdroms, g_ptr_array_unref);
+  g_clear_pointer (&profile->nets, g_ptr_array_unref);
+  g_free (profile->display.listen);
+  g_strfreev (profile->acpi_tables);
+  g_clear_pointer (&profile->fw_cfg, g_ptr_array_unref);
+  g_free (profile->qemu.binary);
+  g_strfreev (profile->qemu.args);
+  g_free (profile);
+}
+
+static QlProfile *
+profile_new_with_defaults (void)
+{
+  QlProfile *profile = g_new0 (QlProfile, 1);
+
+  profile->vm.accel = QL_ACCEL_AUTO;
+  profile->vm.firmware = QL_FIRMWARE_UEFI;
+  profile->vm.hyperv = TRUE;
+  profile->cpu.sockets = 1;
+  profile->cpu.cores = 2;
+  profile->cpu.threads = 1;
+  profile->memory.size = G_GUINT64_CONSTANT (2) << 30;
+  profile->memory.hugepages = QL_HUGEPAGES_NONE;
+  profile->disks = g_ptr_array_new_with_free_func ((GDestroyNotify) disk_free);
+  profile->cdroms = g_ptr_array_new_with_free_func ((GDestroyNotify) cdrom_free);
+  profile->nets = g_ptr_array_new_with_free_func ((GDestroyNotify) net_free);
+  profile->fw_cfg = g_ptr_array_new_with_free_func ((GDestroyNotify) fw_cfg_free);
+  profile->display.type = QL_DISPLAY_NONE;
+  profile->display.vga = QL_VGA_AUTO;
+  profile->shutdown.timeout = 120;
+  profile->shutdown.powerdown_retries = 3;
+  return profile;
+}
+
+/* ---- diagnostics ---- */
+
+typedef struct {
+  guint line;
+  guint seq;
+  char *text;
+} Diag;
+
+typedef struct {
+  const char *path;
+  char *dir;
+  QlIniIndex *index;
+  GKeyFile *keyfile;
+  GArray *diags;     /* Diag */
+  QlProfile *profile;
+} Loader;
+
+static void
+diag_clear (gpointer p)
+{
+  g_free (((Diag *) p)->text);
+}
+
+/* group may be NULL (whole file), key may be NULL (whole section). */
+static void
+report (Loader *loader, const char *group, const char *key, const char *fmt, ...) G_GNUC_PRINTF (4, 5);
+
+static void
+report (Loader *loader, const char *group, const char *key, const char *fmt, ...)
+{
+  g_autofree char *message = NULL;
+  Diag diag = { 0 };
+  va_list ap;
+
+  va_start (ap, fmt);
+  message = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+
+  diag.seq = loader->diags->len;
+  if (group == NULL)
+    diag.text = g_strdup_printf ("%s: %s", loader->path, message);
+  else
+    {
+      diag.line = key ? ql_ini_index_key_line (loader->index, group, key)
+                      : ql_ini_index_group_line (loader->index, group);
+      diag.text = g_strdup_printf ("%s:%u: [%s]%s%s: %s", loader->path, diag.line, group,
+                                   key ? " " : "", key ? key : "", message);
+    }
+  g_array_append_val (loader->diags, diag);
+}
+
+static int
+diag_compare (gconstpointer a, gconstpointer b)
+{
+  const Diag *da = a, *db = b;
+
+  if (da->line != db->line)
+    return da->line < db->line ? -1 : 1;
+  return da->seq < db->seq ? -1 : da->seq > db->seq;
+}
+
+/* " (did you mean 'x'?)" or "" */
+static char *
+suggest (const char *given, const char *const *candidates, gsize stride)
+{
+  const char *best = NULL;
+  guint best_distance = G_MAXUINT;
+  guint limit = MAX (1, MIN (3, strlen (given) / 3 + 1));
+
+  for (const char *const *c = candidates; *c != NULL;
+       c = (const char *const *) ((const char *) c + stride))
+    {
+      guint d = ql_value_edit_distance (given, *c);
+      if (d < best_distance)
+        {
+          best_distance = d;
+          best = *c;
+        }
+    }
+  if (best != NULL && best_distance <= limit)
+    return g_strdup_printf ("; did you mean '%s'?", best);
+  return g_strdup ("");
+}
+
+/* ---- value parsers ---- */
+
+static gboolean
+parse_bool (const char *text, gboolean *ret)
+{
+  static const char *const yes[] = { "true", "yes", "on", "1", NULL };
+  static const char *const no[] = { "false", "no", "off", "0", NULL };
+
+  if (ql_enum_from_string (yes, text) >= 0)
+    *ret = TRUE;
+  else if (ql_enum_from_string (no, text) >= 0)
+    *ret = FALSE;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+static char *
+expand_path (Loader *loader, const char *value)
+{
+  if (g_str_has_prefix (value, "~/"))
+    {
+      g_autofree char *home = g_build_filename (g_get_home_dir (), value + 2, NULL);
+      return g_canonicalize_filename (home, NULL);
+    }
+  return g_canonicalize_filename (value, loader->dir);
+}
+
+/* Returns the absolute path, or NULL after reporting why the file is unusable. */
+static char *
+check_file (Loader *loader, const char *group, const char *key, const char *value)
+{
+  g_autofree char *path = NULL;
+
+  if (value[0] == '\0')
+    {
+      report (loader, group, key, "needs a file name");
+      return NULL;
+    }
+  if (strchr (value, '\n') != NULL)
+    {
+      report (loader, group, key, "file name contains a newline");
+      return NULL;
+    }
+  path = expand_path (loader, value);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      report (loader, group, key, "file '%s' does not exist", path);
+      return NULL;
+    }
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      report (loader, group, key, "'%s' is a directory, not a file", path);
+      return NULL;
+    }
+  if (access (path, R_OK) != 0)
+    {
+      report (loader, group, key, "file '%s' cannot be read: %s", path, g_strerror (errno));
+      return NULL;
+    }
+  return g_steal_pointer (&path);
+}
+
+static gboolean
+mac_is_valid (const char *mac)
+{
+  guint8 first;
+
+  if (strlen (mac) != 17)
+    return FALSE;
+  for (int i = 0; i < 17; i++)
+    if ((i % 3 == 2) ? mac[i] != ':' : !g_ascii_isxdigit (mac[i]))
+      return FALSE;
+  first = g_ascii_xdigit_value (mac[0]) << 4 | g_ascii_xdigit_value (mac[1]);
+  return (first & 1) == 0;   /* not multicast */
+}
+
+static void
+parse_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *value = NULL;
+  g_autofree char *message = NULL;
+
+  if (spec->type == KEY_FILE_LIST || spec->type == KEY_STRING_LIST)
+    {
+      g_auto(GStrv) list = g_key_file_get_string_list (loader->keyfile, group, spec->key, NULL, &error);
+      g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+
+      if (list == NULL)
+        {
+          report (loader, group, spec->key, "%s", error->message);
+          return;
+        }
+      for (guint i = 0; list[i] != NULL; i++)
+        {
+          g_strstrip (list[i]);
+          if (list[i][0] == '\0')
+            continue;
+          if (spec->type == KEY_FILE_LIST)
+            {
+              char *path = check_file (loader, group, spec->key, list[i]);
+              if (path == NULL)
+                return;
+              g_ptr_array_add (out, path);
+            }
+          else
+            g_ptr_array_add (out, g_strdup (list[i]));
+        }
+      g_ptr_array_add (out, NULL);
+      g_strfreev (*FIELD (base, spec->offset, GStrv));
+      *FIELD (base, spec->offset, GStrv) = (GStrv) g_ptr_array_free (g_steal_pointer (&out), FALSE);
+      return;
+    }
+
+  value = g_key_file_get_string (loader->keyfile, group, spec->key, &error);
+  if (value == NULL)
+    {
+      report (loader, group, spec->key, "%s", error->message);
+      return;
+    }
+  g_strstrip (value);
+
+  switch (spec->type)
+    {
+    case KEY_UNSUPPORTED:
+      report (loader, group, spec->key, "is not supported by this version of qlaunch yet");
+      return;
+
+    case KEY_STRING:
+      if (strchr (value, '\n') != NULL)
+        {
+          report (loader, group, spec->key, "must be a single line");
+          return;
+        }
+      g_free (*FIELD (base, spec->offset, char *));
+      *FIELD (base, spec->offset, char *) = g_steal_pointer (&value);
+      return;
+
+    case KEY_BOOL:
+      if (!parse_bool (value, FIELD (base, spec->offset, gboolean)))
+        report (loader, group, spec->key, "'%s' is not a boolean; use true or false", value);
+      return;
+
+    case KEY_UINT:
+      {
+        guint64 v;
+        if (!ql_value_parse_uint (value, spec->min, spec->max, &v, &message))
+          report (loader, group, spec->key, "%s", message);
+        else
+          *FIELD (base, spec->offset, guint) = (guint) v;
+        return;
+      }
+
+    case KEY_SIZE:
+      {
+        guint64 v;
+        if (!ql_value_parse_size (value, &v, &message))
+          report (loader, group, spec->key, "%s", message);
+        else if (v < spec->min || v > spec->max)
+          {
+            g_autofree char *min = ql_value_format_size (spec->min);
+            g_autofree char *max = ql_value_format_size (spec->max);
+            report (loader, group, spec->key, "%s is out of range (%s..%s)", value, min, max);
+          }
+        else
+          *FIELD (base, spec->offset, guint64) = v;
+        return;
+      }
+
+    case KEY_ENUM:
+      {
+        int v = ql_enum_from_string (spec->choices, value);
+        if (v < 0)
+          {
+            g_autofree char *choices = ql_enum_describe (spec->choices);
+            g_autofree char *hint = suggest (value, spec->choices, sizeof (char *));
+            report (loader, group, spec->key, "'%s' is not one of %s%s", value, choices, hint);
+          }
+        else
+          *FIELD (base, spec->offset, int) = v;
+        return;
+      }
+
+    case KEY_FILE:
+      {
+        char *path = check_file (loader, group, spec->key, value);
+        if (path != NULL)
+          {
+            g_free (*FIELD (base, spec->offset, char *));
+            *FIELD (base, spec->offset, char *) = path;
+          }
+        return;
+      }
+
+    case KEY_UUID:
+      if (!g_uuid_string_is_valid (value))
+        report (loader, group, spec->key, "'%s' is not a UUID (like 6f1e9c2a-0b5d-4a57-9d3e-2c4b8a7f1e00)", value);
+      else
+        {
+          g_free (*FIELD (base, spec->offset, char *));
+          *FIELD (base, spec->offset, char *) = g_ascii_strdown (value, -1);
+        }
+      return;
+
+    case KEY_MAC:
+      if (!mac_is_valid (value))
+        report (loader, group, spec->key, "'%s' is not a unicast MAC address (like 02:00:00:12:34:56)", value);
+      else
+        {
+          g_free (*FIELD (base, spec->offset, char *));
+          *FIELD (base, spec->offset, char *) = g_ascii_strdown (value, -1);
+        }
+      return;
+
+    case KEY_ARGS:
+      {
+        g_auto(GStrv) argv = NULL;
+        gint argc;
+        if (!g_shell_parse_argv (value, &argc, &argv, &error))
+          report (loader, group, spec->key, "cannot be split into arguments: %s", error->message);
+        else
+          {
+            g_strfreev (*FIELD (base, spec->offset, GStrv));
+            *FIELD (base, spec->offset, GStrv) = g_steal_pointer (&argv);
+          }
+        return;
+      }
+
+    case KEY_FILE_LIST:
+    case KEY_STRING_LIST:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static gboolean
+section_id_is_valid (const char *id)
+{
+  gsize len = strlen (id);
+
+  if (len == 0 || len > 20 || !g_ascii_isalpha (id[0]))
+    return FALSE;
+  for (const char *p = id; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
+      return FALSE;
+  return TRUE;
+}
+
+static void
+parse_fw_cfg (Loader *loader, const char *group)
+{
+  g_auto(GStrv) keys = g_key_file_get_keys (loader->keyfile, group, NULL, NULL);
+
+  for (guint i = 0; keys && keys[i]; i++)
+    {
+      g_autofree char *value = g_key_file_get_string (loader->keyfile, group, keys[i], NULL);
+      g_autofree char *path = NULL;
+      QlFwCfg *entry;
+
+      if (!g_str_has_prefix (keys[i], "opt/") || strlen (keys[i]) < 5)
+        {
+          report (loader, group, keys[i], "fw_cfg names must start with 'opt/' (like opt/com.example/blob)");
+          continue;
+        }
+      if (strlen (keys[i]) > 55)
+        {
+          report (loader, group, keys[i], "fw_cfg names are at most 55 characters long");
+          continue;
+        }
+      path = check_file (loader, group, keys[i], value ? g_strstrip (value) : "");
+      if (path == NULL)
+        continue;
+      entry = g_new0 (QlFwCfg, 1);
+      entry->name = g_strdup (keys[i]);
+      entry->file = g_steal_pointer (&path);
+      g_ptr_array_add (loader->profile->fw_cfg, entry);
+    }
+}
+
+static void
+parse_group (Loader *loader, const char *group)
+{
+  g_auto(GStrv) words = g_strsplit_set (group, " \t", 2);
+  const char *kind = words[0];
+  g_autofree char *id = words[1] ? g_strstrip (g_strdup (words[1])) : NULL;
+  const SectionSpec *spec = NULL;
+  g_auto(GStrv) keys = NULL;
+  gpointer base;
+
+  for (guint i = 0; i < G_N_ELEMENTS (sections); i++)
+    if (g_strcmp0 (sections[i].name, kind) == 0)
+      spec = &sections[i];
+
+  if (spec == NULL)
+    {
+      if (ql_enum_from_string (unsupported_sections, kind) >= 0)
+        report (loader, group, NULL, "is not supported by this version of qlaunch yet");
+      else
+        {
+          g_autofree char *hint = suggest (kind, &sections[0].name, sizeof (SectionSpec));
+          report (loader, group, NULL, "unknown section%s", hint);
+        }
+      return;
+    }
+
+  if (spec->named && (id == NULL || id[0] == '\0'))
+    {
+      report (loader, group, NULL, "needs a name, like [%s NAME]", kind);
+      return;
+    }
+  if (!spec->named && id != NULL)
+    {
+      report (loader, group, NULL, "takes no name; write [%s]", kind);
+      return;
+    }
+  if (spec->named && !section_id_is_valid (id))
+    {
+      report (loader, group, NULL,
+              "name '%s' must start with a letter and hold at most 20 letters, digits, '-' or '_'", id);
+      return;
+    }
+
+  if (spec->keys == fw_cfg_keys)
+    {
+      parse_fw_cfg (loader, group);
+      return;
+    }
+
+  if (spec->named)
+    {
+      GPtrArray *items = *FIELD (loader->profile, spec->array_offset, GPtrArray *);
+
+      for (guint i = 0; i < items->len; i++)
+        if (g_strcmp0 (*FIELD (items->pdata[i], spec->id_offset, char *), id) == 0)
+          {
+            report (loader, group, NULL, "another [%s %s] exists; names must be unique", kind, id);
+            return;
+          }
+      base = g_malloc0 (spec->item_size);
+      *FIELD (base, spec->id_offset, char *) = g_steal_pointer (&id);
+      if (spec->item_init)
+        spec->item_init (base);
+      g_ptr_array_add (items, base);
+    }
+  else
+    base = loader->profile;
+
+  keys = g_key_file_get_keys (loader->keyfile, group, NULL, NULL);
+  for (guint i = 0; keys && keys[i]; i++)
+    {
+      const KeySpec *key = NULL;
+
+      for (const KeySpec *k = spec->keys; k->key != NULL; k++)
+        if (g_strcmp0 (k->key, keys[i]) == 0)
+          key = k;
+      if (key == NULL)
+        {
+          g_autofree char *hint = suggest (keys[i], &spec->keys[0].key, sizeof (KeySpec));
+          report (loader, group, keys[i], "unknown key%s", hint);
+          continue;
+        }
+      parse_key (loader, group, key, base);
+    }
+}
+
+/* ---- checks across keys ---- */
+
+static QlDiskFormat
+probe_disk_format (const char *path)
+{
+  static const guint8 qcow2_magic[4] = { 'Q', 'F', 'I', 0xfb };
+  guint8 head[4] = { 0 };
+  FILE *f = fopen (path, "rb");
+  gsize n = 0;
+
+  if (f != NULL)
+    {
+      n = fread (head, 1, sizeof head, f);
+      fclose (f);
+    }
+  return n == 4 && memcmp (head, qcow2_magic, 4) == 0 ? QL_DISK_FORMAT_QCOW2 : QL_DISK_FORMAT_RAW;
+}
+
+static char *
+group_of (const char *kind, const char *id)
+{
+  return g_strdup_printf ("%s %s", kind, id);
+}
+
+static void
+check_profile (Loader *loader)
+{
+  QlProfile *p = loader->profile;
+  g_autofree char *message = NULL;
+  guint64 vcpus = (guint64) p->cpu.sockets * p->cpu.cores * p->cpu.threads;
+
+  if (p->vm.name == NULL)
+    {
+      g_autofree char *base = g_path_get_basename (p->path);
+      if (g_str_has_suffix (base, ".ini"))
+        base[strlen (base) - 4] = '\0';
+      p->vm.name = g_steal_pointer (&base);
+      if (!ql_profile_name_is_valid (p->vm.name, &message))
+        report (loader, "vm", NULL, "no name is set and the file name is not a usable one (%s); set name=", message);
+    }
+  else if (!ql_profile_name_is_valid (p->vm.name, &message))
+    report (loader, "vm", "name", "%s", message);
+
+  if ((p->vm.initrd || p->vm.append) && p->vm.kernel == NULL)
+    report (loader, "vm", p->vm.initrd ? "initrd" : "append", "needs kernel= as well");
+  if (p->vm.secure_boot && p->vm.firmware != QL_FIRMWARE_UEFI)
+    report (loader, "vm", "secure-boot", "needs firmware=uefi");
+
+  if (vcpus > 288)
+    report (loader, "cpu", NULL, "sockets × cores × threads = %" G_GUINT64_FORMAT " vCPUs; q35 allows at most 288", vcpus);
+
+  if (p->memory.hugepages != QL_HUGEPAGES_NONE)
+    {
+      guint64 page = p->memory.hugepages == QL_HUGEPAGES_2M ? 2 << 20 : 1 << 30;
+      if (p->memory.size % page != 0)
+        {
+          g_autofree char *size = ql_value_format_size (p->memory.size);
+          report (loader, "memory", "size", "%s is not a multiple of the %s hugepage size", size,
+                  ql_hugepages_names[p->memory.hugepages]);
+        }
+    }
+  if (p->memory.prealloc_threads > 0 && !p->memory.prealloc && p->memory.hugepages == QL_HUGEPAGES_NONE)
+    report (loader, "memory", "prealloc-threads", "has no effect without prealloc=true or hugepages");
+
+  for (guint i = 0; i < p->disks->len; i++)
+    {
+      QlDisk *disk = p->disks->pdata[i];
+      g_autofree char *group = group_of ("disk", disk->id);
+
+      if (disk->file == NULL)
+        {
+          if (g_key_file_has_key (loader->keyfile, group, "file", NULL) == FALSE)
+            report (loader, group, NULL, "needs file=");
+          continue;
+        }
+      if (disk->format == QL_DISK_FORMAT_AUTO)
+        disk->format = probe_disk_format (disk->file);
+      if (disk->aio == QL_DISK_AIO_NATIVE &&
+          disk->cache != QL_DISK_CACHE_NONE && disk->cache != QL_DISK_CACHE_DIRECTSYNC)
+        report (loader, group, "aio", "native needs cache=none or cache=directsync (O_DIRECT)");
+    }
+
+  for (guint i = 0; i < p->cdroms->len; i++)
+    {
+      QlCdrom *cdrom = p->cdroms->pdata[i];
+      g_autofree char *group = group_of ("cdrom", cdrom->id);
+
+      if (cdrom->file == NULL && !g_key_file_has_key (loader->keyfile, group, "file", NULL))
+        report (loader, group, NULL, "needs file=");
+    }
+
+  for (guint i = 0; i < p->nets->len; i++)
+    {
+      QlNet *net = p->nets->pdata[i];
+      g_autofree char *group = group_of ("net", net->id);
+
+      if (net->forward != NULL && net->forward[0] != NULL && net->mode != QL_NET_MODE_USER)
+        report (loader, group, "forward", "only works with mode=user");
+      for (guint j = 0; net->forward && net->forward[j]; j++)
+        if ((!g_str_has_prefix (net->forward[j], "tcp:") && !g_str_has_prefix (net->forward[j], "udp:")) ||
+            strchr (net->forward[j], '-') == NULL)
+          report (loader, group, "forward", "'%s' is not a forward rule like tcp:127.0.0.1:2222-:22",
+                  net->forward[j]);
+      if (net->mac == NULL && p->vm.name != NULL)
+        net->mac = ql_profile_default_mac (p->vm.name, net->id);
+      for (guint j = 0; j < i; j++)
+        if (g_strcmp0 (((QlNet *) p->nets->pdata[j])->mac, net->mac) == 0)
+          report (loader, group, "mac", "%s is already used by [net %s]", net->mac,
+                  ((QlNet *) p->nets->pdata[j])->id);
+    }
+
+  if (p->display.gl && p->display.type != QL_DISPLAY_SPICE && p->display.type != QL_DISPLAY_GTK)
+    report (loader, "display", "gl", "needs type=spice or type=gtk");
+  if (p->display.listen != NULL && p->display.type != QL_DISPLAY_VNC && p->display.type != QL_DISPLAY_SPICE)
+    report (loader, "display", "listen", "needs type=vnc or type=spice");
+
+  for (guint i = 0; p->acpi_tables && p->acpi_tables[i]; i++)
+    if (strchr (p->acpi_tables[i], ':') != NULL)
+      report (loader, "acpi", "table", "'%s' contains ':', which QEMU's -acpitable reads as a file separator; rename the file",
+              p->acpi_tables[i]);
+}
+
+gboolean
+ql_profile_name_is_valid (const char *name, char **ret_message)
+{
+  if (name[0] == '\0')
+    {
+      *ret_message = g_strdup ("the VM name is empty");
+      return FALSE;
+    }
+  if (strlen (name) > 64)
+    {
+      *ret_message = g_strdup_printf ("the VM name '%s' is longer than 64 characters", name);
+      return FALSE;
+    }
+  if (name[0] == '.' || name[0] == '-')
+    {
+      *ret_message = g_strdup_printf ("the VM name '%s' must not start with '%c'", name, name[0]);
+      return FALSE;
+    }
+  for (const char *p = name; *p; p++)
+    if (*p == '/' || g_ascii_iscntrl (*p))
+      {
+        *ret_message = g_strdup_printf ("the VM name '%s' contains '/' or a control character", name);
+        return FALSE;
+      }
+  if (!g_utf8_validate (name, -1, NULL))
+    {
+      *ret_message = g_strdup ("the VM name is not valid UTF-8");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+char *
+ql_profile_default_mac (const char *vm_name, const char *net_id)
+{
+  g_autofree char *seed = g_strdup_printf ("qlaunch\n%s\n%s", vm_name, net_id);
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  guint8 digest[32];
+  gsize len = sizeof digest;
+
+  g_checksum_update (sum, (const guchar *) seed, -1);
+  g_checksum_get_digest (sum, digest, &len);
+  /* 0x02: locally administered, unicast */
+  return g_strdup_printf ("02:%02x:%02x:%02x:%02x:%02x", digest[0], digest[1], digest[2], digest[3], digest[4]);
+}
+
+QlProfile *
+ql_profile_load_from_data (const char *text, const char *display_path, GError **error)
+{
+  g_autoptr(QlIniIndex) index = ql_ini_index_scan (text);
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+  g_autoptr(QlProfile) profile = profile_new_with_defaults ();
+  g_autoptr(GArray) diags = g_array_new (FALSE, TRUE, sizeof (Diag));
+  g_autofree char *canonical = g_canonicalize_filename (display_path, NULL);
+  g_autofree char *dir = g_path_get_dirname (canonical);
+  g_autoptr(GError) local_error = NULL;
+  GPtrArray *problems = ql_ini_index_get_problems (index);
+  Loader loader = { display_path, NULL, index, keyfile, diags, profile };
+  g_autoptr(GString) all = NULL;
+
+  g_array_set_clear_func (diags, diag_clear);
+  loader.dir = dir;
+  profile->path = g_strdup (canonical);
+
+  for (guint i = 0; i < problems->len; i++)
+    {
+      QlIniProblem *problem = problems->pdata[i];
+      Diag diag = { problem->line, diags->len,
+                    g_strdup_printf ("%s:%u: %s", display_path, problem->line, problem->message) };
+      g_array_append_val (diags, diag);
+    }
+
+  if (diags->len == 0 && !g_key_file_load_from_data (keyfile, text, -1, G_KEY_FILE_NONE, &local_error))
+    report (&loader, NULL, NULL, "%s", local_error->message);
+
+  if (diags->len == 0)
+    {
+      g_auto(GStrv) groups = g_key_file_get_groups (keyfile, NULL);
+
+      for (guint i = 0; groups[i] != NULL; i++)
+        parse_group (&loader, groups[i]);
+      check_profile (&loader);
+    }
+
+  if (diags->len == 0)
+    return g_steal_pointer (&profile);
+
+  g_array_sort (diags, diag_compare);
+  all = g_string_new (NULL);
+  for (guint i = 0; i < diags->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (all, '\n');
+      g_string_append (all, g_array_index (diags, Diag, i).text);
+    }
+  g_set_error_literal (error, QL_ERROR, QL_ERROR_PROFILE, all->str);
+  return NULL;
+}
+
+QlProfile *
+ql_profile_load (const char *path, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, &local_error))
+    {
+      g_set_error (error, QL_ERROR,
+                   g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? QL_ERROR_NOT_FOUND : QL_ERROR_FAILED,
+                   "Cannot read profile: %s", local_error->message);
+      return NULL;
+    }
+  if (!g_utf8_validate (text, -1, NULL))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_PROFILE, "%s: not UTF-8 text", path);
+      return NULL;
+    }
+  return ql_profile_load_from_data (text, path, error);
+}

@@ -1,0 +1,110 @@
+#pragma once
+
+#include <glib.h>
+#include "ql-enums.h"
+
+/* A machine profile as the user wrote it, validated and with defaults
+ * filled in.  Paths are absolute (relative ones are taken from the
+ * profile's directory).  Nothing here depends on the host beyond the
+ * existence of the files the profile names. */
+
+typedef struct {
+  char *id;              /* the section's NAME */
+  char *file;
+  QlDiskFormat format;   /* never AUTO after loading: probed from the file */
+  QlDiskBus bus;
+  QlDiskCache cache;
+  QlDiskAio aio;
+  gboolean discard;
+  gboolean readonly;
+  gboolean boot;
+} QlDisk;
+
+typedef struct {
+  char *id;
+  char *file;
+  gboolean boot;
+} QlCdrom;
+
+typedef struct {
+  char *id;
+  QlNetMode mode;
+  QlNetModel model;
+  char *mac;             /* default derived from the VM and section names */
+  GStrv forward;         /* user mode: "tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT" */
+} QlNet;
+
+typedef struct {
+  char *name;            /* opt/... */
+  char *file;
+} QlFwCfg;
+
+typedef struct {
+  char *path;            /* the profile file */
+
+  struct {
+    char *name;
+    QlAccel accel;
+    QlFirmware firmware;
+    gboolean secure_boot;
+    gboolean hide_hypervisor;
+    gboolean hyperv;
+    char *uuid;
+    char *kernel;
+    char *initrd;
+    char *append;
+  } vm;
+
+  struct {
+    char *model;         /* NULL: host under KVM, max under TCG */
+    guint sockets, cores, threads;
+  } cpu;
+
+  struct {
+    guint64 size;
+    QlHugepages hugepages;
+    gboolean prealloc;
+    guint prealloc_threads;  /* 0: QEMU's default */
+  } memory;
+
+  GPtrArray *disks;      /* QlDisk*, in file order */
+  GPtrArray *cdroms;     /* QlCdrom* */
+  GPtrArray *nets;       /* QlNet* */
+
+  struct {
+    QlDisplayType type;
+    char *listen;
+    gboolean gl;
+    QlVga vga;           /* AUTO: std with a display, none without */
+  } display;
+
+  GStrv acpi_tables;
+  GPtrArray *fw_cfg;     /* QlFwCfg* */
+
+  struct {
+    guint timeout;       /* seconds from the first power button press to QMP quit */
+    guint powerdown_retries;
+  } shutdown;
+
+  struct {
+    char *binary;        /* NULL: qemu-system-x86_64 from PATH */
+    GStrv args;          /* appended verbatim */
+  } qemu;
+} QlProfile;
+
+void ql_profile_free (QlProfile *profile);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlProfile, ql_profile_free)
+
+/* Reads and validates a profile.  On failure the QL_ERROR_PROFILE message
+ * holds every problem found, one "FILE:LINE: [section] key: what" per line. */
+QlProfile *ql_profile_load (const char *path, GError **error);
+
+/* The same from text; display_path is used in messages and its directory
+ * resolves relative paths. */
+QlProfile *ql_profile_load_from_data (const char *text, const char *display_path, GError **error);
+
+/* A VM name is used as a directory name and inside QEMU options. */
+gboolean ql_profile_name_is_valid (const char *name, char **ret_message);
+
+/* 02:xx:xx:xx:xx:xx, locally administered, stable for a VM and NIC name. */
+char *ql_profile_default_mac (const char *vm_name, const char *net_id);

@@ -1,0 +1,489 @@
+#include "ql-qemu-argv.h"
+#include "ql-qemu-opts.h"
+
+#include <string.h>
+
+typedef struct {
+  GPtrArray *args;
+} Argv;
+
+static void
+add (Argv *a, const char *arg)
+{
+  g_ptr_array_add (a->args, g_strdup (arg));
+}
+
+static void
+add_take (Argv *a, char *arg)
+{
+  g_ptr_array_add (a->args, arg);
+}
+
+/* -option value, where value is finished from opts */
+static void
+add_opts (Argv *a, const char *option, QlQemuOpts *opts)
+{
+  add (a, option);
+  add_take (a, ql_qemu_opts_finish (opts));
+}
+
+static char *
+slot_addr (guint slot)
+{
+  return g_strdup_printf ("%02x.0", slot);
+}
+
+static void
+add_pci_device (Argv *a, QlQemuOpts *opts, guint slot)
+{
+  g_autofree char *addr = slot_addr (slot);
+
+  ql_qemu_opts_add (opts, "bus", "pcie.0");
+  ql_qemu_opts_add (opts, "addr", addr);
+  add_opts (a, "-device", opts);
+}
+
+static gboolean uses_memory_backend (const QlMachine *m);
+
+static void
+add_machine (Argv *a, const QlMachine *m)
+{
+  QlQemuOpts *machine = ql_qemu_opts_new ("q35");
+
+  ql_qemu_opts_add (machine, "accel", m->accel == QL_ACCEL_KVM ? "kvm" : "tcg");
+  ql_qemu_opts_add_bool (machine, "vmport", FALSE);
+  if (m->smm)
+    ql_qemu_opts_add_bool (machine, "smm", TRUE);
+  if (m->uefi)
+    {
+      ql_qemu_opts_add (machine, "pflash0", "fw-code");
+      ql_qemu_opts_add (machine, "pflash1", "fw-vars");
+    }
+  if (uses_memory_backend (m))
+    ql_qemu_opts_add (machine, "memory-backend", "mem");
+  add_opts (a, "-machine", machine);
+}
+
+static void
+add_firmware (Argv *a, const QlMachine *m)
+{
+  QlQemuOpts *code, *vars;
+
+  if (!m->uefi)
+    return;
+  code = ql_qemu_opts_new (NULL);
+  ql_qemu_opts_add (code, "driver", "file");
+  ql_qemu_opts_add (code, "filename", m->firmware_code);
+  ql_qemu_opts_add (code, "node-name", "fw-code");
+  ql_qemu_opts_add_bool (code, "read-only", TRUE);
+  add_opts (a, "-blockdev", code);
+
+  vars = ql_qemu_opts_new (NULL);
+  ql_qemu_opts_add (vars, "driver", "file");
+  ql_qemu_opts_add (vars, "filename", m->firmware_vars);
+  ql_qemu_opts_add (vars, "node-name", "fw-vars");
+  add_opts (a, "-blockdev", vars);
+
+  if (m->smm)
+    {
+      /* Secure Boot firmware only protects its varstore when the flash is
+       * writable in SMM alone */
+      add (a, "-global");
+      add (a, "driver=cfi.pflash01,property=secure,value=on");
+    }
+}
+
+static gboolean
+uses_memory_backend (const QlMachine *m)
+{
+  return m->hugetlbfs != NULL || m->profile->memory.prealloc;
+}
+
+static void
+add_memory (Argv *a, const QlMachine *m, const QlProfile *p)
+{
+  guint64 mib = p->memory.size >> 20;
+  QlQemuOpts *mem;
+
+  add (a, "-m");
+  add_take (a, g_strdup_printf ("%" G_GUINT64_FORMAT "M", mib));
+  if (!uses_memory_backend (m))
+    return;
+
+  mem = ql_qemu_opts_new (m->hugetlbfs ? "memory-backend-file" : "memory-backend-ram");
+  ql_qemu_opts_add (mem, "id", "mem");
+  ql_qemu_opts_addf (mem, "size", "%" G_GUINT64_FORMAT "M", mib);
+  if (m->hugetlbfs)
+    {
+      ql_qemu_opts_add (mem, "mem-path", m->hugetlbfs);
+      ql_qemu_opts_add_bool (mem, "share", TRUE);
+    }
+  ql_qemu_opts_add_bool (mem, "prealloc", TRUE);
+  if (p->memory.prealloc_threads > 0)
+    ql_qemu_opts_addf (mem, "prealloc-threads", "%u", p->memory.prealloc_threads);
+  add_opts (a, "-object", mem);
+}
+
+static void
+add_monitors (Argv *a, const QlMachine *m)
+{
+  QlQemuOpts *opts;
+
+  /* The supervisor's own monitor on an inherited socket: it is connected
+   * before QEMU runs a single instruction, and no other client can take it. */
+  opts = ql_qemu_opts_new ("socket");
+  ql_qemu_opts_add (opts, "id", "qmp-supervisor");
+  ql_qemu_opts_addf (opts, "fd", "%d", QL_MACHINE_QMP_FD);
+  add_opts (a, "-chardev", opts);
+  add (a, "-mon");
+  add (a, "chardev=qmp-supervisor,mode=control");
+
+  /* The public monitor for qlaunch stop/status/console. */
+  opts = ql_qemu_opts_new ("socket");
+  ql_qemu_opts_add (opts, "id", "qmp");
+  ql_qemu_opts_add (opts, "path", m->qmp_socket);
+  ql_qemu_opts_add_bool (opts, "server", TRUE);
+  ql_qemu_opts_add_bool (opts, "wait", FALSE);
+  add_opts (a, "-chardev", opts);
+  add (a, "-mon");
+  add (a, "chardev=qmp,mode=control");
+
+  /* Serial console: QEMU writes the log itself, the supervisor relays it live. */
+  opts = ql_qemu_opts_new ("socket");
+  ql_qemu_opts_add (opts, "id", "serial0");
+  ql_qemu_opts_addf (opts, "fd", "%d", QL_MACHINE_SERIAL_FD);
+  ql_qemu_opts_add (opts, "logfile", m->serial_log);
+  add_opts (a, "-chardev", opts);
+  add (a, "-serial");
+  add (a, "chardev:serial0");
+}
+
+static void
+add_display (Argv *a, const QlMachine *m, const QlProfile *p)
+{
+  static const char *const vga_devices[] = {
+    [QL_VGA_STD] = "VGA", [QL_VGA_QXL] = "qxl-vga", [QL_VGA_VIRTIO] = "virtio-vga",
+  };
+  QlQemuOpts *opts;
+
+  switch (p->display.type)
+    {
+    case QL_DISPLAY_VNC:
+      add (a, "-display");
+      add (a, "none");
+      add (a, "-vnc");
+      add_take (a, ql_qemu_escape (p->display.listen ? p->display.listen : "127.0.0.1:0"));
+      break;
+    case QL_DISPLAY_SPICE:
+      add (a, "-display");
+      add (a, "none");
+      opts = ql_qemu_opts_new (NULL);
+      if (p->display.gl)
+        {
+          /* spice gl only works over a unix socket */
+          g_autofree char *sock = g_build_filename (m->runtime_dir, "spice.sock", NULL);
+          ql_qemu_opts_add_bool (opts, "unix", TRUE);
+          ql_qemu_opts_add (opts, "addr", sock);
+          ql_qemu_opts_add_bool (opts, "gl", TRUE);
+        }
+      else
+        {
+          g_autofree char *listen = g_strdup (p->display.listen ? p->display.listen : "127.0.0.1:5930");
+          char *colon = strrchr (listen, ':');
+          if (colon != NULL)
+            {
+              *colon = '\0';
+              ql_qemu_opts_add (opts, "addr", listen);
+              ql_qemu_opts_add (opts, "port", colon + 1);
+            }
+          else
+            ql_qemu_opts_add (opts, "port", listen);
+        }
+      ql_qemu_opts_add_bool (opts, "disable-ticketing", TRUE);
+      add_opts (a, "-spice", opts);
+      break;
+    case QL_DISPLAY_GTK:
+      opts = ql_qemu_opts_new ("gtk");
+      if (p->display.gl)
+        ql_qemu_opts_add_bool (opts, "gl", TRUE);
+      add_opts (a, "-display", opts);
+      break;
+    case QL_DISPLAY_NONE:
+    default:
+      add (a, "-display");
+      add (a, "none");
+      break;
+    }
+
+  if (m->vga_slot != 0)
+    {
+      QlVga vga = p->display.vga == QL_VGA_AUTO ? QL_VGA_STD : p->display.vga;
+      opts = ql_qemu_opts_new (vga_devices[vga]);
+      ql_qemu_opts_add (opts, "id", "video0");
+      add_pci_device (a, opts, m->vga_slot);
+    }
+  if (m->usb_slot != 0)
+    {
+      opts = ql_qemu_opts_new ("qemu-xhci");
+      ql_qemu_opts_add (opts, "id", "usb");
+      add_pci_device (a, opts, m->usb_slot);
+      add (a, "-device");
+      add (a, "usb-tablet,bus=usb.0,id=tablet");
+    }
+}
+
+static const char *
+node_id (char **storage, const char *prefix, const char *id, const char *suffix)
+{
+  g_free (*storage);
+  *storage = g_strconcat (prefix, id, suffix, NULL);
+  return *storage;
+}
+
+/* -blockdev file + format nodes; returns nothing, names are <id>-file, <id>-fmt */
+static void
+add_blockdev (Argv *a, const char *node, const char *file, QlDiskFormat format, QlDiskCache cache,
+              QlDiskAio aio, gboolean discard, gboolean readonly)
+{
+  g_autofree char *name = NULL;
+  QlQemuOpts *opts = ql_qemu_opts_new (NULL);
+  gboolean direct = cache == QL_DISK_CACHE_NONE || cache == QL_DISK_CACHE_DIRECTSYNC;
+  gboolean no_flush = cache == QL_DISK_CACHE_UNSAFE;
+
+  ql_qemu_opts_add (opts, "driver", "file");
+  ql_qemu_opts_add (opts, "filename", file);
+  ql_qemu_opts_add (opts, "node-name", node_id (&name, "", node, "-file"));
+  ql_qemu_opts_add_bool (opts, "cache.direct", direct);
+  ql_qemu_opts_add_bool (opts, "cache.no-flush", no_flush);
+  ql_qemu_opts_add (opts, "aio", ql_disk_aio_names[aio]);
+  if (discard)
+    ql_qemu_opts_add (opts, "discard", "unmap");
+  ql_qemu_opts_add_bool (opts, "read-only", readonly);
+  add_opts (a, "-blockdev", opts);
+
+  opts = ql_qemu_opts_new (NULL);
+  ql_qemu_opts_add (opts, "driver", format == QL_DISK_FORMAT_QCOW2 ? "qcow2" : "raw");
+  ql_qemu_opts_add (opts, "file", node_id (&name, "", node, "-file"));
+  ql_qemu_opts_add (opts, "node-name", node_id (&name, "", node, "-fmt"));
+  ql_qemu_opts_add_bool (opts, "cache.direct", direct);
+  ql_qemu_opts_add_bool (opts, "cache.no-flush", no_flush);
+  if (discard)
+    ql_qemu_opts_add (opts, "discard", "unmap");
+  ql_qemu_opts_add_bool (opts, "read-only", readonly);
+  add_opts (a, "-blockdev", opts);
+}
+
+static void
+add_disks (Argv *a, const QlMachine *m, const QlProfile *p, guint *ahci_port, guint *bootindex)
+{
+  static const char *const drivers[] = {
+    [QL_DISK_BUS_VIRTIO] = "virtio-blk-pci", [QL_DISK_BUS_SCSI] = "scsi-hd",
+    [QL_DISK_BUS_SATA] = "ide-hd", [QL_DISK_BUS_NVME] = "nvme",
+  };
+
+  if (m->scsi_slot != 0)
+    {
+      QlQemuOpts *opts = ql_qemu_opts_new ("virtio-scsi-pci");
+      ql_qemu_opts_add (opts, "id", "scsi0");
+      add_pci_device (a, opts, m->scsi_slot);
+    }
+
+  for (guint i = 0; i < p->disks->len; i++)
+    {
+      QlDisk *disk = p->disks->pdata[i];
+      g_autofree char *node = g_strconcat ("disk-", disk->id, NULL);
+      g_autofree char *fmt = g_strconcat (node, "-fmt", NULL);
+      gboolean write_through = disk->cache == QL_DISK_CACHE_WRITETHROUGH ||
+                               disk->cache == QL_DISK_CACHE_DIRECTSYNC;
+      QlQemuOpts *opts = ql_qemu_opts_new (drivers[disk->bus]);
+
+      add_blockdev (a, node, disk->file, disk->format, disk->cache, disk->aio, disk->discard, disk->readonly);
+      ql_qemu_opts_add (opts, "drive", fmt);
+      ql_qemu_opts_add (opts, "id", node);
+      if (disk->bus == QL_DISK_BUS_NVME)
+        ql_qemu_opts_add (opts, "serial", disk->id);
+      if (write_through)
+        ql_qemu_opts_add_bool (opts, "write-cache", FALSE);
+      if (disk->boot)
+        ql_qemu_opts_addf (opts, "bootindex", "%u", (*bootindex)++);
+      switch (disk->bus)
+        {
+        case QL_DISK_BUS_SATA:
+          ql_qemu_opts_addf (opts, "bus", "ide.%u", (*ahci_port)++);
+          add_opts (a, "-device", opts);
+          break;
+        case QL_DISK_BUS_SCSI:
+          ql_qemu_opts_add (opts, "bus", "scsi0.0");
+          add_opts (a, "-device", opts);
+          break;
+        case QL_DISK_BUS_VIRTIO:
+        case QL_DISK_BUS_NVME:
+        default:
+          add_pci_device (a, opts, g_array_index (m->disk_slots, guint, i));
+          break;
+        }
+    }
+}
+
+static void
+add_cdroms (Argv *a, const QlProfile *p, guint *ahci_port, guint *bootindex)
+{
+  for (guint i = 0; i < p->cdroms->len; i++)
+    {
+      QlCdrom *cdrom = p->cdroms->pdata[i];
+      g_autofree char *node = g_strconcat ("cdrom-", cdrom->id, NULL);
+      g_autofree char *fmt = g_strconcat (node, "-fmt", NULL);
+      QlQemuOpts *opts;
+
+      add_blockdev (a, node, cdrom->file, QL_DISK_FORMAT_RAW, QL_DISK_CACHE_WRITEBACK,
+                    QL_DISK_AIO_THREADS, FALSE, TRUE);
+      opts = ql_qemu_opts_new ("ide-cd");
+      ql_qemu_opts_add (opts, "drive", fmt);
+      ql_qemu_opts_add (opts, "id", node);
+      ql_qemu_opts_addf (opts, "bus", "ide.%u", (*ahci_port)++);
+      if (cdrom->boot)
+        ql_qemu_opts_addf (opts, "bootindex", "%u", (*bootindex)++);
+      add_opts (a, "-device", opts);
+    }
+}
+
+static void
+add_nets (Argv *a, const QlMachine *m, const QlProfile *p)
+{
+  static const char *const models[] = {
+    [QL_NET_MODEL_VIRTIO] = "virtio-net-pci", [QL_NET_MODEL_E1000E] = "e1000e",
+    [QL_NET_MODEL_E1000] = "e1000", [QL_NET_MODEL_RTL8139] = "rtl8139",
+  };
+
+  for (guint i = 0; i < p->nets->len; i++)
+    {
+      QlNet *net = p->nets->pdata[i];
+      g_autofree char *id = g_strconcat ("net-", net->id, NULL);
+      QlQemuOpts *opts;
+
+      if (net->mode == QL_NET_MODE_NONE)
+        continue;
+      opts = ql_qemu_opts_new ("user");
+      ql_qemu_opts_add (opts, "id", id);
+      for (guint j = 0; net->forward && net->forward[j]; j++)
+        ql_qemu_opts_add (opts, "hostfwd", net->forward[j]);
+      add_opts (a, "-netdev", opts);
+
+      opts = ql_qemu_opts_new (models[net->model]);
+      ql_qemu_opts_add (opts, "netdev", id);
+      ql_qemu_opts_add (opts, "id", id);
+      ql_qemu_opts_add (opts, "mac", net->mac);
+      add_pci_device (a, opts, g_array_index (m->net_slots, guint, i));
+    }
+}
+
+GStrv
+ql_qemu_argv_build (const QlMachine *m)
+{
+  const QlProfile *p = m->profile;
+  Argv a = { g_ptr_array_new () };
+  QlQemuOpts *opts;
+  guint ahci_port = 0, bootindex = 1;
+
+  add (&a, m->qemu_binary);
+
+  opts = ql_qemu_opts_new (NULL);
+  ql_qemu_opts_add (opts, "guest", p->vm.name);
+  ql_qemu_opts_add_bool (opts, "debug-threads", TRUE);
+  add_opts (&a, "-name", opts);
+  if (p->vm.uuid)
+    {
+      add (&a, "-uuid");
+      add (&a, p->vm.uuid);
+    }
+  add (&a, "-no-user-config");
+  add (&a, "-nodefaults");
+  add (&a, "-msg");
+  add (&a, "timestamp=on");
+  /* QEMU confines itself; spawn=deny also forbids the helper scripts we never use */
+  add (&a, "-sandbox");
+  add (&a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+
+  add_machine (&a, m);
+  add (&a, "-cpu");
+  add (&a, m->cpu);
+  add (&a, "-smp");
+  add_take (&a, g_strdup_printf ("%u,sockets=%u,cores=%u,threads=%u",
+                                 p->cpu.sockets * p->cpu.cores * p->cpu.threads,
+                                 p->cpu.sockets, p->cpu.cores, p->cpu.threads));
+  add_memory (&a, m, p);
+  add_firmware (&a, m);
+  /* S3/S4 break passed-through GPUs on resume; the seeds' machines disable them */
+  add (&a, "-global");
+  add (&a, "ICH9-LPC.disable_s3=1");
+  add (&a, "-global");
+  add (&a, "ICH9-LPC.disable_s4=1");
+
+  add_monitors (&a, m);
+  add_display (&a, m, p);
+  add_disks (&a, m, p, &ahci_port, &bootindex);
+  add_cdroms (&a, p, &ahci_port, &bootindex);
+  add_nets (&a, m, p);
+
+  for (guint i = 0; p->acpi_tables && p->acpi_tables[i]; i++)
+    {
+      opts = ql_qemu_opts_new (NULL);
+      ql_qemu_opts_add (opts, "file", p->acpi_tables[i]);
+      add_opts (&a, "-acpitable", opts);
+    }
+  for (guint i = 0; i < p->fw_cfg->len; i++)
+    {
+      QlFwCfg *entry = p->fw_cfg->pdata[i];
+      opts = ql_qemu_opts_new (NULL);
+      ql_qemu_opts_add (opts, "name", entry->name);
+      ql_qemu_opts_add (opts, "file", entry->file);
+      add_opts (&a, "-fw_cfg", opts);
+    }
+
+  if (p->vm.kernel)
+    {
+      /* -kernel/-initrd/-append take the whole value: no option parsing, no escaping */
+      add (&a, "-kernel");
+      add (&a, p->vm.kernel);
+      if (p->vm.initrd)
+        {
+          add (&a, "-initrd");
+          add (&a, p->vm.initrd);
+        }
+      if (p->vm.append)
+        {
+          add (&a, "-append");
+          add (&a, p->vm.append);
+        }
+    }
+
+  add (&a, "-S");
+  for (guint i = 0; p->qemu.args && p->qemu.args[i]; i++)
+    add (&a, p->qemu.args[i]);
+
+  g_ptr_array_add (a.args, NULL);
+  return (GStrv) g_ptr_array_free (a.args, FALSE);
+}
+
+char *
+ql_qemu_argv_format (const char *const *argv)
+{
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; argv[i]; i++)
+    {
+      gboolean plain = argv[i][0] != '\0';
+
+      for (const char *c = argv[i]; *c && plain; c++)
+        plain = g_ascii_isalnum (*c) || strchr ("-_./=:,@%+", *c) != NULL;
+      if (plain)
+        g_string_append (out, argv[i]);
+      else
+        {
+          g_autofree char *quoted = g_shell_quote (argv[i]);
+          g_string_append (out, quoted);
+        }
+      g_string_append_c (out, '\n');
+    }
+  return g_string_free (out, FALSE);
+}

@@ -1,0 +1,191 @@
+#include "ql-runtime.h"
+#include "ql-error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct _QlLock {
+  char *path;
+  int fd;
+};
+
+static gboolean
+make_private_dir (const char *dir, GError **error)
+{
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
+                   "Cannot create directory '%s': %s", dir, g_strerror (e));
+      return FALSE;
+    }
+  if (chmod (dir, 0700) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
+                   "Cannot make '%s' private: %s", dir, g_strerror (e));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+QlLock *
+ql_lock_acquire (const char *runtime_dir, const char *vm_name, GError **error)
+{
+  g_autofree char *path = g_build_filename (runtime_dir, "lock", NULL);
+
+  if (!make_private_dir (runtime_dir, error))
+    return NULL;
+
+  /* Another supervisor may unlink the file between our open and flock; then
+   * we hold a lock on a dead inode and must try again. */
+  for (int attempt = 0; attempt < 10; attempt++)
+    {
+      struct stat by_fd, by_path;
+      int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+      if (fd < 0)
+        {
+          int e = errno;
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
+                       "Cannot open lock '%s': %s", path, g_strerror (e));
+          return NULL;
+        }
+      if (flock (fd, LOCK_EX | LOCK_NB) != 0)
+        {
+          int e = errno;
+          close (fd);
+          if (e == EWOULDBLOCK)
+            g_set_error (error, QL_ERROR, QL_ERROR_BUSY,
+                         "VM '%s' is already running (lock '%s' is held); see 'qlaunch status %s'",
+                         vm_name, path, vm_name);
+          else
+            g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
+                         "Cannot lock '%s': %s", path, g_strerror (e));
+          return NULL;
+        }
+      if (fstat (fd, &by_fd) == 0 && stat (path, &by_path) == 0 &&
+          by_fd.st_ino == by_path.st_ino && by_fd.st_dev == by_path.st_dev)
+        {
+          QlLock *lock = g_new0 (QlLock, 1);
+          lock->path = g_steal_pointer (&path);
+          lock->fd = fd;
+          return lock;
+        }
+      close (fd);
+    }
+  g_set_error (error, QL_ERROR, QL_ERROR_BUSY, "Cannot take lock '%s': it keeps changing", path);
+  return NULL;
+}
+
+void
+ql_lock_release (QlLock *lock)
+{
+  if (lock == NULL)
+    return;
+  g_unlink (lock->path);
+  close (lock->fd);
+  g_free (lock->path);
+  g_free (lock);
+}
+
+gboolean
+ql_lock_is_held (const char *runtime_dir)
+{
+  g_autofree char *path = g_build_filename (runtime_dir, "lock", NULL);
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  gboolean held;
+
+  if (fd < 0)
+    return FALSE;
+  held = flock (fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  close (fd);
+  return held;
+}
+
+void
+ql_runtime_state_free (QlRuntimeState *state)
+{
+  if (state == NULL)
+    return;
+  g_free (state->accel);
+  g_free (state->profile);
+  g_free (state);
+}
+
+gboolean
+ql_json_write_file (const char *path, JsonNode *root, GError **error)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  text = json_generator_to_data (generator, NULL);
+  return g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+}
+
+JsonObject *
+ql_json_read_object (const char *path, GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+
+  if (!json_parser_load_from_mapped_file (parser, path, error))
+    return NULL;
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "'%s' does not hold a JSON object", path);
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (root));
+}
+
+gboolean
+ql_runtime_state_write (const char *runtime_dir, const QlRuntimeState *state, GError **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *path = g_build_filename (runtime_dir, "state.json", NULL);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "supervisor-pid");
+  json_builder_add_int_value (b, state->supervisor_pid);
+  json_builder_set_member_name (b, "qemu-pid");
+  json_builder_add_int_value (b, state->qemu_pid);
+  json_builder_set_member_name (b, "started-usec");
+  json_builder_add_int_value (b, state->started_usec);
+  json_builder_set_member_name (b, "accel");
+  json_builder_add_string_value (b, state->accel);
+  json_builder_set_member_name (b, "profile");
+  json_builder_add_string_value (b, state->profile);
+  json_builder_set_member_name (b, "stop-timeout");
+  json_builder_add_int_value (b, state->stop_timeout_s);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return ql_json_write_file (path, root, error);
+}
+
+QlRuntimeState *
+ql_runtime_state_read (const char *runtime_dir, GError **error)
+{
+  g_autofree char *path = g_build_filename (runtime_dir, "state.json", NULL);
+  g_autoptr(JsonObject) o = ql_json_read_object (path, error);
+  QlRuntimeState *state;
+
+  if (o == NULL)
+    return NULL;
+  state = g_new0 (QlRuntimeState, 1);
+  state->supervisor_pid = json_object_get_int_member_with_default (o, "supervisor-pid", 0);
+  state->qemu_pid = json_object_get_int_member_with_default (o, "qemu-pid", 0);
+  state->started_usec = json_object_get_int_member_with_default (o, "started-usec", 0);
+  state->accel = g_strdup (json_object_get_string_member_with_default (o, "accel", ""));
+  state->profile = g_strdup (json_object_get_string_member_with_default (o, "profile", ""));
+  state->stop_timeout_s = json_object_get_int_member_with_default (o, "stop-timeout", 120);
+  return state;
+}

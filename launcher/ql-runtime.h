@@ -1,0 +1,46 @@
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+/* The per-VM runtime directory: lock, supervisor state, QMP socket, logs.
+ *
+ * The lock is an flock() on RUNTIME/lock held by the supervisor for the
+ * VM's life.  The kernel drops it when the supervisor dies, however it dies,
+ * so a stale lock file never blocks a start. */
+
+typedef struct _QlLock QlLock;
+
+/* Creates dir (0700) and takes the lock; QL_ERROR_BUSY when a live
+ * supervisor holds it. */
+QlLock *ql_lock_acquire (const char *runtime_dir, const char *vm_name, GError **error);
+/* Removes the lock file, then releases it.  Accepts NULL. */
+void ql_lock_release (QlLock *lock);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlLock, ql_lock_release)
+
+/* Whether a live supervisor holds the lock of runtime_dir. */
+gboolean ql_lock_is_held (const char *runtime_dir);
+
+/* RUNTIME/state.json: what the supervisor is running. */
+typedef struct {
+  gint64 supervisor_pid;
+  gint64 qemu_pid;
+  gint64 started_usec;    /* wall clock, g_get_real_time () */
+  char *accel;
+  char *profile;
+  gint64 stop_timeout_s;  /* the profile's [shutdown] timeout */
+} QlRuntimeState;
+
+void ql_runtime_state_free (QlRuntimeState *state);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlRuntimeState, ql_runtime_state_free)
+
+gboolean ql_runtime_state_write (const char *runtime_dir, const QlRuntimeState *state, GError **error);
+QlRuntimeState *ql_runtime_state_read (const char *runtime_dir, GError **error);
+
+/* Writes a JSON object atomically (temporary file + rename), mode 0600. */
+gboolean ql_json_write_file (const char *path, JsonNode *root, GError **error);
+JsonObject *ql_json_read_object (const char *path, GError **error);
+
+/* Files the supervisor shares with the commands. */
+#define QL_RUNTIME_STOP_REQUEST "stop-request.json"
+#define QL_STATE_LAST_EXIT "last-exit.json"

@@ -1,0 +1,663 @@
+#include "ql-supervisor.h"
+#include "ql-error.h"
+#include "ql-qmp-client.h"
+#include "ql-runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define HANDSHAKE_TIMEOUT_S 60
+#define QUIT_GRACE_S 5
+#define TERM_GRACE_S 5
+#define STDERR_TAIL_MAX 4096
+
+typedef enum {
+  LADDER_IDLE,
+  LADDER_POWERDOWN,
+  LADDER_QUIT,
+  LADDER_TERM,
+  LADDER_KILL,
+} LadderStage;
+
+static const char *const ladder_names[] = { "none", "powerdown", "quit", "SIGTERM", "SIGKILL" };
+
+typedef struct {
+  const QlSupervisorOptions *opts;
+  const QlMachine *m;
+  const char *name;
+  GMainLoop *loop;
+  GSubprocess *qemu;
+  QlQmpClient *qmp;
+  GSocket *serial;
+  GSource *serial_source;
+  GString *stderr_tail;
+  int qemu_log_fd;
+  gboolean stderr_eof;
+  gboolean exited;
+  gboolean running;
+  GError *start_error;
+  char *shutdown_reason;
+  gboolean shutdown_by_guest;
+  LadderStage stage;
+  guint ladder_timer;
+  guint powerdowns_sent;
+  guint ladder_timeout_s;
+  guint ladder_retries;
+  guint start_timer;
+  gint64 started_usec;
+} Supervisor;
+
+/* ---- small helpers ---- */
+
+static void
+fail_start (Supervisor *s, GError *error)
+{
+  if (s->start_error == NULL)
+    s->start_error = error;
+  else
+    g_error_free (error);
+  if (s->qemu != NULL && !s->exited)
+    g_subprocess_force_exit (s->qemu);
+}
+
+static void
+maybe_quit (Supervisor *s)
+{
+  if (s->exited && s->stderr_eof)
+    g_main_loop_quit (s->loop);
+}
+
+static void
+execute_ignoring_reply (Supervisor *s, const char *command)
+{
+  g_autoptr(JsonNode) none = NULL;
+
+  if (s->qmp != NULL && !ql_qmp_client_is_closed (s->qmp))
+    ql_qmp_client_execute_async (s->qmp, command, none, NULL, NULL, NULL);
+}
+
+/* ---- the stop ladder ---- */
+
+static void ladder_enter (Supervisor *s, LadderStage stage);
+
+static gboolean
+ladder_timer_fired (gpointer user_data)
+{
+  Supervisor *s = user_data;
+
+  s->ladder_timer = 0;
+  if (s->stage == LADDER_POWERDOWN && s->powerdowns_sent < s->ladder_retries)
+    {
+      /* Windows often ignores the first press while it is busy */
+      g_message ("%s: guest still running; pressing the power button again (%u/%u)", s->name,
+                 s->powerdowns_sent + 1, s->ladder_retries);
+      execute_ignoring_reply (s, "system_powerdown");
+      s->powerdowns_sent++;
+      s->ladder_timer = g_timeout_add (s->ladder_timeout_s * 1000 / s->ladder_retries, ladder_timer_fired, s);
+      return G_SOURCE_REMOVE;
+    }
+  ladder_enter (s, s->stage + 1);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+ladder_enter (Supervisor *s, LadderStage stage)
+{
+  gboolean qmp_open = s->qmp != NULL && !ql_qmp_client_is_closed (s->qmp);
+
+  if (s->exited || stage <= s->stage || stage > LADDER_KILL)
+    return;
+  g_clear_handle_id (&s->ladder_timer, g_source_remove);
+  if ((stage == LADDER_POWERDOWN || stage == LADDER_QUIT) && !qmp_open)
+    stage = LADDER_TERM;
+  s->stage = stage;
+
+  switch (stage)
+    {
+    case LADDER_POWERDOWN:
+      g_message ("%s: pressing the ACPI power button (waiting up to %u s)", s->name, s->ladder_timeout_s);
+      execute_ignoring_reply (s, "system_powerdown");
+      s->powerdowns_sent = 1;
+      s->ladder_timer = g_timeout_add (s->ladder_timeout_s * 1000 / s->ladder_retries, ladder_timer_fired, s);
+      break;
+    case LADDER_QUIT:
+      g_message ("%s: stopping QEMU with QMP quit", s->name);
+      execute_ignoring_reply (s, "quit");
+      s->ladder_timer = g_timeout_add_seconds (QUIT_GRACE_S, ladder_timer_fired, s);
+      break;
+    case LADDER_TERM:
+      g_message ("%s: sending SIGTERM to QEMU", s->name);
+      g_subprocess_send_signal (s->qemu, SIGTERM);
+      s->ladder_timer = g_timeout_add_seconds (TERM_GRACE_S, ladder_timer_fired, s);
+      break;
+    case LADDER_KILL:
+      g_message ("%s: sending SIGKILL to QEMU", s->name);
+      g_subprocess_force_exit (s->qemu);
+      break;
+    case LADDER_IDLE:
+    default:
+      break;
+    }
+}
+
+static void
+read_stop_request (Supervisor *s, gboolean *ret_force)
+{
+  g_autofree char *path = g_build_filename (s->m->runtime_dir, QL_RUNTIME_STOP_REQUEST, NULL);
+  g_autoptr(JsonObject) request = ql_json_read_object (path, NULL);
+
+  *ret_force = FALSE;
+  s->ladder_timeout_s = s->m->profile->shutdown.timeout;
+  s->ladder_retries = s->m->profile->shutdown.powerdown_retries;
+  if (request == NULL)
+    return;
+  g_unlink (path);
+  *ret_force = json_object_get_boolean_member_with_default (request, "force", FALSE);
+  s->ladder_timeout_s = CLAMP (json_object_get_int_member_with_default (request, "timeout", s->ladder_timeout_s),
+                               1, 3600);
+}
+
+static gboolean
+on_stop_signal (gpointer user_data)
+{
+  Supervisor *s = user_data;
+  gboolean force;
+
+  if (!s->running)
+    {
+      fail_start (s, g_error_new (QL_ERROR, QL_ERROR_FAILED, "Start of VM '%s' interrupted", s->name));
+      return G_SOURCE_CONTINUE;
+    }
+  if (s->stage != LADDER_IDLE)
+    {
+      /* asked again while stopping: skip to the next rung */
+      ladder_enter (s, s->stage + 1);
+      return G_SOURCE_CONTINUE;
+    }
+  read_stop_request (s, &force);
+  ladder_enter (s, force ? LADDER_QUIT : LADDER_POWERDOWN);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- QEMU's output ---- */
+
+static void read_qemu_output (Supervisor *s);
+
+static void
+qemu_output_ready (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Supervisor *s = user_data;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, NULL);
+  gsize len = 0;
+  const char *data = bytes ? g_bytes_get_data (bytes, &len) : NULL;
+
+  if (len == 0)
+    {
+      s->stderr_eof = TRUE;
+      maybe_quit (s);
+      return;
+    }
+  /* QEMU's messages stay visible, go to the log, and the tail explains a failed start */
+  if (write (STDERR_FILENO, data, len) < 0)
+    { /* stderr gone (detached): the log still has it */ }
+  if (s->qemu_log_fd >= 0 && write (s->qemu_log_fd, data, len) < 0)
+    g_debug ("%s: cannot write qemu.log: %s", s->name, g_strerror (errno));
+  g_string_append_len (s->stderr_tail, data, len);
+  if (s->stderr_tail->len > STDERR_TAIL_MAX)
+    g_string_erase (s->stderr_tail, 0, s->stderr_tail->len - STDERR_TAIL_MAX);
+  read_qemu_output (s);
+}
+
+static void
+read_qemu_output (Supervisor *s)
+{
+  g_input_stream_read_bytes_async (g_subprocess_get_stdout_pipe (s->qemu), 4096, G_PRIORITY_DEFAULT,
+                                   NULL, qemu_output_ready, s);
+}
+
+static gboolean
+serial_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  Supervisor *s = user_data;
+  char buf[4096];
+  gssize n = g_socket_receive (socket, buf, sizeof buf, NULL, NULL);
+
+  if (n <= 0)
+    {
+      s->serial_source = NULL;
+      return G_SOURCE_REMOVE;
+    }
+  if (s->opts->echo_console && write (STDOUT_FILENO, buf, n) < 0)
+    g_debug ("%s: stdout closed; console relay off", s->name);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- QMP ---- */
+
+static void
+on_qmp_event (QlQmpClient *client, const char *event, JsonNode *data, gint64 usec, gpointer user_data)
+{
+  Supervisor *s = user_data;
+
+  g_debug ("%s: QMP event %s", s->name, event);
+  if (g_strcmp0 (event, "SHUTDOWN") == 0 && data != NULL && JSON_NODE_HOLDS_OBJECT (data))
+    {
+      JsonObject *o = json_node_get_object (data);
+      g_free (s->shutdown_reason);
+      s->shutdown_reason = g_strdup (json_object_get_string_member_with_default (o, "reason", "none"));
+      s->shutdown_by_guest = json_object_get_boolean_member_with_default (o, "guest", FALSE);
+    }
+}
+
+static void
+write_state (Supervisor *s)
+{
+  g_autoptr(GError) error = NULL;
+  QlRuntimeState state = {
+    .supervisor_pid = getpid (),
+    .qemu_pid = g_ascii_strtoll (g_subprocess_get_identifier (s->qemu), NULL, 10),
+    .started_usec = s->started_usec,
+    .accel = (char *) (s->m->accel == QL_ACCEL_KVM ? "kvm" : "tcg"),
+    .profile = s->m->profile->path,
+    .stop_timeout_s = s->m->profile->shutdown.timeout,
+  };
+
+  if (!ql_runtime_state_write (s->m->runtime_dir, &state, &error))
+    g_warning ("%s: cannot write state: %s, ignoring", s->name, error->message);
+}
+
+static void
+cont_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Supervisor *s = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = ql_qmp_client_execute_finish (QL_QMP_CLIENT (source), result, &error);
+
+  if (ret == NULL)
+    {
+      g_prefix_error (&error, "QMP cont failed: ");
+      fail_start (s, g_steal_pointer (&error));
+      return;
+    }
+  g_clear_handle_id (&s->start_timer, g_source_remove);
+  s->running = TRUE;
+  g_message ("%s: running (QEMU pid %s, %s)", s->name, g_subprocess_get_identifier (s->qemu),
+             s->m->accel == QL_ACCEL_KVM ? "KVM" : "TCG");
+  if (s->opts->ready_fd >= 0)
+    {
+      if (write (s->opts->ready_fd, "READY\n", 6) < 0)
+        g_debug ("%s: parent gone before READY", s->name);
+      close (s->opts->ready_fd);
+    }
+}
+
+static void
+handshake_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Supervisor *s = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!ql_qmp_client_handshake_finish (QL_QMP_CLIENT (source), result, &error))
+    {
+      fail_start (s, g_steal_pointer (&error));
+      return;
+    }
+  write_state (s);
+  ql_qmp_client_execute_async (s->qmp, "cont", NULL, NULL, cont_done, s);
+}
+
+static gboolean
+start_timed_out (gpointer user_data)
+{
+  Supervisor *s = user_data;
+
+  s->start_timer = 0;
+  fail_start (s, g_error_new (QL_ERROR, QL_ERROR_TIMEOUT,
+                              "QEMU did not answer on QMP within %d s", HANDSHAKE_TIMEOUT_S));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+qemu_exited (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Supervisor *s = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  s->exited = TRUE;
+  g_clear_handle_id (&s->ladder_timer, g_source_remove);
+  g_clear_handle_id (&s->start_timer, g_source_remove);
+  maybe_quit (s);
+}
+
+/* ---- spawning ---- */
+
+static pid_t supervisor_pid;
+
+static void
+child_setup (gpointer user_data)
+{
+  /* QEMU must not outlive a supervisor killed with SIGKILL: nobody would
+   * give the host back what the VM holds */
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid () != supervisor_pid)
+    _exit (127);
+}
+
+static gboolean
+spawn_qemu (Supervisor *s, GError **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  int qmp_pair[2], serial_pair[2];
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp_pair) != 0 ||
+      (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, serial_pair) != 0 &&
+       (close (qmp_pair[0]), close (qmp_pair[1]), TRUE)))
+    {
+      int e = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "socketpair: %s", g_strerror (e));
+      return FALSE;
+    }
+  g_subprocess_launcher_take_fd (launcher, qmp_pair[1], QL_MACHINE_QMP_FD);
+  g_subprocess_launcher_take_fd (launcher, serial_pair[1], QL_MACHINE_SERIAL_FD);
+  supervisor_pid = getpid ();
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+
+  s->qmp = ql_qmp_client_new_for_fd (qmp_pair[0], error);
+  s->serial = g_socket_new_from_fd (serial_pair[0], NULL);
+  if (s->qmp == NULL || s->serial == NULL)
+    {
+      if (s->qmp == NULL)
+        close (qmp_pair[0]);
+      if (s->serial == NULL)
+        close (serial_pair[0]);
+      return FALSE;
+    }
+
+  s->qemu = g_subprocess_launcher_spawnv (launcher, s->opts->argv, error);
+  if (s->qemu == NULL)
+    {
+      g_prefix_error (error, "Cannot start QEMU: ");
+      return FALSE;
+    }
+  s->started_usec = g_get_real_time ();
+  return TRUE;
+}
+
+/* ---- state dir and teardown ---- */
+
+/* Copies the firmware varstore template once; returns TRUE in *ret_created
+ * when this start made it (so a failed start can take it back). */
+static gboolean
+prepare_state (Supervisor *s, gboolean *ret_created, GError **error)
+{
+  g_autoptr(GFile) template = NULL;
+  g_autoptr(GFile) tmp = NULL;
+  g_autofree char *tmp_path = NULL;
+
+  *ret_created = FALSE;
+  if (g_mkdir_with_parents (s->m->state_dir, 0700) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "Cannot create state directory '%s': %s",
+                   s->m->state_dir, g_strerror (e));
+      return FALSE;
+    }
+  if (!s->m->uefi || g_file_test (s->m->firmware_vars, G_FILE_TEST_EXISTS))
+    return TRUE;
+
+  template = g_file_new_for_path (s->m->firmware_vars_template);
+  tmp_path = g_strconcat (s->m->firmware_vars, ".tmp", NULL);
+  tmp = g_file_new_for_path (tmp_path);
+  if (!g_file_copy (template, tmp, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error) ||
+      chmod (tmp_path, 0600) != 0 || rename (tmp_path, s->m->firmware_vars) != 0)
+    {
+      g_prefix_error (error, "Cannot copy UEFI varstore '%s' to '%s': ", s->m->firmware_vars_template,
+                      s->m->firmware_vars);
+      if (error && *error == NULL)
+        g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "Cannot create '%s': %s", s->m->firmware_vars,
+                     g_strerror (errno));
+      g_unlink (tmp_path);
+      return FALSE;
+    }
+  *ret_created = TRUE;
+  return TRUE;
+}
+
+static void
+keep_log (Supervisor *s, const char *name)
+{
+  g_autofree char *from = g_build_filename (s->m->runtime_dir, name, NULL);
+  g_autofree char *to = g_build_filename (s->m->state_dir, name, NULL);
+  g_autoptr(GFile) src = g_file_new_for_path (from);
+  g_autoptr(GFile) dst = g_file_new_for_path (to);
+  g_autoptr(GError) error = NULL;
+
+  if (g_file_test (from, G_FILE_TEST_EXISTS) &&
+      !g_file_move (src, dst, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, &error))
+    g_warning ("%s: cannot keep %s in '%s': %s, ignoring", s->name, name, s->m->state_dir, error->message);
+}
+
+static QlExitStatus
+classify_exit (Supervisor *s, char **ret_reason, char **ret_message)
+{
+  int status = g_subprocess_get_status (s->qemu);
+  g_autofree char *how = WIFSIGNALED (status)
+    ? g_strdup_printf ("killed by signal %d (%s)", WTERMSIG (status), g_strsignal (WTERMSIG (status)))
+    : g_strdup_printf ("exited with status %d", WEXITSTATUS (status));
+
+  if (!s->running)
+    {
+      *ret_reason = g_strdup ("start-failed");
+      *ret_message = g_strdup_printf ("QEMU %s before the VM ran", how);
+      return QL_EXIT_START_FAILED;
+    }
+  if (g_strcmp0 (s->shutdown_reason, "guest-shutdown") == 0 && s->stage <= LADDER_POWERDOWN)
+    {
+      *ret_reason = g_strdup ("poweroff");
+      *ret_message = g_strdup (s->stage == LADDER_POWERDOWN ? "the guest powered off after the power button"
+                                                           : "the guest powered off");
+      return QL_EXIT_POWEROFF;
+    }
+  if (s->stage >= LADDER_QUIT)
+    {
+      *ret_reason = g_strdup ("forced");
+      *ret_message = g_strdup_printf ("stopped by force (%s); QEMU %s", ladder_names[s->stage], how);
+      return QL_EXIT_FORCED;
+    }
+  if (g_strcmp0 (s->shutdown_reason, "host-qmp-quit") == 0 || g_strcmp0 (s->shutdown_reason, "host-signal") == 0 ||
+      g_strcmp0 (s->shutdown_reason, "host-ui") == 0)
+    {
+      *ret_reason = g_strdup ("forced");
+      *ret_message = g_strdup_printf ("stopped from the host (%s); QEMU %s", s->shutdown_reason, how);
+      return QL_EXIT_FORCED;
+    }
+  *ret_reason = g_strdup ("crashed");
+  *ret_message = s->shutdown_reason
+    ? g_strdup_printf ("QEMU ended after %s; QEMU %s", s->shutdown_reason, how)
+    : g_strdup_printf ("QEMU %s unexpectedly", how);
+  return QL_EXIT_CRASHED;
+}
+
+static void
+record_exit (Supervisor *s, QlExitStatus code, const char *reason, const char *message)
+{
+  g_autofree char *path = g_build_filename (s->m->state_dir, QL_STATE_LAST_EXIT, NULL);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GError) error = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, reason);
+  json_builder_set_member_name (b, "exit-status");
+  json_builder_add_int_value (b, code);
+  json_builder_set_member_name (b, "message");
+  json_builder_add_string_value (b, message);
+  json_builder_set_member_name (b, "stop-stage");
+  json_builder_add_string_value (b, ladder_names[s->stage]);
+  json_builder_set_member_name (b, "started-usec");
+  json_builder_add_int_value (b, s->started_usec);
+  json_builder_set_member_name (b, "ended-usec");
+  json_builder_add_int_value (b, g_get_real_time ());
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  if (!ql_json_write_file (path, root, &error))
+    g_warning ("%s: cannot record the exit: %s, ignoring", s->name, error->message);
+}
+
+static void
+remove_runtime_file (Supervisor *s, const char *name)
+{
+  g_autofree char *path = g_build_filename (s->m->runtime_dir, name, NULL);
+
+  if (g_unlink (path) != 0 && errno != ENOENT)
+    g_warning ("%s: cannot remove '%s': %s, ignoring", s->name, path, g_strerror (errno));
+}
+
+QlExitStatus
+ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
+{
+  const QlMachine *m = opts->machine;
+  g_autoptr(QlLock) lock = NULL;
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autofree char *qemu_log = g_build_filename (m->runtime_dir, "qemu.log", NULL);
+  g_autofree char *reason = NULL, *message = NULL;
+  g_autofree char *stale_socket = NULL;
+  Supervisor s = { 0 };
+  gboolean vars_created = FALSE;
+  guint signal_ids[3];
+  QlExitStatus code;
+
+  s.opts = opts;
+  s.m = m;
+  s.name = m->profile->vm.name;
+  s.loop = loop;
+  s.stderr_tail = g_string_new (NULL);
+  s.qemu_log_fd = -1;
+
+  lock = ql_lock_acquire (m->runtime_dir, s.name, error);
+  if (lock == NULL)
+    {
+      g_string_free (s.stderr_tail, TRUE);
+      return QL_EXIT_START_FAILED;
+    }
+  /* a supervisor killed with SIGKILL leaves these behind */
+  stale_socket = g_build_filename (m->runtime_dir, "qmp.sock", NULL);
+  g_unlink (stale_socket);
+  remove_runtime_file (&s, QL_RUNTIME_STOP_REQUEST);
+
+  if (!prepare_state (&s, &vars_created, error))
+    {
+      g_clear_pointer (&lock, ql_lock_release);
+      g_rmdir (m->runtime_dir);
+      g_string_free (s.stderr_tail, TRUE);
+      return QL_EXIT_START_FAILED;
+    }
+
+  s.qemu_log_fd = open (qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  signal_ids[0] = g_unix_signal_add (SIGTERM, on_stop_signal, &s);
+  signal_ids[1] = g_unix_signal_add (SIGINT, on_stop_signal, &s);
+  signal_ids[2] = g_unix_signal_add (SIGHUP, on_stop_signal, &s);
+
+  {
+    GError *spawn_error = NULL;
+    if (!spawn_qemu (&s, &spawn_error))
+      s.start_error = spawn_error;
+  }
+
+  if (s.qemu != NULL)
+    {
+      g_signal_connect (s.qmp, "event", G_CALLBACK (on_qmp_event), &s);
+      s.serial_source = g_socket_create_source (s.serial, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+      g_source_set_callback (s.serial_source, (GSourceFunc) (void (*) (void)) serial_readable, &s, NULL);
+      g_source_attach (s.serial_source, NULL);
+      g_source_unref (s.serial_source);
+      read_qemu_output (&s);
+      g_subprocess_wait_async (s.qemu, NULL, qemu_exited, &s);
+      s.start_timer = g_timeout_add_seconds (HANDSHAKE_TIMEOUT_S, start_timed_out, &s);
+      ql_qmp_client_handshake_async (s.qmp, NULL, handshake_done, &s);
+      g_main_loop_run (loop);
+    }
+
+  /* ---- teardown: everything this start made goes, in reverse ---- */
+  for (guint i = 0; i < G_N_ELEMENTS (signal_ids); i++)
+    g_source_remove (signal_ids[i]);
+  g_clear_handle_id (&s.ladder_timer, g_source_remove);
+  g_clear_handle_id (&s.start_timer, g_source_remove);
+  if (s.serial_source != NULL)
+    g_source_destroy (s.serial_source);
+  if (s.qmp != NULL)
+    ql_qmp_client_close (s.qmp);
+
+  if (s.qemu != NULL)
+    code = classify_exit (&s, &reason, &message);
+  else
+    {
+      code = QL_EXIT_START_FAILED;
+      reason = g_strdup ("start-failed");
+      message = g_strdup (s.start_error ? s.start_error->message : "QEMU did not start");
+    }
+
+  if (code == QL_EXIT_START_FAILED)
+    {
+      g_autofree char *tail = g_strstrip (g_strdup (s.stderr_tail->str));
+      GError *why = g_error_new (QL_ERROR,
+                                 s.start_error && s.start_error->domain == QL_ERROR ? s.start_error->code : QL_ERROR_QEMU,
+                                 "VM '%s' did not start: %s%s%s", s.name,
+                                 s.start_error ? s.start_error->message : message,
+                                 tail[0] ? "\nQEMU said: " : "", tail);
+      g_clear_error (&s.start_error);
+      s.start_error = why;
+      if (vars_created)
+        g_unlink (m->firmware_vars);
+    }
+  else
+    g_message ("%s: %s", s.name, message);
+
+  remove_runtime_file (&s, "qmp.sock");
+  remove_runtime_file (&s, "state.json");
+  remove_runtime_file (&s, QL_RUNTIME_STOP_REQUEST);
+  if (s.qemu_log_fd >= 0)
+    close (s.qemu_log_fd);
+  keep_log (&s, "serial.log");
+  keep_log (&s, "qemu.log");
+  record_exit (&s, code, reason, message);
+  g_clear_pointer (&lock, ql_lock_release);
+  g_rmdir (m->runtime_dir);
+
+  g_clear_object (&s.qmp);
+  g_clear_object (&s.serial);
+  g_clear_object (&s.qemu);
+  g_string_free (s.stderr_tail, TRUE);
+  g_free (s.shutdown_reason);
+  if (s.start_error != NULL)
+    g_propagate_error (error, s.start_error);
+  return code;
+}
+
+gboolean
+ql_supervisor_request_stop (const char *runtime_dir, gboolean force, guint timeout_s, GError **error)
+{
+  g_autofree char *path = g_build_filename (runtime_dir, QL_RUNTIME_STOP_REQUEST, NULL);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "force");
+  json_builder_add_boolean_value (b, force);
+  json_builder_set_member_name (b, "timeout");
+  json_builder_add_int_value (b, timeout_s);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return ql_json_write_file (path, root, error);
+}

@@ -1,0 +1,140 @@
+#include "ql-value.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+gboolean
+ql_value_parse_size (const char *text, guint64 *ret_bytes, char **ret_message)
+{
+  static const struct { char unit; guint shift; } units[] = {
+    { 'K', 10 }, { 'M', 20 }, { 'G', 30 }, { 'T', 40 },
+  };
+  const char *p = text;
+  guint64 whole = 0, frac = 0, frac_div = 1;
+  gboolean digits = FALSE;
+  guint shift = 0;
+  guint64 bytes;
+
+  while (g_ascii_isdigit (*p))
+    {
+      if (whole > G_MAXUINT64 / 10)
+        goto too_big;
+      whole = whole * 10 + (*p++ - '0');
+      digits = TRUE;
+    }
+  if (*p == '.')
+    {
+      p++;
+      while (g_ascii_isdigit (*p))
+        {
+          if (frac_div < 1000000)
+            {
+              frac = frac * 10 + (*p - '0');
+              frac_div *= 10;
+            }
+          p++;
+          digits = TRUE;
+        }
+    }
+  if (!digits)
+    {
+      *ret_message = g_strdup_printf ("'%s' is not a size; write a number with a unit, e.g. 512M or 8G", text);
+      return FALSE;
+    }
+  if (*p == '\0')
+    {
+      *ret_message = g_strdup_printf ("'%s' has no unit; write e.g. %sM or %sG", text, text, text);
+      return FALSE;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++)
+    if (g_ascii_toupper (*p) == units[i].unit)
+      shift = units[i].shift;
+  if (shift == 0 || !(p[1] == '\0' || g_ascii_strcasecmp (p + 1, "iB") == 0 ||
+                      g_ascii_strcasecmp (p + 1, "B") == 0))
+    {
+      *ret_message = g_strdup_printf ("'%s' has an unknown unit '%s'; use K, M, G or T", text, p);
+      return FALSE;
+    }
+  if (whole > (G_MAXUINT64 >> shift))
+    goto too_big;
+  bytes = (whole << shift) + ((frac << shift) / frac_div);
+  *ret_bytes = bytes;
+  return TRUE;
+
+too_big:
+  *ret_message = g_strdup_printf ("'%s' is too large", text);
+  return FALSE;
+}
+
+gboolean
+ql_value_parse_uint (const char *text, guint64 min, guint64 max, guint64 *ret_value,
+                     char **ret_message)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 value;
+  guint base = 10;
+  const char *digits = text;
+
+  if (g_str_has_prefix (text, "0x") || g_str_has_prefix (text, "0X"))
+    {
+      base = 16;
+      digits = text + 2;
+    }
+  if (*digits == '\0' || *digits == '-' || *digits == '+' ||
+      !g_ascii_string_to_unsigned (digits, base, 0, G_MAXUINT64, &value, &error))
+    {
+      *ret_message = g_strdup_printf ("'%s' is not a whole number", text);
+      return FALSE;
+    }
+  if (value < min || value > max)
+    {
+      *ret_message = g_strdup_printf ("%s is out of range (%" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT ")",
+                                      text, min, max);
+      return FALSE;
+    }
+  *ret_value = value;
+  return TRUE;
+}
+
+char *
+ql_value_format_size (guint64 bytes)
+{
+  static const char *const names[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
+  guint i = 0;
+  double v = bytes;
+
+  while (v >= 1024 && i + 1 < G_N_ELEMENTS (names))
+    {
+      v /= 1024;
+      i++;
+    }
+  if (i == 0)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " bytes", bytes);
+  if (v == (guint64) v)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " %s", (guint64) v, names[i]);
+  return g_strdup_printf ("%.1f %s", v, names[i]);
+}
+
+guint
+ql_value_edit_distance (const char *a, const char *b)
+{
+  gsize la = strlen (a), lb = strlen (b);
+  g_autofree guint *row = g_new (guint, lb + 1);
+
+  for (gsize j = 0; j <= lb; j++)
+    row[j] = j;
+  for (gsize i = 1; i <= la; i++)
+    {
+      guint diag = row[0];
+      row[0] = i;
+      for (gsize j = 1; j <= lb; j++)
+        {
+          guint up = row[j];
+          guint cost = g_ascii_tolower (a[i - 1]) == g_ascii_tolower (b[j - 1]) ? 0 : 1;
+          row[j] = MIN (MIN (row[j] + 1, row[j - 1] + 1), diag + cost);
+          diag = up;
+        }
+    }
+  return row[lb];
+}

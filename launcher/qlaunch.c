@@ -1,0 +1,96 @@
+#include "ql-commands.h"
+
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+  const char *name;
+  int (*handler) (int argc, char **argv);
+  const char *summary;
+} Verb;
+
+static const Verb verbs[] = {
+  { "start", ql_cmd_start, "Start a VM from its profile and supervise it" },
+  { "stop", ql_cmd_stop, "Stop a VM: power button, then force after a timeout" },
+  { "kill", ql_cmd_kill, "Stop a VM at once" },
+  { "status", ql_cmd_status, "Show whether VMs run, with PIDs and uptime" },
+  { "argv", ql_cmd_argv, "Print the QEMU command line of a VM (no side effects)" },
+  { "list", ql_cmd_list, "List the profiles in the profile directories" },
+};
+
+static gboolean verbose;
+
+static void
+log_handler (const char *domain, GLogLevelFlags level, const char *message, gpointer user_data)
+{
+  if ((level & G_LOG_LEVEL_DEBUG) && !verbose)
+    return;
+  if (level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR))
+    fprintf (stderr, "qlaunch: warning: %s\n", message);
+  else
+    fprintf (stderr, "qlaunch: %s\n", message);
+}
+
+static void
+usage (FILE *out)
+{
+  fprintf (out, "Usage: qlaunch [-v] COMMAND [ARGS...]\n\nCommands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (verbs); i++)
+    fprintf (out, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+  fprintf (out, "\nRun 'qlaunch COMMAND --help' for a command's options.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *verb_argv0 = NULL;
+  int first = 1;
+
+  setlocale (LC_ALL, "");
+  /* a closed terminal or pipe must not kill the supervisor mid-teardown */
+  signal (SIGPIPE, SIG_IGN);
+  g_log_set_default_handler (log_handler, NULL);
+
+  while (first < argc && argv[first][0] == '-')
+    {
+      if (strcmp (argv[first], "-v") == 0 || strcmp (argv[first], "--verbose") == 0)
+        verbose = TRUE;
+      else if (strcmp (argv[first], "-h") == 0 || strcmp (argv[first], "--help") == 0)
+        {
+          usage (stdout);
+          return 0;
+        }
+      else if (strcmp (argv[first], "--version") == 0)
+        {
+          printf ("qlaunch %s\n", QLAUNCH_VERSION);
+          return 0;
+        }
+      else
+        {
+          fprintf (stderr, "qlaunch: unknown option '%s'\n", argv[first]);
+          usage (stderr);
+          return 1;
+        }
+      first++;
+    }
+  if (first >= argc)
+    {
+      usage (stderr);
+      return 1;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (verbs); i++)
+    if (strcmp (argv[first], verbs[i].name) == 0)
+      {
+        /* errors then read "Try 'qlaunch start --help'" */
+        verb_argv0 = g_strdup_printf ("qlaunch %s", verbs[i].name);
+        argv[first] = verb_argv0;
+        return verbs[i].handler (argc - first, argv + first);
+      }
+
+  fprintf (stderr, "qlaunch: unknown command '%s'\n", argv[first]);
+  usage (stderr);
+  return 1;
+}

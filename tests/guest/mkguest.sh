@@ -1,0 +1,45 @@
+#!/bin/bash
+# Builds qlaunch's test and demo guest into OUTDIR: vmlinuz (Debian's kernel,
+# fetched as a package and unpacked, never installed) and initrd.img (busybox
+# plus the two modules the ACPI power button needs).  Idempotent.
+set -euo pipefail
+out=${1:?usage: mkguest.sh OUTDIR}
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ] && [ "$out/initrd.img" -nt "$here/init" ]; then
+  exit 0
+fi
+
+busybox=$(command -v busybox || true)
+if [ -z "$busybox" ] || ! file -L "$busybox" 2>/dev/null | grep -q 'statically linked'; then
+  [ -x /bin/busybox ] && busybox=/bin/busybox
+fi
+[ -x "$busybox" ] || { echo "mkguest: busybox not found (apt install busybox-static)" >&2; exit 1; }
+command -v cpio >/dev/null || { echo "mkguest: cpio not found (apt install cpio)" >&2; exit 1; }
+
+deb=$(ls "$out"/linux-image-*.deb 2>/dev/null | head -n1 || true)
+if [ -z "$deb" ]; then
+  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+  [ -n "$pkg" ] || { echo "mkguest: cannot resolve linux-image-amd64 (run apt-get update)" >&2; exit 1; }
+  (cd "$out" && apt-get download -q "$pkg" >/dev/null 2>&1) || { echo "mkguest: apt-get download $pkg failed" >&2; exit 1; }
+  deb=$(ls "$out"/linux-image-*.deb | head -n1)
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" --wildcards './boot/vmlinuz-*' '*/kernel/drivers/acpi/button.ko' '*/kernel/drivers/input/evdev.ko'
+
+root="$work/root"
+mkdir -p "$root"/{bin,dev,proc,sys,etc,lib/modules}
+cp "$busybox" "$root/bin/busybox"
+find "$work/lib" -name button.ko -exec cp {} "$root/lib/modules/" \;
+find "$work/lib" -name evdev.ko -exec cp {} "$root/lib/modules/" \;
+cp "$here/init" "$root/init"
+chmod 755 "$root/init"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1 > "$out/initrd.img.tmp")
+mv "$out/initrd.img.tmp" "$out/initrd.img"
+cp "$work"/boot/vmlinuz-* "$out/vmlinuz.tmp"
+mv "$out/vmlinuz.tmp" "$out/vmlinuz"
+echo "mkguest: guest in $out ($(basename "$deb"))"
