@@ -38,6 +38,7 @@ ql_ini_index_scan (const char *text)
   g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
   GHashTable *keys = NULL;
   g_autofree char *group = NULL;
+  gboolean seen_header = FALSE;
 
   index->groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) g_hash_table_unref);
@@ -55,6 +56,7 @@ ql_ini_index_scan (const char *text)
 
       if (stripped[0] == '[')
         {
+          seen_header = TRUE;
           gsize len = strlen (stripped);
           g_autofree char *name = NULL;
           gpointer orig_line;
@@ -93,7 +95,8 @@ ql_ini_index_scan (const char *text)
         }
       if (keys == NULL)
         {
-          if (g_hash_table_size (index->groups) == 0)
+          /* keys under a broken header were reported with it */
+          if (!seen_header)
             add_problem (index, line, "'%s' stands before any [section]", stripped);
           continue;
         }

@@ -326,13 +326,13 @@ diag_compare (gconstpointer a, gconstpointer b)
 
 /* " (did you mean 'x'?)" or "" */
 static char *
-suggest (const char *given, const char *const *candidates, gsize stride)
+suggest (const char *given, const char *const *candidates, gsize stride, gsize count)
 {
   const char *best = NULL;
   guint best_distance = G_MAXUINT;
   guint limit = MAX (1, MIN (3, strlen (given) / 3 + 1));
 
-  for (const char *const *c = candidates; *c != NULL;
+  for (const char *const *c = candidates; count-- > 0 && *c != NULL;
        c = (const char *const *) ((const char *) c + stride))
     {
       guint d = ql_value_edit_distance (given, *c);
@@ -523,7 +523,7 @@ parse_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base
         if (v < 0)
           {
             g_autofree char *choices = ql_enum_describe (spec->choices);
-            g_autofree char *hint = suggest (value, spec->choices, sizeof (char *));
+            g_autofree char *hint = suggest (value, spec->choices, sizeof (char *), G_MAXSIZE);
             report (loader, group, spec->key, "'%s' is not one of %s%s", value, choices, hint);
           }
         else
@@ -647,7 +647,7 @@ parse_group (Loader *loader, const char *group)
         report (loader, group, NULL, "is not supported by this version of qlaunch yet");
       else
         {
-          g_autofree char *hint = suggest (kind, &sections[0].name, sizeof (SectionSpec));
+          g_autofree char *hint = suggest (kind, &sections[0].name, sizeof (SectionSpec), G_N_ELEMENTS (sections));
           report (loader, group, NULL, "unknown section%s", hint);
         }
       return;
@@ -705,7 +705,7 @@ parse_group (Loader *loader, const char *group)
           key = k;
       if (key == NULL)
         {
-          g_autofree char *hint = suggest (keys[i], &spec->keys[0].key, sizeof (KeySpec));
+          g_autofree char *hint = suggest (keys[i], &spec->keys[0].key, sizeof (KeySpec), G_MAXSIZE);
           report (loader, group, keys[i], "unknown key%s", hint);
           continue;
         }

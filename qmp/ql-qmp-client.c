@@ -34,6 +34,7 @@ struct _QlQmpClient {
   GQueue write_queue;            /* GBytes* */
   gboolean writing;
   gboolean closed;
+  GError *close_error;           /* why the connection closed */
 };
 
 enum { SIGNAL_EVENT, SIGNAL_CLOSED, N_SIGNALS };
@@ -65,6 +66,7 @@ ql_qmp_client_finalize (GObject *object)
   g_clear_pointer (&self->pending, g_hash_table_unref);
   g_queue_clear_full (&self->write_queue, (GDestroyNotify) g_bytes_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_error (&self->close_error);
   G_OBJECT_CLASS (ql_qmp_client_parent_class)->finalize (object);
 }
 
@@ -258,8 +260,7 @@ execute_task (QlQmpClient *self, const char *command, JsonNode *arguments,
     }
   if (self->closed)
     {
-      g_task_return_new_error (task, QL_QMP_ERROR, QL_QMP_ERROR_DISCONNECTED,
-                               "QMP connection is closed");
+      g_task_return_error (task, g_error_copy (self->close_error));
       return NULL;
     }
   if (g_task_return_error_if_cancelled (task))
@@ -400,8 +401,7 @@ ql_qmp_client_handshake_async (QlQmpClient *self, GCancellable *cancellable,
   g_task_set_source_tag (task, ql_qmp_client_handshake_async);
   if (self->closed)
     {
-      g_task_return_new_error (task, QL_QMP_ERROR, QL_QMP_ERROR_DISCONNECTED,
-                               "QMP connection closed before the greeting");
+      g_task_return_error (task, g_error_copy (self->close_error));
       return;
     }
   if (self->handshake != NULL)
@@ -567,6 +567,7 @@ close_with_error (QlQmpClient *self, const GError *why)
   if (self->closed)
     return;
   self->closed = TRUE;
+  self->close_error = g_error_copy (why);
   g_debug ("qmp: closing: %s", why->message);
   g_cancellable_cancel (self->cancellable);
   if (self->stream != NULL)

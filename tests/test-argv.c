@@ -1,0 +1,339 @@
+/* profile → machine → argv: golden command lines for every example and
+ * test profile (one argument per line), and the decisions one by one. */
+#include "ql-error.h"
+#include "ql-machine.h"
+#include "ql-firmware.h"
+#include "ql-qemu-argv.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+static char *firmware_dir;
+
+/* A firmware descriptor set like Debian's ovmf package installs, pointing at
+ * files in a temp dir. */
+static void
+make_firmware_fixture (void)
+{
+  static const struct { const char *file, *code, *vars, *features; } descriptors[] = {
+    { "40-secure.json", "CODE.secboot.fd", "VARS.ms.fd", "\"requires-smm\", \"secure-boot\", \"enrolled-keys\"" },
+    { "60-plain.json", "CODE.fd", "VARS.fd", "\"acpi-s3\"" },
+  };
+
+  firmware_dir = g_dir_make_tmp ("ql-fw-XXXXXX", NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (descriptors); i++)
+    {
+      g_autofree char *code = g_build_filename (firmware_dir, descriptors[i].code, NULL);
+      g_autofree char *vars = g_build_filename (firmware_dir, descriptors[i].vars, NULL);
+      g_autofree char *json = g_strdup_printf (
+        "{\"interface-types\": [\"uefi\"], \"mapping\": {\"device\": \"flash\","
+        " \"executable\": {\"filename\": \"%s\", \"format\": \"raw\"},"
+        " \"nvram-template\": {\"filename\": \"%s\", \"format\": \"raw\"}},"
+        " \"targets\": [{\"architecture\": \"x86_64\", \"machines\": [\"pc-q35-*\"]}],"
+        " \"features\": [%s]}", code, vars, descriptors[i].features);
+      g_autofree char *path = g_build_filename (firmware_dir, descriptors[i].file, NULL);
+
+      g_assert_true (g_file_set_contents (code, "", 0, NULL));
+      g_assert_true (g_file_set_contents (vars, "", 0, NULL));
+      g_assert_true (g_file_set_contents (path, json, -1, NULL));
+    }
+}
+
+static QlHostFacts *
+fake_host (gboolean kvm)
+{
+  QlHostFacts *host = g_new0 (QlHostFacts, 1);
+  const char *dirs[] = { firmware_dir, NULL };
+
+  host->kvm_usable = kvm;
+  host->kvm_reason = kvm ? NULL : g_strdup ("/dev/kvm is not usable: No such file or directory");
+  host->qemu_binary = g_strdup ("/usr/bin/qemu-system-x86_64");
+  host->firmware = ql_firmware_load_all (dirs);
+  host->hugetlbfs_2m = g_strdup ("/dev/hugepages");
+  host->hugetlbfs_1g = g_strdup ("/dev/hugepages1G");
+  return host;
+}
+
+typedef struct {
+  QlProfile *profile;
+  QlHostFacts *host;
+  QlMachine *machine;
+  GStrv argv;
+} Built;
+
+static void
+built_clear (Built *b)
+{
+  ql_machine_free (b->machine);
+  ql_profile_free (b->profile);
+  ql_host_facts_free (b->host);
+  g_strfreev (b->argv);
+}
+
+static gboolean
+build (const char *profile_path, gboolean kvm, Built *ret, GError **error)
+{
+  g_autofree char *runtime = NULL, *state = NULL;
+
+  memset (ret, 0, sizeof *ret);
+  ret->profile = ql_profile_load (profile_path, error);
+  if (ret->profile == NULL)
+    return FALSE;
+  ret->host = fake_host (kvm);
+  runtime = g_build_filename ("/run/qlaunch", ret->profile->vm.name, NULL);
+  state = g_build_filename ("/var/lib/qlaunch", ret->profile->vm.name, NULL);
+  ret->machine = ql_machine_resolve (ret->profile, ret->host, runtime, state, error);
+  if (ret->machine == NULL)
+    return FALSE;
+  ret->argv = ql_qemu_argv_build (ret->machine);
+  return TRUE;
+}
+
+/* "-opt value" pairs: the value after the n-th occurrence of option, or NULL. */
+static const char *
+option_value (GStrv argv, const char *option, guint n)
+{
+  for (guint i = 0; argv[i] && argv[i + 1]; i++)
+    if (strcmp (argv[i], option) == 0 && n-- == 0)
+      return argv[i + 1];
+  return NULL;
+}
+
+static gboolean
+has_arg (GStrv argv, const char *arg)
+{
+  return g_strv_contains ((const char *const *) argv, arg);
+}
+
+/* ---- golden files ---- */
+
+static void
+test_golden (gconstpointer data)
+{
+  const char *profile_path = data;
+  g_autofree char *base = g_path_get_basename (profile_path);
+  g_autofree char *golden_name = g_strconcat (base, ".args", NULL);
+  g_autofree char *golden = g_test_build_filename (G_TEST_DIST, "golden", golden_name, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) text = NULL;
+  g_autofree char *formatted = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *root = g_canonicalize_filename (g_getenv ("QL_SOURCE_ROOT"), NULL);
+  Built b;
+
+  if (!build (profile_path, TRUE, &b, &error))
+    {
+      /* the example profiles boot the guest that tests/guest/mkguest.sh builds */
+      if (g_error_matches (error, QL_ERROR, QL_ERROR_PROFILE) && strstr (error->message, "build/guest") != NULL)
+        {
+          g_autofree char *why = g_strdup_printf ("guest not built (run tests/guest/mkguest.sh build/guest): %s",
+                                                  error->message);
+          g_test_skip (why);
+          built_clear (&b);
+          return;
+        }
+      g_assert_no_error (error);
+    }
+
+  formatted = ql_qemu_argv_format ((const char *const *) b.argv);
+  text = g_string_new (formatted);
+  g_string_replace (text, root, "@SRC@", 0);
+  g_string_replace (text, firmware_dir, "@FW@", 0);
+
+  if (g_getenv ("QL_TEST_REGENERATE") != NULL)
+    g_assert_true (g_file_set_contents (golden, text->str, -1, NULL));
+  g_assert_true (g_file_get_contents (golden, &expected, NULL, NULL));
+  g_assert_cmpstr (text->str, ==, expected);
+  built_clear (&b);
+}
+
+static char *
+data_profile (const char *name)
+{
+  return g_test_build_filename (G_TEST_DIST, "data", "profiles", name, NULL);
+}
+
+/* ---- decisions one by one ---- */
+
+/* The two bytes that can break out of an option value are ',' (a new key)
+ * and, for some options, '='; doubling commas keeps both inside. */
+static void
+test_escaping (void)
+{
+  g_autofree char *path = data_profile ("escape.ini");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *disk = NULL;
+  Built b;
+
+  g_assert_true (build (path, FALSE, &b, &error));
+  g_assert_cmpstr (option_value (b.argv, "-name", 0), ==, "guest=x,,id=y,debug-threads=on");
+  disk = g_strdup (option_value (b.argv, "-blockdev", 0));
+  g_assert_nonnull (strstr (disk, "files/a,,b.img,node-name=disk-a-file,"));
+  g_assert_true (g_str_has_prefix (option_value (b.argv, "-fw_cfg", 0), "name=opt/com.example/a,,b,file="));
+  /* the runtime dir carries the name too */
+  g_assert_cmpstr (option_value (b.argv, "-chardev", 1), ==,
+                   "socket,id=qmp,path=/run/qlaunch/x,,id=y/qmp.sock,server=on,wait=off");
+  built_clear (&b);
+}
+
+static void
+test_accel (void)
+{
+  g_autofree char *path = data_profile ("full.ini");
+  g_autofree char *escape = data_profile ("escape.ini");
+  g_autoptr(GError) error = NULL;
+  Built b;
+
+  /* accel=kvm on a host without usable KVM is refused with the reason and a fix */
+  g_assert_false (build (path, FALSE, &b, &error));
+  g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
+  g_assert_cmpstr (error->message, ==,
+                   "accel=kvm, but /dev/kvm is not usable: No such file or directory (Hint: set accel=auto or accel=tcg)");
+  built_clear (&b);
+  g_clear_error (&error);
+
+  /* under KVM: host CPU with enlightenments and hidden hypervisor */
+  g_assert_true (build (path, TRUE, &b, &error));
+  g_assert_true (g_str_has_prefix (option_value (b.argv, "-machine", 0), "q35,accel=kvm,"));
+  g_assert_true (g_str_has_prefix (option_value (b.argv, "-cpu", 0), "host,kvm=off,hv_vendor_id=qlaunch0000,hv_relaxed,"));
+  g_assert_nonnull (strstr (option_value (b.argv, "-cpu", 0), "hv_spinlocks=0x1fff"));
+  built_clear (&b);
+
+  /* under TCG: max, no enlightenments, and the user is told */
+  g_assert_true (build (escape, FALSE, &b, &error));
+  g_assert_cmpstr (option_value (b.argv, "-cpu", 0), ==, "max");
+  g_assert_cmpstr (option_value (b.argv, "-machine", 0), ==, "q35,accel=tcg,vmport=off");
+  g_assert_cmpuint (b.machine->notes->len, ==, 1);
+  g_assert_cmpstr (b.machine->notes->pdata[0], ==, "Hyper-V enlightenments are KVM-only; not used under TCG");
+  built_clear (&b);
+}
+
+static void
+test_firmware (void)
+{
+  g_autofree char *secure = data_profile ("secure.ini");
+  g_autofree char *full = data_profile ("full.ini");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *code = g_build_filename (firmware_dir, "CODE.secboot.fd", NULL);
+  Built b;
+
+  g_assert_true (build (secure, FALSE, &b, &error));
+  g_assert_true (b.machine->smm);
+  g_assert_cmpstr (b.machine->firmware_code, ==, code);
+  g_assert_cmpstr (b.machine->firmware_vars, ==, "/var/lib/qlaunch/secure/OVMF_VARS.fd");
+  g_assert_true (g_str_has_suffix (option_value (b.argv, "-machine", 0), ",smm=on,pflash0=fw-code,pflash1=fw-vars,memory-backend=mem"));
+  g_assert_true (has_arg (b.argv, "driver=cfi.pflash01,property=secure,value=on"));
+  built_clear (&b);
+
+  /* without Secure Boot the plain build is chosen, though the secure one ranks first */
+  g_assert_true (build (full, TRUE, &b, &error));
+  g_assert_false (b.machine->smm);
+  g_assert_true (g_str_has_suffix (b.machine->firmware_code, "/CODE.fd"));
+  g_assert_true (g_str_has_suffix (b.machine->firmware_vars_template, "/VARS.fd"));
+  built_clear (&b);
+}
+
+static void
+test_topology (void)
+{
+  g_autofree char *full = data_profile ("full.ini");
+  g_autoptr(GError) error = NULL;
+  Built b;
+
+  g_assert_true (build (full, TRUE, &b, &error));
+  /* VGA at 01.0, xHCI at 02.0, then NICs, then disks, in profile order */
+  g_assert_cmpstr (option_value (b.argv, "-device", 0), ==, "virtio-vga,id=video0,bus=pcie.0,addr=01.0");
+  g_assert_cmpstr (option_value (b.argv, "-device", 1), ==, "qemu-xhci,id=usb,bus=pcie.0,addr=02.0");
+  g_assert_cmpuint (g_array_index (b.machine->net_slots, guint, 0), ==, 0x03);
+  g_assert_cmpuint (g_array_index (b.machine->net_slots, guint, 1), ==, 0);     /* mode=none: no NIC */
+  g_assert_cmpuint (g_array_index (b.machine->disk_slots, guint, 0), ==, 0x04); /* virtio */
+  g_assert_cmpuint (g_array_index (b.machine->disk_slots, guint, 1), ==, 0x05); /* nvme */
+  g_assert_cmpuint (g_array_index (b.machine->disk_slots, guint, 2), ==, 0);    /* sata: on the ICH9 AHCI */
+  g_assert_cmpuint (b.machine->scsi_slot, ==, 0x06);
+  g_assert_cmpstr (option_value (b.argv, "-smp", 0), ==, "8,sockets=1,cores=4,threads=2");
+  g_assert_cmpstr (option_value (b.argv, "-object", 0), ==,
+                   "memory-backend-file,id=mem,size=8192M,mem-path=/dev/hugepages,share=on,prealloc=on,prealloc-threads=8");
+  /* qemu args come last, verbatim */
+  g_assert_cmpstr (b.argv[g_strv_length (b.argv) - 1], ==, "-no-hpet");
+  built_clear (&b);
+}
+
+static void
+test_hugepages_missing (void)
+{
+  g_autofree char *full = data_profile ("full.ini");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlProfile) profile = ql_profile_load (full, &error);
+  g_autoptr(QlHostFacts) host = fake_host (TRUE);
+  g_autoptr(QlMachine) machine = NULL;
+
+  g_assert_no_error (error);
+  g_clear_pointer (&host->hugetlbfs_2m, g_free);
+  machine = ql_machine_resolve (profile, host, "/run/qlaunch/full", "/var/lib/qlaunch/full", &error);
+  g_assert_null (machine);
+  g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
+  g_assert_cmpstr (error->message, ==,
+                   "hugepages=2M, but no hugetlbfs with 2M pages is mounted "
+                   "(Hint: mount -t hugetlbfs -o pagesize=2M none /dev/hugepages)");
+}
+
+static void
+test_format (void)
+{
+  const char *argv[] = { "/usr/bin/qemu", "-name", "guest=a b,debug-threads=on", "it's", "", NULL };
+  g_autofree char *text = ql_qemu_argv_format (argv);
+
+  g_assert_cmpstr (text, ==, "/usr/bin/qemu\n-name\n'guest=a b,debug-threads=on'\n'it'\\''s'\n''\n");
+}
+
+static void
+add_golden_tests (const char *dir_path, const char *prefix)
+{
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)))
+    if (g_str_has_suffix (name, ".ini"))
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *test = g_strdup_printf ("/argv/golden/%s/%s", prefix, (char *) names->pdata[i]);
+      g_test_add_data_func_full (test, g_build_filename (dir_path, names->pdata[i], NULL), test_golden, g_free);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *examples = NULL;
+  g_autofree char *data = NULL;
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  make_firmware_fixture ();
+  examples = g_build_filename (g_getenv ("QL_SOURCE_ROOT"), "profiles", NULL);
+  data = g_test_build_filename (G_TEST_DIST, "data", "profiles", NULL);
+  add_golden_tests (examples, "profiles");
+  add_golden_tests (data, "data");
+  g_test_add_func ("/argv/escaping", test_escaping);
+  g_test_add_func ("/argv/accel", test_accel);
+  g_test_add_func ("/argv/firmware", test_firmware);
+  g_test_add_func ("/argv/topology", test_topology);
+  g_test_add_func ("/argv/hugepages-missing", test_hugepages_missing);
+  g_test_add_func ("/argv/format", test_format);
+  ret = g_test_run ();
+  {
+    g_autoptr(GDir) dir = g_dir_open (firmware_dir, 0, NULL);
+    const char *name;
+    while ((name = g_dir_read_name (dir)))
+      {
+        g_autofree char *p = g_build_filename (firmware_dir, name, NULL);
+        g_unlink (p);
+      }
+    g_rmdir (firmware_dir);
+  }
+  return ret;
+}

@@ -1,0 +1,295 @@
+/* Profile parsing and validation: every error class, with the exact message
+ * and line a user sees. */
+#include "ql-error.h"
+#include "ql-profile.h"
+#include "ql-value.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+typedef struct {
+  char *dir;
+} Fixture;
+
+static void
+setup (Fixture *f, gconstpointer data)
+{
+  f->dir = g_dir_make_tmp ("ql-profile-XXXXXX", NULL);
+  g_assert_nonnull (f->dir);
+  for (const char *const *name = (const char *[]) { "disk.img", "a,b.img", "vmlinuz", "initrd", "blob.bin", "ssdt.aml", NULL };
+       *name; name++)
+    {
+      g_autofree char *path = g_build_filename (f->dir, *name, NULL);
+      g_assert_true (g_file_set_contents (path, "x", 1, NULL));
+    }
+}
+
+static void
+teardown (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GDir) dir = g_dir_open (f->dir, 0, NULL);
+  const char *name;
+
+  while ((name = g_dir_read_name (dir)))
+    {
+      g_autofree char *path = g_build_filename (f->dir, name, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (f->dir);
+  g_free (f->dir);
+}
+
+static QlProfile *
+load (Fixture *f, const char *text, GError **error)
+{
+  g_autofree char *path = g_build_filename (f->dir, "vm.ini", NULL);
+
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  return ql_profile_load (path, error);
+}
+
+/* The error message with the temp dir replaced by "D", so tests read like what users see. */
+static char *
+load_error (Fixture *f, const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlProfile) profile = load (f, text, &error);
+  g_autoptr(GString) message = NULL;
+
+  g_assert_null (profile);
+  g_assert_error (error, QL_ERROR, QL_ERROR_PROFILE);
+  message = g_string_new (error->message);
+  g_string_replace (message, f->dir, "D", 0);
+  return g_string_free (g_steal_pointer (&message), FALSE);
+}
+
+static void
+test_defaults (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlProfile) p = load (f, "# nothing but a comment\n", &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (p->vm.name, ==, "vm");           /* from the file name */
+  g_assert_cmpint (p->vm.accel, ==, QL_ACCEL_AUTO);
+  g_assert_cmpint (p->vm.firmware, ==, QL_FIRMWARE_UEFI);
+  g_assert_true (p->vm.hyperv);
+  g_assert_false (p->vm.hide_hypervisor);
+  g_assert_cmpuint (p->cpu.sockets * p->cpu.cores * p->cpu.threads, ==, 2);
+  g_assert_cmpuint (p->memory.size, ==, G_GUINT64_CONSTANT (2) << 30);
+  g_assert_cmpuint (p->shutdown.timeout, ==, 120);
+  g_assert_cmpuint (p->shutdown.powerdown_retries, ==, 3);
+  g_assert_cmpuint (p->disks->len, ==, 0);
+}
+
+static void
+test_full (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlProfile) p = load (f,
+    "[vm]\nname = win11\naccel = KVM\nfirmware = uefi\nhide-hypervisor = yes\nhyperv = off\n"
+    "uuid = 6F1E9C2A-0B5D-4A57-9D3E-2C4B8A7F1E00\nkernel = vmlinuz\ninitrd = ./initrd\nappend = console=ttyS0 quiet\n"
+    "[cpu]\nmodel = host\nsockets = 1\ncores = 4\nthreads = 2\n"
+    "[memory]\nsize = 8G\nhugepages = 2M\nprealloc-threads = 4\n"
+    "[disk system]\nfile = disk.img\nbus = sata\ncache = none\naio = native\ndiscard = true\nboot = true\n"
+    "[net lan]\nmodel = e1000e\nforward = tcp:127.0.0.1:2222-:22;udp::5353-:53\n"
+    "[display]\ntype = spice\ngl = on\n"
+    "[acpi]\ntable = ssdt.aml\n"
+    "[fw_cfg]\nopt/com.example/blob = blob.bin\n"
+    "[shutdown]\ntimeout = 90\npowerdown-retries = 2\n"
+    "[qemu]\nargs = -device 'pci-testdev,id=t 1' -no-hpet\n", &error);
+  g_autofree char *disk = g_build_filename (f->dir, "disk.img", NULL);
+  g_autofree char *initrd = g_build_filename (f->dir, "initrd", NULL);
+  QlDisk *d;
+  QlNet *n;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (p->vm.name, ==, "win11");
+  g_assert_cmpint (p->vm.accel, ==, QL_ACCEL_KVM);
+  g_assert_true (p->vm.hide_hypervisor);
+  g_assert_false (p->vm.hyperv);
+  g_assert_cmpstr (p->vm.uuid, ==, "6f1e9c2a-0b5d-4a57-9d3e-2c4b8a7f1e00");
+  g_assert_cmpstr (p->vm.initrd, ==, initrd);
+  g_assert_cmpstr (p->vm.append, ==, "console=ttyS0 quiet");
+  g_assert_cmpuint (p->cpu.threads, ==, 2);
+  g_assert_cmpuint (p->memory.size, ==, G_GUINT64_CONSTANT (8) << 30);
+  g_assert_cmpint (p->memory.hugepages, ==, QL_HUGEPAGES_2M);
+  d = p->disks->pdata[0];
+  g_assert_cmpstr (d->id, ==, "system");
+  g_assert_cmpstr (d->file, ==, disk);
+  g_assert_cmpint (d->format, ==, QL_DISK_FORMAT_RAW);   /* probed: no qcow2 magic */
+  g_assert_cmpint (d->bus, ==, QL_DISK_BUS_SATA);
+  g_assert_true (d->boot && d->discard);
+  n = p->nets->pdata[0];
+  g_assert_cmpint (n->model, ==, QL_NET_MODEL_E1000E);
+  g_assert_cmpstr (n->forward[1], ==, "udp::5353-:53");
+  g_assert_true (g_str_has_prefix (n->mac, "02:"));
+  g_assert_cmpint (p->display.type, ==, QL_DISPLAY_SPICE);
+  g_assert_cmpuint (p->fw_cfg->len, ==, 1);
+  g_assert_cmpstr (p->qemu.args[1], ==, "pci-testdev,id=t 1");
+  g_assert_cmpstr (p->qemu.args[2], ==, "-no-hpet");
+}
+
+typedef struct {
+  const char *name;
+  const char *text;
+  const char *expected;
+} ErrorCase;
+
+/* Each message is what the user reads: file, line, section, key, what is wrong. */
+static const ErrorCase error_cases[] = {
+  { "syntax", "[vm]\nname = x\nthis line is wrong\n",
+    "D/vm.ini:3: 'this line is wrong' is neither 'key = value' nor a [section] header" },
+  { "bad-header", "[vm\nname = x\n",
+    "D/vm.ini:1: '[vm' is not a valid section header; write [section] or [section NAME]" },
+  { "key-before-section", "name = x\n[vm]\n",
+    "D/vm.ini:1: 'name = x' stands before any [section]" },
+  { "duplicate-key", "[vm]\nname = a\n\nname = b\n",
+    "D/vm.ini:4: [vm] name: set twice (first at line 2); keep one" },
+  { "duplicate-section", "[cpu]\ncores = 2\n[vm]\n[cpu]\nthreads = 2\n",
+    "D/vm.ini:4: [cpu] appears twice (first at line 1); merge the two sections" },
+  { "unknown-section", "[vm]\n[memroy]\nsize = 1G\n",
+    "D/vm.ini:2: [memroy]: unknown section; did you mean 'memory'?" },
+  { "unknown-section-far", "[vm]\n[frobnicate]\n",
+    "D/vm.ini:2: [frobnicate]: unknown section" },
+  { "later-section", "[pci gpu]\nhost = 01:00.0\n",
+    "D/vm.ini:1: [pci gpu]: is not supported by this version of qlaunch yet" },
+  { "unknown-key", "[cpu]\ncors = 4\n",
+    "D/vm.ini:2: [cpu] cors: unknown key; did you mean 'cores'?" },
+  { "later-key", "[cpu]\npin = 2-5\n",
+    "D/vm.ini:2: [cpu] pin: is not supported by this version of qlaunch yet" },
+  { "bad-enum", "[vm]\naccel = kmv\n",
+    "D/vm.ini:2: [vm] accel: 'kmv' is not one of auto, kvm or tcg; did you mean 'kvm'?" },
+  { "bad-bool", "[vm]\nhyperv = maybe\n",
+    "D/vm.ini:2: [vm] hyperv: 'maybe' is not a boolean; use true or false" },
+  { "bad-int", "[cpu]\ncores = four\n",
+    "D/vm.ini:2: [cpu] cores: 'four' is not a whole number" },
+  { "out-of-range", "[cpu]\nsockets = 0\n",
+    "D/vm.ini:2: [cpu] sockets: 0 is out of range (1..16)" },
+  { "size-no-unit", "[memory]\nsize = 4096\n",
+    "D/vm.ini:2: [memory] size: '4096' has no unit; write e.g. 4096M or 4096G" },
+  { "size-bad-unit", "[memory]\nsize = 4X\n",
+    "D/vm.ini:2: [memory] size: '4X' has an unknown unit 'X'; use K, M, G or T" },
+  { "size-too-small", "[memory]\nsize = 1M\n",
+    "D/vm.ini:2: [memory] size: 1M is out of range (16 MiB..16 TiB)" },
+  { "missing-file", "[disk system]\nfile = nope.img\n",
+    "D/vm.ini:2: [disk system] file: file 'D/nope.img' does not exist" },
+  { "directory", "[vm]\nkernel = .\n",
+    "D/vm.ini:2: [vm] kernel: 'D' is a directory, not a file" },
+  { "unnamed-disk", "[disk]\nfile = disk.img\n",
+    "D/vm.ini:1: [disk]: needs a name, like [disk NAME]" },
+  { "named-vm", "[vm main]\n",
+    "D/vm.ini:1: [vm main]: takes no name; write [vm]" },
+  { "bad-section-name", "[disk sys.tem]\nfile = disk.img\n",
+    "D/vm.ini:1: [disk sys.tem]: name 'sys.tem' must start with a letter and hold at most 20 letters, digits, '-' or '_'" },
+  { "disk-without-file", "[disk data]\nbus = sata\n",
+    "D/vm.ini:1: [disk data]: needs file=" },
+  { "aio-native-needs-direct", "[disk system]\nfile = disk.img\naio = native\n",
+    "D/vm.ini:3: [disk system] aio: native needs cache=none or cache=directsync (O_DIRECT)" },
+  { "hugepage-multiple", "[memory]\nsize = 1536M\nhugepages = 1G\n",
+    "D/vm.ini:2: [memory] size: 1.5 GiB is not a multiple of the 1G hugepage size" },
+  { "initrd-without-kernel", "[vm]\ninitrd = initrd\n",
+    "D/vm.ini:2: [vm] initrd: needs kernel= as well" },
+  { "secure-boot-bios", "[vm]\nfirmware = bios\nsecure-boot = true\n",
+    "D/vm.ini:3: [vm] secure-boot: needs firmware=uefi" },
+  { "bad-uuid", "[vm]\nuuid = 1234\n",
+    "D/vm.ini:2: [vm] uuid: '1234' is not a UUID (like 6f1e9c2a-0b5d-4a57-9d3e-2c4b8a7f1e00)" },
+  { "multicast-mac", "[net lan]\nmac = 01:00:5e:00:00:01\n",
+    "D/vm.ini:2: [net lan] mac: '01:00:5e:00:00:01' is not a unicast MAC address (like 02:00:00:12:34:56)" },
+  { "forward-needs-user", "[net lan]\nmode = none\nforward = tcp::2222-:22\n",
+    "D/vm.ini:3: [net lan] forward: only works with mode=user" },
+  { "gl-needs-spice", "[display]\ntype = vnc\ngl = true\n",
+    "D/vm.ini:3: [display] gl: needs type=spice or type=gtk" },
+  { "fw-cfg-prefix", "[fw_cfg]\netc/blob = blob.bin\n",
+    "D/vm.ini:2: [fw_cfg] etc/blob: fw_cfg names must start with 'opt/' (like opt/com.example/blob)" },
+  { "bad-args", "[qemu]\nargs = -device 'unterminated\n",
+    "D/vm.ini:2: [qemu] args: cannot be split into arguments: Text ended before matching quote was found for '. (The text was “-device 'unterminated”)" },
+  { "bad-name", "[vm]\nname = .hidden\n",
+    "D/vm.ini:2: [vm] name: the VM name '.hidden' must not start with '.'" },
+  { "too-many-cpus", "[cpu]\nsockets = 16\ncores = 32\n",
+    "D/vm.ini:1: [cpu]: sockets × cores × threads = 512 vCPUs; q35 allows at most 288" },
+  { "duplicate-name", "[disk a]\nfile = disk.img\n[disk a]\nfile = disk.img\n",
+    "D/vm.ini:3: [disk a] appears twice (first at line 1); merge the two sections\n"
+    "D/vm.ini:4: [disk a] file: set twice (first at line 2); keep one" },
+  /* every problem at once, in line order */
+  { "all-at-once", "[vm]\naccel = fast\n[cpu]\ncores = 0\n[memory]\nsize = lots\n[disk d]\nfile = none.img\n",
+    "D/vm.ini:2: [vm] accel: 'fast' is not one of auto, kvm or tcg\n"
+    "D/vm.ini:4: [cpu] cores: 0 is out of range (1..256)\n"
+    "D/vm.ini:6: [memory] size: 'lots' is not a size; write a number with a unit, e.g. 512M or 8G\n"
+    "D/vm.ini:8: [disk d] file: file 'D/none.img' does not exist" },
+};
+
+static void
+test_error (Fixture *f, gconstpointer data)
+{
+  const ErrorCase *c = data;
+  g_autofree char *message = load_error (f, c->text);
+
+  g_assert_cmpstr (message, ==, c->expected);
+}
+
+static void
+test_missing_profile (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlProfile) p = ql_profile_load ("/nonexistent/qlaunch-test.ini", &error);
+
+  g_assert_null (p);
+  g_assert_error (error, QL_ERROR, QL_ERROR_NOT_FOUND);
+}
+
+static void
+test_sizes (void)
+{
+  static const struct { const char *text; guint64 bytes; } ok[] = {
+    { "512M", 512ull << 20 }, { "8G", 8ull << 30 }, { "1.5G", 3ull << 29 }, { "2MiB", 2ull << 20 },
+    { "4096k", 4ull << 20 }, { "1T", 1ull << 40 }, { "64MB", 64ull << 20 },
+  };
+  static const char *const bad[] = { "", "G", "12", "1Q", "1GiBs", "-1G", "99999999999999999999G" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (ok); i++)
+    {
+      g_autofree char *message = NULL;
+      guint64 bytes = 0;
+      g_assert_true (ql_value_parse_size (ok[i].text, &bytes, &message));
+      g_assert_cmpuint (bytes, ==, ok[i].bytes);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *message = NULL;
+      guint64 bytes = 0;
+      g_assert_false (ql_value_parse_size (bad[i], &bytes, &message));
+      g_assert_nonnull (message);
+    }
+}
+
+static void
+test_default_mac (void)
+{
+  g_autofree char *a = ql_profile_default_mac ("win11", "lan");
+  g_autofree char *b = ql_profile_default_mac ("win11", "lan");
+  g_autofree char *c = ql_profile_default_mac ("win11", "wan");
+
+  /* stable across runs, distinct per NIC, locally administered unicast */
+  g_assert_cmpstr (a, ==, b);
+  g_assert_cmpstr (a, !=, c);
+  g_assert_true (g_str_has_prefix (a, "02:"));
+  g_assert_cmpuint (strlen (a), ==, 17);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add ("/profile/defaults", Fixture, NULL, setup, test_defaults, teardown);
+  g_test_add ("/profile/full", Fixture, NULL, setup, test_full, teardown);
+  for (guint i = 0; i < G_N_ELEMENTS (error_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/profile/error/%s", error_cases[i].name);
+      g_test_add (path, Fixture, &error_cases[i], setup, test_error, teardown);
+    }
+  g_test_add_func ("/profile/missing", test_missing_profile);
+  g_test_add_func ("/value/sizes", test_sizes);
+  g_test_add_func ("/profile/default-mac", test_default_mac);
+  return g_test_run ();
+}
