@@ -610,8 +610,14 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
 
   if (code == QL_EXIT_START_FAILED)
     {
-      g_autofree char *tail = g_strstrip (g_strdup (s.stderr_tail->str));
-      GError *why = g_error_new (QL_ERROR,
+      /* in the foreground QEMU's words were relayed as they came */
+      g_autofree char *tail = opts->ready_fd >= 0 ? g_strstrip (g_strdup (s.stderr_tail->str)) : g_strdup ("");
+      GError *why;
+
+      /* a QMP error while QEMU died on its own is only a consequence */
+      if (s.start_error != NULL && s.start_error->domain == QL_QMP_ERROR && s.exited)
+        g_clear_error (&s.start_error);
+      why = g_error_new (QL_ERROR,
                                  s.start_error && s.start_error->domain == QL_ERROR ? s.start_error->code : QL_ERROR_QEMU,
                                  "VM '%s' did not start: %s%s%s", s.name,
                                  s.start_error ? s.start_error->message : message,
