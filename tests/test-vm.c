@@ -41,6 +41,7 @@ run_qlaunch (char **ret_out, char **ret_err, ...)
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_auto(GStrv) env = child_env ();
   g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL;
   const char *arg;
   int status = -1;
   va_list ap;
@@ -51,9 +52,15 @@ run_qlaunch (char **ret_out, char **ret_err, ...)
     g_ptr_array_add (argv, (char *) arg);
   va_end (ap);
   g_ptr_array_add (argv, NULL);
+  /* always captured: the child's words must not land in this test's TAP stream */
   g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL,
-                               ret_out, ret_err, &status, &error));
+                               &out, &err, &status, &error));
   g_assert_no_error (error);
+  g_test_message ("qlaunch %s: %s%s", (char *) argv->pdata[1], out, err);
+  if (ret_out != NULL)
+    *ret_out = g_steal_pointer (&out);
+  if (ret_err != NULL)
+    *ret_err = g_steal_pointer (&err);
   return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
 }
 

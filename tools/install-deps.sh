@@ -1,0 +1,21 @@
+#!/bin/bash
+# Installs what qlaunch needs to build, run its demo and run its tests on
+# Debian 12.  Idempotent; run as root (or through sudo).
+set -euo pipefail
+packages=(
+  meson ninja-build pkg-config gcc
+  libglib2.0-dev libjson-glib-dev
+  qemu-system-x86 ovmf seabios
+  busybox-static cpio
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# the guest kernel is fetched by tests/guest/mkguest.sh with apt-get download, which needs package lists
+if [ ${#missing[@]} -gt 0 ] || [ -z "$(ls /var/lib/apt/lists/*_Packages 2>/dev/null | head -n1)" ]; then
+  apt-get update -q
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
