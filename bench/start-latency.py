@@ -7,7 +7,7 @@ answers query-status with "running".  Bare QEMU gets qlaunch's own argv
 sockets.  Runs are interleaved; prints each median and the median ratio.
 Usage: bench/start-latency.py [ROUNDS] [PROFILE]   (needs build/ and build/guest)
 """
-import json, os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+import json, os, shlex, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 qlaunch = os.environ.get("QLAUNCH_BIN", os.path.join(root, "build", "launcher", "qlaunch"))
@@ -43,9 +43,7 @@ def wait_running(path, deadline=60.0):
 
 def bare_argv():
     out = subprocess.run([qlaunch, "argv", profile], env=env, capture_output=True, text=True, check=True).stdout
-    args = [json.loads(json.dumps(a)) for a in out.splitlines()]
-    import shlex
-    args = [shlex.split(a)[0] if a else a for a in args]
+    args = [shlex.split(line)[0] for line in out.splitlines()]
     sock = os.path.join(tmp, "bare.sock")
     result, i = [], 0
     while i < len(args):
@@ -95,7 +93,7 @@ def run_qlaunch(name):
 
 
 def main():
-    name = subprocess.run([qlaunch, "status", "--json"], env=env, capture_output=True)  # warm the binary
+    subprocess.run([qlaunch, "status", "--json"], env=env, capture_output=True)  # warm the page cache
     argv, sock = bare_argv()
     vm_name = [a for a in argv if a.startswith("guest=")][0].split(",")[0][len("guest="):]
     bare, ql = [], []

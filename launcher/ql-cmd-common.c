@@ -14,9 +14,8 @@ ql_cmd_parse (GOptionContext *context, int *argc, char ***argv, int min_args, in
     }
   if (*argc - 1 < min_args || *argc - 1 > max_args)
     {
-      g_printerr ("%s: expects %s argument%s\nTry '%s --help'.\n", (*argv)[0],
-                  min_args == max_args ? (min_args == 1 ? "one" : "no") : "at most one",
-                  min_args == 1 && max_args == 1 ? "" : "s", (*argv)[0]);
+      g_autofree char *usage = g_option_context_get_help (context, TRUE, NULL);
+      g_printerr ("%s: wrong number of arguments\n%s", (*argv)[0], usage);
       return FALSE;
     }
   return TRUE;

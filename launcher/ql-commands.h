@@ -1,5 +1,7 @@
 #pragma once
 
+#include <glib.h>
+
 /* Verb handlers: argv[0] is "qlaunch VERB"; each returns the process exit status. */
 int ql_cmd_start (int argc, char **argv);
 int ql_cmd_stop (int argc, char **argv);
@@ -9,7 +11,6 @@ int ql_cmd_argv (int argc, char **argv);
 int ql_cmd_list (int argc, char **argv);
 
 /* Parses the verb's options; prints the error and returns FALSE on bad usage. */
-#include <glib.h>
 gboolean ql_cmd_parse (GOptionContext *context, int *argc, char ***argv, int min_args, int max_args);
 /* Prints "qlaunch: MESSAGE" (every line of it) to stderr. */
 void ql_cmd_print_error (const GError *error);

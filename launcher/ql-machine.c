@@ -66,7 +66,7 @@ take_slot (guint *next, guint *ret_slot, GError **error)
     {
       g_set_error (error, QL_ERROR, QL_ERROR_PROFILE,
                    "The profile has more PCI devices than q35's root bus has free slots (%d)",
-                   LAST_FREE_SLOT - FIRST_FREE_SLOT + 3);
+                   LAST_FREE_SLOT - FIRST_FREE_SLOT + 1);
       return FALSE;
     }
   *ret_slot = (*next)++;

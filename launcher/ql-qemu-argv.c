@@ -43,7 +43,11 @@ add_pci_device (Argv *a, QlQemuOpts *opts, guint slot)
   add_opts (a, "-device", opts);
 }
 
-static gboolean uses_memory_backend (const QlMachine *m);
+static gboolean
+uses_memory_backend (const QlMachine *m)
+{
+  return m->hugetlbfs != NULL || m->profile->memory.prealloc;
+}
 
 static void
 add_machine (Argv *a, const QlMachine *m)
@@ -91,12 +95,6 @@ add_firmware (Argv *a, const QlMachine *m)
       add (a, "-global");
       add (a, "driver=cfi.pflash01,property=secure,value=on");
     }
-}
-
-static gboolean
-uses_memory_backend (const QlMachine *m)
-{
-  return m->hugetlbfs != NULL || m->profile->memory.prealloc;
 }
 
 static void
@@ -232,27 +230,21 @@ add_display (Argv *a, const QlMachine *m, const QlProfile *p)
     }
 }
 
-static const char *
-node_id (char **storage, const char *prefix, const char *id, const char *suffix)
-{
-  g_free (*storage);
-  *storage = g_strconcat (prefix, id, suffix, NULL);
-  return *storage;
-}
-
-/* -blockdev file + format nodes; returns nothing, names are <id>-file, <id>-fmt */
-static void
+/* A file node "<node>-file" and a format node on top of it; returns the
+ * format node's name, which the device's drive= takes. */
+static char *
 add_blockdev (Argv *a, const char *node, const char *file, QlDiskFormat format, QlDiskCache cache,
               QlDiskAio aio, gboolean discard, gboolean readonly)
 {
-  g_autofree char *name = NULL;
+  g_autofree char *file_node = g_strconcat (node, "-file", NULL);
+  char *format_node = g_strconcat (node, "-fmt", NULL);
   QlQemuOpts *opts = ql_qemu_opts_new (NULL);
   gboolean direct = cache == QL_DISK_CACHE_NONE || cache == QL_DISK_CACHE_DIRECTSYNC;
   gboolean no_flush = cache == QL_DISK_CACHE_UNSAFE;
 
   ql_qemu_opts_add (opts, "driver", "file");
   ql_qemu_opts_add (opts, "filename", file);
-  ql_qemu_opts_add (opts, "node-name", node_id (&name, "", node, "-file"));
+  ql_qemu_opts_add (opts, "node-name", file_node);
   ql_qemu_opts_add_bool (opts, "cache.direct", direct);
   ql_qemu_opts_add_bool (opts, "cache.no-flush", no_flush);
   ql_qemu_opts_add (opts, "aio", ql_disk_aio_names[aio]);
@@ -263,14 +255,15 @@ add_blockdev (Argv *a, const char *node, const char *file, QlDiskFormat format, 
 
   opts = ql_qemu_opts_new (NULL);
   ql_qemu_opts_add (opts, "driver", format == QL_DISK_FORMAT_QCOW2 ? "qcow2" : "raw");
-  ql_qemu_opts_add (opts, "file", node_id (&name, "", node, "-file"));
-  ql_qemu_opts_add (opts, "node-name", node_id (&name, "", node, "-fmt"));
+  ql_qemu_opts_add (opts, "file", file_node);
+  ql_qemu_opts_add (opts, "node-name", format_node);
   ql_qemu_opts_add_bool (opts, "cache.direct", direct);
   ql_qemu_opts_add_bool (opts, "cache.no-flush", no_flush);
   if (discard)
     ql_qemu_opts_add (opts, "discard", "unmap");
   ql_qemu_opts_add_bool (opts, "read-only", readonly);
   add_opts (a, "-blockdev", opts);
+  return format_node;
 }
 
 static void
@@ -292,12 +285,12 @@ add_disks (Argv *a, const QlMachine *m, const QlProfile *p, guint *ahci_port, gu
     {
       QlDisk *disk = p->disks->pdata[i];
       g_autofree char *node = g_strconcat ("disk-", disk->id, NULL);
-      g_autofree char *fmt = g_strconcat (node, "-fmt", NULL);
+      g_autofree char *fmt = add_blockdev (a, node, disk->file, disk->format, disk->cache, disk->aio,
+                                           disk->discard, disk->readonly);
       gboolean write_through = disk->cache == QL_DISK_CACHE_WRITETHROUGH ||
                                disk->cache == QL_DISK_CACHE_DIRECTSYNC;
       QlQemuOpts *opts = ql_qemu_opts_new (drivers[disk->bus]);
 
-      add_blockdev (a, node, disk->file, disk->format, disk->cache, disk->aio, disk->discard, disk->readonly);
       ql_qemu_opts_add (opts, "drive", fmt);
       ql_qemu_opts_add (opts, "id", node);
       if (disk->bus == QL_DISK_BUS_NVME)
@@ -332,12 +325,10 @@ add_cdroms (Argv *a, const QlProfile *p, guint *ahci_port, guint *bootindex)
     {
       QlCdrom *cdrom = p->cdroms->pdata[i];
       g_autofree char *node = g_strconcat ("cdrom-", cdrom->id, NULL);
-      g_autofree char *fmt = g_strconcat (node, "-fmt", NULL);
-      QlQemuOpts *opts;
+      g_autofree char *fmt = add_blockdev (a, node, cdrom->file, QL_DISK_FORMAT_RAW, QL_DISK_CACHE_WRITEBACK,
+                                           QL_DISK_AIO_THREADS, FALSE, TRUE);
+      QlQemuOpts *opts = ql_qemu_opts_new ("ide-cd");
 
-      add_blockdev (a, node, cdrom->file, QL_DISK_FORMAT_RAW, QL_DISK_CACHE_WRITEBACK,
-                    QL_DISK_AIO_THREADS, FALSE, TRUE);
-      opts = ql_qemu_opts_new ("ide-cd");
       ql_qemu_opts_add (opts, "drive", fmt);
       ql_qemu_opts_add (opts, "id", node);
       ql_qemu_opts_addf (opts, "bus", "ide.%u", (*ahci_port)++);

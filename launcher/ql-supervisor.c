@@ -79,10 +79,8 @@ maybe_quit (Supervisor *s)
 static void
 execute_ignoring_reply (Supervisor *s, const char *command)
 {
-  g_autoptr(JsonNode) none = NULL;
-
   if (s->qmp != NULL && !ql_qmp_client_is_closed (s->qmp))
-    ql_qmp_client_execute_async (s->qmp, command, none, NULL, NULL, NULL);
+    ql_qmp_client_execute_async (s->qmp, command, NULL, NULL, NULL, NULL);
 }
 
 /* ---- the stop ladder ---- */
@@ -359,13 +357,13 @@ spawn_qemu (Supervisor *s, GError **error)
     g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
   int qmp_pair[2], serial_pair[2];
 
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp_pair) != 0 ||
-      (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, serial_pair) != 0 &&
-       (close (qmp_pair[0]), close (qmp_pair[1]), TRUE)))
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp_pair) != 0)
+    goto socketpair_failed;
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, serial_pair) != 0)
     {
-      int e = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "socketpair: %s", g_strerror (e));
-      return FALSE;
+      close (qmp_pair[0]);
+      close (qmp_pair[1]);
+      goto socketpair_failed;
     }
   g_subprocess_launcher_take_fd (launcher, qmp_pair[1], QL_MACHINE_QMP_FD);
   g_subprocess_launcher_take_fd (launcher, serial_pair[1], QL_MACHINE_SERIAL_FD);
@@ -391,6 +389,13 @@ spawn_qemu (Supervisor *s, GError **error)
     }
   s->started_usec = g_get_real_time ();
   return TRUE;
+
+socketpair_failed:
+  {
+    int e = errno;
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "socketpair: %s", g_strerror (e));
+    return FALSE;
+  }
 }
 
 /* ---- state dir and teardown ---- */
@@ -418,14 +423,18 @@ prepare_state (Supervisor *s, gboolean *ret_created, GError **error)
   template = g_file_new_for_path (s->m->firmware_vars_template);
   tmp_path = g_strconcat (s->m->firmware_vars, ".tmp", NULL);
   tmp = g_file_new_for_path (tmp_path);
-  if (!g_file_copy (template, tmp, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error) ||
-      chmod (tmp_path, 0600) != 0 || rename (tmp_path, s->m->firmware_vars) != 0)
+  if (!g_file_copy (template, tmp, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error))
     {
       g_prefix_error (error, "Cannot copy UEFI varstore '%s' to '%s': ", s->m->firmware_vars_template,
                       s->m->firmware_vars);
-      if (error && *error == NULL)
-        g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "Cannot create '%s': %s", s->m->firmware_vars,
-                     g_strerror (errno));
+      g_unlink (tmp_path);
+      return FALSE;
+    }
+  if (chmod (tmp_path, 0600) != 0 || rename (tmp_path, s->m->firmware_vars) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "Cannot create '%s': %s",
+                   s->m->firmware_vars, g_strerror (e));
       g_unlink (tmp_path);
       return FALSE;
     }

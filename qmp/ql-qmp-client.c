@@ -32,7 +32,7 @@ struct _QlQmpClient {
   GHashTable *pending;           /* id (gint64*) -> GTask* */
   gint64 next_id;
   GQueue write_queue;            /* GBytes* */
-  gboolean writing;
+  GBytes *writing;               /* the message being written, NULL when idle */
   gboolean closed;
   GError *close_error;           /* why the connection closed */
 };
@@ -65,6 +65,7 @@ ql_qmp_client_finalize (GObject *object)
   g_clear_pointer (&self->greeting, json_object_unref);
   g_clear_pointer (&self->pending, g_hash_table_unref);
   g_queue_clear_full (&self->write_queue, (GDestroyNotify) g_bytes_unref);
+  g_clear_pointer (&self->writing, g_bytes_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_error (&self->close_error);
   G_OBJECT_CLASS (ql_qmp_client_parent_class)->finalize (object);
@@ -159,7 +160,7 @@ write_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(QlQmpClient) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  self->writing = FALSE;
+  g_clear_pointer (&self->writing, g_bytes_unref);
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
     {
       if (!self->closed)
@@ -176,18 +177,13 @@ write_done (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 write_next (QlQmpClient *self)
 {
-  g_autoptr(GBytes) bytes = NULL;
   gsize len;
   gconstpointer data;
 
-  if (self->writing || self->closed || g_queue_is_empty (&self->write_queue))
+  if (self->writing != NULL || self->closed || g_queue_is_empty (&self->write_queue))
     return;
-  bytes = g_queue_pop_head (&self->write_queue);
-  data = g_bytes_get_data (bytes, &len);
-  self->writing = TRUE;
-  /* the GBytes rides along as the buffer's owner until the write completes */
-  g_object_set_data_full (G_OBJECT (self), "ql-qmp-writing", g_bytes_ref (bytes),
-                          (GDestroyNotify) g_bytes_unref);
+  self->writing = g_queue_pop_head (&self->write_queue);
+  data = g_bytes_get_data (self->writing, &len);
   g_output_stream_write_all_async (g_io_stream_get_output_stream (self->stream), data, len,
                                    G_PRIORITY_DEFAULT, self->cancellable, write_done,
                                    g_object_ref (self));
