@@ -9,6 +9,7 @@ int ql_cmd_kill (int argc, char **argv);
 int ql_cmd_status (int argc, char **argv);
 int ql_cmd_argv (int argc, char **argv);
 int ql_cmd_list (int argc, char **argv);
+int ql_cmd_devices (int argc, char **argv);
 
 /* Parses the verb's options; prints the error and returns FALSE on bad usage. */
 gboolean ql_cmd_parse (GOptionContext *context, int *argc, char ***argv, int min_args, int max_args);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <glib.h>
+#include "ql-pci-host.h"
 
 /* What the machine model needs to know about the host, gathered in one
  * place so that the model and the argv stay pure functions of
@@ -12,6 +13,8 @@ typedef struct {
   GPtrArray *firmware;       /* QlFirmwareDescriptor*, ranked */
   char *hugetlbfs_2m;        /* mount points, NULL when none */
   char *hugetlbfs_1g;
+  QlPciHost *pci;            /* only looked at when the profile passes devices through */
+  char *pci_error;           /* why pci is NULL then */
 } QlHostFacts;
 
 void ql_host_facts_free (QlHostFacts *facts);

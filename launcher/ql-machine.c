@@ -29,6 +29,7 @@ ql_machine_free (QlMachine *m)
   g_free (m->serial_log);
   g_clear_pointer (&m->disk_slots, g_array_unref);
   g_clear_pointer (&m->net_slots, g_array_unref);
+  g_clear_pointer (&m->hostdevs, g_ptr_array_unref);
   g_free (m);
 }
 
@@ -59,6 +60,15 @@ build_cpu (QlMachine *m, const QlProfile *p)
   return g_string_free (g_steal_pointer (&cpu), FALSE);
 }
 
+gboolean
+ql_machine_has_x_vga (const QlMachine *m)
+{
+  for (guint i = 0; m->hostdevs && i < m->hostdevs->len; i++)
+    if (((QlMachineHostdev *) m->hostdevs->pdata[i])->pci->x_vga)
+      return TRUE;
+  return FALSE;
+}
+
 static gboolean
 take_slot (guint *next, guint *ret_slot, GError **error)
 {
@@ -70,6 +80,178 @@ take_slot (guint *next, guint *ret_slot, GError **error)
       return FALSE;
     }
   *ret_slot = (*next)++;
+  return TRUE;
+}
+
+static void
+function_free (QlMachineFunction *f)
+{
+  g_free (f->id);
+  g_free (f);
+}
+
+static void
+hostdev_free (QlMachineHostdev *h)
+{
+  g_free (h->port_id);
+  g_clear_pointer (&h->functions, g_ptr_array_unref);
+  g_free (h);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlMachineHostdev, hostdev_free)
+
+/* The host function a [pci] host= names. */
+static const QlPciDevice *
+find_host_device (const QlPci *pci, const QlPciHost *host, GError **error)
+{
+  guint seen = 0;
+
+  if (pci->by_address)
+    {
+      const QlPciDevice *d = ql_pci_host_lookup (host, &pci->address);
+      if (d == NULL)
+        {
+          char addr[QL_PCI_ADDRESS_LEN];
+          ql_pci_address_format (&pci->address, addr);
+          g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: no PCI device %s on this host (see 'qlaunch devices')",
+                       pci->where, addr);
+        }
+      return d;
+    }
+  for (guint i = 0; i < host->devices->len; i++)
+    {
+      const QlPciDevice *d = host->devices->pdata[i];
+      if (d->vendor == pci->match_vendor && d->device == pci->match_device && ++seen == pci->match_index)
+        return d;
+    }
+  if (seen == 0)
+    g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: no PCI device %04x:%04x on this host (see 'qlaunch devices')",
+                 pci->where, pci->match_vendor, pci->match_device);
+  else
+    g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: this host has %u device%s %04x:%04x; #%u does not exist",
+                 pci->where, seen, seen == 1 ? "" : "s", pci->match_vendor, pci->match_device, pci->match_index);
+  return NULL;
+}
+
+static QlMachineHostdev *
+resolve_hostdev (const QlPci *pci, const QlPciHost *host, GError **error)
+{
+  g_autoptr(QlMachineHostdev) h = g_new0 (QlMachineHostdev, 1);
+  const QlPciDevice *named = find_host_device (pci, host, error);
+  guint8 wanted = pci->functions;
+  guint8 present = 0;
+
+  if (named == NULL)
+    return NULL;
+  if (named->is_bridge)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: %s is a PCI bridge; pass through the device behind it",
+                   pci->where, named->address);
+      return NULL;
+    }
+  for (guint i = 0; i < host->devices->len; i++)
+    {
+      const QlPciDevice *d = host->devices->pdata[i];
+      if (ql_pci_address_same_slot (&d->addr, &named->addr))
+        present |= 1u << d->addr.function;
+    }
+  if (wanted == 0)
+    wanted = present;
+  if ((wanted & ~present) != 0)
+    {
+      g_autoptr(GString) missing = g_string_new (NULL);
+      for (guint fn = 0; fn < 8; fn++)
+        if (wanted & ~present & (1u << fn))
+          g_string_append_printf (missing, "%s%u", missing->len ? ", " : "", fn);
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: %.10s has no function %s (see 'qlaunch devices')",
+                   pci->where, named->address, missing->str);
+      return NULL;
+    }
+
+  h->pci = pci;
+  h->port_id = g_strconcat ("rp-", pci->id, NULL);
+  h->functions = g_ptr_array_new_with_free_func ((GDestroyNotify) function_free);
+  for (guint fn = 0; fn < 8; fn++)
+    if (wanted & (1u << fn))
+      {
+        QlMachineFunction *f = g_new0 (QlMachineFunction, 1);
+        QlPciAddress addr = named->addr;
+
+        addr.function = fn;
+        ql_pci_address_format (&addr, f->host);
+        f->guest_function = h->functions->len;
+        f->id = f->guest_function == 0 ? g_strconcat ("hostdev-", pci->id, NULL)
+                                        : g_strdup_printf ("hostdev-%s-f%u", pci->id, f->guest_function);
+        g_ptr_array_add (h->functions, f);
+      }
+  return g_steal_pointer (&h);
+}
+
+static gboolean
+resolve_hostdevs (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GError **error)
+{
+  guint next_port = 0x1c << 3;
+
+  m->hostdevs = g_ptr_array_new_with_free_func ((GDestroyNotify) hostdev_free);
+  if (p->pcis->len == 0)
+    return TRUE;
+  if (host->pci == NULL)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "The profile passes PCI devices through, but %s",
+                   host->pci_error ? host->pci_error : "the host's PCI devices were not looked at");
+      return FALSE;
+    }
+  for (guint i = 0; i < p->pcis->len; i++)
+    {
+      const QlPci *pci = p->pcis->pdata[i];
+      QlMachineHostdev *h = resolve_hostdev (pci, host->pci, error);
+
+      if (h == NULL)
+        return FALSE;
+      g_ptr_array_add (m->hostdevs, h);
+      for (guint j = 0; j + 1 < m->hostdevs->len; j++)
+        {
+          QlMachineHostdev *other = m->hostdevs->pdata[j];
+          for (guint a = 0; a < h->functions->len; a++)
+            for (guint b = 0; b < other->functions->len; b++)
+              if (strcmp (((QlMachineFunction *) h->functions->pdata[a])->host,
+                          ((QlMachineFunction *) other->functions->pdata[b])->host) == 0)
+                {
+                  g_set_error (error, QL_ERROR, QL_ERROR_PROFILE, "%s: %s is also passed through by [pci %s]",
+                               pci->where, ((QlMachineFunction *) h->functions->pdata[a])->host, other->pci->id);
+                  return FALSE;
+                }
+        }
+    }
+
+  /* explicit root ports first, then 1c.0, 1c.1, ... for the rest */
+  for (guint i = 0; i < m->hostdevs->len; i++)
+    {
+      QlMachineHostdev *h = m->hostdevs->pdata[i];
+      gboolean taken;
+
+      if (h->pci->root_port >= 0)
+        {
+          h->port_devfn = h->pci->root_port;
+          continue;
+        }
+      do
+        {
+          taken = FALSE;
+          for (guint j = 0; j < p->pcis->len; j++)
+            taken |= ((QlPci *) p->pcis->pdata[j])->root_port == (int) next_port;
+          if (taken)
+            next_port++;
+        }
+      while (taken);
+      if (next_port > (0x1e << 3 | 7))
+        {
+          g_set_error (error, QL_ERROR, QL_ERROR_PROFILE, "%s: no free root port left (1c.0-1e.7)", h->pci->where);
+          return FALSE;
+        }
+      h->port_devfn = next_port++;
+    }
+  for (guint i = 0; i < m->hostdevs->len; i++)
+    ((QlMachineHostdev *) m->hostdevs->pdata[i])->chassis = i + 1;
   return TRUE;
 }
 
@@ -157,9 +339,14 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
       m->hugetlbfs = g_strdup (mount);
     }
 
+  if (!resolve_hostdevs (m, p, host, error))
+    return NULL;
+
   /* Fixed slots first, then devices in profile order, so adding a disk at
-   * the end never moves what the guest already knows. */
-  if (p->display.vga != QL_VGA_NONE && (p->display.vga != QL_VGA_AUTO || p->display.type != QL_DISPLAY_NONE))
+   * the end never moves what the guest already knows.  A passed-through GPU
+   * with x-vga is the VGA then. */
+  if (p->display.vga != QL_VGA_NONE && (p->display.vga != QL_VGA_AUTO || p->display.type != QL_DISPLAY_NONE) &&
+      !(p->display.vga == QL_VGA_AUTO && ql_machine_has_x_vga (m)))
     m->vga_slot = 0x01;
   if (p->display.type != QL_DISPLAY_NONE)
     m->usb_slot = 0x02;

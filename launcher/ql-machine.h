@@ -13,6 +13,22 @@
 #define QL_MACHINE_QMP_FD 3
 #define QL_MACHINE_SERIAL_FD 4
 
+/* One host function of a passed-through device, as the guest sees it. */
+typedef struct {
+  char host[QL_PCI_ADDRESS_LEN];
+  guint guest_function;       /* behind the root port, at 00.N */
+  char *id;                   /* QEMU device id */
+} QlMachineFunction;
+
+/* A [pci] section: a pcie-root-port on pcie.0 with the device at 00.0 behind it. */
+typedef struct {
+  const QlPci *pci;
+  guint port_devfn;           /* slot << 3 | function of the root port */
+  guint chassis;
+  char *port_id;
+  GPtrArray *functions;       /* QlMachineFunction*, guest function order */
+} QlMachineHostdev;
+
 typedef struct {
   const QlProfile *profile;   /* borrowed; outlives the machine */
   QlAccel accel;              /* KVM or TCG, never AUTO */
@@ -39,10 +55,13 @@ typedef struct {
   guint scsi_slot;            /* 0: none */
   GArray *disk_slots;         /* guint per disk; 0 for sata (on the ICH9 AHCI) */
   GArray *net_slots;          /* guint per net; 0 for mode=none */
+  GPtrArray *hostdevs;        /* QlMachineHostdev*, profile order */
 } QlMachine;
 
 void ql_machine_free (QlMachine *machine);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlMachine, ql_machine_free)
+
+gboolean ql_machine_has_x_vga (const QlMachine *machine);
 
 QlMachine *ql_machine_resolve (const QlProfile *profile, const QlHostFacts *host,
                                const char *runtime_dir, const char *state_dir, GError **error);

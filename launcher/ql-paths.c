@@ -87,3 +87,28 @@ ql_paths_find_profile (const char *name_or_path, GError **error)
                name_or_path, file, searched);
   return NULL;
 }
+
+static const char *
+env_or (const char *name, const char *fallback)
+{
+  const char *value = g_getenv (name);
+  return value && value[0] ? value : fallback;
+}
+
+const char *
+ql_paths_sysfs (void)
+{
+  return env_or ("QLAUNCH_SYSFS", "/sys");
+}
+
+const char *
+ql_paths_procfs (void)
+{
+  return env_or ("QLAUNCH_PROCFS", "/proc");
+}
+
+const char *
+ql_paths_devfs (void)
+{
+  return env_or ("QLAUNCH_DEVFS", "/dev");
+}

@@ -15,3 +15,9 @@ GStrv ql_paths_profile_dirs (void);
 /* An argument ending in ".ini" or containing '/' is a path; anything else is
  * looked up as NAME.ini in the profile directories. */
 char *ql_paths_find_profile (const char *name_or_path, GError **error);
+
+/* The host's /sys, /proc and /dev; QLAUNCH_SYSFS and friends point them at a
+ * tree made by a test. */
+const char *ql_paths_sysfs (void);
+const char *ql_paths_procfs (void);
+const char *ql_paths_devfs (void);

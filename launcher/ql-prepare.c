@@ -29,6 +29,13 @@ ql_prepare (const char *name_or_path, GError **error)
   if (p->profile == NULL)
     return NULL;
   p->host = ql_host_facts_probe (p->profile->qemu.binary);
+  if (p->profile->pcis->len > 0)
+    {
+      g_autoptr(GError) pci_error = NULL;
+      p->host->pci = ql_pci_host_scan (ql_paths_sysfs (), &pci_error);
+      if (p->host->pci == NULL)
+        p->host->pci_error = g_strdup (pci_error->message);
+    }
   runtime_dir = ql_paths_runtime_dir (p->profile->vm.name);
   state_dir = ql_paths_state_dir (p->profile->vm.name);
   p->machine = ql_machine_resolve (p->profile, p->host, runtime_dir, state_dir, error);

@@ -23,6 +23,11 @@ typedef enum {
   KEY_MAC,
   KEY_ARGS,
   KEY_STRING_LIST,
+  KEY_HEX16,         /* int, -1 when unset */
+  KEY_TRISTATE,      /* int: -1 unset, 0, 1 */
+  KEY_PCI_HOST,
+  KEY_PCI_FUNCTIONS,
+  KEY_PCI_SLOT,      /* int: slot << 3 | function */
   KEY_UNSUPPORTED,   /* in the design vocabulary, not in this version */
 } KeyType;
 
@@ -115,6 +120,22 @@ static const KeySpec net_keys[] = {
   END
 };
 
+#define PC(field) offsetof (QlPci, field)
+static const KeySpec pci_keys[] = {
+  { "host", KEY_PCI_HOST, 0 },
+  { "functions", KEY_PCI_FUNCTIONS, PC (functions) },
+  { "root-port", KEY_PCI_SLOT, PC (root_port) },
+  { "vendor", KEY_HEX16, PC (vendor) },
+  { "device", KEY_HEX16, PC (device) },
+  { "sub-vendor", KEY_HEX16, PC (sub_vendor) },
+  { "sub-device", KEY_HEX16, PC (sub_device) },
+  { "rom", KEY_FILE, PC (rom) },
+  { "rom-bar", KEY_TRISTATE, PC (rom_bar) },
+  { "x-vga", KEY_BOOL, PC (x_vga) },
+  { "rom-acpi", KEY_UNSUPPORTED },
+  END
+};
+
 static const KeySpec display_keys[] = {
   { "type", KEY_ENUM, P (display.type), ql_display_type_names },
   { "listen", KEY_STRING, P (display.listen) },
@@ -177,6 +198,26 @@ fw_cfg_free (QlFwCfg *entry)
 }
 
 static void
+pci_free (QlPci *pci)
+{
+  g_free (pci->id);
+  g_free (pci->host);
+  g_free (pci->rom);
+  g_free (pci->where);
+  g_free (pci);
+}
+
+static void
+pci_init (gpointer item)
+{
+  QlPci *pci = item;
+
+  pci->root_port = -1;
+  pci->vendor = pci->device = pci->sub_vendor = pci->sub_device = -1;
+  pci->rom_bar = -1;
+}
+
+static void
 disk_init (gpointer item)
 {
   QlDisk *disk = item;
@@ -204,6 +245,7 @@ static const SectionSpec sections[] = {
   { "disk", TRUE, disk_keys, sizeof (QlDisk), D (id), P (disks), (GDestroyNotify) disk_free, disk_init },
   { "cdrom", TRUE, cdrom_keys, sizeof (QlCdrom), C (id), P (cdroms), (GDestroyNotify) cdrom_free, NULL },
   { "net", TRUE, net_keys, sizeof (QlNet), N (id), P (nets), (GDestroyNotify) net_free, net_init },
+  { "pci", TRUE, pci_keys, sizeof (QlPci), PC (id), P (pcis), (GDestroyNotify) pci_free, pci_init },
   { "display", FALSE, display_keys },
   { "acpi", FALSE, acpi_keys },
   { "fw_cfg", FALSE, fw_cfg_keys },
@@ -212,7 +254,7 @@ static const SectionSpec sections[] = {
 };
 
 /* In the design vocabulary, arriving with later versions. */
-static const char *const unsupported_sections[] = { "pci", "mdev", "usb", "audio", NULL };
+static const char *const unsupported_sections[] = { "mdev", "usb", "audio", NULL };
 
 #define FIELD(base, offset, type) ((type *) ((char *) (base) + (offset)))
 
@@ -231,6 +273,7 @@ ql_profile_free (QlProfile *profile)
   g_clear_pointer (&profile->disks, g_ptr_array_unref);
   g_clear_pointer (&profile->cdroms, g_ptr_array_unref);
   g_clear_pointer (&profile->nets, g_ptr_array_unref);
+  g_clear_pointer (&profile->pcis, g_ptr_array_unref);
   g_free (profile->display.listen);
   g_strfreev (profile->acpi_tables);
   g_clear_pointer (&profile->fw_cfg, g_ptr_array_unref);
@@ -256,6 +299,7 @@ profile_new_with_defaults (void)
   profile->cdroms = g_ptr_array_new_with_free_func ((GDestroyNotify) cdrom_free);
   profile->nets = g_ptr_array_new_with_free_func ((GDestroyNotify) net_free);
   profile->fw_cfg = g_ptr_array_new_with_free_func ((GDestroyNotify) fw_cfg_free);
+  profile->pcis = g_ptr_array_new_with_free_func ((GDestroyNotify) pci_free);
   profile->display.type = QL_DISPLAY_NONE;
   profile->display.vga = QL_VGA_AUTO;
   profile->shutdown.timeout = 120;
@@ -361,6 +405,87 @@ parse_bool (const char *text, gboolean *ret)
     *ret = FALSE;
   else
     return FALSE;
+  return TRUE;
+}
+
+static gboolean
+parse_hex16 (const char *text, int *ret)
+{
+  const char *digits = g_str_has_prefix (text, "0x") || g_str_has_prefix (text, "0X") ? text + 2 : text;
+  guint v = 0;
+  gsize len = strlen (digits);
+
+  if (len == 0 || len > 4)
+    return FALSE;
+  for (const char *p = digits; *p; p++)
+    {
+      if (!g_ascii_isxdigit (*p))
+        return FALSE;
+      v = v << 4 | g_ascii_xdigit_value (*p);
+    }
+  *ret = (int) v;
+  return TRUE;
+}
+
+static gboolean
+parse_pci_host (const char *text, QlPci *pci)
+{
+  g_auto(GStrv) id_index = NULL;
+  int vendor, device;
+  gboolean has_function;
+
+  g_free (pci->host);
+  pci->host = g_strdup (text);
+  if (ql_pci_address_parse (text, TRUE, &pci->address, &has_function))
+    {
+      pci->by_address = TRUE;
+      return TRUE;
+    }
+  /* VENDOR:DEVICE[#N] */
+  id_index = g_strsplit (text, "#", 2);
+  {
+    g_auto(GStrv) ids = g_strsplit (id_index[0], ":", -1);
+    if (g_strv_length (ids) != 2 || strlen (ids[0]) != 4 || strlen (ids[1]) != 4 ||
+        !parse_hex16 (ids[0], &vendor) || !parse_hex16 (ids[1], &device))
+      return FALSE;
+  }
+  pci->by_address = FALSE;
+  pci->match_vendor = vendor;
+  pci->match_device = device;
+  pci->match_index = 1;
+  if (id_index[1] != NULL)
+    {
+      guint64 n;
+      if (!g_ascii_string_to_unsigned (id_index[1], 10, 1, 64, &n, NULL))
+        return FALSE;
+      pci->match_index = (guint) n;
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_pci_functions (const char *text, guint8 *ret)
+{
+  g_auto(GStrv) parts = NULL;
+  guint8 mask = 0;
+
+  if (g_ascii_strcasecmp (text, "all") == 0)
+    {
+      *ret = 0;
+      return TRUE;
+    }
+  parts = g_strsplit_set (text, ", ", -1);
+  for (guint i = 0; parts[i]; i++)
+    {
+      if (parts[i][0] == '\0')
+        continue;
+      if (strlen (parts[i]) != 1 || parts[i][0] < '0' || parts[i][0] > '7')
+        return FALSE;
+      mask |= 1u << (parts[i][0] - '0');
+    }
+  if (mask == 0)
+    return FALSE;
+  *ret = mask;
   return TRUE;
 }
 
@@ -576,6 +701,44 @@ parse_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base
         return;
       }
 
+    case KEY_HEX16:
+      if (!parse_hex16 (value, FIELD (base, spec->offset, int)))
+        report (loader, group, spec->key, "'%s' is not a 16-bit hex id (like 10de or 0x10de)", value);
+      return;
+
+    case KEY_TRISTATE:
+      {
+        gboolean b;
+        if (!parse_bool (value, &b))
+          report (loader, group, spec->key, "'%s' is not a boolean; use true or false", value);
+        else
+          *FIELD (base, spec->offset, int) = b;
+        return;
+      }
+
+    case KEY_PCI_HOST:
+      if (!parse_pci_host (value, base))
+        report (loader, group, spec->key,
+                "'%s' is not a PCI address (like 01:00.0 or 0000:01:00.0) or VENDOR:DEVICE[#N] (like 10de:1bb6)",
+                value);
+      return;
+
+    case KEY_PCI_FUNCTIONS:
+      if (!parse_pci_functions (value, FIELD (base, spec->offset, guint8)))
+        report (loader, group, spec->key, "'%s' is not 'all' or a list of function numbers 0-7 (like 0,1)", value);
+      return;
+
+    case KEY_PCI_SLOT:
+      {
+        QlPciAddress addr;
+        g_autofree char *full = g_strconcat ("00:", value, NULL);
+        if (!ql_pci_address_parse (full, FALSE, &addr, NULL) || addr.slot < 0x1c || addr.slot > 0x1e)
+          report (loader, group, spec->key, "'%s' is not a free slot on q35's root bus; use 1c.0-1e.7", value);
+        else
+          *FIELD (base, spec->offset, int) = (int) (addr.slot << 3 | addr.function);
+        return;
+      }
+
     case KEY_FILE_LIST:
     case KEY_STRING_LIST:
     default:
@@ -738,6 +901,49 @@ group_of (const char *kind, const char *id)
 }
 
 static void
+check_pcis (Loader *loader)
+{
+  QlProfile *p = loader->profile;
+  gboolean any_x_vga = FALSE;
+
+  for (guint i = 0; i < p->pcis->len; i++)
+    {
+      QlPci *pci = p->pcis->pdata[i];
+      g_autofree char *group = group_of ("pci", pci->id);
+
+      if (pci->host == NULL)
+        {
+          if (!g_key_file_has_key (loader->keyfile, group, "host", NULL))
+            report (loader, group, NULL, "needs host= (an address like 01:00.0, or VENDOR:DEVICE; see 'qlaunch devices')");
+          continue;
+        }
+      pci->where = g_strdup_printf ("%s:%u: [%s] host", loader->path,
+                                    ql_ini_index_key_line (loader->index, group, "host"), group);
+      /* host=01:00.1 alone means that function */
+      if (pci->by_address && pci->address.function != 0 && pci->functions == 0 &&
+          !g_key_file_has_key (loader->keyfile, group, "functions", NULL))
+        pci->functions = 1u << pci->address.function;
+      if (pci->x_vga)
+        {
+          if (any_x_vga)
+            report (loader, group, "x-vga", "only one device can be the guest's primary VGA");
+          any_x_vga = TRUE;
+        }
+      for (guint j = 0; j < i; j++)
+        {
+          QlPci *other = p->pcis->pdata[j];
+          if (other->host != NULL && g_strcmp0 (other->host, pci->host) == 0)
+            report (loader, group, "host", "'%s' is already passed through by [pci %s]", pci->host, other->id);
+          if (pci->root_port >= 0 && other->root_port == pci->root_port)
+            report (loader, group, "root-port", "%02x.%x is already the root port of [pci %s]",
+                    pci->root_port >> 3, pci->root_port & 7, other->id);
+        }
+    }
+  if (any_x_vga && p->display.vga != QL_VGA_AUTO && p->display.vga != QL_VGA_NONE)
+    report (loader, "display", "vga", "a [pci] device with x-vga=true is the guest's VGA; set vga=none");
+}
+
+static void
 check_profile (Loader *loader)
 {
   QlProfile *p = loader->profile;
@@ -823,6 +1029,8 @@ check_profile (Loader *loader)
           report (loader, group, "mac", "%s is already used by [net %s]", net->mac,
                   ((QlNet *) p->nets->pdata[j])->id);
     }
+
+  check_pcis (loader);
 
   if (p->display.gl && p->display.type != QL_DISPLAY_SPICE && p->display.type != QL_DISPLAY_GTK)
     report (loader, "display", "gl", "needs type=spice or type=gtk");

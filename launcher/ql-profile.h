@@ -2,6 +2,7 @@
 
 #include <glib.h>
 #include "ql-enums.h"
+#include "ql-pci-address.h"
 
 /* A machine profile as the user wrote it, validated and with defaults
  * filled in.  Paths are absolute (relative ones are taken from the
@@ -39,6 +40,23 @@ typedef struct {
   char *file;
 } QlFwCfg;
 
+/* [pci NAME]: a host PCI device passed through with VFIO. */
+typedef struct {
+  char *id;
+  char *host;            /* as written: an address, or VENDOR:DEVICE[#N] */
+  gboolean by_address;
+  QlPciAddress address;  /* by_address */
+  guint16 match_vendor, match_device;
+  guint match_index;     /* #N, from 1 */
+  guint8 functions;      /* bit per host function; 0: every function of the slot */
+  int root_port;         /* slot << 3 | function on pcie.0; -1: automatic (1c.0, 1c.1, ...) */
+  int vendor, device, sub_vendor, sub_device;   /* -1: what the host device says */
+  char *rom;
+  int rom_bar;           /* -1: QEMU's default, 0 off, 1 on */
+  gboolean x_vga;
+  char *where;           /* "FILE:LINE: [pci NAME] host" for errors found on the host */
+} QlPci;
+
 typedef struct {
   char *path;            /* the profile file */
 
@@ -70,6 +88,7 @@ typedef struct {
   GPtrArray *disks;      /* QlDisk*, in file order */
   GPtrArray *cdroms;     /* QlCdrom* */
   GPtrArray *nets;       /* QlNet* */
+  GPtrArray *pcis;       /* QlPci*, in file order */
 
   struct {
     QlDisplayType type;

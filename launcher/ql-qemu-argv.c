@@ -368,6 +368,77 @@ add_nets (Argv *a, const QlMachine *m, const QlProfile *p)
     }
 }
 
+static gboolean
+port_slot_shared (const QlMachine *m, const QlMachineHostdev *h)
+{
+  for (guint i = 0; i < m->hostdevs->len; i++)
+    {
+      const QlMachineHostdev *other = m->hostdevs->pdata[i];
+      if (other != h && other->port_devfn >> 3 == h->port_devfn >> 3)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+add_hostdev_ids (QlQemuOpts *opts, const QlPci *pci)
+{
+  if (pci->vendor >= 0)
+    ql_qemu_opts_addf (opts, "x-pci-vendor-id", "0x%04x", pci->vendor);
+  if (pci->device >= 0)
+    ql_qemu_opts_addf (opts, "x-pci-device-id", "0x%04x", pci->device);
+  if (pci->sub_vendor >= 0)
+    ql_qemu_opts_addf (opts, "x-pci-sub-vendor-id", "0x%04x", pci->sub_vendor);
+  if (pci->sub_device >= 0)
+    ql_qemu_opts_addf (opts, "x-pci-sub-device-id", "0x%04x", pci->sub_device);
+}
+
+/* Like the seeds' machines: a pcie-root-port on pcie.0 per device, the
+ * device at 00.0 behind it with its functions kept together. */
+static void
+add_hostdevs (Argv *a, const QlMachine *m)
+{
+  for (guint i = 0; i < m->hostdevs->len; i++)
+    {
+      const QlMachineHostdev *h = m->hostdevs->pdata[i];
+      const QlPci *pci = h->pci;
+      QlQemuOpts *opts = ql_qemu_opts_new ("pcie-root-port");
+
+      ql_qemu_opts_add (opts, "id", h->port_id);
+      ql_qemu_opts_add (opts, "bus", "pcie.0");
+      ql_qemu_opts_addf (opts, "addr", "%02x.%x", h->port_devfn >> 3, h->port_devfn & 7);
+      if ((h->port_devfn & 7) == 0 && port_slot_shared (m, h))
+        ql_qemu_opts_add_bool (opts, "multifunction", TRUE);
+      ql_qemu_opts_addf (opts, "chassis", "%u", h->chassis);
+      ql_qemu_opts_addf (opts, "port", "%u", h->chassis);
+      add_opts (a, "-device", opts);
+
+      for (guint j = 0; j < h->functions->len; j++)
+        {
+          const QlMachineFunction *f = h->functions->pdata[j];
+
+          opts = ql_qemu_opts_new ("vfio-pci");
+          ql_qemu_opts_add (opts, "host", f->host);
+          ql_qemu_opts_add (opts, "id", f->id);
+          ql_qemu_opts_add (opts, "bus", h->port_id);
+          ql_qemu_opts_addf (opts, "addr", "00.%u", f->guest_function);
+          if (f->guest_function == 0)
+            {
+              if (h->functions->len > 1)
+                ql_qemu_opts_add_bool (opts, "multifunction", TRUE);
+              add_hostdev_ids (opts, pci);
+              if (pci->rom != NULL)
+                ql_qemu_opts_add (opts, "romfile", pci->rom);
+              if (pci->rom_bar >= 0)
+                ql_qemu_opts_addf (opts, "rombar", "%d", pci->rom_bar);
+              if (pci->x_vga)
+                ql_qemu_opts_add_bool (opts, "x-vga", TRUE);
+            }
+          add_opts (a, "-device", opts);
+        }
+    }
+}
+
 GStrv
 ql_qemu_argv_build (const QlMachine *m)
 {
@@ -415,6 +486,7 @@ ql_qemu_argv_build (const QlMachine *m)
   add_disks (&a, m, p, &ahci_port, &bootindex);
   add_cdroms (&a, p, &ahci_port, &bootindex);
   add_nets (&a, m, p);
+  add_hostdevs (&a, m);
 
   for (guint i = 0; p->acpi_tables && p->acpi_tables[i]; i++)
     {

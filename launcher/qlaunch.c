@@ -18,6 +18,7 @@ static const Verb verbs[] = {
   { "status", ql_cmd_status, "Show whether VMs run, with PIDs and uptime" },
   { "argv", ql_cmd_argv, "Print the QEMU command line of a VM (no side effects)" },
   { "list", ql_cmd_list, "List the profiles in the profile directories" },
+  { "devices", ql_cmd_devices, "List the host's PCI devices with IOMMU groups and drivers" },
 };
 
 static gboolean verbose;
