@@ -10,6 +10,10 @@ int ql_cmd_status (int argc, char **argv);
 int ql_cmd_argv (int argc, char **argv);
 int ql_cmd_list (int argc, char **argv);
 int ql_cmd_devices (int argc, char **argv);
+int ql_cmd_plan (int argc, char **argv);
+int ql_cmd_bind (int argc, char **argv);
+int ql_cmd_unbind (int argc, char **argv);
+int ql_cmd_recover (int argc, char **argv);
 
 /* Parses the verb's options; prints the error and returns FALSE on bad usage. */
 gboolean ql_cmd_parse (GOptionContext *context, int *argc, char ***argv, int min_args, int max_args);

@@ -1,5 +1,8 @@
 #include "ql-supervisor.h"
 #include "ql-error.h"
+#include "ql-host-plan.h"
+#include "ql-journal.h"
+#include "ql-paths.h"
 #include "ql-qmp-client.h"
 #include "ql-runtime.h"
 
@@ -54,6 +57,9 @@ typedef struct {
   guint ladder_retries;
   guint start_timer;
   gint64 started_usec;
+  gint64 exited_monotonic;
+  QlJournal *journal;
+  gint64 host_restore_ms;     /* -1: nothing to give back */
 } Supervisor;
 
 /* ---- small helpers ---- */
@@ -331,6 +337,7 @@ qemu_exited (GObject *source, GAsyncResult *result, gpointer user_data)
 
   g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
   s->exited = TRUE;
+  s->exited_monotonic = g_get_monotonic_time ();
   g_clear_handle_id (&s->ladder_timer, g_source_remove);
   g_clear_handle_id (&s->start_timer, g_source_remove);
   maybe_quit (s);
@@ -442,6 +449,49 @@ prepare_state (Supervisor *s, gboolean *ret_created, GError **error)
   return TRUE;
 }
 
+/* Plans the passthrough against the host as it is now and binds the
+ * devices, each journaled first. */
+static gboolean
+take_host_devices (Supervisor *s, GError **error)
+{
+  g_autoptr(QlVfioPlan) plan = NULL;
+
+  if (s->m->hostdevs == NULL || s->m->hostdevs->len == 0)
+    return TRUE;
+  plan = ql_host_plan_for_machine (s->m, error);
+  if (plan == NULL)
+    return FALSE;
+  for (guint i = 0; i < plan->notes->len; i++)
+    g_message ("%s: %s", s->name, (char *) plan->notes->pdata[i]);
+  return ql_host_plan_apply (plan, s->journal, error);
+}
+
+static void
+log_given_back (const char *line)
+{
+  g_message ("%s", line);
+}
+
+static void
+give_host_devices_back (Supervisor *s)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (ql_journal_length (s->journal) == 0)
+    return;
+  if (!ql_journal_undo (s->journal, ql_paths_sysfs (), log_given_back, &error))
+    {
+      g_warning ("%s: %s\nRun 'qlaunch recover %s' once the cause is fixed.", s->name, error->message, s->name);
+      return;
+    }
+  if (s->exited_monotonic > 0)
+    {
+      s->host_restore_ms = (g_get_monotonic_time () - s->exited_monotonic) / 1000;
+      g_message ("%s: devices back on their host drivers %" G_GINT64_FORMAT " ms after QEMU exited", s->name,
+                 s->host_restore_ms);
+    }
+}
+
 static void
 keep_log (Supervisor *s, const char *name)
 {
@@ -518,6 +568,11 @@ record_exit (Supervisor *s, QlExitStatus code, const char *reason, const char *m
   json_builder_add_int_value (b, s->started_usec);
   json_builder_set_member_name (b, "ended-usec");
   json_builder_add_int_value (b, g_get_real_time ());
+  if (s->host_restore_ms >= 0)
+    {
+      json_builder_set_member_name (b, "host-restore-ms");
+      json_builder_add_int_value (b, s->host_restore_ms);
+    }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   if (!ql_json_write_file (path, root, &error))
@@ -561,15 +616,29 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
       return QL_EXIT_START_FAILED;
     }
   /* a supervisor killed with SIGKILL leaves these behind */
+  if (ql_journal_exists (m->runtime_dir))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_BUSY,
+                   "VM '%s' has host changes left by a run that did not end cleanly (journal '%s/%s'); "
+                   "run 'qlaunch recover %s' first", s.name, m->runtime_dir, QL_JOURNAL_FILE, s.name);
+      g_clear_pointer (&lock, ql_lock_release);
+      g_string_free (s.stderr_tail, TRUE);
+      return QL_EXIT_START_FAILED;
+    }
+  s.journal = ql_journal_new (m->runtime_dir);
+  s.host_restore_ms = -1;
   stale_socket = g_build_filename (m->runtime_dir, "qmp.sock", NULL);
   g_unlink (stale_socket);
   remove_runtime_file (&s, QL_RUNTIME_STOP_REQUEST);
 
-  if (!prepare_state (&s, &vars_created, error))
+  if (!prepare_state (&s, &vars_created, error) || !take_host_devices (&s, error))
     {
+      if (vars_created)
+        g_unlink (m->firmware_vars);
       g_clear_pointer (&lock, ql_lock_release);
       g_rmdir (m->runtime_dir);
       g_string_free (s.stderr_tail, TRUE);
+      ql_journal_free (s.journal);
       return QL_EXIT_START_FAILED;
     }
 
@@ -582,6 +651,9 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
     GError *spawn_error = NULL;
     if (!spawn_qemu (&s, &spawn_error))
       s.start_error = spawn_error;
+    else if (!ql_journal_set_qemu_pid (s.journal, g_ascii_strtoll (g_subprocess_get_identifier (s.qemu), NULL, 10),
+                                       &spawn_error))
+      fail_start (&s, spawn_error);
   }
 
   if (s.qemu != NULL)
@@ -639,6 +711,7 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
   else
     g_message ("%s: %s", s.name, message);
 
+  give_host_devices_back (&s);
   remove_runtime_file (&s, "qmp.sock");
   remove_runtime_file (&s, "state.json");
   remove_runtime_file (&s, QL_RUNTIME_STOP_REQUEST);
@@ -655,6 +728,7 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
   g_clear_object (&s.qemu);
   g_string_free (s.stderr_tail, TRUE);
   g_free (s.shutdown_reason);
+  ql_journal_free (s.journal);
   if (s.start_error != NULL)
     g_propagate_error (error, s.start_error);
   return code;

@@ -18,7 +18,11 @@ static const Verb verbs[] = {
   { "status", ql_cmd_status, "Show whether VMs run, with PIDs and uptime" },
   { "argv", ql_cmd_argv, "Print the QEMU command line of a VM (no side effects)" },
   { "list", ql_cmd_list, "List the profiles in the profile directories" },
+  { "plan", ql_cmd_plan, "Show what a start would change on the host (no side effects)" },
+  { "recover", ql_cmd_recover, "Give back what a VM whose supervisor died still holds" },
   { "devices", ql_cmd_devices, "List the host's PCI devices with IOMMU groups and drivers" },
+  { "bind", ql_cmd_bind, "Give host PCI devices to vfio-pci by hand" },
+  { "unbind", ql_cmd_unbind, "Give host PCI devices back from vfio-pci" },
 };
 
 static gboolean verbose;

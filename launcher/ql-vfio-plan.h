@@ -1,0 +1,40 @@
+#pragma once
+
+#include <glib.h>
+#include "ql-machine.h"
+#include "ql-pci-host.h"
+
+/* What passing devices through changes on the host, decided before anything
+ * is touched.  Pure: a function of the host's PCI state as scanned. */
+
+typedef struct {
+  char address[QL_PCI_ADDRESS_LEN];
+  char *label;           /* who wants it: "[pci gpu]" */
+} QlVfioRequest;
+
+typedef struct {
+  char address[QL_PCI_ADDRESS_LEN];
+  char *description;
+  char *driver;          /* the driver it has now; NULL: none */
+  char *driver_override;
+  int iommu_group;
+  gboolean bind;         /* FALSE: already on vfio-pci, nothing to do or undo */
+  char *label;
+} QlVfioPlanItem;
+
+typedef struct {
+  GPtrArray *items;      /* QlVfioPlanItem*, in request order */
+  GPtrArray *notes;      /* group members left alone, boot VGA, ... (char*) */
+} QlVfioPlan;
+
+void ql_vfio_plan_free (QlVfioPlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlVfioPlan, ql_vfio_plan_free)
+
+/* requests: QlVfioRequest*.  Fails with QL_ERROR_HOST listing every
+ * problem (no IOMMU, a group that is not viable, a device held open),
+ * one per line, each with its fix. */
+QlVfioPlan *ql_vfio_plan_build (const QlPciHost *host, GPtrArray *requests, GError **error);
+
+/* The requests of a machine's [pci] sections. */
+GPtrArray *ql_vfio_requests_from_machine (const QlMachine *machine);
+QlVfioRequest *ql_vfio_request_new (const char *address, const char *label);
