@@ -127,6 +127,7 @@ ql_cmd_recover (int argc, char **argv)
   g_autoptr(QlLock) lock = NULL;
   g_autoptr(QlJournal) journal = NULL;
   g_autofree char *runtime_dir = NULL;
+  g_autofree char *state_dir = NULL;
   const char *name;
 
   g_option_context_set_summary (context,
@@ -165,6 +166,8 @@ ql_cmd_recover (int argc, char **argv)
       g_autofree char *path = g_build_filename (runtime_dir, *f, NULL);
       g_unlink (path);
     }
+  state_dir = ql_paths_state_dir (name);
+  ql_runtime_keep_logs (runtime_dir, state_dir);
   g_clear_pointer (&lock, ql_lock_release);
   g_rmdir (runtime_dir);
   printf ("VM '%s': host restored\n", name);
@@ -174,7 +177,7 @@ ql_cmd_recover (int argc, char **argv)
 static GPtrArray *
 parse_addresses (int argc, char **argv)
 {
-  GPtrArray *requests = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *requests = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_vfio_request_free);
 
   for (int i = 1; i < argc; i++)
     {

@@ -123,10 +123,12 @@ fill_device (QlPciDevice *out, struct pci_access *pacc, struct pci_dev *dev, con
   g_autofree char *dir = NULL;
   g_autofree char *override = NULL;
   g_autofree char *boot_vga = NULL;
-  const char *group, *driver;
+  g_autofree char *driver_link = NULL;
+  g_autofree char *driver = NULL;
+  g_autofree char *group_link = NULL;
+  g_autofree char *group = NULL;
 
-  pci_fill_info (dev, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT | PCI_FILL_SUBSYS |
-                      PCI_FILL_IOMMU_GROUP | PCI_FILL_DRIVER);
+  pci_fill_info (dev, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT | PCI_FILL_SUBSYS);
   out->addr.domain = dev->domain;
   out->addr.bus = dev->bus;
   out->addr.slot = dev->dev;
@@ -142,12 +144,20 @@ fill_device (QlPciDevice *out, struct pci_access *pacc, struct pci_dev *dev, con
   out->class_name = lookup (pacc, PCI_LOOKUP_CLASS, dev->device_class);
   out->is_bridge = dev->device_class == 0x0604 || dev->device_class == 0x0609;
 
-  group = pci_get_string_property (dev, PCI_FILL_IOMMU_GROUP);
-  out->iommu_group = group ? (int) g_ascii_strtoll (group, NULL, 10) : -1;
-  driver = pci_get_string_property (dev, PCI_FILL_DRIVER);
-  out->driver = driver ? g_strdup (driver) : NULL;
-
   dir = g_build_filename (devices_dir, out->address, NULL);
+  /* the same readlink the bind code uses, so both always agree */
+  driver_link = g_build_filename (dir, "driver", NULL);
+  driver = g_file_read_link (driver_link, NULL);
+  out->driver = driver ? g_path_get_basename (driver) : NULL;
+  group_link = g_build_filename (dir, "iommu_group", NULL);
+  group = g_file_read_link (group_link, NULL);
+  if (group != NULL)
+    {
+      g_autofree char *base = g_path_get_basename (group);
+      out->iommu_group = (int) g_ascii_strtoll (base, NULL, 10);
+    }
+  else
+    out->iommu_group = -1;
   override = read_attr (dir, "driver_override");
   if (override != NULL && override[0] != '\0' && strcmp (override, "(null)") != 0)
     out->driver_override = g_steal_pointer (&override);

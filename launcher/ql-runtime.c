@@ -1,6 +1,8 @@
 #include "ql-runtime.h"
 #include "ql-error.h"
 
+#include <gio/gio.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
@@ -188,4 +190,26 @@ ql_runtime_state_read (const char *runtime_dir, GError **error)
   state->profile = g_strdup (json_object_get_string_member_with_default (o, "profile", ""));
   state->stop_timeout_s = json_object_get_int_member_with_default (o, "stop-timeout", 120);
   return state;
+}
+
+void
+ql_runtime_keep_logs (const char *runtime_dir, const char *state_dir)
+{
+  static const char *const logs[] = { "serial.log", "qemu.log" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (logs); i++)
+    {
+      g_autofree char *from = g_build_filename (runtime_dir, logs[i], NULL);
+      g_autofree char *to = g_build_filename (state_dir, logs[i], NULL);
+      g_autoptr(GFile) src = g_file_new_for_path (from);
+      g_autoptr(GFile) dst = g_file_new_for_path (to);
+      g_autoptr(GError) error = NULL;
+
+      if (!g_file_test (from, G_FILE_TEST_EXISTS))
+        continue;
+      if (g_mkdir_with_parents (state_dir, 0700) != 0 ||
+          !g_file_move (src, dst, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, &error))
+        g_warning ("cannot keep %s in '%s': %s, ignoring", logs[i], state_dir,
+                   error ? error->message : g_strerror (errno));
+    }
 }

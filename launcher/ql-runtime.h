@@ -41,6 +41,10 @@ QlRuntimeState *ql_runtime_state_read (const char *runtime_dir, GError **error);
 gboolean ql_json_write_file (const char *path, JsonNode *root, GError **error);
 JsonObject *ql_json_read_object (const char *path, GError **error);
 
+/* Moves the last run's serial.log and qemu.log from the runtime dir to the
+ * state dir, where they outlive the run. */
+void ql_runtime_keep_logs (const char *runtime_dir, const char *state_dir);
+
 /* Files the supervisor shares with the commands. */
 #define QL_RUNTIME_STOP_REQUEST "stop-request.json"
 #define QL_STATE_LAST_EXIT "last-exit.json"

@@ -492,20 +492,6 @@ give_host_devices_back (Supervisor *s)
     }
 }
 
-static void
-keep_log (Supervisor *s, const char *name)
-{
-  g_autofree char *from = g_build_filename (s->m->runtime_dir, name, NULL);
-  g_autofree char *to = g_build_filename (s->m->state_dir, name, NULL);
-  g_autoptr(GFile) src = g_file_new_for_path (from);
-  g_autoptr(GFile) dst = g_file_new_for_path (to);
-  g_autoptr(GError) error = NULL;
-
-  if (g_file_test (from, G_FILE_TEST_EXISTS) &&
-      !g_file_move (src, dst, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, &error))
-    g_warning ("%s: cannot keep %s in '%s': %s, ignoring", s->name, name, s->m->state_dir, error->message);
-}
-
 static QlExitStatus
 classify_exit (Supervisor *s, char **ret_reason, char **ret_message)
 {
@@ -717,8 +703,7 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
   remove_runtime_file (&s, QL_RUNTIME_STOP_REQUEST);
   if (s.qemu_log_fd >= 0)
     close (s.qemu_log_fd);
-  keep_log (&s, "serial.log");
-  keep_log (&s, "qemu.log");
+  ql_runtime_keep_logs (m->runtime_dir, m->state_dir);
   record_exit (&s, code, reason, message);
   g_clear_pointer (&lock, ql_lock_release);
   g_rmdir (m->runtime_dir);

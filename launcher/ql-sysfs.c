@@ -35,7 +35,7 @@ ql_sysfs_read (const char *path)
 static G_NORETURN void
 child_write (const char *path, const char *value, gsize len, int report_fd)
 {
-  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  int fd = open (path, O_WRONLY | O_TRUNC | O_CLOEXEC);   /* as a shell redirect does */
   int err = 0;
 
   if (fd < 0)

@@ -23,8 +23,8 @@ ql_vfio_plan_free (QlVfioPlan *plan)
   g_free (plan);
 }
 
-static void
-request_free (QlVfioRequest *r)
+void
+ql_vfio_request_free (QlVfioRequest *r)
 {
   g_free (r->label);
   g_free (r);
@@ -43,7 +43,7 @@ ql_vfio_request_new (const char *address, const char *label)
 GPtrArray *
 ql_vfio_requests_from_machine (const QlMachine *m)
 {
-  GPtrArray *requests = g_ptr_array_new_with_free_func ((GDestroyNotify) request_free);
+  GPtrArray *requests = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_vfio_request_free);
 
   for (guint i = 0; m->hostdevs && i < m->hostdevs->len; i++)
     {

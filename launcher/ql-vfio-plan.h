@@ -38,3 +38,4 @@ QlVfioPlan *ql_vfio_plan_build (const QlPciHost *host, GPtrArray *requests, GErr
 /* The requests of a machine's [pci] sections. */
 GPtrArray *ql_vfio_requests_from_machine (const QlMachine *machine);
 QlVfioRequest *ql_vfio_request_new (const char *address, const char *label);
+void ql_vfio_request_free (QlVfioRequest *request);

@@ -4,9 +4,9 @@
 set -euo pipefail
 packages=(
   meson ninja-build pkg-config gcc
-  libglib2.0-dev libjson-glib-dev
+  libglib2.0-dev libjson-glib-dev libpci-dev pci.ids
   qemu-system-x86 ovmf seabios
-  busybox-static cpio
+  busybox-static cpio kmod python3
 )
 missing=()
 for p in "${packages[@]}"; do

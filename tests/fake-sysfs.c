@@ -1,0 +1,140 @@
+#include "fake-sysfs.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+typedef struct {
+  const char *address;
+  guint16 vendor, device, sub_vendor, sub_device;
+  guint32 class_code;
+  const char *driver;
+  int group;
+  int boot_vga;          /* -1: no boot_vga file */
+} FakeDevice;
+
+static const FakeDevice devices[] = {
+  { "0000:00:01.0", 0x8086, 0x1901, 0x1028, 0x07b1, 0x060400, "pcieport", 1, -1 },
+  { "0000:01:00.0", 0x10de, 0x1bb6, 0x1028, 0x07b1, 0x030000, "nvidia", 1, 0 },
+  { "0000:01:00.1", 0x10de, 0x10f0, 0x1028, 0x07b1, 0x040300, "snd_hda_intel", 1, -1 },
+  { "0000:02:00.0", 0x10de, 0x1381, 0x1458, 0x362d, 0x030000, "nouveau", 2, 1 },
+  { "0000:02:00.1", 0x10de, 0x0fbc, 0x1458, 0x362d, 0x040300, "snd_hda_intel", 2, -1 },
+  { "0000:03:00.0", 0x8086, 0x10d3, 0x8086, 0xa01f, 0x020000, "vfio-pci", 3, -1 },
+  { "0000:04:00.0", 0x8086, 0x10d3, 0x8086, 0xa01f, 0x020000, "e1000e", -1, -1 },
+};
+
+static void
+write_file (const char *dir, const char *name, const char *text)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+}
+
+static void
+write_hex (const char *dir, const char *name, guint value, int digits)
+{
+  g_autofree char *text = g_strdup_printf ("0x%0*x\n", digits, value);
+  write_file (dir, name, text);
+}
+
+char *
+fake_sysfs_new (void)
+{
+  char *root = g_dir_make_tmp ("ql-sysfs-XXXXXX", NULL);
+  g_autofree char *devices_dir = g_build_filename (root, "bus", "pci", "devices", NULL);
+  g_autofree char *drivers_dir = g_build_filename (root, "bus", "pci", "drivers", NULL);
+  g_autofree char *groups_dir = g_build_filename (root, "kernel", "iommu_groups", NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (devices_dir, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (groups_dir, 0755), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (devices); i++)
+    {
+      const FakeDevice *f = &devices[i];
+      g_autofree char *dir = g_build_filename (devices_dir, f->address, NULL);
+      g_autofree char *driver_dir = g_build_filename (drivers_dir, f->driver, NULL);
+      g_autofree char *link = g_build_filename (dir, "driver", NULL);
+      guint8 config[64] = { 0 };
+      g_autofree char *config_path = g_build_filename (dir, "config", NULL);
+      g_autoptr(GString) resource = g_string_new (NULL);
+
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+      write_hex (dir, "vendor", f->vendor, 4);
+      write_hex (dir, "device", f->device, 4);
+      write_hex (dir, "subsystem_vendor", f->sub_vendor, 4);
+      write_hex (dir, "subsystem_device", f->sub_device, 4);
+      write_hex (dir, "class", f->class_code, 6);
+      write_hex (dir, "revision", 0xa1, 2);
+      write_file (dir, "irq", "16\n");
+      for (int r = 0; r < 13; r++)
+        g_string_append (resource, "0x0000000000000000 0x0000000000000000 0x0000000000000000\n");
+      write_file (dir, "resource", resource->str);
+      config[0] = f->vendor & 0xff;
+      config[1] = f->vendor >> 8;
+      config[2] = f->device & 0xff;
+      config[3] = f->device >> 8;
+      config[9] = f->class_code & 0xff;
+      config[10] = (f->class_code >> 8) & 0xff;
+      config[11] = f->class_code >> 16;
+      config[14] = f->class_code >> 8 == 0x0604 ? 1 : 0;
+      config[44] = f->sub_vendor & 0xff;
+      config[45] = f->sub_vendor >> 8;
+      config[46] = f->sub_device & 0xff;
+      config[47] = f->sub_device >> 8;
+      g_assert_true (g_file_set_contents (config_path, (const char *) config, sizeof config, NULL));
+      write_file (dir, "driver_override", "(null)\n");
+      if (f->boot_vga >= 0)
+        write_file (dir, "boot_vga", f->boot_vga ? "1\n" : "0\n");
+
+      g_assert_cmpint (g_mkdir_with_parents (driver_dir, 0755), ==, 0);
+      write_file (driver_dir, "bind", "");
+      write_file (driver_dir, "unbind", "");
+      g_assert_cmpint (symlink (driver_dir, link), ==, 0);
+      if (f->group >= 0)
+        {
+          g_autofree char *group = g_strdup_printf ("%d", f->group);
+          g_autofree char *group_dir = g_build_filename (groups_dir, group, NULL);
+          g_autofree char *group_link = g_build_filename (dir, "iommu_group", NULL);
+          g_assert_cmpint (g_mkdir_with_parents (group_dir, 0755), ==, 0);
+          g_assert_cmpint (symlink (group_dir, group_link), ==, 0);
+        }
+    }
+  write_file (drivers_dir, "../drivers_probe", "");
+  return root;
+}
+
+void
+fake_sysfs_add_drm_node (const char *sysfs, const char *address, guint major, guint minor)
+{
+  g_autofree char *dir = g_build_filename (sysfs, "bus", "pci", "devices", address, "drm", "card0", NULL);
+  g_autofree char *text = g_strdup_printf ("%u:%u\n", major, minor);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  write_file (dir, "dev", text);
+}
+
+static void
+remove_tree (GFile *file)
+{
+  g_autoptr(GFileEnumerator) e = g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME ","
+                                                            G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                                                            G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
+  GFileInfo *info;
+
+  while (e != NULL && (info = g_file_enumerator_next_file (e, NULL, NULL)) != NULL)
+    {
+      g_autoptr(GFile) child = g_file_get_child (file, g_file_info_get_name (info));
+      if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
+        remove_tree (child);
+      else
+        g_file_delete (child, NULL, NULL);
+      g_object_unref (info);
+    }
+  g_file_delete (file, NULL, NULL);
+}
+
+void
+fake_sysfs_remove (const char *sysfs)
+{
+  g_autoptr(GFile) root = g_file_new_for_path (sysfs);
+  remove_tree (root);
+}

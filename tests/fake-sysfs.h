@@ -1,0 +1,20 @@
+#pragma once
+
+#include <glib.h>
+
+/* A sysfs tree in a temp dir with the PCI devices of the seeds' machines,
+ * enough for libpci and qlaunch's own sysfs reads:
+ *   0000:00:01.0  8086:1901 PCI bridge (pcieport)          group 1
+ *   0000:01:00.0  10de:1bb6 Quadro P5000 Mobile (nvidia)    group 1, ssid 1028:07b1  (seed 002)
+ *   0000:01:00.1  10de:10f0 HDMI audio (snd_hda_intel)      group 1
+ *   0000:02:00.0  10de:1381 GTX 750 (nouveau), boot VGA     group 2  (seed 003)
+ *   0000:02:00.1  10de:0fbc HDMI audio (snd_hda_intel)      group 2
+ *   0000:03:00.0  8086:10d3 82574L (vfio-pci)               group 3
+ *   0000:04:00.0  8086:10d3 82574L (e1000e)                 no IOMMU group
+ * Returns the root to pass as "sysfs" (it holds bus/pci/...). */
+char *fake_sysfs_new (void);
+
+/* Adds DEV/drm/card0/dev with "MAJOR:MINOR" to a device. */
+void fake_sysfs_add_drm_node (const char *sysfs, const char *address, guint major, guint minor);
+
+void fake_sysfs_remove (const char *sysfs);

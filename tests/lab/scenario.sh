@@ -1,0 +1,178 @@
+#!/bin/bash
+# The passthrough lab's scenario, run by tests/lab/init inside the L2 guest
+# (a chroot of the host's root over 9p, with an emulated intel-iommu).  The
+# stand-ins: GPU = an e1000e alone behind a root port; PAIR = an e1000e at
+# 00.0 with an ich9-intel-hda at 00.1 (one IOMMU group, like a GPU and its
+# HDMI audio).  Prints "LAB: ok - NAME" / "LAB: not ok - NAME: WHY" lines for
+# tests/lab/run-lab.sh, and "LAB: info ..." for the log.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+QL="$QL_BUILD/launcher/qlaunch"
+qmp() { python3 "$here/labqmp.py" "$@"; }
+export QLAUNCH_RUNTIME_DIR=/run/qlaunch QLAUNCH_STATE_DIR=/tmp/state QLAUNCH_PROFILE_PATH=/tmp/profiles
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export LSAN_OPTIONS="suppressions=$src/tests/lsan.supp:print_suppressions=0"
+mkdir -p /tmp/profiles /tmp/state
+rt=$QLAUNCH_RUNTIME_DIR/lab
+
+ok() { echo "LAB: ok - $*"; }
+not_ok() { echo "LAB: not ok - $*"; }
+info() { echo "LAB: info $*"; }
+driver_of() { local l; l=$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null) && basename "$l" || echo none; }
+expect_driver() { # NAME ADDRESS DRIVER
+  local now; now=$(driver_of "$2")
+  if [ "$now" = "$3" ]; then ok "$1"; else not_ok "$1: $2 is on $now, expected $3"; fi
+}
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+wait_gone() { # PID SECONDS
+  local i; for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; return 1
+}
+json_field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get(sys.argv[2], ""))' "$@"; }
+status_field() { "$QL" status lab --json | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d.get(sys.argv[1], ""))' "$1"; }
+host_clean() { # NAME: no journal, no runtime dir, no QEMU
+  if [ ! -e "$rt" ] && ! pgrep -f qemu-system >/dev/null; then ok "$1"
+  else not_ok "$1: left behind: $(ls "$rt" 2>/dev/null | tr '\n' ' ') $(pgrep -af qemu-system)"; fi
+}
+
+# ---- the stand-ins ----
+GPU= PAIR=
+for d in /sys/bus/pci/devices/*; do
+  [ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10d3 ] || continue
+  a=${d##*/}
+  if [ -e "/sys/bus/pci/devices/${a%.0}.1" ]; then PAIR=$a; else GPU=$a; fi
+done
+AUDIO=${PAIR%.0}.1
+info "GPU stand-in $GPU (group $(basename "$(readlink /sys/bus/pci/devices/$GPU/iommu_group)")), pair $PAIR + $AUDIO"
+if [ -z "$GPU" ] || [ -z "$PAIR" ]; then not_ok "lab devices present"; exit 1; fi
+
+write_profile() { # FILE then [pci] lines on stdin
+  { printf '[vm]\nname=lab\naccel=tcg\nfirmware=bios\nhyperv=false\n[memory]\nsize=128M\n[shutdown]\ntimeout=2\n'; cat; } \
+    > "/tmp/profiles/$1.ini"
+}
+write_profile gpu <<PROFILE
+[pci gpu]
+host=$GPU
+vendor=10de
+device=1bb6
+sub-vendor=1028
+sub-device=07b1
+PROFILE
+write_profile nonviable <<PROFILE
+[pci gpu]
+host=$PAIR
+functions=0
+PROFILE
+write_profile pair <<PROFILE
+[pci gpu]
+host=8086:10d3#2
+PROFILE
+
+# ---- devices ----
+"$QL" devices --json > /tmp/devices.json
+"$QL" devices --tree | sed 's/^/LAB: info   /'
+if python3 - "$GPU" "$PAIR" "$AUDIO" <<'PY'
+import json, sys
+devs = {d["address"]: d for d in json.load(open("/tmp/devices.json"))}
+gpu, pair, audio = (devs[a] for a in sys.argv[1:])
+assert gpu["driver"] == "e1000e" and gpu["iommu-group"] is not None, gpu
+assert pair["iommu-group"] == audio["iommu-group"], (pair, audio)
+assert sys.argv[3] in pair["iommu-group-members"], pair
+assert audio["driver"] == "snd_hda_intel" and audio["class"].startswith("0403"), audio
+assert audio["vendor"] == "Intel Corporation", audio
+PY
+then ok "devices: drivers, IOMMU groups and group members as the kernel has them"
+else not_ok "devices: unexpected JSON"; fi
+
+# ---- plan: no side effects ----
+plan=$("$QL" plan gpu 2>&1)
+echo "$plan" | sed 's/^/LAB: info   /'
+if echo "$plan" | grep -q "bind $GPU  e1000e -> vfio-pci" && [ "$(driver_of "$GPU")" = e1000e ] &&
+   [ ! -d /sys/bus/pci/drivers/vfio-pci ] && [ ! -e "$rt" ]; then
+  ok "plan lists the bind and changes nothing (vfio-pci not even loaded)"
+else not_ok "plan"; fi
+
+# ---- start, query-pci, stop ----
+t0=$(now_ms)
+if "$QL" start gpu --detach > /tmp/start.log 2>&1; then
+  info "start --detach took $(( $(now_ms) - t0 )) ms"
+  ok "start with [pci gpu] (vfio-pci loaded by qlaunch)"
+else not_ok "start with [pci gpu]: $(tr '\n' ' ' < /tmp/start.log)"; fi
+expect_driver "the device is on vfio-pci while the VM runs" "$GPU" vfio-pci
+if [ -s "$rt/journal.json" ] && grep -q '"driver" : "e1000e"' "$rt/journal.json"; then ok "journal records the original driver"
+else not_ok "journal records the original driver"; fi
+if out=$(qmp "$rt/qmp.sock" wait-pci 120 "0=10de:1bb6/1028:07b1"); then
+  ok "query-pci: 01:00.0 behind 00:1c.0 with the overridden ids ($out)"
+else not_ok "query-pci: $out"; fi
+"$QL" kill lab > /tmp/kill.log 2>&1
+expect_driver "after stop the device is back on e1000e" "$GPU" e1000e
+host_clean "after stop nothing is left (journal, runtime dir, QEMU)"
+info "stop: restore $(json_field /tmp/state/lab/last-exit.json host-restore-ms) ms after QEMU exited"
+
+# ---- kill -9 of QEMU ----
+"$QL" start gpu --detach > /tmp/start.log 2>&1
+qemu_pid=$(status_field qemu-pid)
+sup_pid=$(status_field supervisor-pid)
+kill -9 "$qemu_pid"
+wait_gone "$sup_pid" 30
+expect_driver "kill -9 of QEMU: the device is back on e1000e" "$GPU" e1000e
+reason=$(json_field /tmp/state/lab/last-exit.json reason)
+[ "$reason" = crashed ] && ok "kill -9 of QEMU is recorded as crashed" || not_ok "kill -9 of QEMU recorded as '$reason'"
+host_clean "kill -9 of QEMU: nothing is left"
+info "crash: restore $(json_field /tmp/state/lab/last-exit.json host-restore-ms) ms after QEMU exited"
+
+# ---- kill -9 of the supervisor, then recover ----
+"$QL" start gpu --detach > /tmp/start.log 2>&1
+qemu_pid=$(status_field qemu-pid)
+sup_pid=$(status_field supervisor-pid)
+kill -9 "$sup_pid"
+wait_gone "$qemu_pid" 30   # the kernel sends it SIGTERM (PDEATHSIG)
+expect_driver "kill -9 of the supervisor: the device stays on vfio-pci" "$GPU" vfio-pci
+if ! "$QL" start gpu > /tmp/refused.log 2>&1 && grep -q "qlaunch recover lab" /tmp/refused.log; then
+  ok "start refuses while a stale journal exists and names recover"
+else not_ok "start with a stale journal: $(tr '\n' ' ' < /tmp/refused.log)"; fi
+t0=$(now_ms)
+"$QL" recover lab > /tmp/recover.log 2>&1
+info "recover took $(( $(now_ms) - t0 )) ms: $(tr '\n' ' ' < /tmp/recover.log)"
+expect_driver "recover gives the device back to e1000e" "$GPU" e1000e
+host_clean "recover leaves nothing behind"
+
+# ---- a group that is not viable ----
+if ! "$QL" start nonviable > /tmp/nonviable.log 2>&1 && grep -q "IOMMU group .* is not viable: it also holds $AUDIO" /tmp/nonviable.log; then
+  ok "a non-viable group is refused, naming the other member"
+else not_ok "non-viable group: $(tr '\n' ' ' < /tmp/nonviable.log)"; fi
+expect_driver "non-viable: function 0 untouched" "$PAIR" e1000e
+expect_driver "non-viable: function 1 untouched" "$AUDIO" snd_hda_intel
+host_clean "non-viable: nothing is left"
+
+# ---- a device held open on the host ----
+sleep 600 < /dev/snd/controlC0 &
+holder=$!
+sleep 0.2
+if ! "$QL" start pair > /tmp/held.log 2>&1 && grep -q "in use on the host by PID $holder (sleep)" /tmp/held.log; then
+  ok "a device held open (/dev/snd) is refused, naming the process"
+else not_ok "held-open device: $(tr '\n' ' ' < /tmp/held.log)"; fi
+expect_driver "held open: function 1 untouched" "$AUDIO" snd_hda_intel
+host_clean "held open: nothing is left"
+kill "$holder"; wait "$holder" 2>/dev/null
+
+# ---- GPU + audio: the whole group, both functions ----
+if "$QL" start pair --detach > /tmp/start.log 2>&1; then ok "start with a multifunction device (functions=all)"
+else not_ok "start pair: $(tr '\n' ' ' < /tmp/start.log)"; fi
+if out=$(qmp "$rt/qmp.sock" wait-pci 120 "0=8086:10d3,1=8086:293e"); then
+  ok "query-pci: both functions behind 00:1c.0 at 01:00.0 and 01:00.1 ($out)"
+else not_ok "query-pci pair: $out"; fi
+"$QL" kill lab > /tmp/kill.log 2>&1
+expect_driver "pair: function 0 back on e1000e" "$PAIR" e1000e
+expect_driver "pair: function 1 back on snd_hda_intel" "$AUDIO" snd_hda_intel
+host_clean "pair: nothing is left"
+
+# ---- bind / unbind by hand ----
+"$QL" bind "$GPU" > /tmp/bind.log 2>&1
+expect_driver "qlaunch bind moves the device to vfio-pci" "$GPU" vfio-pci
+"$QL" unbind "$GPU" > /tmp/unbind.log 2>&1
+expect_driver "qlaunch unbind gives it back to e1000e" "$GPU" e1000e
+if ! "$QL" bind "$PAIR" > /tmp/bindpair.log 2>&1 && grep -q "not viable" /tmp/bindpair.log; then
+  ok "qlaunch bind refuses half a group"
+else not_ok "bind half a group: $(tr '\n' ' ' < /tmp/bindpair.log)"; fi
+exit 0
