@@ -16,6 +16,7 @@ else
 fi || { echo "meson setup failed"; echo "0 passed, 1 failed"; exit 1; }
 ninja -C build || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 tests/guest/mkguest.sh build/guest || echo "tests/guest/mkguest.sh failed: the VM tests will SKIP"
+tests/lab/mklab.sh build/lab build/guest || echo "tests/lab/mklab.sh failed: the passthrough lab will SKIP"
 
 meson test -C build --print-errorlogs --num-processes 2
 rc=$?
