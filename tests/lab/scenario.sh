@@ -10,10 +10,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 QL="$QL_BUILD/launcher/qlaunch"
 qmp() { python3 "$here/labqmp.py" "$@"; }
-export QLAUNCH_RUNTIME_DIR=/run/qlaunch QLAUNCH_STATE_DIR=/tmp/state QLAUNCH_PROFILE_PATH=/tmp/profiles
+T=/run/lab   # tests/lab/init's tmpfs; the host's /tmp is read-only here
+export QLAUNCH_RUNTIME_DIR=/run/qlaunch QLAUNCH_STATE_DIR=$T/state QLAUNCH_PROFILE_PATH=$T/profiles
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export LSAN_OPTIONS="suppressions=$src/tests/lsan.supp:print_suppressions=0"
-mkdir -p /tmp/profiles /tmp/state
+mkdir -p $T/profiles $T/state
 rt=$QLAUNCH_RUNTIME_DIR/lab
 
 ok() { echo "LAB: ok - $*"; }
@@ -48,7 +49,7 @@ if [ -z "$GPU" ] || [ -z "$PAIR" ]; then not_ok "lab devices present"; exit 1; f
 
 write_profile() { # FILE then [pci] lines on stdin
   { printf '[vm]\nname=lab\naccel=tcg\nfirmware=bios\nhyperv=false\n[memory]\nsize=128M\n[shutdown]\ntimeout=2\n'; cat; } \
-    > "/tmp/profiles/$1.ini"
+    > "$T/profiles/$1.ini"
 }
 write_profile gpu <<PROFILE
 [pci gpu]
@@ -69,15 +70,15 @@ host=8086:10d3#2
 PROFILE
 
 # ---- devices ----
-"$QL" devices --json > /tmp/devices.json
+"$QL" devices --json > $T/devices.json
 "$QL" devices --tree | sed 's/^/LAB: info   /'
-if python3 - "$GPU" "$PAIR" "$AUDIO" <<'PY'
+if python3 - "$T/devices.json" "$GPU" "$PAIR" "$AUDIO" <<'PY'
 import json, sys
-devs = {d["address"]: d for d in json.load(open("/tmp/devices.json"))}
-gpu, pair, audio = (devs[a] for a in sys.argv[1:])
+devs = {d["address"]: d for d in json.load(open(sys.argv[1]))}
+gpu, pair, audio = (devs[a] for a in sys.argv[2:])
 assert gpu["driver"] == "e1000e" and gpu["iommu-group"] is not None, gpu
 assert pair["iommu-group"] == audio["iommu-group"], (pair, audio)
-assert sys.argv[3] in pair["iommu-group-members"], pair
+assert sys.argv[4] in pair["iommu-group-members"], pair
 assert audio["driver"] == "snd_hda_intel" and audio["class"].startswith("0403"), audio
 assert audio["vendor"] == "Intel Corporation", audio
 PY
@@ -94,53 +95,53 @@ else not_ok "plan"; fi
 
 # ---- start, query-pci, stop ----
 t0=$(now_ms)
-if "$QL" start gpu --detach > /tmp/start.log 2>&1; then
+if "$QL" start gpu --detach > $T/start.log 2>&1; then
   info "start --detach took $(( $(now_ms) - t0 )) ms"
   ok "start with [pci gpu] (vfio-pci loaded by qlaunch)"
-else not_ok "start with [pci gpu]: $(tr '\n' ' ' < /tmp/start.log)"; fi
+else not_ok "start with [pci gpu]: $(tr '\n' ' ' < $T/start.log)"; fi
 expect_driver "the device is on vfio-pci while the VM runs" "$GPU" vfio-pci
 if [ -s "$rt/journal.json" ] && grep -q '"driver" : "e1000e"' "$rt/journal.json"; then ok "journal records the original driver"
 else not_ok "journal records the original driver"; fi
 if out=$(qmp "$rt/qmp.sock" wait-pci 120 "0=10de:1bb6/1028:07b1"); then
   ok "query-pci: 01:00.0 behind 00:1c.0 with the overridden ids ($out)"
 else not_ok "query-pci: $out"; fi
-"$QL" kill lab > /tmp/kill.log 2>&1
+"$QL" kill lab > $T/kill.log 2>&1
 expect_driver "after stop the device is back on e1000e" "$GPU" e1000e
 host_clean "after stop nothing is left (journal, runtime dir, QEMU)"
-info "stop: restore $(json_field /tmp/state/lab/last-exit.json host-restore-ms) ms after QEMU exited"
+info "stop: restore $(json_field $T/state/lab/last-exit.json host-restore-ms) ms after QEMU exited"
 
 # ---- kill -9 of QEMU ----
-"$QL" start gpu --detach > /tmp/start.log 2>&1
+"$QL" start gpu --detach > $T/start.log 2>&1
 qemu_pid=$(status_field qemu-pid)
 sup_pid=$(status_field supervisor-pid)
 kill -9 "$qemu_pid"
 wait_gone "$sup_pid" 30
 expect_driver "kill -9 of QEMU: the device is back on e1000e" "$GPU" e1000e
-reason=$(json_field /tmp/state/lab/last-exit.json reason)
+reason=$(json_field $T/state/lab/last-exit.json reason)
 [ "$reason" = crashed ] && ok "kill -9 of QEMU is recorded as crashed" || not_ok "kill -9 of QEMU recorded as '$reason'"
 host_clean "kill -9 of QEMU: nothing is left"
-info "crash: restore $(json_field /tmp/state/lab/last-exit.json host-restore-ms) ms after QEMU exited"
+info "crash: restore $(json_field $T/state/lab/last-exit.json host-restore-ms) ms after QEMU exited"
 
 # ---- kill -9 of the supervisor, then recover ----
-"$QL" start gpu --detach > /tmp/start.log 2>&1
+"$QL" start gpu --detach > $T/start.log 2>&1
 qemu_pid=$(status_field qemu-pid)
 sup_pid=$(status_field supervisor-pid)
 kill -9 "$sup_pid"
 wait_gone "$qemu_pid" 30   # the kernel sends it SIGTERM (PDEATHSIG)
 expect_driver "kill -9 of the supervisor: the device stays on vfio-pci" "$GPU" vfio-pci
-if ! "$QL" start gpu > /tmp/refused.log 2>&1 && grep -q "qlaunch recover lab" /tmp/refused.log; then
+if ! "$QL" start gpu > $T/refused.log 2>&1 && grep -q "qlaunch recover lab" $T/refused.log; then
   ok "start refuses while a stale journal exists and names recover"
-else not_ok "start with a stale journal: $(tr '\n' ' ' < /tmp/refused.log)"; fi
+else not_ok "start with a stale journal: $(tr '\n' ' ' < $T/refused.log)"; fi
 t0=$(now_ms)
-"$QL" recover lab > /tmp/recover.log 2>&1
-info "recover took $(( $(now_ms) - t0 )) ms: $(tr '\n' ' ' < /tmp/recover.log)"
+"$QL" recover lab > $T/recover.log 2>&1
+info "recover took $(( $(now_ms) - t0 )) ms: $(tr '\n' ' ' < $T/recover.log)"
 expect_driver "recover gives the device back to e1000e" "$GPU" e1000e
 host_clean "recover leaves nothing behind"
 
 # ---- a group that is not viable ----
-if ! "$QL" start nonviable > /tmp/nonviable.log 2>&1 && grep -q "IOMMU group .* is not viable: it also holds $AUDIO" /tmp/nonviable.log; then
+if ! "$QL" start nonviable > $T/nonviable.log 2>&1 && grep -q "IOMMU group .* is not viable: it also holds $AUDIO" $T/nonviable.log; then
   ok "a non-viable group is refused, naming the other member"
-else not_ok "non-viable group: $(tr '\n' ' ' < /tmp/nonviable.log)"; fi
+else not_ok "non-viable group: $(tr '\n' ' ' < $T/nonviable.log)"; fi
 expect_driver "non-viable: function 0 untouched" "$PAIR" e1000e
 expect_driver "non-viable: function 1 untouched" "$AUDIO" snd_hda_intel
 host_clean "non-viable: nothing is left"
@@ -149,30 +150,30 @@ host_clean "non-viable: nothing is left"
 sleep 600 < /dev/snd/controlC0 &
 holder=$!
 sleep 0.2
-if ! "$QL" start pair > /tmp/held.log 2>&1 && grep -q "in use on the host by PID $holder (sleep)" /tmp/held.log; then
+if ! "$QL" start pair > $T/held.log 2>&1 && grep -q "in use on the host by PID $holder (sleep)" $T/held.log; then
   ok "a device held open (/dev/snd) is refused, naming the process"
-else not_ok "held-open device: $(tr '\n' ' ' < /tmp/held.log)"; fi
+else not_ok "held-open device: $(tr '\n' ' ' < $T/held.log)"; fi
 expect_driver "held open: function 1 untouched" "$AUDIO" snd_hda_intel
 host_clean "held open: nothing is left"
 kill "$holder"; wait "$holder" 2>/dev/null
 
 # ---- GPU + audio: the whole group, both functions ----
-if "$QL" start pair --detach > /tmp/start.log 2>&1; then ok "start with a multifunction device (functions=all)"
-else not_ok "start pair: $(tr '\n' ' ' < /tmp/start.log)"; fi
+if "$QL" start pair --detach > $T/start.log 2>&1; then ok "start with a multifunction device (functions=all)"
+else not_ok "start pair: $(tr '\n' ' ' < $T/start.log)"; fi
 if out=$(qmp "$rt/qmp.sock" wait-pci 120 "0=8086:10d3,1=8086:293e"); then
   ok "query-pci: both functions behind 00:1c.0 at 01:00.0 and 01:00.1 ($out)"
 else not_ok "query-pci pair: $out"; fi
-"$QL" kill lab > /tmp/kill.log 2>&1
+"$QL" kill lab > $T/kill.log 2>&1
 expect_driver "pair: function 0 back on e1000e" "$PAIR" e1000e
 expect_driver "pair: function 1 back on snd_hda_intel" "$AUDIO" snd_hda_intel
 host_clean "pair: nothing is left"
 
 # ---- bind / unbind by hand ----
-"$QL" bind "$GPU" > /tmp/bind.log 2>&1
+"$QL" bind "$GPU" > $T/bind.log 2>&1
 expect_driver "qlaunch bind moves the device to vfio-pci" "$GPU" vfio-pci
-"$QL" unbind "$GPU" > /tmp/unbind.log 2>&1
+"$QL" unbind "$GPU" > $T/unbind.log 2>&1
 expect_driver "qlaunch unbind gives it back to e1000e" "$GPU" e1000e
-if ! "$QL" bind "$PAIR" > /tmp/bindpair.log 2>&1 && grep -q "not viable" /tmp/bindpair.log; then
+if ! "$QL" bind "$PAIR" > $T/bindpair.log 2>&1 && grep -q "not viable" $T/bindpair.log; then
   ok "qlaunch bind refuses half a group"
-else not_ok "bind half a group: $(tr '\n' ' ' < /tmp/bindpair.log)"; fi
+else not_ok "bind half a group: $(tr '\n' ' ' < $T/bindpair.log)"; fi
 exit 0
