@@ -88,6 +88,16 @@ process_is_alive (pid_t pid)
   return kill (pid, 0) == 0 || errno == EPERM;
 }
 
+static gboolean
+wait_for_exit (pid_t pid, guint seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
+
+  while (process_is_alive (pid) && g_get_monotonic_time () < deadline)
+    g_usleep (50000);
+  return !process_is_alive (pid);
+}
+
 /* The QEMU of the crashed run got SIGTERM from the kernel when its
  * supervisor died; the devices are only free once it is gone. */
 static gboolean
@@ -95,21 +105,15 @@ wait_for_old_qemu (pid_t pid, GError **error)
 {
   g_autofree char *cmdline_path = g_strdup_printf ("%s/%d/cmdline", ql_paths_procfs (), pid);
   g_autofree char *cmdline = NULL;
-  gint64 deadline;
 
   if (pid <= 0 || !g_file_get_contents (cmdline_path, &cmdline, NULL, NULL) || strstr (cmdline, "qemu") == NULL)
     return TRUE;
   printf ("waiting for QEMU (pid %d) of the previous run to exit\n", pid);
-  deadline = g_get_monotonic_time () + OLD_QEMU_WAIT_S * G_USEC_PER_SEC;
-  while (process_is_alive (pid) && g_get_monotonic_time () < deadline)
-    g_usleep (50000);
-  if (process_is_alive (pid))
+  if (!wait_for_exit (pid, OLD_QEMU_WAIT_S))
     {
       printf ("QEMU (pid %d) is still there; sending SIGKILL\n", pid);
       kill (pid, SIGKILL);
-      deadline = g_get_monotonic_time () + OLD_QEMU_WAIT_S * G_USEC_PER_SEC;
-      while (process_is_alive (pid) && g_get_monotonic_time () < deadline)
-        g_usleep (50000);
+      wait_for_exit (pid, OLD_QEMU_WAIT_S);
     }
   if (process_is_alive (pid))
     {
