@@ -58,6 +58,12 @@ log_undo (const char *line)
 }
 
 gboolean
+ql_host_plan_give_back (QlJournal *journal, GError **error)
+{
+  return ql_journal_length (journal) == 0 || ql_journal_undo (journal, ql_paths_sysfs (), log_undo, error);
+}
+
+gboolean
 ql_host_plan_apply (const QlVfioPlan *plan, QlJournal *journal, GError **error)
 {
   const char *sysfs = ql_paths_sysfs ();
@@ -84,7 +90,7 @@ ql_host_plan_apply (const QlVfioPlan *plan, QlJournal *journal, GError **error)
         continue;
 
       /* nothing half-done: what was bound goes back */
-      if (ql_journal_undo (journal, sysfs, log_undo, &undo_error))
+      if (ql_host_plan_give_back (journal, &undo_error))
         g_propagate_error (error, g_steal_pointer (&bind_error));
       else
         g_set_error (error, bind_error->domain, bind_error->code, "%s\n%s", bind_error->message, undo_error->message);

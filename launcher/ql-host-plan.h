@@ -16,3 +16,7 @@ QlVfioPlan *ql_host_plan_for_machine (const QlMachine *machine, GError **error);
 /* Loads vfio-pci if needed and binds the plan's devices, journaling each
  * before it is touched.  On failure, what was done is undone again. */
 gboolean ql_host_plan_apply (const QlVfioPlan *plan, QlJournal *journal, GError **error);
+
+/* Undoes the journaled changes, newest first, logging each one; see
+ * ql_journal_undo (). */
+gboolean ql_host_plan_give_back (QlJournal *journal, GError **error);

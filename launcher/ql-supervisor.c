@@ -2,7 +2,6 @@
 #include "ql-error.h"
 #include "ql-host-plan.h"
 #include "ql-journal.h"
-#include "ql-paths.h"
 #include "ql-qmp-client.h"
 #include "ql-runtime.h"
 
@@ -467,19 +466,13 @@ take_host_devices (Supervisor *s, GError **error)
 }
 
 static void
-log_given_back (const char *line)
-{
-  g_message ("%s", line);
-}
-
-static void
 give_host_devices_back (Supervisor *s)
 {
   g_autoptr(GError) error = NULL;
 
   if (ql_journal_length (s->journal) == 0)
     return;
-  if (!ql_journal_undo (s->journal, ql_paths_sysfs (), log_given_back, &error))
+  if (!ql_host_plan_give_back (s->journal, &error))
     {
       g_warning ("%s: %s\nRun 'qlaunch recover %s' once the cause is fixed.", s->name, error->message, s->name);
       return;
@@ -601,7 +594,6 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
       g_string_free (s.stderr_tail, TRUE);
       return QL_EXIT_START_FAILED;
     }
-  /* a supervisor killed with SIGKILL leaves these behind */
   if (ql_journal_exists (m->runtime_dir))
     {
       g_set_error (error, QL_ERROR, QL_ERROR_BUSY,
@@ -613,6 +605,7 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
     }
   s.journal = ql_journal_new (m->runtime_dir);
   s.host_restore_ms = -1;
+  /* a supervisor killed with SIGKILL leaves these behind */
   stale_socket = g_build_filename (m->runtime_dir, "qmp.sock", NULL);
   g_unlink (stale_socket);
   remove_runtime_file (&s, QL_RUNTIME_STOP_REQUEST);
