@@ -1,5 +1,6 @@
 #include "ql-journal.h"
 #include "ql-error.h"
+#include "ql-net-host.h"
 #include "ql-runtime.h"
 #include "ql-vfio.h"
 
@@ -128,16 +129,10 @@ set_string_or_null (JsonObject *o, const char *name, const char *value)
     json_object_set_null_member (o, name);
 }
 
-gboolean
-ql_journal_record_vfio (QlJournal *j, const char *address, const char *driver, const char *driver_override,
-                        GError **error)
+/* takes change */
+static gboolean
+append (QlJournal *j, JsonObject *change, GError **error)
 {
-  JsonObject *change = json_object_new ();
-
-  json_object_set_string_member (change, "kind", "vfio-bind");
-  json_object_set_string_member (change, "device", address);
-  set_string_or_null (change, "driver", driver);
-  set_string_or_null (change, "driver-override", driver_override);
   json_array_add_object_element (j->changes, change);
   if (!save (j, error))
     {
@@ -145,6 +140,45 @@ ql_journal_record_vfio (QlJournal *j, const char *address, const char *driver, c
       return FALSE;
     }
   return TRUE;
+}
+
+static JsonObject *
+change_new (const char *kind)
+{
+  JsonObject *change = json_object_new ();
+
+  json_object_set_string_member (change, "kind", kind);
+  return change;
+}
+
+gboolean
+ql_journal_record_vfio (QlJournal *j, const char *address, const char *driver, const char *driver_override,
+                        GError **error)
+{
+  JsonObject *change = change_new ("vfio-bind");
+
+  json_object_set_string_member (change, "device", address);
+  set_string_or_null (change, "driver", driver);
+  set_string_or_null (change, "driver-override", driver_override);
+  return append (j, change, error);
+}
+
+gboolean
+ql_journal_record_tap (QlJournal *j, const char *ifname, GError **error)
+{
+  JsonObject *change = change_new ("tap");
+
+  json_object_set_string_member (change, "name", ifname);
+  return append (j, change, error);
+}
+
+gboolean
+ql_journal_record_bridge (QlJournal *j, const char *name, GError **error)
+{
+  JsonObject *change = change_new ("bridge");
+
+  json_object_set_string_member (change, "name", name);
+  return append (j, change, error);
 }
 
 static gboolean
@@ -167,6 +201,18 @@ undo_change (JsonObject *change, const char *sysfs, char **ret_done, GError **er
         return FALSE;
       *ret_done = g_strdup_printf ("%s is back on %s", address, driver ? driver : "no driver");
       return TRUE;
+    }
+  if (g_strcmp0 (kind, "tap") == 0 || g_strcmp0 (kind, "bridge") == 0)
+    {
+      const char *name = json_object_get_string_member_with_default (change, "name", NULL);
+
+      if (name == NULL)
+        {
+          g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "a %s change without a name", kind);
+          return FALSE;
+        }
+      return kind[0] == 't' ? ql_net_host_remove_tap (name, ret_done, error)
+                            : ql_net_host_remove_bridge (name, ret_done, error);
     }
   g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "unknown change '%s' (written by a newer qlaunch?)", kind);
   return FALSE;

@@ -30,6 +30,12 @@ gint64 ql_journal_get_qemu_pid (const QlJournal *journal);
 gboolean ql_journal_record_vfio (QlJournal *journal, const char *address, const char *driver,
                                  const char *driver_override, GError **error);
 
+/* A tap about to be created; undone by deleting it if it is still there. */
+gboolean ql_journal_record_tap (QlJournal *journal, const char *ifname, GError **error);
+
+/* A bridge about to be created; undone by deleting it once no port uses it. */
+gboolean ql_journal_record_bridge (QlJournal *journal, const char *name, GError **error);
+
 /* Undoes every change, newest first.  Undone changes leave the journal;
  * the file goes when none is left.  On failure the rest stays recorded
  * and error lists what could not be undone.  Each undone change is

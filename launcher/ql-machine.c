@@ -29,6 +29,7 @@ ql_machine_free (QlMachine *m)
   g_free (m->serial_log);
   g_clear_pointer (&m->disk_slots, g_array_unref);
   g_clear_pointer (&m->net_slots, g_array_unref);
+  g_clear_pointer (&m->taps, g_array_unref);
   g_clear_pointer (&m->hostdevs, g_ptr_array_unref);
   g_free (m);
 }
@@ -261,6 +262,7 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
 {
   g_autoptr(QlMachine) m = g_new0 (QlMachine, 1);
   guint next_slot = FIRST_FREE_SLOT;
+  int next_fd = QL_MACHINE_FIRST_NET_FD;
 
   m->profile = p;
   m->notes = g_ptr_array_new_with_free_func (g_free);
@@ -270,6 +272,7 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
   m->serial_log = g_build_filename (runtime_dir, "serial.log", NULL);
   m->disk_slots = g_array_new (FALSE, TRUE, sizeof (guint));
   m->net_slots = g_array_new (FALSE, TRUE, sizeof (guint));
+  m->taps = g_array_new (FALSE, TRUE, sizeof (QlMachineTap));
 
   if (strlen (m->qmp_socket) >= sizeof (((struct sockaddr_un *) NULL)->sun_path))
     {
@@ -358,6 +361,17 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
       if (net->mode != QL_NET_MODE_NONE && !take_slot (&next_slot, &slot, error))
         return NULL;
       g_array_append_val (m->net_slots, slot);
+      if (net->mode == QL_NET_MODE_TAP)
+        {
+          QlMachineTap tap = { net, next_fd, -1 };
+          next_fd += net->queues;
+          if (net->vhost)
+            {
+              tap.vhost_fd = next_fd;
+              next_fd += net->queues;
+            }
+          g_array_append_val (m->taps, tap);
+        }
     }
   for (guint i = 0; i < p->disks->len; i++)
     {
@@ -383,4 +397,13 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
       }
   }
   return g_steal_pointer (&m);
+}
+
+const QlMachineTap *
+ql_machine_tap_for (const QlMachine *m, const QlNet *net)
+{
+  for (guint i = 0; i < m->taps->len; i++)
+    if (g_array_index (m->taps, QlMachineTap, i).net == net)
+      return &g_array_index (m->taps, QlMachineTap, i);
+  return NULL;
 }

@@ -12,6 +12,16 @@
 /* File descriptors QEMU inherits from the supervisor, at these numbers. */
 #define QL_MACHINE_QMP_FD 3
 #define QL_MACHINE_SERIAL_FD 4
+/* then the fds of each mode=tap NIC: a tap fd per queue, a vhost-net fd per queue */
+#define QL_MACHINE_FIRST_NET_FD 5
+
+/* A mode=tap NIC: the supervisor opens the tap queues (and vhost-net) and
+ * QEMU inherits them at these numbers. */
+typedef struct {
+  const QlNet *net;
+  int tap_fd;                 /* net->queues fds from here */
+  int vhost_fd;               /* net->queues fds from here; -1 without vhost */
+} QlMachineTap;
 
 /* One host function of a passed-through device, as the guest sees it. */
 typedef struct {
@@ -55,6 +65,7 @@ typedef struct {
   guint scsi_slot;            /* 0: none */
   GArray *disk_slots;         /* guint per disk; 0 for sata (on the ICH9 AHCI) */
   GArray *net_slots;          /* guint per net; 0 for mode=none */
+  GArray *taps;               /* QlMachineTap, one per mode=tap net, profile order */
   GPtrArray *hostdevs;        /* QlMachineHostdev*, profile order */
 } QlMachine;
 
@@ -62,6 +73,8 @@ void ql_machine_free (QlMachine *machine);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlMachine, ql_machine_free)
 
 gboolean ql_machine_has_x_vga (const QlMachine *machine);
+/* NULL when net is not a mode=tap NIC of this machine. */
+const QlMachineTap *ql_machine_tap_for (const QlMachine *machine, const QlNet *net);
 
 QlMachine *ql_machine_resolve (const QlProfile *profile, const QlHostFacts *host,
                                const char *runtime_dir, const char *state_dir, GError **error);

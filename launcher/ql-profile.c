@@ -28,6 +28,7 @@ typedef enum {
   KEY_PCI_HOST,
   KEY_PCI_FUNCTIONS,
   KEY_PCI_SLOT,      /* int: slot << 3 | function */
+  KEY_IFNAME,        /* a network interface name */
   KEY_UNSUPPORTED,   /* in the design vocabulary, not in this version */
 } KeyType;
 
@@ -114,9 +115,12 @@ static const KeySpec net_keys[] = {
   { "model", KEY_ENUM, N (model), ql_net_model_names },
   { "mac", KEY_MAC, N (mac) },
   { "forward", KEY_STRING_LIST, N (forward) },
-  { "bridge", KEY_UNSUPPORTED },
-  { "vhost", KEY_UNSUPPORTED },
-  { "queues", KEY_UNSUPPORTED },
+  { "ifname", KEY_IFNAME, N (ifname) },
+  { "bridge", KEY_IFNAME, N (bridge) },
+  { "create-bridge", KEY_BOOL, N (create_bridge) },
+  { "vhost", KEY_BOOL, N (vhost) },
+  { "queues", KEY_UINT, N (queues), NULL, 1, 16 },
+  { "mtu", KEY_UINT, N (mtu), NULL, 68, 65535 },
   END
 };
 
@@ -186,6 +190,9 @@ net_free (QlNet *net)
   g_free (net->id);
   g_free (net->mac);
   g_strfreev (net->forward);
+  g_free (net->ifname);
+  g_free (net->bridge);
+  g_free (net->where);
   g_free (net);
 }
 
@@ -236,6 +243,7 @@ net_init (gpointer item)
 
   net->mode = QL_NET_MODE_USER;
   net->model = QL_NET_MODEL_VIRTIO;
+  net->queues = 1;
 }
 
 static const SectionSpec sections[] = {
@@ -739,6 +747,17 @@ parse_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base
         return;
       }
 
+    case KEY_IFNAME:
+      if (!ql_profile_ifname_is_valid (value))
+        report (loader, group, spec->key,
+                "'%s' is not an interface name (1-15 characters, no '/', ':' or spaces)", value);
+      else
+        {
+          g_free (*FIELD (base, spec->offset, char *));
+          *FIELD (base, spec->offset, char *) = g_steal_pointer (&value);
+        }
+      return;
+
     case KEY_FILE_LIST:
     case KEY_STRING_LIST:
     default:
@@ -944,6 +963,42 @@ check_pcis (Loader *loader)
 }
 
 static void
+check_tap (Loader *loader, QlNet *net, guint *taps)
+{
+  static const char *const tap_keys[] = { "ifname", "bridge", "create-bridge", "vhost", "queues", "mtu", NULL };
+  QlProfile *p = loader->profile;
+  g_autofree char *group = group_of ("net", net->id);
+  guint n;
+
+  if (net->mode != QL_NET_MODE_TAP)
+    {
+      for (guint k = 0; tap_keys[k]; k++)
+        if (g_key_file_has_key (loader->keyfile, group, tap_keys[k], NULL))
+          report (loader, group, tap_keys[k], "only works with mode=tap");
+      return;
+    }
+  n = (*taps)++;
+  net->where = g_strdup_printf ("%s:%u: [%s]", loader->path, ql_ini_index_group_line (loader->index, group), group);
+  if (net->ifname == NULL && p->vm.name != NULL)
+    net->ifname = ql_profile_default_ifname (p->vm.name, n);
+  for (guint j = 0; j < p->nets->len && p->nets->pdata[j] != net; j++)
+    {
+      QlNet *other = p->nets->pdata[j];
+      if (other->mode == QL_NET_MODE_TAP && g_strcmp0 (other->ifname, net->ifname) == 0)
+        report (loader, group, "ifname", "'%s' is already the tap of [net %s]", net->ifname, other->id);
+    }
+  if (net->bridge != NULL && g_strcmp0 (net->bridge, net->ifname) == 0)
+    report (loader, group, "bridge", "'%s' is this NIC's own tap; name the bridge the tap joins", net->bridge);
+  if (net->create_bridge && net->bridge == NULL)
+    report (loader, group, "create-bridge", "needs bridge= (the name of the bridge to create)");
+  if (net->queues > 1 && net->model != QL_NET_MODEL_VIRTIO)
+    report (loader, group, "queues", "multiqueue needs model=virtio; %s has one queue",
+            ql_net_model_names[net->model]);
+  if (net->vhost && net->model != QL_NET_MODEL_VIRTIO)
+    report (loader, group, "vhost", "vhost-net only serves model=virtio, not %s", ql_net_model_names[net->model]);
+}
+
+static void
 check_profile (Loader *loader)
 {
   QlProfile *p = loader->profile;
@@ -1010,7 +1065,7 @@ check_profile (Loader *loader)
         report (loader, group, NULL, "needs file=");
     }
 
-  for (guint i = 0; i < p->nets->len; i++)
+  for (guint i = 0, taps = 0; i < p->nets->len; i++)
     {
       QlNet *net = p->nets->pdata[i];
       g_autofree char *group = group_of ("net", net->id);
@@ -1028,6 +1083,7 @@ check_profile (Loader *loader)
         if (g_strcmp0 (((QlNet *) p->nets->pdata[j])->mac, net->mac) == 0)
           report (loader, group, "mac", "%s is already used by [net %s]", net->mac,
                   ((QlNet *) p->nets->pdata[j])->id);
+      check_tap (loader, net, &taps);
     }
 
   check_pcis (loader);
@@ -1087,6 +1143,37 @@ ql_profile_default_mac (const char *vm_name, const char *net_id)
   g_checksum_get_digest (sum, digest, &len);
   /* 0x02: locally administered, unicast */
   return g_strdup_printf ("02:%02x:%02x:%02x:%02x:%02x", digest[0], digest[1], digest[2], digest[3], digest[4]);
+}
+
+gboolean
+ql_profile_ifname_is_valid (const char *name)
+{
+  gsize len = strlen (name);
+
+  if (len == 0 || len >= 16 || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    return FALSE;
+  for (const char *c = name; *c; c++)
+    if (*c == '/' || *c == ':' || g_ascii_isspace (*c) || g_ascii_iscntrl (*c) || (guchar) *c >= 0x80)
+      return FALSE;
+  return TRUE;
+}
+
+char *
+ql_profile_default_ifname (const char *vm_name, guint n)
+{
+  g_autofree char *suffix = g_strdup_printf ("-%u", n);
+  g_autoptr(GString) clean = g_string_new (NULL);
+  g_autofree char *sum = NULL;
+  gsize room = 15 - strlen ("ql-") - strlen (suffix);
+
+  for (const char *c = vm_name; *c; c++)
+    g_string_append_c (clean, g_ascii_isalnum (*c) || *c == '-' || *c == '_' ? *c : '_');
+  if (strcmp (clean->str, vm_name) == 0 && clean->len <= room)
+    return g_strdup_printf ("ql-%s%s", vm_name, suffix);
+  /* shortened or changed: a hash of the real name keeps two VMs apart */
+  sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, vm_name, -1);
+  g_string_truncate (clean, MIN (clean->len, room - 4));
+  return g_strdup_printf ("ql-%s%.4s%s", clean->str, sum, suffix);
 }
 
 QlProfile *

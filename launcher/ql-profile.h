@@ -33,6 +33,14 @@ typedef struct {
   QlNetModel model;
   char *mac;             /* default derived from the VM and section names */
   GStrv forward;         /* user mode: "tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT" */
+  /* mode=tap */
+  char *ifname;          /* the tap on the host; default ql-<vm>-<n> */
+  char *bridge;          /* NULL: the tap is left on its own */
+  gboolean create_bridge;
+  gboolean vhost;
+  guint queues;          /* 1: single queue */
+  guint mtu;             /* 0: the bridge's, or the kernel's default */
+  char *where;           /* "FILE:LINE: [net NAME]" for errors found on the host */
 } QlNet;
 
 typedef struct {
@@ -127,3 +135,11 @@ gboolean ql_profile_name_is_valid (const char *name, char **ret_message);
 
 /* 02:xx:xx:xx:xx:xx, locally administered, stable for a VM and NIC name. */
 char *ql_profile_default_mac (const char *vm_name, const char *net_id);
+
+/* ql-<vm>-<n> for the n-th tap of a VM (from 0), shortened with a hash of
+ * the name when it would not fit in IFNAMSIZ or holds other characters
+ * than letters, digits, '-' and '_'. */
+char *ql_profile_default_ifname (const char *vm_name, guint n);
+
+/* A Linux interface name: 1-15 characters, none of '/', ':', whitespace. */
+gboolean ql_profile_ifname_is_valid (const char *name);

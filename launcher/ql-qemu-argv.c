@@ -338,6 +338,35 @@ add_cdroms (Argv *a, const QlProfile *p, guint *ahci_port, guint *bootindex)
     }
 }
 
+/* fd=N or fds=N:N+1:..., the same for vhost */
+static char *
+fd_list (int first, guint count)
+{
+  g_autoptr(GString) list = g_string_new (NULL);
+
+  for (guint q = 0; q < count; q++)
+    g_string_append_printf (list, "%s%d", q ? ":" : "", first + (int) q);
+  return g_string_free (g_steal_pointer (&list), FALSE);
+}
+
+static QlQemuOpts *
+tap_netdev (const QlMachineTap *tap, const char *id)
+{
+  QlQemuOpts *opts = ql_qemu_opts_new ("tap");
+  g_autofree char *fds = fd_list (tap->tap_fd, tap->net->queues);
+  gboolean multi = tap->net->queues > 1;
+
+  ql_qemu_opts_add (opts, "id", id);
+  ql_qemu_opts_add (opts, multi ? "fds" : "fd", fds);
+  if (tap->vhost_fd >= 0)
+    {
+      g_autofree char *vhostfds = fd_list (tap->vhost_fd, tap->net->queues);
+      ql_qemu_opts_add (opts, "vhost", "on");
+      ql_qemu_opts_add (opts, multi ? "vhostfds" : "vhostfd", vhostfds);
+    }
+  return opts;
+}
+
 static void
 add_nets (Argv *a, const QlMachine *m, const QlProfile *p)
 {
@@ -354,16 +383,29 @@ add_nets (Argv *a, const QlMachine *m, const QlProfile *p)
 
       if (net->mode == QL_NET_MODE_NONE)
         continue;
-      opts = ql_qemu_opts_new ("user");
-      ql_qemu_opts_add (opts, "id", id);
-      for (guint j = 0; net->forward && net->forward[j]; j++)
-        ql_qemu_opts_add (opts, "hostfwd", net->forward[j]);
+      if (net->mode == QL_NET_MODE_TAP)
+        opts = tap_netdev (ql_machine_tap_for (m, net), id);
+      else
+        {
+          opts = ql_qemu_opts_new ("user");
+          ql_qemu_opts_add (opts, "id", id);
+          for (guint j = 0; net->forward && net->forward[j]; j++)
+            ql_qemu_opts_add (opts, "hostfwd", net->forward[j]);
+        }
       add_opts (a, "-netdev", opts);
 
       opts = ql_qemu_opts_new (models[net->model]);
       ql_qemu_opts_add (opts, "netdev", id);
       ql_qemu_opts_add (opts, "id", id);
       ql_qemu_opts_add (opts, "mac", net->mac);
+      if (net->queues > 1)
+        {
+          /* a vector per rx and tx queue, one for config, one for the control queue */
+          ql_qemu_opts_add (opts, "mq", "on");
+          ql_qemu_opts_addf (opts, "vectors", "%u", 2 * net->queues + 2);
+        }
+      if (net->mode == QL_NET_MODE_TAP && net->mtu > 0 && net->model == QL_NET_MODEL_VIRTIO)
+        ql_qemu_opts_addf (opts, "host_mtu", "%u", net->mtu);
       add_pci_device (a, opts, g_array_index (m->net_slots, guint, i));
     }
 }

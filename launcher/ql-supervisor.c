@@ -2,6 +2,7 @@
 #include "ql-error.h"
 #include "ql-host-plan.h"
 #include "ql-journal.h"
+#include "ql-net-host.h"
 #include "ql-qmp-client.h"
 #include "ql-runtime.h"
 
@@ -58,6 +59,7 @@ typedef struct {
   gint64 started_usec;
   gint64 exited_monotonic;
   QlJournal *journal;
+  GArray *passed_fds;         /* QlPassedFd: taps and vhost-net, QEMU's once spawned */
   gint64 host_restore_ms;     /* -1: nothing to give back */
 } Supervisor;
 
@@ -373,6 +375,13 @@ spawn_qemu (Supervisor *s, GError **error)
     }
   g_subprocess_launcher_take_fd (launcher, qmp_pair[1], QL_MACHINE_QMP_FD);
   g_subprocess_launcher_take_fd (launcher, serial_pair[1], QL_MACHINE_SERIAL_FD);
+  /* the supervisor keeps no copy: a tap goes with the last fd, QEMU's */
+  for (guint i = 0; i < s->passed_fds->len; i++)
+    {
+      QlPassedFd *passed = &g_array_index (s->passed_fds, QlPassedFd, i);
+      g_subprocess_launcher_take_fd (launcher, passed->fd, passed->target);
+    }
+  g_array_set_size (s->passed_fds, 0);
   supervisor_pid = getpid ();
   g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
 
@@ -466,7 +475,7 @@ take_host_devices (Supervisor *s, GError **error)
 }
 
 static void
-give_host_devices_back (Supervisor *s)
+undo_host_changes (Supervisor *s)
 {
   g_autoptr(GError) error = NULL;
 
@@ -480,7 +489,7 @@ give_host_devices_back (Supervisor *s)
   if (s->exited_monotonic > 0)
     {
       s->host_restore_ms = (g_get_monotonic_time () - s->exited_monotonic) / 1000;
-      g_message ("%s: devices back on their host drivers %" G_GINT64_FORMAT " ms after QEMU exited", s->name,
+      g_message ("%s: host changes undone %" G_GINT64_FORMAT " ms after QEMU exited", s->name,
                  s->host_restore_ms);
     }
 }
@@ -610,10 +619,14 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
   g_unlink (stale_socket);
   remove_runtime_file (&s, QL_RUNTIME_STOP_REQUEST);
 
-  if (!prepare_state (&s, &vars_created, error) || !take_host_devices (&s, error))
+  s.passed_fds = g_array_new (FALSE, FALSE, sizeof (QlPassedFd));
+  if (!prepare_state (&s, &vars_created, error) || !take_host_devices (&s, error) ||
+      !ql_net_host_open_taps (m, s.journal, s.passed_fds, error))
     {
+      undo_host_changes (&s);
       if (vars_created)
         g_unlink (m->firmware_vars);
+      g_array_unref (s.passed_fds);
       g_clear_pointer (&lock, ql_lock_release);
       g_rmdir (m->runtime_dir);
       g_string_free (s.stderr_tail, TRUE);
@@ -690,7 +703,8 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
   else
     g_message ("%s: %s", s.name, message);
 
-  give_host_devices_back (&s);
+  ql_net_host_close_fds (s.passed_fds);
+  undo_host_changes (&s);
   remove_runtime_file (&s, "qmp.sock");
   remove_runtime_file (&s, "state.json");
   remove_runtime_file (&s, QL_RUNTIME_STOP_REQUEST);
@@ -704,6 +718,8 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
   g_clear_object (&s.qmp);
   g_clear_object (&s.serial);
   g_clear_object (&s.qemu);
+  ql_net_host_close_fds (s.passed_fds);
+  g_array_unref (s.passed_fds);
   g_string_free (s.stderr_tail, TRUE);
   g_free (s.shutdown_reason);
   ql_journal_free (s.journal);

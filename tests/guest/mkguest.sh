@@ -1,14 +1,16 @@
 #!/bin/bash
 # Builds qlaunch's test and demo guest into OUTDIR: vmlinuz (Debian's kernel,
 # fetched as a package and unpacked, never installed) and initrd.img (busybox
-# plus the two modules the ACPI power button needs).  Idempotent.
+# plus the two modules the ACPI power button needs and virtio-net with its
+# dependencies, listed in load order in lib/modules/net.list).  Idempotent.
 set -euo pipefail
 out=${1:?usage: mkguest.sh OUTDIR}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ] && [ "$out/initrd.img" -nt "$here/init" ]; then
+if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ] && [ "$out/initrd.img" -nt "$here/init" ] \
+   && [ "$out/initrd.img" -nt "$0" ]; then
   exit 0
 fi
 
@@ -18,6 +20,9 @@ if [ -z "$busybox" ] || ! file -L "$busybox" 2>/dev/null | grep -q 'statically l
 fi
 [ -x "$busybox" ] || { echo "mkguest: busybox not found (apt install busybox-static)" >&2; exit 1; }
 command -v cpio >/dev/null || { echo "mkguest: cpio not found (apt install cpio)" >&2; exit 1; }
+depmod=$(command -v depmod || echo /sbin/depmod)
+modprobe=$(command -v modprobe || echo /sbin/modprobe)
+[ -x "$depmod" ] || { echo "mkguest: depmod not found (apt install kmod)" >&2; exit 1; }
 
 deb=$(ls "$out"/linux-image-*.deb 2>/dev/null | head -n1 || true)
 if [ -z "$deb" ]; then
@@ -29,13 +34,21 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" --wildcards './boot/vmlinuz-*' '*/kernel/drivers/acpi/button.ko' '*/kernel/drivers/input/evdev.ko'
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" --wildcards './boot/vmlinuz-*' './lib/modules/*'
+kver=$(ls "$work/lib/modules" | head -n1)
+"$depmod" -b "$work" "$kver"
 
 root="$work/root"
 mkdir -p "$root"/{bin,dev,proc,sys,etc,lib/modules}
 cp "$busybox" "$root/bin/busybox"
 find "$work/lib" -name button.ko -exec cp {} "$root/lib/modules/" \;
 find "$work/lib" -name evdev.ko -exec cp {} "$root/lib/modules/" \;
+for m in virtio_pci virtio_net; do
+  "$modprobe" -d "$work" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" {print $2}'
+done | awk '!seen[$0]++' | while read -r ko; do
+  cp "$ko" "$root/lib/modules/"
+  basename "$ko" >> "$root/lib/modules/net.list"
+done
 cp "$here/init" "$root/init"
 chmod 755 "$root/init"
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1 > "$out/initrd.img.tmp")
