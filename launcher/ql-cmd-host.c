@@ -70,6 +70,14 @@ ql_cmd_plan (int argc, char **argv)
     }
   else
     printf ("  no host devices are passed through\n");
+  for (guint i = 0; i < m->taps->len; i++)
+    {
+      const QlNet *net = g_array_index (m->taps, QlMachineTap, i).net;
+      printf ("  tap %s  %u queue%s%s%s%s%s  (deleted when the VM ends; a persistent tap is used as it is)\n",
+              net->ifname, net->queues, net->queues > 1 ? "s" : "", net->vhost ? ", vhost-net" : "",
+              net->bridge ? ", port of bridge " : ", no bridge", net->bridge ? net->bridge : "",
+              net->create_bridge ? " (created if missing, deleted when no port is left)" : "");
+    }
   if (m->uefi && !g_file_test (m->firmware_vars, G_FILE_TEST_EXISTS))
     printf ("  create %s (from %s)\n", m->firmware_vars, m->firmware_vars_template);
   printf ("  runtime %s (removed when the VM ends)\n", m->runtime_dir);

@@ -65,7 +65,7 @@ prepare_bridge (QlNetlink *nl, const QlNet *net, QlJournal *journal, QlLinkInfo 
                    net->where, net->bridge, net->bridge, net->bridge);
       return FALSE;
     }
-  if (!ql_journal_record_bridge (journal, net->bridge, error))
+  if (journal != NULL && !ql_journal_record_bridge (journal, net->bridge, error))
     return FALSE;
   if (!ql_link_add_bridge (nl, net->bridge, &io) || !ql_link_get (nl, net->bridge, bridge, &io))
     {
@@ -112,6 +112,26 @@ host_side_mac (const char *guest_mac, guint8 mac[6])
   for (int i = 0; i < 6; i++)
     mac[i] = g_ascii_xdigit_value (guest_mac[i * 3]) << 4 | g_ascii_xdigit_value (guest_mac[i * 3 + 1]);
   mac[0] = 0xfe;
+}
+
+/* named, addressed, sized like its bridge, a port of it, and up */
+static gboolean
+configure_tap (QlNetlink *nl, const QlNet *net, const QlLinkInfo *bridge, GError **error)
+{
+  QlLinkInfo link;
+  guint8 mac[6];
+  QlLinkChange change = { .master = bridge->ifindex, .mtu = net->mtu ? net->mtu : bridge->mtu, .mac = mac,
+                          .up = TRUE };
+  GError *io = NULL;
+
+  host_side_mac (net->mac, mac);
+  if (!ql_link_get (nl, net->ifname, &link, &io) || !ql_link_change (nl, link.ifindex, &change, &io))
+    {
+      take_io_error (error, io, "%s: cannot set up tap '%s'%s%s", net->where, net->ifname,
+                     net->bridge ? " on bridge " : "", net->bridge ? net->bridge : "");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static void
@@ -171,20 +191,8 @@ open_tap (QlNetlink *nl, const char *vm, const QlMachineTap *tap, QlJournal *jou
   for (guint q = 0; q < net->queues; q++)
     add_fd (fds, queue_fds[q], tap->tap_fd + (int) q);
 
-  if (!existing)
-    {
-      guint8 mac[6];
-      QlLinkChange change = { .master = bridge.ifindex, .mtu = net->mtu ? net->mtu : bridge.mtu, .mac = mac,
-                              .up = TRUE };
-
-      host_side_mac (net->mac, mac);
-      if (!ql_link_get (nl, net->ifname, &link, &io) || !ql_link_change (nl, link.ifindex, &change, &io))
-        {
-          take_io_error (error, io, "%s: cannot set up tap '%s'%s%s", net->where, net->ifname,
-                         net->bridge ? " on bridge " : "", net->bridge ? net->bridge : "");
-          return FALSE;
-        }
-    }
+  if (!existing && !configure_tap (nl, net, &bridge, error))
+    return FALSE;
 
   for (guint q = 0; net->vhost && q < net->queues; q++)
     {
@@ -235,6 +243,91 @@ ql_net_host_close_fds (GArray *fds)
   for (guint i = 0; i < fds->len; i++)
     close (g_array_index (fds, QlPassedFd, i).fd);
   g_array_set_size (fds, 0);
+}
+
+/* ---- host-setup ---- */
+
+static gboolean lookup_for_undo (const char *name, QlNetlink **ret_nl, QlLinkInfo *info, gboolean *ret_gone,
+                                 GError **error);
+
+gboolean
+ql_net_host_make_persistent (const QlNet *net, uid_t owner, char **ret_done, GError **error)
+{
+  g_autoptr(QlNetlink) nl = NULL;
+  QlLinkInfo bridge = { 0 }, link;
+  GError *io = NULL;
+
+  nl = ql_netlink_open (&io);
+  if (nl == NULL)
+    {
+      take_io_error (error, io, "%s", net->where);
+      return FALSE;
+    }
+  if (ql_link_get (nl, net->ifname, &link, &io))
+    {
+      if (g_str_equal (link.kind, "tun") && link.tun_persist)
+        {
+          *ret_done = g_strdup_printf ("tap %s is already persistent; left as it is", net->ifname);
+          return TRUE;
+        }
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s ifname: '%s' is taken by a %s; set ifname= to a free name",
+                   net->where, net->ifname, kind_of (&link));
+      return FALSE;
+    }
+  g_clear_error (&io);
+  if (net->bridge != NULL && !prepare_bridge (nl, net, NULL, &bridge, error))
+    return FALSE;
+  if (!ql_tap_create_persistent (net->ifname, net->queues, owner, &io))
+    {
+      take_io_error (error, io, "%s: cannot create tap '%s'", net->where, net->ifname);
+      return FALSE;
+    }
+  if (!configure_tap (nl, net, &bridge, error))
+    {
+      if (ql_link_get (nl, net->ifname, &link, NULL))
+        ql_link_delete (nl, link.ifindex, NULL);
+      return FALSE;
+    }
+  *ret_done = g_strdup_printf ("tap %s: persistent, owned by uid %u, %u queue%s%s%s", net->ifname, (guint) owner,
+                               net->queues, net->queues > 1 ? "s" : "", net->bridge ? ", port of " : "",
+                               net->bridge ? net->bridge : "");
+  return TRUE;
+}
+
+gboolean
+ql_net_host_remove_persistent (const QlNet *net, char **ret_done, GError **error)
+{
+  g_autoptr(QlNetlink) nl = NULL;
+  QlLinkInfo info;
+  gboolean gone;
+  GError *io = NULL;
+
+  if (!lookup_for_undo (net->ifname, &nl, &info, &gone, error))
+    return FALSE;
+  if (gone)
+    {
+      *ret_done = g_strdup_printf ("there is no tap %s", net->ifname);
+      return TRUE;
+    }
+  if (!g_str_equal (info.kind, "tun") || !info.tun_persist)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: '%s' is a %s, not a persistent tap; left alone", net->where,
+                   net->ifname, kind_of (&info));
+      return FALSE;
+    }
+  if (info.tun_queues > 0)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_BUSY, "%s: tap '%s' is in use (is the VM running?)", net->where,
+                   net->ifname);
+      return FALSE;
+    }
+  if (!ql_link_delete (nl, info.ifindex, &io))
+    {
+      take_io_error (error, io, "cannot delete tap '%s'", net->ifname);
+      return FALSE;
+    }
+  *ret_done = g_strdup_printf ("tap %s deleted", net->ifname);
+  return TRUE;
 }
 
 /* ---- undo ---- */

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <glib.h>
+#include <sys/types.h>
 #include "ql-journal.h"
 #include "ql-machine.h"
 
@@ -21,6 +22,13 @@ typedef struct {
 gboolean ql_net_host_open_taps (const QlMachine *machine, QlJournal *journal, GArray *fds, GError **error);
 
 void ql_net_host_close_fds (GArray *fds);
+
+/* qlaunch host-setup: the NIC's tap made persistent and owned by owner
+ * (its bridge made too with create-bridge=true), set up as a start would,
+ * so that owner's starts need no privileges; and taken away again.
+ * Neither is journaled: they are the host's configuration. */
+gboolean ql_net_host_make_persistent (const QlNet *net, uid_t owner, char **ret_done, GError **error);
+gboolean ql_net_host_remove_persistent (const QlNet *net, char **ret_done, GError **error);
 
 /* Undo of the journal's "tap" and "bridge" changes.  A tap is deleted if it
  * is still there (it normally went with QEMU's fds); a bridge only once no

@@ -23,6 +23,7 @@ static const Verb verbs[] = {
   { "devices", ql_cmd_devices, "List the host's PCI devices with IOMMU groups and drivers" },
   { "bind", ql_cmd_bind, "Give host PCI devices to vfio-pci by hand" },
   { "unbind", ql_cmd_unbind, "Give host PCI devices back from vfio-pci" },
+  { "host-setup", ql_cmd_host_setup, "Make a VM's taps persistent for a user, once, as root" },
 };
 
 static gboolean verbose;
@@ -43,7 +44,7 @@ usage (FILE *out)
 {
   fprintf (out, "Usage: qlaunch [-v] COMMAND [ARGS...]\n\nCommands:\n");
   for (guint i = 0; i < G_N_ELEMENTS (verbs); i++)
-    fprintf (out, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+    fprintf (out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
   fprintf (out, "\nRun 'qlaunch COMMAND --help' for a command's options.\n");
 }
 

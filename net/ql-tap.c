@@ -54,10 +54,16 @@ open_queue (const char *ifname, short flags, GError **error)
   return -1;
 }
 
+static short
+tap_flags (guint queues)
+{
+  return IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (queues > 1 ? IFF_MULTI_QUEUE : 0);
+}
+
 gboolean
 ql_tap_open (const char *ifname, guint queues, gboolean create, int *fds, GError **error)
 {
-  short flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (queues > 1 ? IFF_MULTI_QUEUE : 0);
+  short flags = tap_flags (queues);
 
   g_return_val_if_fail (queues > 0, FALSE);
   if (strlen (ifname) >= IFNAMSIZ)
@@ -78,6 +84,26 @@ ql_tap_open (const char *ifname, guint queues, gboolean create, int *fds, GError
           return FALSE;
         }
     }
+  return TRUE;
+}
+
+gboolean
+ql_tap_create_persistent (const char *ifname, guint queues, uid_t owner, GError **error)
+{
+  int fd = open_queue (ifname, tap_flags (queues) | IFF_TUN_EXCL, error);
+
+  if (fd < 0)
+    return FALSE;
+  /* until TUNSETPERSIST the tap lives on this fd, so a failure leaves nothing */
+  if (ioctl (fd, TUNSETOWNER, (unsigned long) owner) != 0 || ioctl (fd, TUNSETPERSIST, 1UL) != 0)
+    {
+      int e = errno;
+      close (fd);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "cannot make tap '%s' persistent: %s", ifname,
+                   g_strerror (e));
+      return FALSE;
+    }
+  close (fd);
   return TRUE;
 }
 
