@@ -231,6 +231,22 @@ static const ErrorCase error_cases[] = {
   { "duplicate-name", "[disk a]\nfile = disk.img\n[disk a]\nfile = disk.img\n",
     "D/vm.ini:3: [disk a] appears twice (first at line 1); merge the two sections\n"
     "D/vm.ini:4: [disk a] file: set twice (first at line 2); keep one" },
+  { "tap-keys-need-tap", "[net lan]\nmode = user\nbridge = br0\nqueues = 2\n",
+    "D/vm.ini:3: [net lan] bridge: only works with mode=tap\n"
+    "D/vm.ini:4: [net lan] queues: only works with mode=tap" },
+  { "tap-multiqueue-model", "[net lan]\nmode = tap\nmodel = e1000e\nqueues = 4\nvhost = true\n",
+    "D/vm.ini:4: [net lan] queues: multiqueue needs model=virtio; e1000e has one queue\n"
+    "D/vm.ini:5: [net lan] vhost: vhost-net only serves model=virtio, not e1000e" },
+  { "tap-create-bridge-alone", "[net lan]\nmode = tap\ncreate-bridge = true\n",
+    "D/vm.ini:3: [net lan] create-bridge: needs bridge= (the name of the bridge to create)" },
+  { "tap-bad-ifname", "[net lan]\nmode = tap\nifname = much-too-long-name\nbridge = br 0\n",
+    "D/vm.ini:3: [net lan] ifname: 'much-too-long-name' is not an interface name (1-15 characters, no '/', ':' or spaces)\n"
+    "D/vm.ini:4: [net lan] bridge: 'br 0' is not an interface name (1-15 characters, no '/', ':' or spaces)" },
+  { "tap-same-ifname", "[net a]\nmode = tap\nifname = tap0\n[net b]\nmode = tap\nifname = tap0\n",
+    "D/vm.ini:6: [net b] ifname: 'tap0' is already the tap of [net a]" },
+  { "tap-queues-range", "[net lan]\nmode = tap\nqueues = 0\nmtu = 9\n",
+    "D/vm.ini:3: [net lan] queues: 0 is out of range (1..16)\n"
+    "D/vm.ini:4: [net lan] mtu: 9 is out of range (68..65535)" },
   /* every problem at once, in line order */
   { "all-at-once", "[vm]\naccel = fast\n[cpu]\ncores = 0\n[memory]\nsize = lots\n[disk d]\nfile = none.img\n",
     "D/vm.ini:2: [vm] accel: 'fast' is not one of auto, kvm or tcg\n"
@@ -297,6 +313,68 @@ test_default_mac (void)
   g_assert_cmpuint (strlen (a), ==, 17);
 }
 
+static void
+test_tap (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlProfile) p = load (f, "[vm]\nname = win11\n"
+                                    "[net lan]\nmode = tap\nbridge = br0\nqueues = 4\nvhost = true\nmtu = 9000\n"
+                                    "[net slirp]\nmode = user\n"
+                                    "[net wan]\nmode = tap\nifname = wan0\nmodel = e1000e\n", &error);
+  QlNet *lan, *slirp, *wan;
+
+  g_assert_no_error (error);
+  lan = p->nets->pdata[0];
+  slirp = p->nets->pdata[1];
+  wan = p->nets->pdata[2];
+  g_assert_cmpint (lan->mode, ==, QL_NET_MODE_TAP);
+  g_assert_cmpstr (lan->ifname, ==, "ql-win11-0");
+  g_assert_cmpstr (lan->bridge, ==, "br0");
+  g_assert_false (lan->create_bridge);
+  g_assert_cmpuint (lan->queues, ==, 4);
+  g_assert_true (lan->vhost);
+  g_assert_cmpuint (lan->mtu, ==, 9000);
+  g_assert_true (g_str_has_suffix (lan->where, "vm.ini:3: [net lan]"));
+  /* taps are numbered among taps only; other modes have none */
+  g_assert_null (slirp->ifname);
+  g_assert_cmpuint (slirp->queues, ==, 1);
+  g_assert_cmpstr (wan->ifname, ==, "wan0");
+  g_assert_null (wan->bridge);
+}
+
+static void
+test_default_ifname (void)
+{
+  static const char *const names[] = { "w", "win11", "gaming-rig-2", "a-very-long-vm-name", "a-very-long-vm-nameX",
+                                       "x,id=y", "Spiele PC", "ünï" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    for (guint n = 0; n < 12; n += 11)
+      {
+        g_autofree char *ifname = ql_profile_default_ifname (names[i], n);
+        g_autofree char *suffix = g_strdup_printf ("-%u", n);
+
+        g_assert_true (ql_profile_ifname_is_valid (ifname));
+        g_assert_true (g_str_has_prefix (ifname, "ql-"));
+        g_assert_true (g_str_has_suffix (ifname, suffix));
+        for (guint j = 0; j < i; j++)
+          {
+            g_autofree char *other = ql_profile_default_ifname (names[j], n);
+            g_assert_cmpstr (ifname, !=, other);
+          }
+      }
+  {
+    g_autofree char *plain = ql_profile_default_ifname ("win11", 1);
+    g_autofree char *longer = ql_profile_default_ifname ("gaming-rig-2", 1);
+
+    g_assert_cmpstr (plain, ==, "ql-win11-1");
+    /* cut to fit IFNAMSIZ, with 4 hex digits of the full name's hash */
+    g_assert_true (g_str_has_prefix (longer, "ql-gaming"));
+    g_assert_cmpuint (strlen (longer), ==, 15);
+    g_assert_true (g_ascii_isxdigit (longer[9]) && g_ascii_isxdigit (longer[12]));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -311,5 +389,7 @@ main (int argc, char **argv)
   g_test_add_func ("/profile/missing", test_missing_profile);
   g_test_add_func ("/value/sizes", test_sizes);
   g_test_add_func ("/profile/default-mac", test_default_mac);
+  g_test_add ("/profile/tap", Fixture, NULL, setup, test_tap, teardown);
+  g_test_add_func ("/profile/default-ifname", test_default_ifname);
   return g_test_run ();
 }
