@@ -5,7 +5,6 @@
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
-#include <netlink/route/link/bridge.h>
 #include <string.h>
 
 struct _QlNetlink {
@@ -175,8 +174,17 @@ out:
 gboolean
 ql_link_add_bridge (QlNetlink *nl, const char *name, GError **error)
 {
-  int err = rtnl_link_bridge_add (nl->sock, name);
+  struct rtnl_link *link = rtnl_link_alloc ();
+  int err = -NLE_NOMEM;
 
+  /* not rtnl_link_bridge_add (): without NLM_F_EXCL an existing link of
+   * that name would be taken for the new bridge */
+  if (link != NULL && (err = rtnl_link_set_type (link, "bridge")) >= 0)
+    {
+      rtnl_link_set_name (link, name);
+      err = rtnl_link_add (nl->sock, link, NLM_F_CREATE | NLM_F_EXCL);
+    }
+  rtnl_link_put (link);
   if (err < 0)
     return set_nl_error (error, err, "cannot create bridge '%s'", name);
   return TRUE;
