@@ -157,12 +157,14 @@ open_tap (QlNetlink *nl, const char *vm, const QlMachineTap *tap, QlJournal *jou
   if (ql_link_get (nl, net->ifname, &link, &io))
     {
       /* a persistent tap root made for this user is used as it is */
-      if (!g_str_equal (link.kind, "tun") || !link.tun_persist || link.tun_queues > 0)
+      gboolean in_use = link.tun_queues + link.tun_disabled_queues > 0;
+
+      if (!g_str_equal (link.kind, "tun") || !link.tun_persist || in_use)
         {
           g_set_error (error, QL_ERROR, QL_ERROR_HOST,
                        "%s ifname: '%s' is taken by a %s%s; set ifname= to a free name", net->where,
                        net->ifname, kind_of (&link),
-                       g_str_equal (link.kind, "tun") && link.tun_queues > 0 ? " in use (another VM?)" : "");
+                       g_str_equal (link.kind, "tun") && in_use ? " in use (another VM?)" : "");
           return FALSE;
         }
       existing = TRUE;
@@ -315,7 +317,7 @@ ql_net_host_remove_persistent (const QlNet *net, char **ret_done, GError **error
                    net->ifname, kind_of (&info));
       return FALSE;
     }
-  if (info.tun_queues > 0)
+  if (info.tun_queues + info.tun_disabled_queues > 0)
     {
       g_set_error (error, QL_ERROR, QL_ERROR_BUSY, "%s: tap '%s' is in use (is the VM running?)", net->where,
                    net->ifname);

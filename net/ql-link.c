@@ -96,6 +96,8 @@ parse_linkinfo (struct nlattr *linkinfo, QlLinkInfo *info)
     info->tun_persist = nla_get_u8 (tun[IFLA_TUN_PERSIST]) != 0;
   if (tun[IFLA_TUN_NUM_QUEUES])
     info->tun_queues = nla_get_u32 (tun[IFLA_TUN_NUM_QUEUES]);
+  if (tun[IFLA_TUN_NUM_DISABLED_QUEUES])
+    info->tun_disabled_queues = nla_get_u32 (tun[IFLA_TUN_NUM_DISABLED_QUEUES]);
 }
 
 static int

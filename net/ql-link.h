@@ -18,7 +18,8 @@ typedef struct {
   guint8 mac[6];
   /* kind "tun" */
   gboolean tun_persist;
-  guint tun_queues;    /* attached queues */
+  guint tun_queues;    /* attached and enabled queues */
+  guint tun_disabled_queues;  /* attached, but switched off (QEMU does that to queues the guest does not use) */
 } QlLinkInfo;
 
 typedef struct {

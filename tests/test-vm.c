@@ -1,11 +1,16 @@
 /* The real thing: qlaunch starts real QEMU (TCG here) with the test guest,
  * and the tests check the machine over real QMP, stop it through the ladder,
  * kill QEMU under it, and look at what is left on the host. */
+#include "ql-link.h"
 #include "ql-qmp-client.h"
 #include "ql-runtime.h"
 
 #include <glib/gstdio.h>
+#include <errno.h>
+#include <gio/gio.h>
+#include <sched.h>
 #include <signal.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -195,6 +200,23 @@ pci_summary (QlQmpClient *client)
   return g_string_free (out, FALSE);
 }
 
+/* The guest's serial log once it holds needle. */
+static char *
+wait_serial (const char *name, const char *needle)
+{
+  g_autofree char *log = runtime_file (name, "serial.log");
+  gint64 deadline = g_get_monotonic_time () + 90 * G_USEC_PER_SEC;
+  char *text = NULL;
+
+  while (!(g_file_get_contents (log, &text, NULL, NULL) && strstr (text, needle)))
+    {
+      g_clear_pointer (&text, g_free);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (100 * 1000);
+    }
+  return text;
+}
+
 static gboolean
 skip_if_unavailable (void)
 {
@@ -250,17 +272,7 @@ test_start_query_stop (void)
   g_assert_nonnull (strstr (err, "VM 'test-acpi' is already running"));
 
   /* wait until the guest's acpid listens, then stop through the power button */
-  {
-    g_autofree char *log = runtime_file ("test-acpi", "serial.log");
-    gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-    g_autofree char *text = NULL;
-    while (!(g_file_get_contents (log, &text, NULL, NULL) && strstr (text, "QL: ready")))
-      {
-        g_clear_pointer (&text, g_free);
-        g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-        g_usleep (100 * 1000);
-      }
-  }
+  g_free (wait_serial ("test-acpi", "QL: ready"));
   g_assert_cmpint (run_qlaunch (&out, NULL, "stop", "test-acpi", NULL), ==, 0);
   g_assert_cmpstr (out, ==, "VM 'test-acpi' stopped: the guest powered off after the power button\n");
   g_assert_cmpint (wait_exit (proc, &console), ==, 0);
@@ -428,6 +440,351 @@ test_demo (void)
   assert_nothing_left ("demo");
 }
 
+/* ---- taps: in this test's own network namespace, a bridge with a veth
+ * pair, one end a port, the other the "peer" at 10.99.0.1 ---- */
+
+static char *net_skip_reason;
+
+static gboolean
+skip_if_no_net (void)
+{
+  if (skip_if_unavailable ())
+    return TRUE;
+  if (net_skip_reason != NULL)
+    g_test_skip (net_skip_reason);
+  return net_skip_reason != NULL;
+}
+
+/* Runs a host tool (ip, busybox) to completion; returns its exit status. */
+static int
+run_tool (char **ret_out, const char *first, ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  const char *arg;
+  int status = -1;
+  va_list ap;
+
+  g_ptr_array_add (argv, (char *) first);
+  va_start (ap, first);
+  while ((arg = va_arg (ap, const char *)))
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, &out, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("%s %s: %s", first, (char *) argv->pdata[1], out);
+  if (ret_out != NULL)
+    *ret_out = g_steal_pointer (&out);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+#define IP(...) g_assert_cmpint (run_tool (NULL, "ip", __VA_ARGS__, NULL), ==, 0)
+
+static void
+peer_net_up (void)
+{
+  IP ("link", "add", "qlbr0", "type", "bridge");
+  IP ("link", "add", "qlv0", "type", "veth", "peer", "name", "qlv1");
+  IP ("link", "set", "qlv0", "master", "qlbr0", "up");
+  IP ("link", "set", "qlbr0", "up");
+  IP ("addr", "add", "10.99.0.1/24", "dev", "qlv1");
+  IP ("link", "set", "qlv1", "up");
+}
+
+static void
+peer_net_down (void)
+{
+  IP ("link", "del", "qlv0");
+  IP ("link", "del", "qlbr0");
+}
+
+typedef struct {
+  QlLinkInfo link;
+  int ports;
+} BridgeState;
+
+static void
+bridge_state (const char *name, BridgeState *state)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlNetlink) nl = ql_netlink_open (&error);
+
+  g_assert_no_error (error);
+  g_assert_true (ql_link_get (nl, name, &state->link, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (state->link.kind, ==, "bridge");
+  state->ports = ql_link_count_ports (nl, state->link.ifindex, &error);
+  g_assert_no_error (error);
+}
+
+/* the bridge has the ports, address, MTU and flags it had before the VM */
+static void
+assert_bridge_unchanged (const BridgeState *before)
+{
+  BridgeState now;
+
+  bridge_state (before->link.name, &now);
+  g_assert_cmpint (now.link.ifindex, ==, before->link.ifindex);
+  g_assert_cmpint (now.ports, ==, before->ports);
+  g_assert_cmpmem (now.link.mac, 6, before->link.mac, 6);
+  g_assert_cmpuint (now.link.mtu, ==, before->link.mtu);
+  g_assert_cmpuint (now.link.flags & 1, ==, before->link.flags & 1);
+}
+
+/* FALSE when there is no link of that name */
+static gboolean
+get_link (const char *name, QlLinkInfo *info)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlNetlink) nl = ql_netlink_open (&error);
+  gboolean found;
+
+  g_assert_no_error (error);
+  found = ql_link_get (nl, name, info, &error);
+  if (!found)
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  return found;
+}
+
+static gboolean
+link_exists (const char *name)
+{
+  QlLinkInfo info;
+  return get_link (name, &info);
+}
+
+static gint64
+status_pid (const char *name, const char *member)
+{
+  g_autoptr(JsonObject) status = status_json (name);
+  return json_object_get_int_member (status, member);
+}
+
+/* The guest gets its address over the tap and answers the peer across the
+ * bridge; two queues, seen from the host, QMP and the guest; after stop no
+ * tap is left and the bridge is as it was. */
+static void
+test_tap_ping_stop (void)
+{
+  static const guint8 host_mac[6] = { 0xfe, 0x00, 0x00, 0x99, 0x00, 0x02 };
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(QlQmpClient) client = NULL;
+  g_autoptr(JsonNode) network = NULL, mq = NULL;
+  g_autofree char *console = NULL, *ping = NULL, *out = NULL;
+  BridgeState before;
+  QlLinkInfo tap;
+
+  if (skip_if_no_net ())
+    return;
+  peer_net_up ();
+  bridge_state ("qlbr0", &before);
+  proc = start_foreground ("test-tap.ini");
+  wait_running ("test-tap");
+
+  /* the host side: a port of the bridge, two queues, fe: MAC, the bridge's MTU */
+  g_assert_true (get_link ("ql-test-tap-0", &tap));
+  g_assert_cmpstr (tap.kind, ==, "tun");
+  g_assert_false (tap.tun_persist);
+  g_assert_cmpuint (tap.tun_queues + tap.tun_disabled_queues, ==, 2);
+  g_assert_cmpint (tap.master, ==, before.link.ifindex);
+  g_assert_cmpmem (tap.mac, 6, host_mac, 6);
+  g_assert_cmpuint (tap.mtu, ==, before.link.mtu);
+  g_assert_true (tap.flags & 1);
+
+  /* QEMU's side: one tap queue per fd, a multiqueue virtio-net */
+  client = qmp_connect ("test-tap");
+  {
+    g_autoptr(JsonBuilder) b = json_builder_new ();
+    g_autoptr(JsonNode) args = NULL;
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "command-line");
+    json_builder_add_string_value (b, "info network");
+    json_builder_end_object (b);
+    args = json_builder_get_root (b);
+    network = ql_qmp_client_execute_sync (client, "human-monitor-command", args, 10000, NULL);
+  }
+  g_assert_nonnull (network);
+  g_test_message ("info network: %s", json_node_get_string (network));
+  g_assert_nonnull (strstr (json_node_get_string (network), "net-lan: index=0,type=tap,fd=5"));
+  g_assert_nonnull (strstr (json_node_get_string (network), "net-lan: index=1,type=tap,fd=6"));
+  {
+    g_autoptr(JsonBuilder) b = json_builder_new ();
+    g_autoptr(JsonNode) args = NULL;
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "path");
+    json_builder_add_string_value (b, "/machine/peripheral/net-lan");
+    json_builder_set_member_name (b, "property");
+    json_builder_add_string_value (b, "mq");
+    json_builder_end_object (b);
+    args = json_builder_get_root (b);
+    mq = ql_qmp_client_execute_sync (client, "qom-get", args, 10000, NULL);
+  }
+  g_assert_nonnull (mq);
+  g_assert_true (json_node_get_boolean (mq));
+  ql_qmp_client_close (client);
+
+  /* the guest's side */
+  console = wait_serial ("test-tap", "QL: ready");
+  g_assert_nonnull (strstr (console, "QL: net eth0 02:00:00:99:00:02 mtu 1500 addr 10.99.0.2/24 rx-queues 2 tx-queues 2"));
+  /* the guest's driver uses both queue pairs, so QEMU keeps both enabled */
+  g_assert_true (get_link ("ql-test-tap-0", &tap));
+  g_assert_cmpuint (tap.tun_queues, ==, 2);
+  g_assert_cmpuint (tap.tun_disabled_queues, ==, 0);
+  g_assert_cmpint (run_tool (&ping, "busybox", "ping", "-c", "3", "-W", "5", "-I", "qlv1", "10.99.0.2", NULL), ==, 0);
+  g_assert_nonnull (strstr (ping, "64 bytes from 10.99.0.2"));
+
+  g_assert_cmpint (run_qlaunch (&out, NULL, "stop", "test-tap", NULL), ==, 0);
+  g_assert_cmpint (wait_exit (proc, NULL), ==, 0);
+  g_assert_false (link_exists ("ql-test-tap-0"));
+  assert_bridge_unchanged (&before);
+  assert_nothing_left ("test-tap");
+  peer_net_down ();
+}
+
+/* kill -9 of QEMU: its fds close, the tap goes, the supervisor finds it gone. */
+static void
+test_tap_qemu_killed (void)
+{
+  g_autoptr(GSubprocess) proc = NULL;
+  BridgeState before;
+
+  if (skip_if_no_net ())
+    return;
+  peer_net_up ();
+  bridge_state ("qlbr0", &before);
+  proc = start_foreground ("test-tap.ini");
+  wait_running ("test-tap");
+  g_assert_true (link_exists ("ql-test-tap-0"));
+  g_assert_cmpint (kill ((pid_t) status_pid ("test-tap", "qemu-pid"), SIGKILL), ==, 0);
+  g_assert_cmpint (wait_exit (proc, NULL), ==, 2);
+  g_assert_false (link_exists ("ql-test-tap-0"));
+  assert_bridge_unchanged (&before);
+  assert_nothing_left ("test-tap");
+  peer_net_down ();
+}
+
+/* kill -9 of the supervisor: the journal stays, recover replays it. */
+static void
+test_tap_supervisor_killed (void)
+{
+  g_autofree char *out = NULL, *path = profile_path ("test-tap.ini");
+  g_autofree char *journal = runtime_file ("test-tap", "journal.json");
+  BridgeState before;
+
+  if (skip_if_no_net ())
+    return;
+  peer_net_up ();
+  bridge_state ("qlbr0", &before);
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "start", "--detach", path, NULL), ==, 0);
+  g_assert_true (link_exists ("ql-test-tap-0"));
+  g_assert_cmpint (kill ((pid_t) status_pid ("test-tap", "supervisor-pid"), SIGKILL), ==, 0);
+  g_assert_true (g_file_test (journal, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (run_qlaunch (&out, NULL, "recover", "test-tap", NULL), ==, 0);
+  g_assert_true (strstr (out, "tap ql-test-tap-0 is gone") || strstr (out, "tap ql-test-tap-0 deleted"));
+  g_assert_false (link_exists ("ql-test-tap-0"));
+  assert_bridge_unchanged (&before);
+  assert_nothing_left ("test-tap");
+  peer_net_down ();
+}
+
+/* Errors name the cause and leave nothing: a missing bridge, a taken name. */
+static void
+test_tap_errors (void)
+{
+  g_autofree char *path = profile_path ("test-tap.ini");
+  g_autofree char *err = NULL;
+  QlLinkInfo taken;
+
+  if (skip_if_no_net ())
+    return;
+  g_assert_cmpint (run_qlaunch (NULL, &err, "start", path, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "test-tap.ini:19: [net lan] bridge: there is no bridge 'qlbr0' on this host; "
+                                 "create it (ip link add qlbr0 type bridge && ip link set qlbr0 up) "
+                                 "or set create-bridge=true"));
+  g_assert_false (link_exists ("ql-test-tap-0"));
+  assert_nothing_left ("test-tap");
+
+  peer_net_up ();
+  IP ("link", "add", "ql-test-tap-0", "type", "veth", "peer", "name", "qlv9");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_qlaunch (NULL, &err, "start", path, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "test-tap.ini:19: [net lan] ifname: 'ql-test-tap-0' is taken by a veth; "
+                                 "set ifname= to a free name"));
+  /* the other device is untouched */
+  g_assert_true (get_link ("ql-test-tap-0", &taken));
+  g_assert_cmpstr (taken.kind, ==, "veth");
+  g_assert_cmpint (taken.master, ==, 0);
+  assert_nothing_left ("test-tap");
+  IP ("link", "del", "ql-test-tap-0");
+  peer_net_down ();
+}
+
+/* create-bridge: made when missing and deleted with the VM; a bridge that was
+ * there before stays. */
+static void
+test_tap_create_bridge (void)
+{
+  g_autofree char *path = profile_path ("data/tap-create.ini");
+  BridgeState bridge;
+
+  if (skip_if_no_net ())
+    return;
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "start", "--detach", path, NULL), ==, 0);
+  bridge_state ("qlbr9", &bridge);
+  g_assert_cmpint (bridge.ports, ==, 1);
+  g_assert_true (bridge.link.flags & 1);
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "kill", "tap-create", NULL), ==, 0);
+  g_assert_false (link_exists ("qlbr9"));
+  g_assert_false (link_exists ("ql-tap-create-0"));
+  assert_nothing_left ("tap-create");
+
+  IP ("link", "add", "qlbr9", "type", "bridge");
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "start", "--detach", path, NULL), ==, 0);
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "kill", "tap-create", NULL), ==, 0);
+  g_assert_true (link_exists ("qlbr9"));
+  g_assert_false (link_exists ("ql-tap-create-0"));
+  IP ("link", "del", "qlbr9");
+}
+
+/* host-setup makes the tap persistent and a user's; a start uses it as it is
+ * and leaves it; host-setup --undo takes it away. */
+static void
+test_tap_host_setup (void)
+{
+  g_autofree char *path = profile_path ("test-tap.ini");
+  g_autofree char *out = NULL;
+  BridgeState bridge;
+  QlLinkInfo tap;
+
+  if (skip_if_no_net ())
+    return;
+  peer_net_up ();
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", path, "--user", "nobody", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "tap ql-test-tap-0: persistent, owned by uid 65534, 2 queues, port of qlbr0\n");
+  g_assert_true (get_link ("ql-test-tap-0", &tap));
+  g_assert_true (tap.tun_persist);
+  bridge_state ("qlbr0", &bridge);
+  g_assert_cmpint (tap.master, ==, bridge.link.ifindex);
+
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "start", "--detach", path, NULL), ==, 0);
+  g_assert_true (get_link ("ql-test-tap-0", &tap));
+  g_assert_cmpuint (tap.tun_queues + tap.tun_disabled_queues, ==, 2);
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "kill", "test-tap", NULL), ==, 0);
+  assert_nothing_left ("test-tap");
+  g_assert_true (get_link ("ql-test-tap-0", &tap));
+  g_assert_cmpuint (tap.tun_queues + tap.tun_disabled_queues, ==, 0);
+  g_assert_cmpint (tap.master, ==, bridge.link.ifindex);
+
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "--undo", path, NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "tap ql-test-tap-0 deleted\n");
+  g_assert_false (link_exists ("ql-test-tap-0"));
+  peer_net_down ();
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -450,6 +807,8 @@ main (int argc, char **argv)
 {
   g_autofree char *kernel = NULL;
   g_autofree char *qemu = g_find_program_in_path ("qemu-system-x86_64");
+  g_autofree char *ip = g_find_program_in_path ("ip");
+  g_autofree char *busybox = g_find_program_in_path ("busybox");
   int ret;
 
   g_test_init (&argc, &argv, NULL);
@@ -460,6 +819,17 @@ main (int argc, char **argv)
     skip_reason = g_strdup ("qemu-system-x86_64 is not installed (apt install qemu-system-x86)");
   else if (!g_file_test (kernel, G_FILE_TEST_EXISTS))
     skip_reason = g_strdup_printf ("the test guest is not built: run tests/guest/mkguest.sh %s/build/guest", source_root);
+
+  /* every VM of this test lives in a network namespace of its own: the taps
+   * and bridges it makes never touch the host's network */
+  if (geteuid () != 0)
+    net_skip_reason = g_strdup ("tap tests need root (network namespaces, taps)");
+  else if (!g_file_test ("/dev/net/tun", G_FILE_TEST_EXISTS))
+    net_skip_reason = g_strdup ("/dev/net/tun does not exist (modprobe tun)");
+  else if (ip == NULL || busybox == NULL)
+    net_skip_reason = g_strdup ("tap tests need ip and busybox (apt install iproute2 busybox-static)");
+  else if (unshare (CLONE_NEWNET) != 0)
+    net_skip_reason = g_strdup_printf ("cannot make a network namespace: %s", g_strerror (errno));
 
   /* short paths: unix socket paths are limited to 107 bytes */
   tmp_root = g_dir_make_tmp ("qlvm-XXXXXX", NULL);
@@ -473,6 +843,12 @@ main (int argc, char **argv)
   g_test_add_func ("/vm/uefi-vars", test_uefi_vars);
   g_test_add_func ("/vm/failed-start", test_failed_start);
   g_test_add_func ("/vm/demo", test_demo);
+  g_test_add_func ("/vm/tap/ping-stop", test_tap_ping_stop);
+  g_test_add_func ("/vm/tap/qemu-killed", test_tap_qemu_killed);
+  g_test_add_func ("/vm/tap/supervisor-killed", test_tap_supervisor_killed);
+  g_test_add_func ("/vm/tap/errors", test_tap_errors);
+  g_test_add_func ("/vm/tap/create-bridge", test_tap_create_bridge);
+  g_test_add_func ("/vm/tap/host-setup", test_tap_host_setup);
   ret = g_test_run ();
   remove_tree (tmp_root);
   return ret;
