@@ -785,6 +785,34 @@ test_tap_host_setup (void)
   peer_net_down ();
 }
 
+/* vhost=true: one vhost-net fd per queue; without /dev/vhost-net (this
+ * machine) a clear error, and the tap made before it is gone again. */
+static void
+test_tap_vhost (void)
+{
+  g_autofree char *path = profile_path ("data/tap-vhost.ini");
+  g_autofree char *err = NULL;
+  QlLinkInfo tap;
+
+  if (skip_if_no_net ())
+    return;
+  if (!g_file_test ("/dev/vhost-net", G_FILE_TEST_EXISTS))
+    {
+      g_assert_cmpint (run_qlaunch (NULL, &err, "start", path, NULL), ==, 1);
+      g_assert_nonnull (strstr (err, "tap-vhost.ini:13: [net lan] vhost: the host has no vhost-net; "
+                                     "load it (modprobe vhost_net) or set vhost=false"));
+    }
+  else
+    {
+      g_assert_cmpint (run_qlaunch (NULL, &err, "start", "--detach", path, NULL), ==, 0);
+      g_assert_true (get_link ("ql-tap-vhost-0", &tap));
+      g_assert_cmpuint (tap.tun_queues + tap.tun_disabled_queues, ==, 2);
+      g_assert_cmpint (run_qlaunch (NULL, NULL, "kill", "tap-vhost", NULL), ==, 0);
+    }
+  g_assert_false (link_exists ("ql-tap-vhost-0"));
+  assert_nothing_left ("tap-vhost");
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -849,6 +877,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vm/tap/errors", test_tap_errors);
   g_test_add_func ("/vm/tap/create-bridge", test_tap_create_bridge);
   g_test_add_func ("/vm/tap/host-setup", test_tap_host_setup);
+  g_test_add_func ("/vm/tap/vhost", test_tap_vhost);
   ret = g_test_run ();
   remove_tree (tmp_root);
   return ret;
