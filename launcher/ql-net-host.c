@@ -88,11 +88,15 @@ static void
 explain_tap_error (const char *vm, const QlNet *net, GError *io, GError **error)
 {
   if (g_error_matches (io, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
-    take_io_error (error, io,
-                   "%s: cannot create tap '%s': creating a tap needs CAP_NET_ADMIN. "
+    {
+      /* the fix last, where the eye lands */
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST,
+                   "%s: cannot create tap '%s' (%s): creating a tap needs CAP_NET_ADMIN. "
                    "Run qlaunch as root, or have root make the VM's taps persistent and yours once: "
                    "sudo qlaunch host-setup %s --user %s",
-                   net->where, net->ifname, vm, g_get_user_name ());
+                   net->where, net->ifname, io->message, vm, g_get_user_name ());
+      g_error_free (io);
+    }
   else if (g_error_matches (io, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
     take_io_error (error, io, "%s: cannot create tap '%s': load the tun module (modprobe tun)", net->where,
                    net->ifname);

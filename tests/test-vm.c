@@ -7,6 +7,7 @@
 
 #include <glib/gstdio.h>
 #include <errno.h>
+#include <grp.h>
 #include <gio/gio.h>
 #include <sched.h>
 #include <signal.h>
@@ -39,6 +40,17 @@ child_env (void)
   return env;
 }
 
+/* when set, run_qlaunch runs qlaunch as this user, with runtime and state
+ * dirs of its own */
+static uid_t run_as_uid;
+
+static void
+drop_to_run_as_uid (gpointer user_data)
+{
+  if (run_as_uid != 0 && (setgroups (0, NULL) != 0 || setgid (run_as_uid) != 0 || setuid (run_as_uid) != 0))
+    _exit (125);
+}
+
 /* Runs qlaunch to completion; returns its exit status. */
 static int
 run_qlaunch (char **ret_out, char **ret_err, ...)
@@ -58,7 +70,19 @@ run_qlaunch (char **ret_out, char **ret_err, ...)
   va_end (ap);
   g_ptr_array_add (argv, NULL);
   /* always captured: the child's words must not land in this test's TAP stream */
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL,
+  if (run_as_uid != 0)
+    {
+      g_autofree char *base = g_strdup_printf ("%s/uid%u", tmp_root, (guint) run_as_uid);
+      g_autofree char *run = g_build_filename (base, "run", NULL);
+      g_autofree char *state = g_build_filename (base, "state", NULL);
+      g_assert_cmpint (g_mkdir_with_parents (base, 0700), ==, 0);
+      g_assert_cmpint (chown (base, run_as_uid, run_as_uid), ==, 0);
+      /* tmp_root is root's 0700: the user may pass through, not list */
+      g_assert_cmpint (chmod (tmp_root, 0711), ==, 0);
+      env = g_environ_setenv (env, "QLAUNCH_RUNTIME_DIR", run, TRUE);
+      env = g_environ_setenv (env, "QLAUNCH_STATE_DIR", state, TRUE);
+    }
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, drop_to_run_as_uid, NULL,
                                &out, &err, &status, &error));
   g_assert_no_error (error);
   g_test_message ("qlaunch %s: %s%s", (char *) argv->pdata[1], out, err);
@@ -813,6 +837,29 @@ test_tap_vhost (void)
   assert_nothing_left ("tap-vhost");
 }
 
+/* As a user: no CAP_NET_ADMIN, so no tap; the error says what to do. */
+static void
+test_tap_no_permission (void)
+{
+  g_autofree char *path = profile_path ("test-tap.ini");
+  g_autofree char *err = NULL;
+  int status;
+
+  if (skip_if_no_net ())
+    return;
+  peer_net_up ();
+  run_as_uid = 65534;
+  status = run_qlaunch (NULL, &err, "start", path, NULL);
+  run_as_uid = 0;
+  g_assert_cmpint (status, ==, 1);
+  g_assert_nonnull (strstr (err, "test-tap.ini:19: [net lan]: cannot create tap 'ql-test-tap-0' "
+                                 "(cannot open /dev/net/tun: Permission denied): creating a tap needs "
+                                 "CAP_NET_ADMIN. Run qlaunch as root, or have root make the VM's taps "
+                                 "persistent and yours once: sudo qlaunch host-setup test-tap --user nobody\n"));
+  g_assert_false (link_exists ("ql-test-tap-0"));
+  peer_net_down ();
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -878,6 +925,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vm/tap/create-bridge", test_tap_create_bridge);
   g_test_add_func ("/vm/tap/host-setup", test_tap_host_setup);
   g_test_add_func ("/vm/tap/vhost", test_tap_vhost);
+  g_test_add_func ("/vm/tap/no-permission", test_tap_no_permission);
   ret = g_test_run ();
   remove_tree (tmp_root);
   return ret;
