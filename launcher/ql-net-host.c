@@ -46,7 +46,6 @@ prepare_bridge (QlNetlink *nl, const QlNet *net, QlJournal *journal, QlLinkInfo 
         {
           g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s bridge: '%s' is a %s, not a bridge", net->where,
                        net->bridge, kind_of (bridge));
-          g_error_free (io);
           return FALSE;
         }
       return TRUE;

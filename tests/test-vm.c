@@ -731,6 +731,14 @@ test_tap_errors (void)
   g_assert_false (link_exists ("ql-test-tap-0"));
   assert_nothing_left ("test-tap");
 
+  IP ("link", "add", "qlbr0", "type", "veth", "peer", "name", "qlv8");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_qlaunch (NULL, &err, "start", path, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "test-tap.ini:19: [net lan] bridge: 'qlbr0' is a veth, not a bridge\n"));
+  g_assert_false (link_exists ("ql-test-tap-0"));
+  assert_nothing_left ("test-tap");
+  IP ("link", "del", "qlbr0");
+
   peer_net_up ();
   IP ("link", "add", "ql-test-tap-0", "type", "veth", "peer", "name", "qlv9");
   g_clear_pointer (&err, g_free);
