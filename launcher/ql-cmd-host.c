@@ -4,6 +4,7 @@
 #include "ql-error.h"
 #include "ql-host-plan.h"
 #include "ql-journal.h"
+#include "ql-net-host.h"
 #include "ql-paths.h"
 #include "ql-prepare.h"
 #include "ql-runtime.h"
@@ -73,10 +74,9 @@ ql_cmd_plan (int argc, char **argv)
   for (guint i = 0; i < m->taps->len; i++)
     {
       const QlNet *net = g_array_index (m->taps, QlMachineTap, i).net;
-      printf ("  tap %s  %u queue%s%s%s%s%s  (deleted when the VM ends; a persistent tap is used as it is)\n",
-              net->ifname, net->queues, net->queues > 1 ? "s" : "", net->vhost ? ", vhost-net" : "",
-              net->bridge ? ", port of bridge " : ", no bridge", net->bridge ? net->bridge : "",
-              net->create_bridge ? " (created if missing, deleted when no port is left)" : "");
+      g_autofree char *what = ql_net_host_describe (net);
+      printf ("  tap %s  %s%s  (deleted when the VM ends; a persistent tap is used as it is)\n", net->ifname, what,
+              net->create_bridge ? " (bridge created if missing, deleted when no port is left)" : "");
     }
   if (m->uefi && !g_file_test (m->firmware_vars, G_FILE_TEST_EXISTS))
     printf ("  create %s (from %s)\n", m->firmware_vars, m->firmware_vars_template);

@@ -137,6 +137,21 @@ configure_tap (QlNetlink *nl, const QlNet *net, const QlLinkInfo *bridge, GError
   return TRUE;
 }
 
+char *
+ql_net_host_describe (const QlNet *net)
+{
+  return g_strdup_printf ("%u queue%s%s%s%s", net->queues, net->queues > 1 ? "s" : "",
+                          net->vhost ? ", vhost-net" : "", net->bridge ? ", port of " : "",
+                          net->bridge ? net->bridge : "");
+}
+
+static void
+name_taken (GError **error, const QlNet *net, const QlLinkInfo *link, gboolean in_use)
+{
+  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s ifname: '%s' is taken by a %s%s; set ifname= to a free name",
+               net->where, net->ifname, kind_of (link), in_use ? " in use (another VM?)" : "");
+}
+
 static void
 add_fd (GArray *fds, int fd, int target)
 {
@@ -164,10 +179,7 @@ open_tap (QlNetlink *nl, const char *vm, const QlMachineTap *tap, QlJournal *jou
 
       if (!g_str_equal (link.kind, "tun") || !link.tun_persist || in_use)
         {
-          g_set_error (error, QL_ERROR, QL_ERROR_HOST,
-                       "%s ifname: '%s' is taken by a %s%s; set ifname= to a free name", net->where,
-                       net->ifname, kind_of (&link),
-                       g_str_equal (link.kind, "tun") && in_use ? " in use (another VM?)" : "");
+          name_taken (error, net, &link, g_str_equal (link.kind, "tun") && in_use);
           return FALSE;
         }
       existing = TRUE;
@@ -213,9 +225,10 @@ open_tap (QlNetlink *nl, const char *vm, const QlMachineTap *tap, QlJournal *jou
         }
       add_fd (fds, fd, tap->vhost_fd + (int) q);
     }
-  g_message ("tap %s: %u queue%s%s%s%s%s", net->ifname, net->queues, net->queues > 1 ? "s" : "",
-             net->vhost ? ", vhost-net" : "", net->bridge ? ", port of " : "", net->bridge ? net->bridge : "",
-             existing ? " (persistent, as it was)" : "");
+  {
+    g_autofree char *what = ql_net_host_describe (net);
+    g_message ("tap %s: %s%s", net->ifname, what, existing ? " (persistent, as it was)" : "");
+  }
   return TRUE;
 }
 
@@ -250,95 +263,10 @@ ql_net_host_close_fds (GArray *fds)
   g_array_set_size (fds, 0);
 }
 
-/* ---- host-setup ---- */
-
-static gboolean lookup_for_undo (const char *name, QlNetlink **ret_nl, QlLinkInfo *info, gboolean *ret_gone,
-                                 GError **error);
-
-gboolean
-ql_net_host_make_persistent (const QlNet *net, uid_t owner, char **ret_done, GError **error)
-{
-  g_autoptr(QlNetlink) nl = NULL;
-  QlLinkInfo bridge = { 0 }, link;
-  GError *io = NULL;
-
-  nl = ql_netlink_open (&io);
-  if (nl == NULL)
-    {
-      take_io_error (error, io, "%s", net->where);
-      return FALSE;
-    }
-  if (ql_link_get (nl, net->ifname, &link, &io))
-    {
-      if (g_str_equal (link.kind, "tun") && link.tun_persist)
-        {
-          *ret_done = g_strdup_printf ("tap %s is already persistent; left as it is", net->ifname);
-          return TRUE;
-        }
-      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s ifname: '%s' is taken by a %s; set ifname= to a free name",
-                   net->where, net->ifname, kind_of (&link));
-      return FALSE;
-    }
-  g_clear_error (&io);
-  if (net->bridge != NULL && !prepare_bridge (nl, net, NULL, &bridge, error))
-    return FALSE;
-  if (!ql_tap_create_persistent (net->ifname, net->queues, owner, &io))
-    {
-      take_io_error (error, io, "%s: cannot create tap '%s'", net->where, net->ifname);
-      return FALSE;
-    }
-  if (!configure_tap (nl, net, &bridge, error))
-    {
-      if (ql_link_get (nl, net->ifname, &link, NULL))
-        ql_link_delete (nl, link.ifindex, NULL);
-      return FALSE;
-    }
-  *ret_done = g_strdup_printf ("tap %s: persistent, owned by uid %u, %u queue%s%s%s", net->ifname, (guint) owner,
-                               net->queues, net->queues > 1 ? "s" : "", net->bridge ? ", port of " : "",
-                               net->bridge ? net->bridge : "");
-  return TRUE;
-}
-
-gboolean
-ql_net_host_remove_persistent (const QlNet *net, char **ret_done, GError **error)
-{
-  g_autoptr(QlNetlink) nl = NULL;
-  QlLinkInfo info;
-  gboolean gone;
-  GError *io = NULL;
-
-  if (!lookup_for_undo (net->ifname, &nl, &info, &gone, error))
-    return FALSE;
-  if (gone)
-    {
-      *ret_done = g_strdup_printf ("there is no tap %s", net->ifname);
-      return TRUE;
-    }
-  if (!g_str_equal (info.kind, "tun") || !info.tun_persist)
-    {
-      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: '%s' is a %s, not a persistent tap; left alone", net->where,
-                   net->ifname, kind_of (&info));
-      return FALSE;
-    }
-  if (info.tun_queues + info.tun_disabled_queues > 0)
-    {
-      g_set_error (error, QL_ERROR, QL_ERROR_BUSY, "%s: tap '%s' is in use (is the VM running?)", net->where,
-                   net->ifname);
-      return FALSE;
-    }
-  if (!ql_link_delete (nl, info.ifindex, &io))
-    {
-      take_io_error (error, io, "cannot delete tap '%s'", net->ifname);
-      return FALSE;
-    }
-  *ret_done = g_strdup_printf ("tap %s deleted", net->ifname);
-  return TRUE;
-}
-
 /* ---- undo ---- */
 
 static gboolean
-lookup_for_undo (const char *name, QlNetlink **ret_nl, QlLinkInfo *info, gboolean *ret_gone, GError **error)
+lookup_link_or_gone (const char *name, QlNetlink **ret_nl, QlLinkInfo *info, gboolean *ret_gone, GError **error)
 {
   GError *io = NULL;
 
@@ -369,7 +297,7 @@ ql_net_host_remove_tap (const char *ifname, char **ret_done, GError **error)
   gboolean gone;
   GError *io = NULL;
 
-  if (!lookup_for_undo (ifname, &nl, &info, &gone, error))
+  if (!lookup_link_or_gone (ifname, &nl, &info, &gone, error))
     return FALSE;
   if (gone)
     {
@@ -402,7 +330,7 @@ ql_net_host_remove_bridge (const char *name, char **ret_done, GError **error)
   GError *io = NULL;
   int ports;
 
-  if (!lookup_for_undo (name, &nl, &info, &gone, error))
+  if (!lookup_link_or_gone (name, &nl, &info, &gone, error))
     return FALSE;
   if (gone || !g_str_equal (info.kind, "bridge"))
     {
@@ -428,5 +356,87 @@ ql_net_host_remove_bridge (const char *name, char **ret_done, GError **error)
     }
   g_clear_error (&io);
   *ret_done = g_strdup_printf ("bridge %s deleted", name);
+  return TRUE;
+}
+
+/* ---- host-setup ---- */
+
+gboolean
+ql_net_host_make_persistent (const QlNet *net, uid_t owner, char **ret_done, GError **error)
+{
+  g_autoptr(QlNetlink) nl = NULL;
+  QlLinkInfo bridge = { 0 }, link;
+  GError *io = NULL;
+
+  nl = ql_netlink_open (&io);
+  if (nl == NULL)
+    {
+      take_io_error (error, io, "%s", net->where);
+      return FALSE;
+    }
+  if (ql_link_get (nl, net->ifname, &link, &io))
+    {
+      if (g_str_equal (link.kind, "tun") && link.tun_persist)
+        {
+          *ret_done = g_strdup_printf ("tap %s is already persistent; left as it is", net->ifname);
+          return TRUE;
+        }
+      name_taken (error, net, &link, FALSE);
+      return FALSE;
+    }
+  g_clear_error (&io);
+  if (net->bridge != NULL && !prepare_bridge (nl, net, NULL, &bridge, error))
+    return FALSE;
+  if (!ql_tap_create_persistent (net->ifname, net->queues, owner, &io))
+    {
+      take_io_error (error, io, "%s: cannot create tap '%s'", net->where, net->ifname);
+      return FALSE;
+    }
+  if (!configure_tap (nl, net, &bridge, error))
+    {
+      if (ql_link_get (nl, net->ifname, &link, NULL))
+        ql_link_delete (nl, link.ifindex, NULL);
+      return FALSE;
+    }
+  {
+    g_autofree char *what = ql_net_host_describe (net);
+    *ret_done = g_strdup_printf ("tap %s: persistent, owned by uid %u, %s", net->ifname, (guint) owner, what);
+  }
+  return TRUE;
+}
+
+gboolean
+ql_net_host_remove_persistent (const QlNet *net, char **ret_done, GError **error)
+{
+  g_autoptr(QlNetlink) nl = NULL;
+  QlLinkInfo info;
+  gboolean gone;
+  GError *io = NULL;
+
+  if (!lookup_link_or_gone (net->ifname, &nl, &info, &gone, error))
+    return FALSE;
+  if (gone)
+    {
+      *ret_done = g_strdup_printf ("there is no tap %s", net->ifname);
+      return TRUE;
+    }
+  if (!g_str_equal (info.kind, "tun") || !info.tun_persist)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: '%s' is a %s, not a persistent tap; left alone", net->where,
+                   net->ifname, kind_of (&info));
+      return FALSE;
+    }
+  if (info.tun_queues + info.tun_disabled_queues > 0)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_BUSY, "%s: tap '%s' is in use (is the VM running?)", net->where,
+                   net->ifname);
+      return FALSE;
+    }
+  if (!ql_link_delete (nl, info.ifindex, &io))
+    {
+      take_io_error (error, io, "cannot delete tap '%s'", net->ifname);
+      return FALSE;
+    }
+  *ret_done = g_strdup_printf ("tap %s deleted", net->ifname);
   return TRUE;
 }

@@ -23,6 +23,9 @@ gboolean ql_net_host_open_taps (const QlMachine *machine, QlJournal *journal, GA
 
 void ql_net_host_close_fds (GArray *fds);
 
+/* "2 queues, vhost-net, port of br0" */
+char *ql_net_host_describe (const QlNet *net);
+
 /* qlaunch host-setup: the NIC's tap made persistent and owned by owner
  * (its bridge made too with create-bridge=true), set up as a start would,
  * so that owner's starts need no privileges; and taken away again.

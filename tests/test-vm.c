@@ -192,14 +192,36 @@ qmp_connect (const char *name)
   return qmp;
 }
 
+/* A command with string arguments: NAME, VALUE, ..., NULL. */
+static JsonNode *
+qmp_with (QlQmpClient *client, const char *command, ...)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) args = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *name;
+  JsonNode *ret;
+  va_list ap;
+
+  json_builder_begin_object (b);
+  va_start (ap, command);
+  while ((name = va_arg (ap, const char *)))
+    {
+      json_builder_set_member_name (b, name);
+      json_builder_add_string_value (b, va_arg (ap, const char *));
+    }
+  va_end (ap);
+  json_builder_end_object (b);
+  args = json_builder_get_root (b);
+  ret = ql_qmp_client_execute_sync (client, command, args, 10000, &error);
+  g_assert_no_error (error);
+  return ret;
+}
+
 static JsonNode *
 qmp (QlQmpClient *client, const char *command)
 {
-  g_autoptr(GError) error = NULL;
-  JsonNode *ret = ql_qmp_client_execute_sync (client, command, NULL, 10000, &error);
-
-  g_assert_no_error (error);
-  return ret;
+  return qmp_with (client, command, NULL);
 }
 
 /* "00:03.0 1af4:1000" for each device on bus 0, from query-pci */
@@ -620,33 +642,11 @@ test_tap_ping_stop (void)
 
   /* QEMU's side: one tap queue per fd, a multiqueue virtio-net */
   client = qmp_connect ("test-tap");
-  {
-    g_autoptr(JsonBuilder) b = json_builder_new ();
-    g_autoptr(JsonNode) args = NULL;
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "command-line");
-    json_builder_add_string_value (b, "info network");
-    json_builder_end_object (b);
-    args = json_builder_get_root (b);
-    network = ql_qmp_client_execute_sync (client, "human-monitor-command", args, 10000, NULL);
-  }
-  g_assert_nonnull (network);
+  network = qmp_with (client, "human-monitor-command", "command-line", "info network", NULL);
   g_test_message ("info network: %s", json_node_get_string (network));
   g_assert_nonnull (strstr (json_node_get_string (network), "net-lan: index=0,type=tap,fd=5"));
   g_assert_nonnull (strstr (json_node_get_string (network), "net-lan: index=1,type=tap,fd=6"));
-  {
-    g_autoptr(JsonBuilder) b = json_builder_new ();
-    g_autoptr(JsonNode) args = NULL;
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "path");
-    json_builder_add_string_value (b, "/machine/peripheral/net-lan");
-    json_builder_set_member_name (b, "property");
-    json_builder_add_string_value (b, "mq");
-    json_builder_end_object (b);
-    args = json_builder_get_root (b);
-    mq = ql_qmp_client_execute_sync (client, "qom-get", args, 10000, NULL);
-  }
-  g_assert_nonnull (mq);
+  mq = qmp_with (client, "qom-get", "path", "/machine/peripheral/net-lan", "property", "mq", NULL);
   g_assert_true (json_node_get_boolean (mq));
   ql_qmp_client_close (client);
 
