@@ -26,3 +26,36 @@ ql_cmd_print_error (const GError *error)
 {
   g_printerr ("qlaunch: %s\n", error->message);
 }
+
+void
+ql_cmd_print_threads (JsonArray *threads)
+{
+  g_autoptr(GHashTable) emulator = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) order = g_ptr_array_new ();
+
+  for (guint i = 0; i < json_array_get_length (threads); i++)
+    {
+      JsonObject *t = json_array_get_object_element (threads, i);
+      const char *cpus = json_object_get_string_member_with_default (t, "cpus", NULL);
+
+      if (cpus == NULL)
+        cpus = "(gone)";
+      if (g_strcmp0 (json_object_get_string_member (t, "kind"), "emulator") != 0)
+        {
+          g_print ("  %-16s thread %-8" G_GINT64_FORMAT " host CPUs %s\n", json_object_get_string_member (t, "thread"),
+                   json_object_get_int_member (t, "tid"), cpus);
+          continue;
+        }
+      if (!g_hash_table_contains (emulator, cpus))
+        g_ptr_array_add (order, g_strdup (cpus));
+      g_hash_table_insert (emulator, g_strdup (cpus),
+                           GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (emulator, cpus)) + 1));
+    }
+  for (guint i = 0; i < order->len; i++)
+    {
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (emulator, order->pdata[i]));
+      g_autofree char *label = g_strdup_printf ("emulator (%u)", n);
+      g_print ("  %-16s %-15s host CPUs %s\n", label, "", (char *) order->pdata[i]);
+      g_free (order->pdata[i]);
+    }
+}

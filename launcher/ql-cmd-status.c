@@ -1,6 +1,7 @@
 #include "ql-commands.h"
 #include "ql-error.h"
 #include "ql-paths.h"
+#include "ql-pin.h"
 #include "ql-profile.h"
 #include "ql-qmp-client.h"
 #include "ql-runtime.h"
@@ -30,6 +31,7 @@ collect_status (const char *name)
       g_autofree char *socket = g_build_filename (runtime_dir, "qmp.sock", NULL);
       g_autoptr(QlQmpClient) qmp = NULL;
       g_autoptr(JsonNode) ret = NULL;
+      g_autoptr(GPtrArray) threads = NULL;
       g_autoptr(GError) error = NULL;
       const char *status = "starting";
 
@@ -42,6 +44,8 @@ collect_status (const char *name)
             status = json_object_get_string_member_with_default (json_node_get_object (ret), "status", "unknown");
           else
             status = "unknown";
+          if (ret != NULL)
+            threads = ql_pin_query_threads (qmp, state->qemu_pid, STATUS_QMP_TIMEOUT_MS, &error);
         }
       json_builder_set_member_name (b, "state");
       json_builder_add_string_value (b, status);
@@ -62,6 +66,11 @@ collect_status (const char *name)
           json_builder_add_int_value (b, (g_get_real_time () - state->started_usec) / G_USEC_PER_SEC);
           json_builder_set_member_name (b, "profile");
           json_builder_add_string_value (b, state->profile);
+        }
+      if (threads != NULL)
+        {
+          json_builder_set_member_name (b, "threads");
+          json_builder_add_value (b, ql_pin_threads_to_json (state->qemu_pid, threads));
         }
       if (qmp != NULL)
         ql_qmp_client_close (qmp);
@@ -98,6 +107,8 @@ print_human (JsonObject *o)
              json_object_get_int_member_with_default (o, "uptime-s", 0));
   else
     g_print ("%s: %s\n", name, state);
+  if (json_object_has_member (o, "threads"))
+    ql_cmd_print_threads (json_object_get_array_member (o, "threads"));
   if (json_object_has_member (o, "qmp-error"))
     g_print ("  QMP: %s\n", json_object_get_string_member (o, "qmp-error"));
   if (g_strcmp0 (state, "stopped") == 0 && json_object_has_member (o, "last-exit"))

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 /* Verb handlers: argv[0] is "qlaunch VERB"; each returns the process exit status. */
 int ql_cmd_start (int argc, char **argv);
@@ -15,8 +16,12 @@ int ql_cmd_bind (int argc, char **argv);
 int ql_cmd_unbind (int argc, char **argv);
 int ql_cmd_recover (int argc, char **argv);
 int ql_cmd_host_setup (int argc, char **argv);
+int ql_cmd_pin (int argc, char **argv);
 
 /* Parses the verb's options; prints the error and returns FALSE on bad usage. */
 gboolean ql_cmd_parse (GOptionContext *context, int *argc, char ***argv, int min_args, int max_args);
+/* Prints QEMU's threads (ql_pin_threads_to_json) with their host CPUs, one line per
+ * vCPU and iothread, the emulator threads grouped by affinity. */
+void ql_cmd_print_threads (JsonArray *threads);
 /* Prints "qlaunch: MESSAGE" (every line of it) to stderr. */
 void ql_cmd_print_error (const GError *error);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <glib.h>
+#include "ql-cpu-topology.h"
 #include "ql-pci-host.h"
 
 /* What the machine model needs to know about the host, gathered in one
@@ -15,6 +16,8 @@ typedef struct {
   char *hugetlbfs_1g;
   QlPciHost *pci;            /* only looked at when the profile passes devices through */
   char *pci_error;           /* why pci is NULL then */
+  QlCpuTopology *cpus;       /* only looked at when the profile pins threads */
+  char *cpus_error;          /* why cpus is NULL then */
 } QlHostFacts;
 
 void ql_host_facts_free (QlHostFacts *facts);

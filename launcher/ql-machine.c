@@ -23,6 +23,7 @@ ql_machine_free (QlMachine *m)
   g_free (m->firmware_vars_template);
   g_free (m->firmware_vars);
   g_free (m->hugetlbfs);
+  ql_pin_plan_free (m->pin);
   g_free (m->runtime_dir);
   g_free (m->state_dir);
   g_free (m->qmp_socket);
@@ -256,6 +257,48 @@ resolve_hostdevs (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GEr
   return TRUE;
 }
 
+static gboolean
+resolve_pinning (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GError **error)
+{
+  m->prealloc_threads = p->memory.prealloc_threads;
+  if (p->cpu.pin.mode == QL_PIN_NONE && p->cpu.emulator_pin.mode == QL_PIN_NONE &&
+      p->cpu.iothread_pin.mode == QL_PIN_NONE)
+    return TRUE;
+  if (host->cpus == NULL)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "The profile pins threads to host CPUs, but %s",
+                   host->cpus_error ? host->cpus_error : "the host's CPUs were not read");
+      return FALSE;
+    }
+  m->pin = ql_pin_plan_resolve (p, host->cpus, m->notes, error);
+  if (m->pin == NULL)
+    return FALSE;
+  /* each pinned vCPU's thread touches its share of the memory, in parallel */
+  if (m->prealloc_threads == 0 && m->pin->vcpus != NULL && (m->hugetlbfs != NULL || p->memory.prealloc))
+    {
+      m->prealloc_threads = m->pin->vcpus->len;
+      g_ptr_array_add (m->notes, g_strdup_printf ("prealloc-threads=%u, one per pinned vCPU", m->prealloc_threads));
+    }
+  return TRUE;
+}
+
+char *
+ql_machine_iothread_for_disk (const QlMachine *m, int disk_index)
+{
+  const QlProfile *p = m->profile;
+  guint n = 0;
+
+  if (p->cpu.iothreads == 0)
+    return NULL;
+  if (disk_index < 0)
+    return g_strdup ("io0");
+  /* round robin over the virtio-blk disks, in profile order */
+  for (int i = 0; i < disk_index; i++)
+    if (((QlDisk *) p->disks->pdata[i])->bus == QL_DISK_BUS_VIRTIO)
+      n++;
+  return g_strdup_printf ("io%u", n % p->cpu.iothreads);
+}
+
 QlMachine *
 ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
                     const char *runtime_dir, const char *state_dir, GError **error)
@@ -341,6 +384,9 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
         }
       m->hugetlbfs = g_strdup (mount);
     }
+
+  if (!resolve_pinning (m, p, host, error))
+    return NULL;
 
   if (!resolve_hostdevs (m, p, host, error))
     return NULL;

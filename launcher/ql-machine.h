@@ -2,6 +2,7 @@
 
 #include <glib.h>
 #include "ql-host.h"
+#include "ql-pin-plan.h"
 #include "ql-profile.h"
 
 /* The machine a profile describes on this host: every decision that
@@ -53,6 +54,9 @@ typedef struct {
   char *firmware_vars;        /* the per-VM copy in the state dir */
 
   char *hugetlbfs;            /* mem-path when hugepages are used */
+  guint prealloc_threads;     /* 0: QEMU's default */
+
+  QlPinPlan *pin;             /* NULL: nothing pinned */
 
   char *runtime_dir;
   char *state_dir;
@@ -71,6 +75,10 @@ typedef struct {
 
 void ql_machine_free (QlMachine *machine);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlMachine, ql_machine_free)
+
+/* "io0", "io1", ...: the iothread a virtio disk (by profile index) or the
+ * virtio-scsi controller (disk index -1) runs on; NULL without iothreads. */
+char *ql_machine_iothread_for_disk (const QlMachine *machine, int disk_index);
 
 gboolean ql_machine_has_x_vga (const QlMachine *machine);
 /* NULL when net is not a mode=tap NIC of this machine. */

@@ -36,6 +36,14 @@ ql_prepare (const char *name_or_path, GError **error)
       if (p->host->pci == NULL)
         p->host->pci_error = g_strdup (pci_error->message);
     }
+  if (p->profile->cpu.pin.mode != QL_PIN_NONE || p->profile->cpu.emulator_pin.mode != QL_PIN_NONE ||
+      p->profile->cpu.iothread_pin.mode != QL_PIN_NONE)
+    {
+      g_autoptr(GError) cpus_error = NULL;
+      p->host->cpus = ql_cpu_topology_read (ql_paths_sysfs (), &cpus_error);
+      if (p->host->cpus == NULL)
+        p->host->cpus_error = g_strdup (cpus_error->message);
+    }
   runtime_dir = ql_paths_runtime_dir (p->profile->vm.name);
   state_dir = ql_paths_state_dir (p->profile->vm.name);
   p->machine = ql_machine_resolve (p->profile, p->host, runtime_dir, state_dir, error);

@@ -29,6 +29,7 @@ typedef enum {
   KEY_PCI_FUNCTIONS,
   KEY_PCI_SLOT,      /* int: slot << 3 | function */
   KEY_IFNAME,        /* a network interface name */
+  KEY_CPU_PIN,       /* QlCpuPin: none, auto or a CPU list */
   KEY_UNSUPPORTED,   /* in the design vocabulary, not in this version */
 } KeyType;
 
@@ -74,10 +75,10 @@ static const KeySpec cpu_keys[] = {
   { "sockets", KEY_UINT, P (cpu.sockets), NULL, 1, 16 },
   { "cores", KEY_UINT, P (cpu.cores), NULL, 1, 256 },
   { "threads", KEY_UINT, P (cpu.threads), NULL, 1, 8 },
-  { "pin", KEY_UNSUPPORTED },
-  { "emulator-pin", KEY_UNSUPPORTED },
-  { "iothreads", KEY_UNSUPPORTED },
-  { "iothread-pin", KEY_UNSUPPORTED },
+  { "pin", KEY_CPU_PIN, P (cpu.pin) },
+  { "emulator-pin", KEY_CPU_PIN, P (cpu.emulator_pin) },
+  { "iothreads", KEY_UINT, P (cpu.iothreads), NULL, 0, 16 },
+  { "iothread-pin", KEY_CPU_PIN, P (cpu.iothread_pin) },
   END
 };
 
@@ -86,6 +87,7 @@ static const KeySpec memory_keys[] = {
   { "hugepages", KEY_ENUM, P (memory.hugepages), ql_hugepages_names },
   { "prealloc", KEY_BOOL, P (memory.prealloc) },
   { "prealloc-threads", KEY_UINT, P (memory.prealloc_threads), NULL, 1, 256 },
+  { "allocate", KEY_BOOL, P (memory.allocate) },
   END
 };
 
@@ -266,6 +268,20 @@ static const char *const unsupported_sections[] = { "mdev", "usb", "audio", NULL
 
 #define FIELD(base, offset, type) ((type *) ((char *) (base) + (offset)))
 
+static void
+cpu_pin_clear (QlCpuPin *pin)
+{
+  g_clear_pointer (&pin->cpus, g_array_unref);
+  g_clear_pointer (&pin->where, g_free);
+  pin->mode = QL_PIN_NONE;
+}
+
+guint
+ql_profile_vcpus (const QlProfile *profile)
+{
+  return profile->cpu.sockets * profile->cpu.cores * profile->cpu.threads;
+}
+
 void
 ql_profile_free (QlProfile *profile)
 {
@@ -278,6 +294,9 @@ ql_profile_free (QlProfile *profile)
   g_free (profile->vm.initrd);
   g_free (profile->vm.append);
   g_free (profile->cpu.model);
+  cpu_pin_clear (&profile->cpu.pin);
+  cpu_pin_clear (&profile->cpu.emulator_pin);
+  cpu_pin_clear (&profile->cpu.iothread_pin);
   g_clear_pointer (&profile->disks, g_ptr_array_unref);
   g_clear_pointer (&profile->cdroms, g_ptr_array_unref);
   g_clear_pointer (&profile->nets, g_ptr_array_unref);
@@ -758,6 +777,25 @@ parse_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base
         }
       return;
 
+    case KEY_CPU_PIN:
+      {
+        QlCpuPin *pin = FIELD (base, spec->offset, QlCpuPin);
+        g_autoptr(GArray) cpus = NULL;
+
+        if (g_ascii_strcasecmp (value, "none") != 0 && g_ascii_strcasecmp (value, "auto") != 0 &&
+            !ql_value_parse_cpu_list (value, &cpus, &message))
+          {
+            report (loader, group, spec->key, "%s, or auto, or none", message);
+            return;
+          }
+        cpu_pin_clear (pin);
+        pin->mode = cpus ? QL_PIN_LIST : g_ascii_strcasecmp (value, "auto") == 0 ? QL_PIN_AUTO : QL_PIN_NONE;
+        pin->cpus = g_steal_pointer (&cpus);
+        pin->where = g_strdup_printf ("%s:%u: [%s] %s", loader->path,
+                                      ql_ini_index_key_line (loader->index, group, spec->key), group, spec->key);
+        return;
+      }
+
     case KEY_FILE_LIST:
     case KEY_STRING_LIST:
     default:
@@ -999,6 +1037,27 @@ check_tap (Loader *loader, QlNet *net, guint *taps)
 }
 
 static void
+check_cpu_pins (Loader *loader, guint vcpus)
+{
+  QlProfile *p = loader->profile;
+
+  if (p->cpu.pin.mode == QL_PIN_LIST && p->cpu.pin.cpus->len != vcpus)
+    report (loader, "cpu", "pin", "lists %u host CPUs for %u vCPUs (sockets × cores × threads); "
+            "give one host CPU per vCPU, in vCPU order, or write pin=auto", p->cpu.pin.cpus->len, vcpus);
+  if (p->cpu.iothread_pin.mode != QL_PIN_NONE && p->cpu.iothreads == 0)
+    report (loader, "cpu", "iothread-pin", "there are no iothreads to pin; set iothreads=N as well");
+  if (p->cpu.pin.mode == QL_PIN_NONE)
+    {
+      if (p->cpu.emulator_pin.mode == QL_PIN_AUTO)
+        report (loader, "cpu", "emulator-pin", "auto means the host CPUs the vCPUs leave free, and pin= is not set; "
+                "list the CPUs, or set pin= as well");
+      if (p->cpu.iothread_pin.mode == QL_PIN_AUTO)
+        report (loader, "cpu", "iothread-pin", "auto means the host CPUs the vCPUs leave free, and pin= is not set; "
+                "list the CPUs, or set pin= as well");
+    }
+}
+
+static void
 check_profile (Loader *loader)
 {
   QlProfile *p = loader->profile;
@@ -1025,6 +1084,8 @@ check_profile (Loader *loader)
   if (vcpus > 288)
     report (loader, "cpu", NULL, "sockets × cores × threads = %" G_GUINT64_FORMAT " vCPUs; q35 allows at most 288", vcpus);
 
+  check_cpu_pins (loader, (guint) vcpus);
+
   if (p->memory.hugepages != QL_HUGEPAGES_NONE)
     {
       guint64 page = p->memory.hugepages == QL_HUGEPAGES_2M ? 2 << 20 : 1 << 30;
@@ -1035,6 +1096,8 @@ check_profile (Loader *loader)
                   ql_hugepages_names[p->memory.hugepages]);
         }
     }
+  if (p->memory.allocate && p->memory.hugepages == QL_HUGEPAGES_NONE)
+    report (loader, "memory", "allocate", "grows the hugepage pool; it needs hugepages=2M or hugepages=1G");
   if (p->memory.prealloc_threads > 0 && !p->memory.prealloc && p->memory.hugepages == QL_HUGEPAGES_NONE)
     report (loader, "memory", "prealloc-threads", "has no effect without prealloc=true or hugepages");
 

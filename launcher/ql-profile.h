@@ -65,6 +65,19 @@ typedef struct {
   char *where;           /* "FILE:LINE: [pci NAME] host" for errors found on the host */
 } QlPci;
 
+/* pin=, emulator-pin=, iothread-pin= */
+typedef enum {
+  QL_PIN_NONE,           /* left to the kernel's scheduler */
+  QL_PIN_LIST,           /* cpus as written */
+  QL_PIN_AUTO,           /* chosen from the host topology at start */
+} QlPinMode;
+
+typedef struct {
+  QlPinMode mode;
+  GArray *cpus;          /* guint host CPUs; QL_PIN_LIST only */
+  char *where;           /* "FILE:LINE: [cpu] KEY" for errors found on the host */
+} QlCpuPin;
+
 typedef struct {
   char *path;            /* the profile file */
 
@@ -84,13 +97,18 @@ typedef struct {
   struct {
     char *model;         /* NULL: host under KVM, max under TCG */
     guint sockets, cores, threads;
+    QlCpuPin pin;        /* LIST: vCPU i runs on cpus[i] */
+    QlCpuPin emulator_pin;   /* a set: QEMU's threads other than vCPUs and iothreads */
+    guint iothreads;     /* virtio disks are spread over them */
+    QlCpuPin iothread_pin;   /* a set shared by the iothreads */
   } cpu;
 
   struct {
     guint64 size;
     QlHugepages hugepages;
     gboolean prealloc;
-    guint prealloc_threads;  /* 0: QEMU's default */
+    guint prealloc_threads;  /* 0: the pinned vCPUs' count, or QEMU's default */
+    gboolean allocate;   /* grow the hugepage pool for the VM, shrink it back after */
   } memory;
 
   GPtrArray *disks;      /* QlDisk*, in file order */
@@ -118,6 +136,9 @@ typedef struct {
     GStrv args;          /* appended verbatim */
   } qemu;
 } QlProfile;
+
+/* sockets × cores × threads */
+guint ql_profile_vcpus (const QlProfile *profile);
 
 void ql_profile_free (QlProfile *profile);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlProfile, ql_profile_free)

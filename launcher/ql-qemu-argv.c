@@ -1,4 +1,5 @@
 #include "ql-qemu-argv.h"
+#include "ql-value.h"
 #include "ql-qemu-opts.h"
 
 #include <string.h>
@@ -46,7 +47,14 @@ add_pci_device (Argv *a, QlQemuOpts *opts, guint slot)
 static gboolean
 uses_memory_backend (const QlMachine *m)
 {
-  return m->hugetlbfs != NULL || m->profile->memory.prealloc;
+  return m->hugetlbfs != NULL || m->profile->memory.prealloc || (m->pin != NULL && m->pin->memory_node >= 0);
+}
+
+static gboolean
+uses_prealloc_context (const QlMachine *m)
+{
+  return (m->hugetlbfs != NULL || m->profile->memory.prealloc) && m->prealloc_threads > 1 && m->pin != NULL &&
+         m->pin->vcpus != NULL;
 }
 
 static void
@@ -108,6 +116,20 @@ add_memory (Argv *a, const QlMachine *m, const QlProfile *p)
   if (!uses_memory_backend (m))
     return;
 
+  if (uses_prealloc_context (m))
+    {
+      /* the preallocation threads run where the vCPUs will, not squeezed
+       * onto the emulator's CPUs that QEMU inherits */
+      QlQemuOpts *context = ql_qemu_opts_new ("thread-context");
+      g_autofree char *set = ql_value_format_cpu_set (m->pin->vcpus);
+      g_auto(GStrv) ranges = g_strsplit (set, ",", -1);
+
+      ql_qemu_opts_add (context, "id", "prealloc");
+      for (guint i = 0; ranges[i] != NULL; i++)
+        ql_qemu_opts_add (context, "cpu-affinity", ranges[i]);
+      add_opts (a, "-object", context);
+    }
+
   mem = ql_qemu_opts_new (m->hugetlbfs ? "memory-backend-file" : "memory-backend-ram");
   ql_qemu_opts_add (mem, "id", "mem");
   ql_qemu_opts_addf (mem, "size", "%" G_GUINT64_FORMAT "M", mib);
@@ -116,9 +138,19 @@ add_memory (Argv *a, const QlMachine *m, const QlProfile *p)
       ql_qemu_opts_add (mem, "mem-path", m->hugetlbfs);
       ql_qemu_opts_add_bool (mem, "share", TRUE);
     }
-  ql_qemu_opts_add_bool (mem, "prealloc", TRUE);
-  if (p->memory.prealloc_threads > 0)
-    ql_qemu_opts_addf (mem, "prealloc-threads", "%u", p->memory.prealloc_threads);
+  if (m->hugetlbfs != NULL || p->memory.prealloc)
+    {
+      ql_qemu_opts_add_bool (mem, "prealloc", TRUE);
+      if (m->prealloc_threads > 0)
+        ql_qemu_opts_addf (mem, "prealloc-threads", "%u", m->prealloc_threads);
+      if (uses_prealloc_context (m))
+        ql_qemu_opts_add (mem, "prealloc-context", "prealloc");
+    }
+  if (m->pin != NULL && m->pin->memory_node >= 0)
+    {
+      ql_qemu_opts_addf (mem, "host-nodes", "%d", m->pin->memory_node);
+      ql_qemu_opts_add (mem, "policy", "bind");
+    }
   add_opts (a, "-object", mem);
 }
 
@@ -274,10 +306,20 @@ add_disks (Argv *a, const QlMachine *m, const QlProfile *p, guint *ahci_port, gu
     [QL_DISK_BUS_SATA] = "ide-hd", [QL_DISK_BUS_NVME] = "nvme",
   };
 
+  for (guint i = 0; i < p->cpu.iothreads; i++)
+    {
+      QlQemuOpts *opts = ql_qemu_opts_new ("iothread");
+      ql_qemu_opts_addf (opts, "id", "io%u", i);
+      add_opts (a, "-object", opts);
+    }
+
   if (m->scsi_slot != 0)
     {
       QlQemuOpts *opts = ql_qemu_opts_new ("virtio-scsi-pci");
+      g_autofree char *iothread = ql_machine_iothread_for_disk (m, -1);
       ql_qemu_opts_add (opts, "id", "scsi0");
+      if (iothread != NULL)
+        ql_qemu_opts_add (opts, "iothread", iothread);
       add_pci_device (a, opts, m->scsi_slot);
     }
 
@@ -295,6 +337,11 @@ add_disks (Argv *a, const QlMachine *m, const QlProfile *p, guint *ahci_port, gu
       ql_qemu_opts_add (opts, "id", node);
       if (disk->bus == QL_DISK_BUS_NVME)
         ql_qemu_opts_add (opts, "serial", disk->id);
+      if (disk->bus == QL_DISK_BUS_VIRTIO && p->cpu.iothreads > 0)
+        {
+          g_autofree char *iothread = ql_machine_iothread_for_disk (m, i);
+          ql_qemu_opts_add (opts, "iothread", iothread);
+        }
       if (write_through)
         ql_qemu_opts_add_bool (opts, "write-cache", FALSE);
       if (disk->boot)

@@ -3,14 +3,17 @@
 #include "ql-host-plan.h"
 #include "ql-journal.h"
 #include "ql-net-host.h"
+#include "ql-pin.h"
 #include "ql-qmp-client.h"
 #include "ql-runtime.h"
+#include "ql-value.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -60,6 +63,7 @@ typedef struct {
   gint64 exited_monotonic;
   QlJournal *journal;
   GArray *passed_fds;         /* QlPassedFd: taps and vhost-net, QEMU's once spawned */
+  JsonNode *cpus_fast;        /* query-cpus-fast, while pinning */
   gint64 host_restore_ms;     /* -1: nothing to give back */
 } Supervisor;
 
@@ -305,6 +309,82 @@ cont_done (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 }
 
+/* ---- pinning, while the VM is still paused ---- */
+
+static void
+log_pinning (Supervisor *s, const GPtrArray *threads)
+{
+  guint emulator_threads = 0;
+
+  for (guint i = 0; i < threads->len; i++)
+    {
+      const QlPinThread *thread = threads->pdata[i];
+      g_autofree char *what = ql_pin_thread_describe (thread);
+      g_autofree char *cpus = NULL;
+
+      if (thread->kind == QL_PIN_THREAD_EMULATOR)
+        {
+          emulator_threads++;
+          continue;
+        }
+      cpus = ql_pin_read_affinity (g_ascii_strtoll (g_subprocess_get_identifier (s->qemu), NULL, 10), thread->tid);
+      g_message ("%s: %s (thread %" G_GINT64_FORMAT ") runs on host CPU %s", s->name, what, thread->tid,
+                 cpus ? cpus : "?");
+    }
+  if (s->m->pin->emulator != NULL)
+    {
+      g_autofree char *cpus = ql_value_format_cpu_set (s->m->pin->emulator);
+      g_message ("%s: QEMU's %u other threads run on host CPU %s", s->name, emulator_threads, cpus);
+    }
+}
+
+static void
+iothreads_queried (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Supervisor *s = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) iothreads = ql_qmp_client_execute_finish (QL_QMP_CLIENT (source), result, &error);
+  g_autoptr(JsonNode) cpus_fast = g_steal_pointer (&s->cpus_fast);
+  g_autoptr(GPtrArray) threads = NULL;
+  g_autoptr(JsonNode) plan = NULL;
+  g_autofree char *plan_path = g_build_filename (s->m->runtime_dir, QL_RUNTIME_PIN_PLAN, NULL);
+
+  if (iothreads == NULL)
+    {
+      g_prefix_error (&error, "QMP query-iothreads failed: ");
+      fail_start (s, g_steal_pointer (&error));
+      return;
+    }
+  threads = ql_pin_list_threads (g_ascii_strtoll (g_subprocess_get_identifier (s->qemu), NULL, 10), cpus_fast,
+                                 iothreads, &error);
+  if (threads == NULL || !ql_pin_apply (threads, s->m->pin, &error))
+    {
+      fail_start (s, g_steal_pointer (&error));
+      return;
+    }
+  log_pinning (s, threads);
+  plan = ql_pin_plan_to_json (s->m->pin);
+  if (!ql_json_write_file (plan_path, plan, &error))
+    g_warning ("%s: %s; 'qlaunch pin' will not know the plan", s->name, error->message);
+  ql_qmp_client_execute_async (s->qmp, "cont", NULL, NULL, cont_done, s);
+}
+
+static void
+cpus_queried (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Supervisor *s = user_data;
+  g_autoptr(GError) error = NULL;
+
+  s->cpus_fast = ql_qmp_client_execute_finish (QL_QMP_CLIENT (source), result, &error);
+  if (s->cpus_fast == NULL)
+    {
+      g_prefix_error (&error, "QMP query-cpus-fast failed: ");
+      fail_start (s, g_steal_pointer (&error));
+      return;
+    }
+  ql_qmp_client_execute_async (s->qmp, "query-iothreads", NULL, NULL, iothreads_queried, s);
+}
+
 static void
 handshake_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -317,7 +397,10 @@ handshake_done (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   write_state (s);
-  ql_qmp_client_execute_async (s->qmp, "cont", NULL, NULL, cont_done, s);
+  if (s->m->pin != NULL)
+    ql_qmp_client_execute_async (s->qmp, "query-cpus-fast", NULL, NULL, cpus_queried, s);
+  else
+    ql_qmp_client_execute_async (s->qmp, "cont", NULL, NULL, cont_done, s);
 }
 
 static gboolean
@@ -347,6 +430,8 @@ qemu_exited (GObject *source, GAsyncResult *result, gpointer user_data)
 /* ---- spawning ---- */
 
 static pid_t supervisor_pid;
+static cpu_set_t emulator_cpus;
+static gboolean emulator_pinned;
 
 static void
 child_setup (gpointer user_data)
@@ -356,6 +441,10 @@ child_setup (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGTERM);
   if (getppid () != supervisor_pid)
     _exit (127);
+  /* every thread QEMU makes inherits this; vCPUs and iothreads are moved
+   * before the guest runs.  A failure shows when the threads are pinned. */
+  if (emulator_pinned)
+    sched_setaffinity (0, sizeof emulator_cpus, &emulator_cpus);
 }
 
 static gboolean
@@ -383,6 +472,9 @@ spawn_qemu (Supervisor *s, GError **error)
     }
   g_array_set_size (s->passed_fds, 0);
   supervisor_pid = getpid ();
+  emulator_pinned = s->m->pin != NULL && s->m->pin->emulator != NULL;
+  if (emulator_pinned)
+    ql_pin_to_cpu_set (s->m->pin->emulator, &emulator_cpus);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
 
   s->qmp = ql_qmp_client_new_for_fd (qmp_pair[0], error);
@@ -707,6 +799,7 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
   undo_host_changes (&s);
   remove_runtime_file (&s, "qmp.sock");
   remove_runtime_file (&s, "state.json");
+  remove_runtime_file (&s, QL_RUNTIME_PIN_PLAN);
   remove_runtime_file (&s, QL_RUNTIME_STOP_REQUEST);
   if (s.qemu_log_fd >= 0)
     close (s.qemu_log_fd);
@@ -722,6 +815,7 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
   g_array_unref (s.passed_fds);
   g_string_free (s.stderr_tail, TRUE);
   g_free (s.shutdown_reason);
+  g_clear_pointer (&s.cpus_fast, json_node_unref);
   ql_journal_free (s.journal);
   if (s.start_error != NULL)
     g_propagate_error (error, s.start_error);

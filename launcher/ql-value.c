@@ -97,6 +97,70 @@ ql_value_parse_uint (const char *text, guint64 min, guint64 max, guint64 *ret_va
   return TRUE;
 }
 
+static gboolean
+parse_cpu (const char *text, guint *ret)
+{
+  guint64 v;
+
+  if (!g_ascii_isdigit (text[0]) || !g_ascii_string_to_unsigned (text, 10, 0, QL_VALUE_CPU_MAX, &v, NULL))
+    return FALSE;
+  *ret = (guint) v;
+  return TRUE;
+}
+
+gboolean
+ql_value_parse_cpu_list (const char *text, GArray **ret_cpus, char **ret_message)
+{
+  g_auto(GStrv) items = g_strsplit (text, ",", -1);
+  g_autoptr(GArray) cpus = g_array_new (FALSE, FALSE, sizeof (guint));
+
+  for (guint i = 0; items[i] != NULL; i++)
+    {
+      g_auto(GStrv) range = g_strsplit (g_strstrip (items[i]), "-", 3);
+      guint first, last;
+
+      if (g_strv_length (range) > 2 || !parse_cpu (g_strstrip (range[0]), &first) ||
+          !parse_cpu (range[1] ? g_strstrip (range[1]) : range[0], &last) || last < first)
+        {
+          *ret_message = g_strdup_printf ("'%s' is not a list of host CPUs; write numbers and ranges "
+                                          "as in /sys/devices/system/cpu/online, e.g. 2-5 or 2,3,6,7",
+                                          text);
+          return FALSE;
+        }
+      for (guint cpu = first; cpu <= last; cpu++)
+        g_array_append_val (cpus, cpu);
+    }
+  *ret_cpus = g_steal_pointer (&cpus);
+  return TRUE;
+}
+
+static int
+compare_guint (gconstpointer a, gconstpointer b)
+{
+  guint x = *(const guint *) a, y = *(const guint *) b;
+  return x < y ? -1 : x > y;
+}
+
+char *
+ql_value_format_cpu_set (const GArray *cpus)
+{
+  g_autoptr(GArray) sorted = g_array_copy ((GArray *) cpus);
+  GString *out = g_string_new (NULL);
+
+  g_array_sort (sorted, compare_guint);
+  for (guint i = 0; i < sorted->len;)
+    {
+      guint first = g_array_index (sorted, guint, i), last = first;
+
+      while (++i < sorted->len && g_array_index (sorted, guint, i) <= last + 1)
+        last = g_array_index (sorted, guint, i);
+      g_string_append_printf (out, out->len ? ",%u" : "%u", first);
+      if (last != first)
+        g_string_append_printf (out, "-%u", last);
+    }
+  return g_string_free (out, FALSE);
+}
+
 char *
 ql_value_format_size (guint64 bytes)
 {

@@ -14,6 +14,15 @@ gboolean ql_value_parse_size (const char *text, guint64 *ret_bytes, char **ret_m
 gboolean ql_value_parse_uint (const char *text, guint64 min, guint64 max, guint64 *ret_value,
                               char **ret_message);
 
+/* Host CPU numbers as the kernel writes them: "0-3,8,10-11".  The list
+ * keeps the written order (vCPU i goes to the i-th CPU) and may repeat a
+ * CPU; ret holds guint. */
+#define QL_VALUE_CPU_MAX 8191
+gboolean ql_value_parse_cpu_list (const char *text, GArray **ret_cpus, char **ret_message);
+
+/* The set of CPUs in cpus as a sorted kernel cpulist ("0-3,8"); "" when empty. */
+char *ql_value_format_cpu_set (const GArray *cpus);
+
 /* "1 GiB", "512 MiB", "1.5 GiB": for messages. */
 char *ql_value_format_size (guint64 bytes);
 
