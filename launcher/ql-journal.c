@@ -1,10 +1,12 @@
 #include "ql-journal.h"
 #include "ql-error.h"
+#include "ql-hugepages.h"
 #include "ql-net-host.h"
 #include "ql-runtime.h"
 #include "ql-vfio.h"
 
 #include <errno.h>
+#include <string.h>
 #include <glib/gstdio.h>
 
 struct _QlJournal {
@@ -181,6 +183,39 @@ ql_journal_record_bridge (QlJournal *j, const char *name, GError **error)
   return append (j, change, error);
 }
 
+gboolean
+ql_journal_record_hugepages (QlJournal *j, const char *pool_dir, guint64 before, guint64 added, GError **error)
+{
+  JsonObject *change = change_new ("hugepages");
+
+  json_object_set_string_member (change, "pool", pool_dir);
+  json_object_set_int_member (change, "before", before);
+  json_object_set_int_member (change, "added", added);
+  return append (j, change, error);
+}
+
+static gboolean
+undo_hugepages (JsonObject *change, const char *sysfs, char **ret_done, GError **error)
+{
+  const char *pool = json_object_get_string_member_with_default (change, "pool", NULL);
+  gint64 before = json_object_get_int_member_with_default (change, "before", -1);
+  gint64 added = json_object_get_int_member_with_default (change, "added", -1);
+  guint64 total;
+
+  if (pool == NULL || before < 0 || added < 0 || strstr (pool, "..") != NULL)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "a hugepages change without pool, before and added");
+      return FALSE;
+    }
+  if (!ql_hugepages_shrink (sysfs, pool, added, before, &total, error))
+    {
+      g_prefix_error (error, "Cannot shrink the hugepage pool %s/%s back: ", sysfs, pool);
+      return FALSE;
+    }
+  *ret_done = g_strdup_printf ("hugepage pool %s back to %" G_GUINT64_FORMAT " pages", pool, total);
+  return TRUE;
+}
+
 static gboolean
 undo_change (JsonObject *change, const char *sysfs, char **ret_done, GError **error)
 {
@@ -214,6 +249,8 @@ undo_change (JsonObject *change, const char *sysfs, char **ret_done, GError **er
       return kind[0] == 't' ? ql_net_host_remove_tap (name, ret_done, error)
                             : ql_net_host_remove_bridge (name, ret_done, error);
     }
+  if (g_strcmp0 (kind, "hugepages") == 0)
+    return undo_hugepages (change, sysfs, ret_done, error);
   g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "unknown change '%s' (written by a newer qlaunch?)", kind);
   return FALSE;
 }

@@ -36,6 +36,11 @@ gboolean ql_journal_record_tap (QlJournal *journal, const char *ifname, GError *
 /* A bridge about to be created; undone by deleting it once no port uses it. */
 gboolean ql_journal_record_bridge (QlJournal *journal, const char *name, GError **error);
 
+/* A hugepage pool (its directory relative to sysfs) about to grow from
+ * before by added pages; undone by shrinking it by added, never below before. */
+gboolean ql_journal_record_hugepages (QlJournal *journal, const char *pool_dir, guint64 before, guint64 added,
+                                      GError **error);
+
 /* Undoes every change, newest first.  Undone changes leave the journal;
  * the file goes when none is left.  On failure the rest stays recorded
  * and error lists what could not be undone.  Each undone change is

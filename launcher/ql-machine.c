@@ -377,9 +377,9 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
         {
           const char *size = ql_hugepages_names[p->memory.hugepages];
           g_set_error (error, QL_ERROR, QL_ERROR_HOST,
-                       "hugepages=%s, but no hugetlbfs with %s pages is mounted "
+                       "%s: %s, but no hugetlbfs with %s pages is mounted "
                        "(Hint: mount -t hugetlbfs -o pagesize=%s none /dev/hugepages%s)",
-                       size, size, size, p->memory.hugepages == QL_HUGEPAGES_1G ? "1G" : "");
+                       p->memory.where, size, size, size, p->memory.hugepages == QL_HUGEPAGES_1G ? "1G" : "");
           return NULL;
         }
       m->hugetlbfs = g_strdup (mount);

@@ -294,6 +294,7 @@ ql_profile_free (QlProfile *profile)
   g_free (profile->vm.initrd);
   g_free (profile->vm.append);
   g_free (profile->cpu.model);
+  g_free (profile->memory.where);
   cpu_pin_clear (&profile->cpu.pin);
   cpu_pin_clear (&profile->cpu.emulator_pin);
   cpu_pin_clear (&profile->cpu.iothread_pin);
@@ -1089,6 +1090,8 @@ check_profile (Loader *loader)
   if (p->memory.hugepages != QL_HUGEPAGES_NONE)
     {
       guint64 page = p->memory.hugepages == QL_HUGEPAGES_2M ? 2 << 20 : 1 << 30;
+      p->memory.where = g_strdup_printf ("%s:%u: [memory] hugepages", loader->path,
+                                         ql_ini_index_key_line (loader->index, "memory", "hugepages"));
       if (p->memory.size % page != 0)
         {
           g_autofree char *size = ql_value_format_size (p->memory.size);

@@ -109,6 +109,7 @@ typedef struct {
     gboolean prealloc;
     guint prealloc_threads;  /* 0: the pinned vCPUs' count, or QEMU's default */
     gboolean allocate;   /* grow the hugepage pool for the VM, shrink it back after */
+    char *where;         /* "FILE:LINE: [memory] hugepages" for errors found on the host */
   } memory;
 
   GPtrArray *disks;      /* QlDisk*, in file order */

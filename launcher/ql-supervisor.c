@@ -1,8 +1,10 @@
 #include "ql-supervisor.h"
 #include "ql-error.h"
 #include "ql-host-plan.h"
+#include "ql-hugepages.h"
 #include "ql-journal.h"
 #include "ql-net-host.h"
+#include "ql-paths.h"
 #include "ql-pin.h"
 #include "ql-qmp-client.h"
 #include "ql-runtime.h"
@@ -549,6 +551,57 @@ prepare_state (Supervisor *s, gboolean *ret_created, GError **error)
   return TRUE;
 }
 
+/* Makes sure the hugepage pool holds the guest's memory, growing it with
+ * allocate=true (journaled first, so the pool shrinks back afterwards).
+ * QEMU's own "unable to map backing store" says none of this. */
+static gboolean
+prepare_hugepages (Supervisor *s, GError **error)
+{
+  const QlProfile *p = s->m->profile;
+  guint64 page_kib = p->memory.hugepages == QL_HUGEPAGES_1G ? 1048576 : 2048;
+  guint64 pages = p->memory.size / (page_kib << 10);
+  int node = s->m->pin != NULL ? s->m->pin->memory_node : -1;
+  g_autoptr(QlHugepagePool) pool = NULL;
+  g_autofree char *pool_dir = NULL;
+  guint64 available, before;
+
+  if (s->m->hugetlbfs == NULL)
+    return TRUE;
+  pool = ql_hugepages_read (ql_paths_sysfs (), page_kib, error);
+  if (pool == NULL)
+    {
+      g_prefix_error (error, "%s: ", p->memory.where);
+      return FALSE;
+    }
+  available = ql_hugepages_available (pool, node);
+  if (available >= pages)
+    return TRUE;
+  if (!p->memory.allocate)
+    {
+      g_autofree char *shortfall = ql_hugepages_describe_shortfall (pool, pages, node);
+      guint64 bytes = pages * (page_kib << 10);
+      g_autofree char *size = bytes % (1 << 30) == 0 ? g_strdup_printf ("%" G_GUINT64_FORMAT "G", bytes >> 30)
+                                                      : g_strdup_printf ("%" G_GUINT64_FORMAT "M", bytes >> 20);
+      g_autofree char *on_node = node >= 0 ? g_strdup_printf (" --node %d", node) : g_strdup ("");
+
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST,
+                   "%s: VM '%s' needs %s; run 'qlaunch hugepages reserve %s%s%s' or set allocate=true in [memory]",
+                   p->memory.where, s->name, shortfall, size, page_kib == 2048 ? "" : " --page 1G", on_node);
+      return FALSE;
+    }
+  pool_dir = ql_hugepages_pool_dir (page_kib, node);
+  if (!ql_hugepages_read_total (ql_paths_sysfs (), pool_dir, &before, error) ||
+      !ql_journal_record_hugepages (s->journal, pool_dir, before, pages - available, error) ||
+      !ql_hugepages_grow (ql_paths_sysfs (), page_kib, node, pages - available, before, error))
+    {
+      g_prefix_error (error, "%s: allocate=true: ", p->memory.where);
+      return FALSE;
+    }
+  g_message ("%s: hugepage pool grown by %" G_GUINT64_FORMAT " pages to %" G_GUINT64_FORMAT
+             "; it shrinks back when the VM ends", s->name, pages - available, before + pages - available);
+  return TRUE;
+}
+
 /* Plans the passthrough against the host as it is now and binds the
  * devices, each journaled first. */
 static gboolean
@@ -712,7 +765,7 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
   remove_runtime_file (&s, QL_RUNTIME_STOP_REQUEST);
 
   s.passed_fds = g_array_new (FALSE, FALSE, sizeof (QlPassedFd));
-  if (!prepare_state (&s, &vars_created, error) || !take_host_devices (&s, error) ||
+  if (!prepare_state (&s, &vars_created, error) || !prepare_hugepages (&s, error) || !take_host_devices (&s, error) ||
       !ql_net_host_open_taps (m, s.journal, s.passed_fds, error))
     {
       undo_host_changes (&s);

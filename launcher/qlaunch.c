@@ -20,6 +20,7 @@ static const Verb verbs[] = {
   { "list", ql_cmd_list, "List the profiles in the profile directories" },
   { "plan", ql_cmd_plan, "Show what a start would change on the host (no side effects)" },
   { "pin", ql_cmd_pin, "Pin a running VM's vCPU, iothread and emulator threads again, or move them" },
+  { "hugepages", ql_cmd_hugepages, "Show the hugepage pools, or reserve and release pages" },
   { "recover", ql_cmd_recover, "Give back what a VM whose supervisor died still holds" },
   { "devices", ql_cmd_devices, "List the host's PCI devices with IOMMU groups and drivers" },
   { "bind", ql_cmd_bind, "Give host PCI devices to vfio-pci by hand" },
