@@ -62,8 +62,6 @@ read_l3 (const char *cpu_dir)
       g_autofree char *shared = g_build_filename (index, "shared_cpu_list", NULL);
       g_autoptr(GArray) cpus = NULL;
 
-      if (!g_file_test (index, G_FILE_TEST_IS_DIR))
-        break;
       if (read_uint (index, "level", 0) != 3)
         continue;
       cpus = read_cpulist (shared);

@@ -129,12 +129,14 @@ ql_pin_auto (const QlCpuTopology *t, guint sockets, guint cores_per_socket, guin
   g_autoptr(GArray) cores = host_cores (t);
   g_autoptr(GPtrArray) chosen = g_ptr_array_new ();
   g_autoptr(GArray) vcpus = g_array_new (FALSE, FALSE, sizeof (guint));
-  g_autofree char *reserved = ql_value_format_cpu_set (g_array_index (cores, HostCore, 0).threads);
+  g_autofree char *reserved_set = ql_value_format_cpu_set (g_array_index (cores, HostCore, 0).threads);
+  gboolean reserved_many = g_array_index (cores, HostCore, 0).threads->len > 1;
+  g_autofree char *reserved = g_strdup_printf ("CPU%s %s", reserved_many ? "s" : "", reserved_set);
   guint needed = sockets * cores_per_socket;
   guint available = count_free (cores, threads, NULL);
   guint smt = max_threads_per_core (cores);
   gboolean spread = FALSE;
-  g_autofree char *vcpu_set = NULL;
+  g_autofree char *vcpu_set = NULL, *last_vcpu = NULL;
 
   if (available < needed)
     {
@@ -151,7 +153,7 @@ ql_pin_auto (const QlCpuTopology *t, guint sockets, guint cores_per_socket, guin
         hint = g_strdup ("; lower cores=, or list the CPUs with pin=");
       g_set_error (error, QL_ERROR, QL_ERROR_HOST,
                    "auto needs %u host core%s with %u thread%s each for sockets=%u cores=%u threads=%u, and this host "
-                   "has %u besides its first core (CPU %s), which stays with the host (online CPUs %s)%s",
+                   "has %u besides its first core (%s), which stays with the host (online CPUs %s)%s",
                    needed, needed == 1 ? "" : "s", threads, threads == 1 ? "" : "s", sockets, cores_per_socket,
                    threads, available, reserved, online, hint);
       return NULL;
@@ -168,10 +170,13 @@ ql_pin_auto (const QlCpuTopology *t, guint sockets, guint cores_per_socket, guin
       g_array_append_val (vcpus, g_array_index (core->threads, guint, v % threads));
     }
   vcpu_set = ql_value_format_cpu_set (vcpus);
-  *ret_note = g_strdup_printf ("pin=auto: vCPUs 0-%u on host CPUs %s, one guest core per host core%s; "
-                               "CPU %s stays with the host", vcpus->len - 1, vcpu_set,
+  last_vcpu = vcpus->len > 1 ? g_strdup_printf ("-%u", vcpus->len - 1) : g_strdup ("");
+  *ret_note = g_strdup_printf ("pin=auto: vCPU%s 0%s on host CPU%s %s, one guest core per host core%s; "
+                               "%s stay%s with the host", vcpus->len > 1 ? "s" : "",
+                               last_vcpu,
+                               vcpus->len > 1 ? "s" : "", vcpu_set,
                                spread ? " (a guest socket spans L3 caches: the host has no room in one)" : "",
-                               reserved);
+                               reserved, reserved_many ? "" : "s");
   return g_steal_pointer (&vcpus);
 }
 

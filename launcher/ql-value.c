@@ -119,7 +119,7 @@ ql_value_parse_cpu_list (const char *text, GArray **ret_cpus, char **ret_message
       g_auto(GStrv) range = g_strsplit (g_strstrip (items[i]), "-", 3);
       guint first, last;
 
-      if (g_strv_length (range) > 2 || !parse_cpu (g_strstrip (range[0]), &first) ||
+      if (g_strv_length (range) == 0 || g_strv_length (range) > 2 || !parse_cpu (g_strstrip (range[0]), &first) ||
           !parse_cpu (range[1] ? g_strstrip (range[1]) : range[0], &last) || last < first)
         {
           *ret_message = g_strdup_printf ("'%s' is not a list of host CPUs; write numbers and ranges "
@@ -129,6 +129,12 @@ ql_value_parse_cpu_list (const char *text, GArray **ret_cpus, char **ret_message
         }
       for (guint cpu = first; cpu <= last; cpu++)
         g_array_append_val (cpus, cpu);
+    }
+  if (cpus->len == 0)
+    {
+      *ret_message = g_strdup ("'' is not a list of host CPUs; write numbers and ranges as in "
+                               "/sys/devices/system/cpu/online, e.g. 2-5 or 2,3,6,7");
+      return FALSE;
     }
   *ret_cpus = g_steal_pointer (&cpus);
   return TRUE;

@@ -138,3 +138,88 @@ fake_sysfs_remove (const char *sysfs)
   g_autoptr(GFile) root = g_file_new_for_path (sysfs);
   remove_tree (root);
 }
+
+static char *
+cpulist_of (GArray *cpus)
+{
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; i < cpus->len; i++)
+    g_string_append_printf (out, i ? ",%u" : "%u", g_array_index (cpus, guint, i));
+  g_string_append_c (out, '\n');
+  return g_string_free (out, FALSE);
+}
+
+static void
+write_pool (const char *dir, guint64 pages, gboolean host_wide)
+{
+  g_autofree char *text = g_strdup_printf ("%" G_GUINT64_FORMAT "\n", pages);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  write_file (dir, "nr_hugepages", text);
+  write_file (dir, "free_hugepages", text);
+  write_file (dir, "surplus_hugepages", "0\n");
+  if (host_wide)
+    write_file (dir, "resv_hugepages", "0\n");
+}
+
+void
+fake_sysfs_add_cpus (const char *sysfs, guint packages, guint cores, guint threads, guint hugepages_per_node)
+{
+  guint all_cores = packages * cores, n = all_cores * threads;
+  g_autofree char *cpu_dir = g_build_filename (sysfs, "devices", "system", "cpu", NULL);
+  g_autofree char *online = g_strdup_printf ("0-%u\n", n - 1);
+  g_autofree char *pool = g_build_filename (sysfs, "kernel", "mm", "hugepages", "hugepages-2048kB", NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (cpu_dir, 0755), ==, 0);
+  write_file (cpu_dir, "online", online);
+  for (guint cpu = 0; cpu < n; cpu++)
+    {
+      guint core = cpu % all_cores, package = core / cores;
+      g_autofree char *dir = g_strdup_printf ("%s/cpu%u", cpu_dir, cpu);
+      g_autofree char *topology = g_build_filename (dir, "topology", NULL);
+      g_autofree char *l3 = g_build_filename (dir, "cache", "index3", NULL);
+      g_autoptr(GArray) siblings = g_array_new (FALSE, FALSE, sizeof (guint));
+      g_autoptr(GArray) shared = g_array_new (FALSE, FALSE, sizeof (guint));
+      g_autofree char *siblings_text = NULL, *shared_text = NULL, *package_text = NULL, *core_text = NULL;
+
+      for (guint t = 0; t < threads; t++)
+        {
+          guint sibling = core + t * all_cores;
+          g_array_append_val (siblings, sibling);
+        }
+      for (guint t = 0; t < threads; t++)
+        for (guint c = 0; c < cores; c++)
+          {
+            guint other = package * cores + c + t * all_cores;
+            g_array_append_val (shared, other);
+          }
+      siblings_text = cpulist_of (siblings);
+      shared_text = cpulist_of (shared);
+      package_text = g_strdup_printf ("%u\n", package);
+      core_text = g_strdup_printf ("%u\n", core % cores);
+      g_assert_cmpint (g_mkdir_with_parents (topology, 0755), ==, 0);
+      g_assert_cmpint (g_mkdir_with_parents (l3, 0755), ==, 0);
+      write_file (topology, "physical_package_id", package_text);
+      write_file (topology, "core_id", core_text);
+      write_file (topology, "thread_siblings_list", siblings_text);
+      write_file (l3, "level", "3\n");
+      write_file (l3, "shared_cpu_list", shared_text);
+    }
+  for (guint package = 0; package < packages; package++)
+    {
+      g_autofree char *node = g_strdup_printf ("%s/devices/system/node/node%u", sysfs, package);
+      g_autofree char *node_pool = g_build_filename (node, "hugepages", "hugepages-2048kB", NULL);
+      g_autoptr(GArray) cpus = g_array_new (FALSE, FALSE, sizeof (guint));
+      g_autofree char *text = NULL;
+
+      for (guint cpu = 0; cpu < n; cpu++)
+        if ((cpu % all_cores) / cores == package)
+          g_array_append_val (cpus, cpu);
+      text = cpulist_of (cpus);
+      g_assert_cmpint (g_mkdir_with_parents (node, 0755), ==, 0);
+      write_file (node, "cpulist", text);
+      write_pool (node_pool, hugepages_per_node, FALSE);
+    }
+  write_pool (pool, (guint64) hugepages_per_node * packages, TRUE);
+}

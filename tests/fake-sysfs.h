@@ -18,3 +18,10 @@ char *fake_sysfs_new (void);
 void fake_sysfs_add_drm_node (const char *sysfs, const char *address, guint major, guint minor);
 
 void fake_sysfs_remove (const char *sysfs);
+
+/* Adds devices/system/cpu and devices/system/node for a host of packages ×
+ * cores × threads, numbered as Linux does on Intel: CPU n is thread n / (packages
+ * × cores) of core n % (packages × cores); a package is a NUMA node with one
+ * L3 cache.  Node directories get 2 MiB hugepage pools of hugepages_per_node
+ * pages, all free, and kernel/mm/hugepages the host-wide one. */
+void fake_sysfs_add_cpus (const char *sysfs, guint packages, guint cores, guint threads, guint hugepages_per_node);

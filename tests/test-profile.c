@@ -64,6 +64,65 @@ load_error (Fixture *f, const char *text)
 }
 
 static void
+assert_cpus (const GArray *cpus, const char *expected)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  g_assert_nonnull (cpus);
+  for (guint i = 0; i < cpus->len; i++)
+    g_string_append_printf (text, i ? ",%u" : "%u", g_array_index (cpus, guint, i));
+  g_assert_cmpstr (text->str, ==, expected);
+}
+
+static void
+test_pinning (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlProfile) p = load (f, "[cpu]\ncores = 3\nthreads = 2\npin = 9, 3-4,8 , 2,2\n"
+                                    "emulator-pin = 0-1\niothreads = 2\niothread-pin = auto\n"
+                                    "[memory]\nsize = 4G\nhugepages = 2M\nallocate = yes\n", &error);
+  g_autoptr(QlProfile) defaults = load (f, "[cpu]\ncores = 2\n", &error);
+
+  g_assert_no_error (error);
+  /* the written order, repeats kept: vCPU i runs on the i-th */
+  g_assert_cmpint (p->cpu.pin.mode, ==, QL_PIN_LIST);
+  assert_cpus (p->cpu.pin.cpus, "9,3,4,8,2,2");
+  g_assert_true (g_str_has_suffix (p->cpu.pin.where, "/vm.ini:4: [cpu] pin"));
+  g_assert_cmpint (p->cpu.emulator_pin.mode, ==, QL_PIN_LIST);
+  assert_cpus (p->cpu.emulator_pin.cpus, "0,1");
+  g_assert_cmpuint (p->cpu.iothreads, ==, 2);
+  g_assert_cmpint (p->cpu.iothread_pin.mode, ==, QL_PIN_AUTO);
+  g_assert_true (p->memory.allocate);
+  g_assert_true (g_str_has_suffix (p->memory.where, "/vm.ini:10: [memory] hugepages"));
+
+  g_assert_cmpint (defaults->cpu.pin.mode, ==, QL_PIN_NONE);
+  g_assert_cmpint (defaults->cpu.emulator_pin.mode, ==, QL_PIN_NONE);
+  g_assert_cmpuint (defaults->cpu.iothreads, ==, 0);
+  g_assert_false (defaults->memory.allocate);
+}
+
+static void
+test_cpu_list_values (void)
+{
+  g_autoptr(GArray) cpus = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *set = NULL;
+
+  g_assert_true (ql_value_parse_cpu_list ("8,0-3,3", &cpus, &message));
+  assert_cpus (cpus, "8,0,1,2,3,3");
+  set = ql_value_format_cpu_set (cpus);
+  g_assert_cmpstr (set, ==, "0-3,8");
+  for (const char *const *bad = (const char *[]) { "", "1,,2", "-1", "1-", "1-2-3", "x", "8192", " 2 - ", NULL }; *bad;
+       bad++)
+    {
+      g_autoptr(GArray) none = NULL;
+      g_autofree char *why = NULL;
+      g_assert_false (ql_value_parse_cpu_list (*bad, &none, &why));
+      g_assert_nonnull (strstr (why, "is not a list of host CPUs"));
+    }
+}
+
+static void
 test_defaults (Fixture *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
@@ -176,8 +235,26 @@ static const ErrorCase error_cases[] = {
     "D/vm.ini:3: [pci gpu] rom-acpi: is not supported by this version of qlaunch yet" },
   { "unknown-key", "[cpu]\ncors = 4\n",
     "D/vm.ini:2: [cpu] cors: unknown key; did you mean 'cores'?" },
-  { "later-key", "[cpu]\npin = 2-5\n",
-    "D/vm.ini:2: [cpu] pin: is not supported by this version of qlaunch yet" },
+  { "later-key", "[vm]\nrun-as = qemu\n",
+    "D/vm.ini:2: [vm] run-as: is not supported by this version of qlaunch yet" },
+  { "pin-bad-list", "[cpu]\npin = 2-a\n",
+    "D/vm.ini:2: [cpu] pin: '2-a' is not a list of host CPUs; write numbers and ranges as in "
+    "/sys/devices/system/cpu/online, e.g. 2-5 or 2,3,6,7, or auto, or none" },
+  { "pin-reversed-range", "[cpu]\npin = 5-2\n",
+    "D/vm.ini:2: [cpu] pin: '5-2' is not a list of host CPUs; write numbers and ranges as in "
+    "/sys/devices/system/cpu/online, e.g. 2-5 or 2,3,6,7, or auto, or none" },
+  { "pin-count", "[cpu]\ncores = 4\nthreads = 2\npin = 2-5\n",
+    "D/vm.ini:4: [cpu] pin: lists 4 host CPUs for 8 vCPUs (sockets × cores × threads); give one host CPU per "
+    "vCPU, in vCPU order, or write pin=auto" },
+  { "iothread-pin-alone", "[cpu]\niothread-pin = 3\n",
+    "D/vm.ini:2: [cpu] iothread-pin: there are no iothreads to pin; set iothreads=N as well" },
+  { "emulator-pin-auto-alone", "[cpu]\nemulator-pin = auto\n",
+    "D/vm.ini:2: [cpu] emulator-pin: auto means the host CPUs the vCPUs leave free, and pin= is not set; "
+    "list the CPUs, or set pin= as well" },
+  { "iothreads-range", "[cpu]\niothreads = 17\n",
+    "D/vm.ini:2: [cpu] iothreads: 17 is out of range (0..16)" },
+  { "allocate-alone", "[memory]\nallocate = true\n",
+    "D/vm.ini:2: [memory] allocate: grows the hugepage pool; it needs hugepages=2M or hugepages=1G" },
   { "bad-enum", "[vm]\naccel = kmv\n",
     "D/vm.ini:2: [vm] accel: 'kmv' is not one of auto, kvm or tcg; did you mean 'kvm'?" },
   { "bad-bool", "[vm]\nhyperv = maybe\n",
@@ -390,6 +467,8 @@ main (int argc, char **argv)
   g_test_add_func ("/value/sizes", test_sizes);
   g_test_add_func ("/profile/default-mac", test_default_mac);
   g_test_add ("/profile/tap", Fixture, NULL, setup, test_tap, teardown);
+  g_test_add ("/profile/pinning", Fixture, NULL, setup, test_pinning, teardown);
+  g_test_add_func ("/profile/cpu-list-values", test_cpu_list_values);
   g_test_add_func ("/profile/default-ifname", test_default_ifname);
   return g_test_run ();
 }
