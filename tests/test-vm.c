@@ -1,6 +1,7 @@
 /* The real thing: qlaunch starts real QEMU (TCG here) with the test guest,
  * and the tests check the machine over real QMP, stop it through the ladder,
  * kill QEMU under it, and look at what is left on the host. */
+#include "vm-harness.h"
 #include "ql-link.h"
 #include "ql-qmp-client.h"
 #include "ql-runtime.h"
@@ -14,215 +15,6 @@
 #include <unistd.h>
 #include <string.h>
 #include <sys/wait.h>
-
-static char *tmp_root;
-static char *runtime_base;
-static char *state_base;
-static char *source_root;
-static const char *qlaunch;
-static char *skip_reason;
-
-static char *
-profile_path (const char *name)
-{
-  if (g_str_has_prefix (name, "data/"))
-    return g_build_filename (source_root, "tests", "data", "profiles", name + 5, NULL);
-  return g_build_filename (source_root, "profiles", name, NULL);
-}
-
-static gchar **
-child_env (void)
-{
-  gchar **env = g_get_environ ();
-
-  env = g_environ_setenv (env, "QLAUNCH_RUNTIME_DIR", runtime_base, TRUE);
-  env = g_environ_setenv (env, "QLAUNCH_STATE_DIR", state_base, TRUE);
-  return env;
-}
-
-/* when set, run_qlaunch runs qlaunch as this user, with runtime and state
- * dirs of its own */
-static uid_t run_as_uid;
-
-static void
-drop_to_run_as_uid (gpointer user_data)
-{
-  if (run_as_uid != 0 && (setgroups (0, NULL) != 0 || setgid (run_as_uid) != 0 || setuid (run_as_uid) != 0))
-    _exit (125);
-}
-
-/* Runs qlaunch to completion; returns its exit status. */
-static int
-run_qlaunch (char **ret_out, char **ret_err, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_auto(GStrv) env = child_env ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL, *err = NULL;
-  const char *arg;
-  int status = -1;
-  va_list ap;
-
-  g_ptr_array_add (argv, (char *) qlaunch);
-  va_start (ap, ret_err);
-  while ((arg = va_arg (ap, const char *)))
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  /* always captured: the child's words must not land in this test's TAP stream */
-  if (run_as_uid != 0)
-    {
-      g_autofree char *base = g_strdup_printf ("%s/uid%u", tmp_root, (guint) run_as_uid);
-      g_autofree char *run = g_build_filename (base, "run", NULL);
-      g_autofree char *state = g_build_filename (base, "state", NULL);
-      g_assert_cmpint (g_mkdir_with_parents (base, 0700), ==, 0);
-      g_assert_cmpint (chown (base, run_as_uid, run_as_uid), ==, 0);
-      /* tmp_root is root's 0700: the user may pass through, not list */
-      g_assert_cmpint (chmod (tmp_root, 0711), ==, 0);
-      env = g_environ_setenv (env, "QLAUNCH_RUNTIME_DIR", run, TRUE);
-      env = g_environ_setenv (env, "QLAUNCH_STATE_DIR", state, TRUE);
-    }
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, drop_to_run_as_uid, NULL,
-                               &out, &err, &status, &error));
-  g_assert_no_error (error);
-  g_test_message ("qlaunch %s: %s%s", (char *) argv->pdata[1], out, err);
-  if (ret_out != NULL)
-    *ret_out = g_steal_pointer (&out);
-  if (ret_err != NULL)
-    *ret_err = g_steal_pointer (&err);
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-}
-
-/* A foreground 'qlaunch start', as systemd would run it. */
-static GSubprocess *
-start_foreground (const char *profile)
-{
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                                                      G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *path = profile_path (profile);
-  g_auto(GStrv) env = child_env ();
-  GSubprocess *proc;
-
-  g_subprocess_launcher_set_environ (launcher, env);
-  proc = g_subprocess_launcher_spawn (launcher, &error, qlaunch, "start", path, NULL);
-  g_assert_no_error (error);
-  return proc;
-}
-
-static JsonObject *
-status_json (const char *name)
-{
-  g_autofree char *out = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-
-  g_assert_cmpint (run_qlaunch (&out, NULL, "status", name, "--json", NULL), ==, 0);
-  g_assert_true (json_parser_load_from_data (parser, out, -1, NULL));
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
-}
-
-static void
-wait_running (const char *name)
-{
-  gint64 deadline = g_get_monotonic_time () + 90 * G_USEC_PER_SEC;
-
-  for (;;)
-    {
-      g_autoptr(JsonObject) status = status_json (name);
-      if (g_strcmp0 (json_object_get_string_member (status, "state"), "running") == 0)
-        return;
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (100 * 1000);
-    }
-}
-
-static int
-wait_exit (GSubprocess *proc, char **ret_stdout)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-
-  g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, ret_stdout, &err, &error));
-  g_assert_no_error (error);
-  g_test_message ("supervisor stderr:\n%s", err);
-  return g_subprocess_get_exit_status (proc);
-}
-
-static char *
-runtime_file (const char *name, const char *file)
-{
-  return g_build_filename (runtime_base, name, file, NULL);
-}
-
-static JsonObject *
-last_exit (const char *name)
-{
-  g_autofree char *path = g_build_filename (state_base, name, QL_STATE_LAST_EXIT, NULL);
-  g_autoptr(GError) error = NULL;
-  JsonObject *o = ql_json_read_object (path, &error);
-
-  g_assert_no_error (error);
-  return o;
-}
-
-/* Nothing of a VM's run is left on the host: no lock, socket, or runtime dir. */
-static void
-assert_nothing_left (const char *name)
-{
-  g_autofree char *dir = g_build_filename (runtime_base, name, NULL);
-  g_autofree char *sock = runtime_file (name, "qmp.sock");
-  g_autofree char *lock = runtime_file (name, "lock");
-
-  g_assert_false (ql_lock_is_held (dir));
-  g_assert_false (g_file_test (sock, G_FILE_TEST_EXISTS));
-  g_assert_false (g_file_test (lock, G_FILE_TEST_EXISTS));
-  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
-}
-
-static QlQmpClient *
-qmp_connect (const char *name)
-{
-  g_autofree char *sock = runtime_file (name, "qmp.sock");
-  g_autoptr(GError) error = NULL;
-  QlQmpClient *qmp = ql_qmp_client_connect_unix (sock, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (ql_qmp_client_handshake_sync (qmp, 10000, &error));
-  g_assert_no_error (error);
-  return qmp;
-}
-
-/* A command with string arguments: NAME, VALUE, ..., NULL. */
-static JsonNode *
-qmp_with (QlQmpClient *client, const char *command, ...)
-{
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonNode) args = NULL;
-  g_autoptr(GError) error = NULL;
-  const char *name;
-  JsonNode *ret;
-  va_list ap;
-
-  json_builder_begin_object (b);
-  va_start (ap, command);
-  while ((name = va_arg (ap, const char *)))
-    {
-      json_builder_set_member_name (b, name);
-      json_builder_add_string_value (b, va_arg (ap, const char *));
-    }
-  va_end (ap);
-  json_builder_end_object (b);
-  args = json_builder_get_root (b);
-  ret = ql_qmp_client_execute_sync (client, command, args, 10000, &error);
-  g_assert_no_error (error);
-  return ret;
-}
-
-static JsonNode *
-qmp (QlQmpClient *client, const char *command)
-{
-  return qmp_with (client, command, NULL);
-}
 
 /* "00:03.0 1af4:1000" for each device on bus 0, from query-pci */
 static char *
@@ -244,34 +36,6 @@ pci_summary (QlQmpClient *client)
                               json_object_get_int_member (id, "vendor"), json_object_get_int_member (id, "device"));
     }
   return g_string_free (out, FALSE);
-}
-
-/* The guest's serial log once it holds needle. */
-static char *
-wait_serial (const char *name, const char *needle)
-{
-  g_autofree char *log = runtime_file (name, "serial.log");
-  gint64 deadline = g_get_monotonic_time () + 90 * G_USEC_PER_SEC;
-  char *text = NULL;
-
-  while (!(g_file_get_contents (log, &text, NULL, NULL) && strstr (text, needle)))
-    {
-      g_clear_pointer (&text, g_free);
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (100 * 1000);
-    }
-  return text;
-}
-
-static gboolean
-skip_if_unavailable (void)
-{
-  if (skip_reason != NULL)
-    {
-      g_test_skip (skip_reason);
-      return TRUE;
-    }
-  return FALSE;
 }
 
 /* ---- tests ---- */
@@ -602,13 +366,6 @@ link_exists (const char *name)
   return get_link (name, &info);
 }
 
-static gint64
-status_pid (const char *name, const char *member)
-{
-  g_autoptr(JsonObject) status = status_json (name);
-  return json_object_get_int_member (status, member);
-}
-
 /* The guest gets its address over the tap and answers the peer across the
  * bridge; two queues, seen from the host, QMP and the guest; after stop no
  * tap is left and the bridge is as it was. */
@@ -868,40 +625,15 @@ test_tap_no_permission (void)
   peer_net_down ();
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir && (name = g_dir_read_name (dir)))
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 int
 main (int argc, char **argv)
 {
-  g_autofree char *kernel = NULL;
-  g_autofree char *qemu = g_find_program_in_path ("qemu-system-x86_64");
   g_autofree char *ip = g_find_program_in_path ("ip");
   g_autofree char *busybox = g_find_program_in_path ("busybox");
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-  qlaunch = g_getenv ("QL_QLAUNCH");
-  source_root = g_canonicalize_filename (g_getenv ("QL_SOURCE_ROOT"), NULL);
-  kernel = g_build_filename (source_root, "build", "guest", "vmlinuz", NULL);
-  if (qemu == NULL)
-    skip_reason = g_strdup ("qemu-system-x86_64 is not installed (apt install qemu-system-x86)");
-  else if (!g_file_test (kernel, G_FILE_TEST_EXISTS))
-    skip_reason = g_strdup_printf ("the test guest is not built: run tests/guest/mkguest.sh %s/build/guest", source_root);
+  vm_harness_init ();
 
   /* every VM of this test lives in a network namespace of its own: the taps
    * and bridges it makes never touch the host's network */
@@ -913,11 +645,6 @@ main (int argc, char **argv)
     net_skip_reason = g_strdup ("tap tests need ip and busybox (apt install iproute2 busybox-static)");
   else if (unshare (CLONE_NEWNET) != 0)
     net_skip_reason = g_strdup_printf ("cannot make a network namespace: %s", g_strerror (errno));
-
-  /* short paths: unix socket paths are limited to 107 bytes */
-  tmp_root = g_dir_make_tmp ("qlvm-XXXXXX", NULL);
-  runtime_base = g_build_filename (tmp_root, "run", NULL);
-  state_base = g_build_filename (tmp_root, "state", NULL);
 
   g_test_add_func ("/vm/start-query-stop", test_start_query_stop);
   g_test_add_func ("/vm/stop-escalates", test_stop_escalates);

@@ -1,0 +1,51 @@
+#pragma once
+
+#include "ql-qmp-client.h"
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <sys/types.h>
+
+/* Set by vm_harness_init: a temp root with the runtime and state bases
+ * every qlaunch of the test uses, the source tree, the qlaunch binary, and
+ * why VM tests cannot run here (NULL when they can). */
+extern char *tmp_root;
+extern char *runtime_base;
+extern char *state_base;
+extern char *source_root;
+extern const char *qlaunch;
+extern char *skip_reason;
+
+/* When set, run_qlaunch runs qlaunch as this user, with runtime and state
+ * dirs of its own. */
+extern uid_t run_as_uid;
+
+void vm_harness_init (void);
+
+/* "data/x.ini": tests/data/profiles/x.ini; an absolute path as it is; otherwise profiles/NAME. */
+char *profile_path (const char *name);
+gchar **child_env (void);
+
+/* Runs qlaunch ARGS..., NULL to completion; returns its exit status. */
+int run_qlaunch (char **ret_out, char **ret_err, ...) G_GNUC_NULL_TERMINATED;
+/* A foreground 'qlaunch start', as systemd would run it. */
+GSubprocess *start_foreground (const char *profile);
+JsonObject *status_json (const char *name);
+/* "qemu-pid" or "supervisor-pid" of a running VM */
+gint64 status_pid (const char *name, const char *member);
+void wait_running (const char *name);
+int wait_exit (GSubprocess *proc, char **ret_stdout);
+char *runtime_file (const char *name, const char *file);
+JsonObject *last_exit (const char *name);
+/* Nothing of a VM's run is left on the host: no lock, socket, or runtime dir. */
+void assert_nothing_left (const char *name);
+
+QlQmpClient *qmp_connect (const char *name);
+/* A command with string arguments: NAME, VALUE, ..., NULL. */
+JsonNode *qmp_with (QlQmpClient *client, const char *command, ...) G_GNUC_NULL_TERMINATED;
+JsonNode *qmp (QlQmpClient *client, const char *command);
+
+/* The guest's serial log once it holds needle. */
+char *wait_serial (const char *name, const char *needle);
+gboolean skip_if_unavailable (void);
+void remove_tree (const char *path);
