@@ -7,38 +7,12 @@ answers query-status with "running".  Bare QEMU gets qlaunch's own argv
 sockets.  Runs are interleaved; prints each median and the median ratio.
 Usage: bench/start-latency.py [ROUNDS] [PROFILE]   (needs build/ and build/guest)
 """
-import json, os, shlex, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+import os, shlex, shutil, signal, statistics, subprocess, sys, time
 
-root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-qlaunch = os.environ.get("QLAUNCH_BIN", os.path.join(root, "build", "launcher", "qlaunch"))
+from qlbench import env, qlaunch, root, tmp, wait_running
+
 rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
 profile = sys.argv[2] if len(sys.argv) > 2 else os.path.join(root, "profiles", "test-ignore-acpi.ini")
-tmp = tempfile.mkdtemp(prefix="qlbench-")
-env = dict(os.environ, QLAUNCH_RUNTIME_DIR=os.path.join(tmp, "run"), QLAUNCH_STATE_DIR=os.path.join(tmp, "state"))
-
-
-def wait_running(path, deadline=60.0):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        try:
-            s = socket.socket(socket.AF_UNIX)
-            s.connect(path)
-            f = s.makefile("rwb")
-            f.readline()  # greeting
-            for cmd in ("qmp_capabilities", "query-status"):
-                f.write(json.dumps({"execute": cmd}).encode() + b"\n")
-                f.flush()
-                while True:
-                    msg = json.loads(f.readline())
-                    if "return" in msg or "error" in msg:
-                        break
-            s.close()
-            if msg.get("return", {}).get("status") == "running":
-                return
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.0005)
-    raise RuntimeError("no 'running' from " + path)
 
 
 def bare_argv():

@@ -166,23 +166,13 @@ fill_device (QlPciDevice *out, struct pci_access *pacc, struct pci_dev *dev, con
   out->holders = g_ptr_array_new_with_free_func ((GDestroyNotify) holder_free);
 }
 
-QlPciHost *
-ql_pci_host_scan (const char *sysfs, GError **error)
+/* Nothing with automatic cleanup lives in this frame: setjmp and the
+ * optimiser's registers do not mix. */
+static gboolean
+scan_with_libpci (QlPciHost *host, const char *bus_dir, const char *devices_dir, GError **error)
 {
-  g_autoptr(QlPciHost) host = g_new0 (QlPciHost, 1);
-  g_autofree char *bus_dir = g_build_filename (sysfs, "bus", "pci", NULL);
-  g_autofree char *devices_dir = g_build_filename (bus_dir, "devices", NULL);
-  struct pci_access *volatile pacc = NULL;
+  struct pci_access *volatile pacc = pci_alloc ();
 
-  host->sysfs = g_strdup (sysfs);
-  host->devices = g_ptr_array_new_with_free_func ((GDestroyNotify) device_free);
-  if (!g_file_test (devices_dir, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "Cannot list PCI devices: '%s' does not exist", devices_dir);
-      return NULL;
-    }
-
-  pacc = pci_alloc ();
   pacc->error = pci_error;
   pacc->warning = pci_warning;
   pacc->debug = pci_debug;
@@ -192,9 +182,9 @@ ql_pci_host_scan (const char *sysfs, GError **error)
       g_set_error (error, QL_ERROR, QL_ERROR_HOST, "Cannot list PCI devices under '%s': libpci: %s",
                    devices_dir, pci_error_message);
       /* libpci's state is unknown after its error: leak it rather than crash */
-      return NULL;
+      return FALSE;
     }
-  pci_set_param (pacc, "sysfs.path", bus_dir);
+  pci_set_param (pacc, "sysfs.path", (char *) bus_dir);
   pci_init (pacc);
   pci_scan_bus (pacc);
   for (struct pci_dev *dev = pacc->devices; dev != NULL; dev = dev->next)
@@ -204,6 +194,25 @@ ql_pci_host_scan (const char *sysfs, GError **error)
       g_ptr_array_add (host->devices, d);
     }
   pci_cleanup (pacc);
+  return TRUE;
+}
+
+QlPciHost *
+ql_pci_host_scan (const char *sysfs, GError **error)
+{
+  g_autoptr(QlPciHost) host = g_new0 (QlPciHost, 1);
+  g_autofree char *bus_dir = g_build_filename (sysfs, "bus", "pci", NULL);
+  g_autofree char *devices_dir = g_build_filename (bus_dir, "devices", NULL);
+
+  host->sysfs = g_strdup (sysfs);
+  host->devices = g_ptr_array_new_with_free_func ((GDestroyNotify) device_free);
+  if (!g_file_test (devices_dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "Cannot list PCI devices: '%s' does not exist", devices_dir);
+      return NULL;
+    }
+  if (!scan_with_libpci (host, bus_dir, devices_dir, error))
+    return NULL;
   g_ptr_array_sort (host->devices, device_compare);
   return g_steal_pointer (&host);
 }
