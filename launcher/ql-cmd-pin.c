@@ -28,20 +28,6 @@ override (const char *option, const char *text, GArray **cpus, GError **error)
   return TRUE;
 }
 
-static gboolean
-check_online (const QlCpuTopology *topology, const GArray *cpus, const char *what, GError **error)
-{
-  for (guint i = 0; cpus != NULL && i < cpus->len; i++)
-    if (ql_cpu_topology_find (topology, g_array_index (cpus, guint, i)) == NULL)
-      {
-        g_autofree char *online = ql_cpu_topology_describe_online (topology);
-        g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: host CPU %u is not online on this host (online CPUs %s)",
-                     what, g_array_index (cpus, guint, i), online);
-        return FALSE;
-      }
-  return TRUE;
-}
-
 static guint
 count_vcpus (const GPtrArray *threads)
 {
@@ -96,9 +82,9 @@ pin_running_vm (const char *name, const char *vcpus, const char *emulator, const
     return FALSE;
 
   topology = ql_cpu_topology_read (ql_paths_sysfs (), error);
-  if (topology == NULL || !check_online (topology, plan->vcpus, "vCPUs", error) ||
-      !check_online (topology, plan->emulator, "emulator", error) ||
-      !check_online (topology, plan->iothreads, "iothreads", error))
+  if (topology == NULL || !ql_cpu_topology_check_online (topology, plan->vcpus, "--vcpus", error) ||
+      !ql_cpu_topology_check_online (topology, plan->emulator, "--emulator", error) ||
+      !ql_cpu_topology_check_online (topology, plan->iothreads, "--iothreads", error))
     return FALSE;
 
   qmp = ql_qmp_client_connect_unix (socket, error);

@@ -148,3 +148,17 @@ ql_cpu_topology_describe_online (const QlCpuTopology *t)
     g_array_append_val (cpus, g_array_index (t->cpus, QlHostCpu, i).cpu);
   return ql_value_format_cpu_set (cpus);
 }
+
+gboolean
+ql_cpu_topology_check_online (const QlCpuTopology *t, const GArray *cpus, const char *what, GError **error)
+{
+  for (guint i = 0; cpus != NULL && i < cpus->len; i++)
+    if (ql_cpu_topology_find (t, g_array_index (cpus, guint, i)) == NULL)
+      {
+        g_autofree char *online = ql_cpu_topology_describe_online (t);
+        g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: host CPU %u is not online on this host (online CPUs %s)",
+                     what, g_array_index (cpus, guint, i), online);
+        return FALSE;
+      }
+  return TRUE;
+}

@@ -27,5 +27,10 @@ QlCpuTopology *ql_cpu_topology_read (const char *sysfs, GError **error);
 /* NULL when cpu is not online. */
 const QlHostCpu *ql_cpu_topology_find (const QlCpuTopology *topology, guint cpu);
 
+/* FALSE with "WHAT: host CPU N is not online on this host (online CPUs …)"
+ * when one of cpus (guint; may be NULL) is not online. */
+gboolean ql_cpu_topology_check_online (const QlCpuTopology *topology, const GArray *cpus, const char *what,
+                                       GError **error);
+
 /* The online CPUs as a kernel cpulist, for messages. */
 char *ql_cpu_topology_describe_online (const QlCpuTopology *topology);

@@ -182,23 +182,6 @@ ql_pin_auto (const QlCpuTopology *t, guint sockets, guint cores_per_socket, guin
 
 /* ---- the profile's keys ---- */
 
-static gboolean
-check_online (const QlCpuPin *pin, const QlCpuTopology *t, GError **error)
-{
-  for (guint i = 0; i < pin->cpus->len; i++)
-    {
-      guint cpu = g_array_index (pin->cpus, guint, i);
-      if (ql_cpu_topology_find (t, cpu) == NULL)
-        {
-          g_autofree char *online = ql_cpu_topology_describe_online (t);
-          g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: host CPU %u is not online on this host (online CPUs %s)",
-                       pin->where, cpu, online);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
 /* The online CPUs that no vCPU is pinned to. */
 static GArray *
 cpus_left (const QlCpuTopology *t, const GArray *vcpus)
@@ -225,7 +208,7 @@ resolve_set (const QlCpuPin *pin, const QlCpuTopology *t, const GArray *vcpus, G
     return TRUE;
   if (pin->mode == QL_PIN_LIST)
     {
-      if (!check_online (pin, t, error))
+      if (!ql_cpu_topology_check_online (t, pin->cpus, pin->where, error))
         return FALSE;
       *ret = g_array_copy (pin->cpus);
       return TRUE;
@@ -272,7 +255,7 @@ ql_pin_plan_resolve (const QlProfile *p, const QlCpuTopology *t, GPtrArray *note
 
   if (p->cpu.pin.mode == QL_PIN_LIST)
     {
-      if (!check_online (&p->cpu.pin, t, error))
+      if (!ql_cpu_topology_check_online (t, p->cpu.pin.cpus, p->cpu.pin.where, error))
         return NULL;
       plan->vcpus = g_array_copy (p->cpu.pin.cpus);
     }

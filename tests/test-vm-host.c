@@ -456,7 +456,7 @@ test_hugepages_supervisor_killed (void)
   path = write_profile ("hp-killed", "[memory]\nsize = 128M\nhugepages = 2M\nallocate = true\n");
   g_assert_cmpint (run_qlaunch (NULL, NULL, "start", "--detach", path, NULL), ==, 0);
   g_assert_cmpuint (pool_count ("nr_hugepages"), ==, pool + 64);
-  g_assert_cmpint (kill ((pid_t) status_pid ("hp-killed", "supervisor-pid"), SIGKILL), ==, 0);
+  kill_supervisor ("hp-killed");
   g_assert_cmpint (run_qlaunch (&out, NULL, "recover", "hp-killed", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "hugepage pool kernel/mm/hugepages/hugepages-2048kB back to"));
   g_assert_cmpuint (pool_count ("nr_hugepages"), ==, pool);

@@ -461,7 +461,7 @@ test_tap_supervisor_killed (void)
   bridge_state ("qlbr0", &before);
   g_assert_cmpint (run_qlaunch (NULL, NULL, "start", "--detach", path, NULL), ==, 0);
   g_assert_true (link_exists ("ql-test-tap-0"));
-  g_assert_cmpint (kill ((pid_t) status_pid ("test-tap", "supervisor-pid"), SIGKILL), ==, 0);
+  kill_supervisor ("test-tap");
   g_assert_true (g_file_test (journal, G_FILE_TEST_EXISTS));
   g_assert_cmpint (run_qlaunch (&out, NULL, "recover", "test-tap", NULL), ==, 0);
   g_assert_true (strstr (out, "tap ql-test-tap-0 is gone") || strstr (out, "tap ql-test-tap-0 deleted"));

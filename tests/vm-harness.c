@@ -6,6 +6,7 @@
 
 #include <glib/gstdio.h>
 #include <grp.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -123,6 +124,21 @@ status_pid (const char *name, const char *member)
 {
   g_autoptr(JsonObject) status = status_json (name);
   return json_object_get_int_member (status, member);
+}
+
+void
+kill_supervisor (const char *name)
+{
+  g_autofree char *dir = g_build_filename (runtime_base, name, NULL);
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  g_assert_cmpint (kill ((pid_t) status_pid (name, "supervisor-pid"), SIGKILL), ==, 0);
+  /* the lock goes with the dead supervisor's last fd, a moment later */
+  while (ql_lock_is_held (dir))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (10 * 1000);
+    }
 }
 
 void

@@ -33,6 +33,8 @@ GSubprocess *start_foreground (const char *profile);
 JsonObject *status_json (const char *name);
 /* "qemu-pid" or "supervisor-pid" of a running VM */
 gint64 status_pid (const char *name, const char *member);
+/* SIGKILL to a running VM's supervisor; returns once its lock is free. */
+void kill_supervisor (const char *name);
 void wait_running (const char *name);
 int wait_exit (GSubprocess *proc, char **ret_stdout);
 char *runtime_file (const char *name, const char *file);
