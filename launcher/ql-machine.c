@@ -261,8 +261,7 @@ static gboolean
 resolve_pinning (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GError **error)
 {
   m->prealloc_threads = p->memory.prealloc_threads;
-  if (p->cpu.pin.mode == QL_PIN_NONE && p->cpu.emulator_pin.mode == QL_PIN_NONE &&
-      p->cpu.iothread_pin.mode == QL_PIN_NONE)
+  if (!ql_profile_pins_threads (p))
     return TRUE;
   if (host->cpus == NULL)
     {

@@ -247,8 +247,7 @@ ql_pin_plan_resolve (const QlProfile *p, const QlCpuTopology *t, GPtrArray *note
   g_autoptr(QlPinPlan) plan = NULL;
   g_autoptr(GArray) no_vcpus = g_array_new (FALSE, FALSE, sizeof (guint));
 
-  if (p->cpu.pin.mode == QL_PIN_NONE && p->cpu.emulator_pin.mode == QL_PIN_NONE &&
-      p->cpu.iothread_pin.mode == QL_PIN_NONE)
+  if (!ql_profile_pins_threads (p))
     return NULL;
   plan = g_new0 (QlPinPlan, 1);
   plan->memory_node = -1;
@@ -289,16 +288,6 @@ ql_pin_plan_resolve (const QlProfile *p, const QlCpuTopology *t, GPtrArray *note
 
 /* ---- runtime file ---- */
 
-static char *
-format_list (const GArray *cpus)
-{
-  GString *out = g_string_new (NULL);
-
-  for (guint i = 0; i < cpus->len; i++)
-    g_string_append_printf (out, i ? ",%u" : "%u", g_array_index (cpus, guint, i));
-  return g_string_free (out, FALSE);
-}
-
 static void
 set_cpus (JsonObject *o, const char *name, const GArray *cpus, gboolean ordered)
 {
@@ -306,7 +295,7 @@ set_cpus (JsonObject *o, const char *name, const GArray *cpus, gboolean ordered)
 
   if (cpus == NULL)
     return;
-  text = ordered ? format_list (cpus) : ql_value_format_cpu_set (cpus);
+  text = ordered ? ql_value_format_cpu_list (cpus) : ql_value_format_cpu_set (cpus);
   json_object_set_string_member (o, name, text);
 }
 

@@ -36,8 +36,7 @@ ql_prepare (const char *name_or_path, GError **error)
       if (p->host->pci == NULL)
         p->host->pci_error = g_strdup (pci_error->message);
     }
-  if (p->profile->cpu.pin.mode != QL_PIN_NONE || p->profile->cpu.emulator_pin.mode != QL_PIN_NONE ||
-      p->profile->cpu.iothread_pin.mode != QL_PIN_NONE)
+  if (ql_profile_pins_threads (p->profile))
     {
       g_autoptr(GError) cpus_error = NULL;
       p->host->cpus = ql_cpu_topology_read (ql_paths_sysfs (), &cpus_error);

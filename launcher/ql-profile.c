@@ -276,6 +276,13 @@ cpu_pin_clear (QlCpuPin *pin)
   pin->mode = QL_PIN_NONE;
 }
 
+gboolean
+ql_profile_pins_threads (const QlProfile *profile)
+{
+  return profile->cpu.pin.mode != QL_PIN_NONE || profile->cpu.emulator_pin.mode != QL_PIN_NONE ||
+         profile->cpu.iothread_pin.mode != QL_PIN_NONE;
+}
+
 guint
 ql_profile_vcpus (const QlProfile *profile)
 {
@@ -361,6 +368,14 @@ diag_clear (gpointer p)
 /* group may be NULL (whole file), key may be NULL (whole section). */
 static void
 report (Loader *loader, const char *group, const char *key, const char *fmt, ...) G_GNUC_PRINTF (4, 5);
+
+/* "FILE:LINE: [group] key", for errors found later on the host */
+static char *
+key_where (Loader *loader, const char *group, const char *key)
+{
+  return g_strdup_printf ("%s:%u: [%s] %s", loader->path, ql_ini_index_key_line (loader->index, group, key), group,
+                          key);
+}
 
 static void
 report (Loader *loader, const char *group, const char *key, const char *fmt, ...)
@@ -792,8 +807,7 @@ parse_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base
         cpu_pin_clear (pin);
         pin->mode = cpus ? QL_PIN_LIST : g_ascii_strcasecmp (value, "auto") == 0 ? QL_PIN_AUTO : QL_PIN_NONE;
         pin->cpus = g_steal_pointer (&cpus);
-        pin->where = g_strdup_printf ("%s:%u: [%s] %s", loader->path,
-                                      ql_ini_index_key_line (loader->index, group, spec->key), group, spec->key);
+        pin->where = key_where (loader, group, spec->key);
         return;
       }
 
@@ -975,8 +989,7 @@ check_pcis (Loader *loader)
             report (loader, group, NULL, "needs host= (an address like 01:00.0, or VENDOR:DEVICE; see 'qlaunch devices')");
           continue;
         }
-      pci->where = g_strdup_printf ("%s:%u: [%s] host", loader->path,
-                                    ql_ini_index_key_line (loader->index, group, "host"), group);
+      pci->where = key_where (loader, group, "host");
       /* host=01:00.1 alone means that function */
       if (pci->by_address && pci->address.function != 0 && pci->functions == 0 &&
           !g_key_file_has_key (loader->keyfile, group, "functions", NULL))
@@ -1090,8 +1103,7 @@ check_profile (Loader *loader)
   if (p->memory.hugepages != QL_HUGEPAGES_NONE)
     {
       guint64 page = p->memory.hugepages == QL_HUGEPAGES_2M ? 2 << 20 : 1 << 30;
-      p->memory.where = g_strdup_printf ("%s:%u: [memory] hugepages", loader->path,
-                                         ql_ini_index_key_line (loader->index, "memory", "hugepages"));
+      p->memory.where = key_where (loader, "memory", "hugepages");
       if (p->memory.size % page != 0)
         {
           g_autofree char *size = ql_value_format_size (p->memory.size);

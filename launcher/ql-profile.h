@@ -138,6 +138,9 @@ typedef struct {
   } qemu;
 } QlProfile;
 
+/* Whether any of pin=, emulator-pin=, iothread-pin= is set. */
+gboolean ql_profile_pins_threads (const QlProfile *profile);
+
 /* sockets × cores × threads */
 guint ql_profile_vcpus (const QlProfile *profile);
 

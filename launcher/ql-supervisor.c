@@ -96,6 +96,12 @@ execute_ignoring_reply (Supervisor *s, const char *command)
     ql_qmp_client_execute_async (s->qmp, command, NULL, NULL, NULL, NULL);
 }
 
+static gint64
+qemu_pid (Supervisor *s)
+{
+  return g_ascii_strtoll (g_subprocess_get_identifier (s->qemu), NULL, 10);
+}
+
 /* ---- the stop ladder ---- */
 
 static void ladder_enter (Supervisor *s, LadderStage stage);
@@ -275,7 +281,7 @@ write_state (Supervisor *s)
   g_autoptr(GError) error = NULL;
   QlRuntimeState state = {
     .supervisor_pid = getpid (),
-    .qemu_pid = g_ascii_strtoll (g_subprocess_get_identifier (s->qemu), NULL, 10),
+    .qemu_pid = qemu_pid (s),
     .started_usec = s->started_usec,
     .accel = (char *) (s->m->accel == QL_ACCEL_KVM ? "kvm" : "tcg"),
     .profile = s->m->profile->path,
@@ -329,7 +335,7 @@ log_pinning (Supervisor *s, const GPtrArray *threads)
           emulator_threads++;
           continue;
         }
-      cpus = ql_pin_read_affinity (g_ascii_strtoll (g_subprocess_get_identifier (s->qemu), NULL, 10), thread->tid);
+      cpus = ql_pin_read_affinity (qemu_pid (s), thread->tid);
       g_message ("%s: %s (thread %" G_GINT64_FORMAT ") runs on host CPU %s", s->name, what, thread->tid,
                  cpus ? cpus : "?");
     }
@@ -357,7 +363,7 @@ iothreads_queried (GObject *source, GAsyncResult *result, gpointer user_data)
       fail_start (s, g_steal_pointer (&error));
       return;
     }
-  threads = ql_pin_list_threads (g_ascii_strtoll (g_subprocess_get_identifier (s->qemu), NULL, 10), cpus_fast,
+  threads = ql_pin_list_threads (qemu_pid (s), cpus_fast,
                                  iothreads, &error);
   if (threads == NULL || !ql_pin_apply (threads, s->m->pin, &error))
     {
@@ -788,7 +794,7 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
     GError *spawn_error = NULL;
     if (!spawn_qemu (&s, &spawn_error))
       s.start_error = spawn_error;
-    else if (!ql_journal_set_qemu_pid (s.journal, g_ascii_strtoll (g_subprocess_get_identifier (s.qemu), NULL, 10),
+    else if (!ql_journal_set_qemu_pid (s.journal, qemu_pid (&s),
                                        &spawn_error))
       fail_start (&s, spawn_error);
   }

@@ -140,6 +140,16 @@ ql_value_parse_cpu_list (const char *text, GArray **ret_cpus, char **ret_message
   return TRUE;
 }
 
+char *
+ql_value_format_cpu_list (const GArray *cpus)
+{
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; i < cpus->len; i++)
+    g_string_append_printf (out, i ? ",%u" : "%u", g_array_index (cpus, guint, i));
+  return g_string_free (out, FALSE);
+}
+
 static int
 compare_guint (gconstpointer a, gconstpointer b)
 {

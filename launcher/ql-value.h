@@ -20,6 +20,9 @@ gboolean ql_value_parse_uint (const char *text, guint64 min, guint64 max, guint6
 #define QL_VALUE_CPU_MAX 8191
 gboolean ql_value_parse_cpu_list (const char *text, GArray **ret_cpus, char **ret_message);
 
+/* cpus as written, in order: "5,4,4" (what ql_value_parse_cpu_list reads back). */
+char *ql_value_format_cpu_list (const GArray *cpus);
+
 /* The set of CPUs in cpus as a sorted kernel cpulist ("0-3,8"); "" when empty. */
 char *ql_value_format_cpu_set (const GArray *cpus);
 

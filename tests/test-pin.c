@@ -13,16 +13,6 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-static char *
-list_text (const GArray *cpus)
-{
-  GString *text = g_string_new (NULL);
-
-  for (guint i = 0; i < cpus->len; i++)
-    g_string_append_printf (text, i ? ",%u" : "%u", g_array_index (cpus, guint, i));
-  return g_string_free (text, FALSE);
-}
-
 static QlCpuTopology *
 fake_topology (guint packages, guint cores, guint threads, char **ret_sysfs)
 {
@@ -56,7 +46,7 @@ auto_pin (const QlCpuTopology *t, guint sockets, guint cores, guint threads, cha
   g_assert_cmpuint (vcpus->len, ==, sockets * cores * threads);
   if (ret_note != NULL)
     *ret_note = g_steal_pointer (&note);
-  return list_text (vcpus);
+  return ql_value_format_cpu_list (vcpus);
 }
 
 static void
@@ -180,9 +170,9 @@ test_resolve (void)
   g_autofree char *vcpus = NULL, *emulator = NULL, *iothreads = NULL;
 
   g_assert_no_error (error);
-  vcpus = list_text (plan->vcpus);
+  vcpus = ql_value_format_cpu_list (plan->vcpus);
   emulator = ql_value_format_cpu_set (plan->emulator);
-  iothreads = list_text (plan->iothreads);
+  iothreads = ql_value_format_cpu_list (plan->iothreads);
   g_assert_cmpstr (vcpus, ==, "3,11");
   g_assert_cmpstr (emulator, ==, "0-2,4-10,12-15");   /* every CPU but the vCPUs' */
   g_assert_cmpstr (iothreads, ==, "0,8");
@@ -210,7 +200,7 @@ test_resolve (void)
   auto_plan = ql_pin_plan_resolve (automatic, server, notes, &error);
   g_assert_no_error (error);
   g_free (vcpus);
-  vcpus = list_text (auto_plan->vcpus);
+  vcpus = ql_value_format_cpu_list (auto_plan->vcpus);
   g_assert_cmpstr (vcpus, ==, "1,9,2,10");
   g_assert_null (auto_plan->emulator);
 }
@@ -233,8 +223,8 @@ test_plan_json (void)
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (node), "emulator"), ==, "0-2,8");
   back = ql_pin_plan_from_json (node, &error);
   g_assert_no_error (error);
-  vcpus = list_text (back->vcpus);
-  emulator = list_text (back->emulator);
+  vcpus = ql_value_format_cpu_list (back->vcpus);
+  emulator = ql_value_format_cpu_list (back->emulator);
   g_assert_cmpstr (vcpus, ==, "5,4,4");
   g_assert_cmpstr (emulator, ==, "0,1,2,8");
   g_assert_null (back->iothreads);

@@ -66,12 +66,11 @@ load_error (Fixture *f, const char *text)
 static void
 assert_cpus (const GArray *cpus, const char *expected)
 {
-  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree char *text = NULL;
 
   g_assert_nonnull (cpus);
-  for (guint i = 0; i < cpus->len; i++)
-    g_string_append_printf (text, i ? ",%u" : "%u", g_array_index (cpus, guint, i));
-  g_assert_cmpstr (text->str, ==, expected);
+  text = ql_value_format_cpu_list (cpus);
+  g_assert_cmpstr (text, ==, expected);
 }
 
 static void
