@@ -7,6 +7,7 @@
 #include "ql-net-host.h"
 #include "ql-paths.h"
 #include "ql-prepare.h"
+#include "ql-rom-check.h"
 #include "ql-runtime.h"
 #include "ql-vfio.h"
 
@@ -80,7 +81,19 @@ ql_cmd_plan (int argc, char **argv)
     }
   if (m->uefi && !g_file_test (m->firmware_vars, G_FILE_TEST_EXISTS))
     printf ("  create %s (from %s)\n", m->firmware_vars, m->firmware_vars_template);
+  if (m->ssdt != NULL)
+    printf ("  write %s (qlaunch's SSDT; see 'qlaunch acpi ssdt %s')\n", m->ssdt, prepared->profile->vm.name);
   printf ("  runtime %s (removed when the VM ends)\n", m->runtime_dir);
+  {
+    g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
+    if (!ql_rom_check_for_machine (m, notes, &error))
+      {
+        ql_cmd_print_error (error);
+        return 1;
+      }
+    for (guint i = 0; i < notes->len; i++)
+      printf ("  note: %s\n", (char *) notes->pdata[i]);
+  }
   return 0;
 }
 

@@ -10,6 +10,7 @@ const char *const ql_disk_aio_names[] = { "threads", "native", "io_uring", NULL 
 const char *const ql_net_mode_names[] = { "user", "tap", "none", NULL };
 const char *const ql_net_model_names[] = { "virtio", "e1000e", "e1000", "rtl8139", NULL };
 const char *const ql_display_type_names[] = { "none", "vnc", "spice", "gtk", NULL };
+const char *const ql_pci_hotplug_names[] = { "acpi", "native", NULL };
 const char *const ql_vga_names[] = { "auto", "none", "std", "qxl", "virtio", NULL };
 
 int

@@ -18,6 +18,7 @@ typedef enum { QL_DISK_AIO_THREADS, QL_DISK_AIO_NATIVE, QL_DISK_AIO_IO_URING } Q
 typedef enum { QL_NET_MODE_USER, QL_NET_MODE_TAP, QL_NET_MODE_NONE } QlNetMode;
 typedef enum { QL_NET_MODEL_VIRTIO, QL_NET_MODEL_E1000E, QL_NET_MODEL_E1000, QL_NET_MODEL_RTL8139 } QlNetModel;
 typedef enum { QL_DISPLAY_NONE, QL_DISPLAY_VNC, QL_DISPLAY_SPICE, QL_DISPLAY_GTK } QlDisplayType;
+typedef enum { QL_PCI_HOTPLUG_ACPI, QL_PCI_HOTPLUG_NATIVE } QlPciHotplug;
 typedef enum { QL_VGA_AUTO, QL_VGA_NONE, QL_VGA_STD, QL_VGA_QXL, QL_VGA_VIRTIO } QlVga;
 
 extern const char *const ql_accel_names[];
@@ -31,6 +32,7 @@ extern const char *const ql_net_mode_names[];
 extern const char *const ql_net_model_names[];
 extern const char *const ql_display_type_names[];
 extern const char *const ql_vga_names[];
+extern const char *const ql_pci_hotplug_names[];
 
 /* Index of name in table (case-insensitive), or -1. */
 int ql_enum_from_string (const char *const *table, const char *name);

@@ -25,6 +25,40 @@ ql_host_facts_free (QlHostFacts *facts)
   g_free (facts);
 }
 
+guint
+ql_host_parse_qemu_version (const char *text)
+{
+  const char *p = text ? strstr (text, "version ") : NULL;
+  guint64 major, minor;
+  char *end;
+
+  if (p == NULL)
+    return 0;
+  p += strlen ("version ");
+  major = g_ascii_strtoull (p, &end, 10);
+  if (end == p || *end != '.')
+    return 0;
+  p = end + 1;
+  minor = g_ascii_strtoull (p, &end, 10);
+  if (end == p || major > 1000 || minor > 99)
+    return 0;
+  return (guint) (major * 100 + minor);
+}
+
+guint
+ql_host_qemu_version (const char *binary)
+{
+  const char *argv[] = { binary, "-version", NULL };
+  g_autofree char *out = NULL;
+  int status = 0;
+
+  if (binary == NULL ||
+      !g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, &status, NULL) ||
+      !g_spawn_check_wait_status (status, NULL))
+    return 0;
+  return ql_host_parse_qemu_version (out);
+}
+
 gboolean
 ql_host_kvm_usable (gboolean dev_kvm_ok, const char *dev_kvm_error, const char *cpuinfo,
                     char **ret_reason)

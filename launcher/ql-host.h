@@ -18,7 +18,14 @@ typedef struct {
   char *pci_error;           /* why pci is NULL then */
   QlCpuTopology *cpus;       /* only looked at when the profile pins threads */
   char *cpus_error;          /* why cpus is NULL then */
+  guint qemu_version;        /* major * 100 + minor; 0: not asked (only for rom-acpi with pci-hotplug=native) */
 } QlHostFacts;
+
+/* QEMU's version from 'BINARY -version', as major * 100 + minor; 0 when it cannot be read. */
+guint ql_host_qemu_version (const char *binary);
+
+/* "QEMU emulator version 7.2.22 (Debian ...)" -> 702 */
+guint ql_host_parse_qemu_version (const char *text);
 
 void ql_host_facts_free (QlHostFacts *facts);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlHostFacts, ql_host_facts_free)

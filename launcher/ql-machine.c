@@ -28,6 +28,7 @@ ql_machine_free (QlMachine *m)
   g_free (m->state_dir);
   g_free (m->qmp_socket);
   g_free (m->serial_log);
+  g_free (m->ssdt);
   g_clear_pointer (&m->disk_slots, g_array_unref);
   g_clear_pointer (&m->net_slots, g_array_unref);
   g_clear_pointer (&m->taps, g_array_unref);
@@ -96,6 +97,8 @@ static void
 hostdev_free (QlMachineHostdev *h)
 {
   g_free (h->port_id);
+  g_free (h->acpi_path);
+  g_free (h->rom_fw_cfg_name);
   g_clear_pointer (&h->functions, g_ptr_array_unref);
   g_free (h);
 }
@@ -170,6 +173,8 @@ resolve_hostdev (const QlPci *pci, const QlPciHost *host, GError **error)
     }
 
   h->pci = pci;
+  h->host_vendor = named->vendor;
+  h->host_device = named->device;
   h->port_id = g_strconcat ("rp-", pci->id, NULL);
   h->functions = g_ptr_array_new_with_free_func ((GDestroyNotify) function_free);
   for (guint fn = 0; fn < 8; fn++)
@@ -186,6 +191,33 @@ resolve_hostdev (const QlPci *pci, const QlPciHost *host, GError **error)
         g_ptr_array_add (h->functions, f);
       }
   return g_steal_pointer (&h);
+}
+
+/* QEMU names a device S%02X of slot << 3 | function under its bus's
+ * device; QEMU 7.2 describes the devices behind a root port only with ACPI
+ * PCI hotplug (reference/spec.md §2.4), 8.0 and later always. */
+static void
+resolve_acpi_names (QlMachine *m, const QlProfile *p, const QlHostFacts *host)
+{
+  gboolean qemu_describes_children = p->vm.pci_hotplug == QL_PCI_HOTPLUG_ACPI ||
+                                     (host->qemu_version >= 800);
+
+  for (guint i = 0; i < m->hostdevs->len; i++)
+    {
+      QlMachineHostdev *h = m->hostdevs->pdata[i];
+
+      h->acpi_path = g_strdup_printf ("\\_SB.PCI0.S%02X.S00", h->port_devfn);
+      if (!h->pci->rom_acpi)
+        continue;
+      h->rom_fw_cfg_name = ql_profile_rom_fw_cfg_name (h->pci->id);
+      h->acpi_define_device = !qemu_describes_children;
+      g_ptr_array_add (m->notes, g_strdup_printf ("[pci %s] rom-acpi: _ROM at %s%s, the ROM in fw_cfg '%s'",
+                                                  h->pci->id, h->acpi_path,
+                                                  h->acpi_define_device ? " (defined by qlaunch's SSDT: QEMU "
+                                                                          "does not describe it with pci-hotplug=native)"
+                                                                        : "",
+                                                  h->rom_fw_cfg_name));
+    }
 }
 
 static gboolean
@@ -254,6 +286,7 @@ resolve_hostdevs (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GEr
     }
   for (guint i = 0; i < m->hostdevs->len; i++)
     ((QlMachineHostdev *) m->hostdevs->pdata[i])->chassis = i + 1;
+  resolve_acpi_names (m, p, host);
   return TRUE;
 }
 
@@ -389,6 +422,13 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
 
   if (!resolve_hostdevs (m, p, host, error))
     return NULL;
+  {
+    gboolean wants_ssdt = p->fake_battery;
+    for (guint i = 0; i < m->hostdevs->len; i++)
+      wants_ssdt |= ((QlMachineHostdev *) m->hostdevs->pdata[i])->rom_fw_cfg_name != NULL;
+    if (wants_ssdt)
+      m->ssdt = g_build_filename (runtime_dir, "qlaunch-ssdt.aml", NULL);
+  }
 
   /* Fixed slots first, then devices in profile order, so adding a disk at
    * the end never moves what the guest already knows.  A passed-through GPU

@@ -35,9 +35,13 @@ typedef struct {
 typedef struct {
   const QlPci *pci;
   guint port_devfn;           /* slot << 3 | function of the root port */
+  guint16 host_vendor, host_device;   /* of the host function 0 passed through */
   guint chassis;
   char *port_id;
   GPtrArray *functions;       /* QlMachineFunction*, guest function order */
+  char *acpi_path;            /* the guest device at 00.0: \_SB.PCI0.S<port>.S00 */
+  char *rom_fw_cfg_name;      /* rom-acpi=true: the fw_cfg file with the ROM; else NULL */
+  gboolean acpi_define_device;  /* QEMU does not describe acpi_path: the SSDT defines it */
 } QlMachineHostdev;
 
 typedef struct {
@@ -62,6 +66,7 @@ typedef struct {
   char *state_dir;
   char *qmp_socket;           /* for qlaunch stop/status/console */
   char *serial_log;
+  char *ssdt;                 /* qlaunch's generated SSDT (rom-acpi, fake-battery), written at start; or NULL */
 
   /* PCI slots on pcie.0, fixed so the guest sees a stable topology */
   guint vga_slot;             /* 0: none */

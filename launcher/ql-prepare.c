@@ -43,6 +43,14 @@ ql_prepare (const char *name_or_path, GError **error)
       if (p->host->cpus == NULL)
         p->host->cpus_error = g_strdup (cpus_error->message);
     }
+  if (p->profile->vm.pci_hotplug == QL_PCI_HOTPLUG_NATIVE)
+    for (guint i = 0; i < p->profile->pcis->len; i++)
+      if (((QlPci *) p->profile->pcis->pdata[i])->rom_acpi)
+        {
+          /* which SSDT works depends on whether this QEMU describes devices behind root ports */
+          p->host->qemu_version = ql_host_qemu_version (p->host->qemu_binary);
+          break;
+        }
   runtime_dir = ql_paths_runtime_dir (p->profile->vm.name);
   state_dir = ql_paths_state_dir (p->profile->vm.name);
   p->machine = ql_machine_resolve (p->profile, p->host, runtime_dir, state_dir, error);

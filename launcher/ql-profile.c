@@ -66,6 +66,7 @@ static const KeySpec vm_keys[] = {
   { "kernel", KEY_FILE, P (vm.kernel) },
   { "initrd", KEY_FILE, P (vm.initrd) },
   { "append", KEY_STRING, P (vm.append) },
+  { "pci-hotplug", KEY_ENUM, P (vm.pci_hotplug), ql_pci_hotplug_names },
   { "run-as", KEY_UNSUPPORTED },
   END
 };
@@ -138,7 +139,8 @@ static const KeySpec pci_keys[] = {
   { "rom", KEY_FILE, PC (rom) },
   { "rom-bar", KEY_TRISTATE, PC (rom_bar) },
   { "x-vga", KEY_BOOL, PC (x_vga) },
-  { "rom-acpi", KEY_UNSUPPORTED },
+  { "rom-acpi", KEY_BOOL, PC (rom_acpi) },
+  { "hotplug", KEY_BOOL, PC (hotplug) },
   END
 };
 
@@ -152,7 +154,7 @@ static const KeySpec display_keys[] = {
 
 static const KeySpec acpi_keys[] = {
   { "table", KEY_FILE_LIST, P (acpi_tables) },
-  { "fake-battery", KEY_UNSUPPORTED },
+  { "fake-battery", KEY_BOOL, P (fake_battery) },
   END
 };
 
@@ -212,6 +214,7 @@ pci_free (QlPci *pci)
   g_free (pci->id);
   g_free (pci->host);
   g_free (pci->rom);
+  g_free (pci->rom_where);
   g_free (pci->where);
   g_free (pci);
 }
@@ -224,6 +227,7 @@ pci_init (gpointer item)
   pci->root_port = -1;
   pci->vendor = pci->device = pci->sub_vendor = pci->sub_device = -1;
   pci->rom_bar = -1;
+  pci->hotplug = TRUE;
 }
 
 static void
@@ -274,6 +278,12 @@ cpu_pin_clear (QlCpuPin *pin)
   g_clear_pointer (&pin->cpus, g_array_unref);
   g_clear_pointer (&pin->where, g_free);
   pin->mode = QL_PIN_NONE;
+}
+
+char *
+ql_profile_rom_fw_cfg_name (const char *pci_id)
+{
+  return g_strdup_printf ("opt/org.qlaunch/%s-rom", pci_id);
 }
 
 gboolean
@@ -990,6 +1000,19 @@ check_pcis (Loader *loader)
           continue;
         }
       pci->where = key_where (loader, group, "host");
+      if (pci->rom != NULL)
+        pci->rom_where = key_where (loader, group, "rom");
+      if (pci->rom_acpi && pci->rom == NULL && !g_key_file_has_key (loader->keyfile, group, "rom", NULL))
+        report (loader, group, "rom-acpi", "needs rom= (the vBIOS file the guest's driver reads through ACPI _ROM)");
+      if (pci->rom_acpi)
+        {
+          /* section names are short enough for QEMU's 55 characters */
+          g_autofree char *fw_cfg_name = ql_profile_rom_fw_cfg_name (pci->id);
+          for (guint j = 0; j < p->fw_cfg->len; j++)
+            if (strcmp (((QlFwCfg *) p->fw_cfg->pdata[j])->name, fw_cfg_name) == 0)
+              report (loader, "fw_cfg", fw_cfg_name, "is the name qlaunch gives the ROM of [pci %s] (rom-acpi=true)",
+                      pci->id);
+        }
       /* host=01:00.1 alone means that function */
       if (pci->by_address && pci->address.function != 0 && pci->functions == 0 &&
           !g_key_file_has_key (loader->keyfile, group, "functions", NULL))

@@ -61,6 +61,9 @@ typedef struct {
   int vendor, device, sub_vendor, sub_device;   /* -1: what the host device says */
   char *rom;
   int rom_bar;           /* -1: QEMU's default, 0 off, 1 on */
+  gboolean rom_acpi;     /* the ROM also through fw_cfg and an SSDT _ROM method (laptop dGPUs) */
+  gboolean hotplug;      /* the root port's hotplug= (TRUE: QEMU's default) */
+  char *rom_where;       /* "FILE:LINE: [pci NAME] rom" for errors found at start */
   gboolean x_vga;
   char *where;           /* "FILE:LINE: [pci NAME] host" for errors found on the host */
 } QlPci;
@@ -92,6 +95,7 @@ typedef struct {
     char *kernel;
     char *initrd;
     char *append;
+    QlPciHotplug pci_hotplug;  /* how the guest hotplugs behind root ports: ACPI (QEMU's default) or PCIe native */
   } vm;
 
   struct {
@@ -125,6 +129,7 @@ typedef struct {
   } display;
 
   GStrv acpi_tables;
+  gboolean fake_battery; /* [acpi] fake-battery: a battery and an AC adapter under the LPC bridge */
   GPtrArray *fw_cfg;     /* QlFwCfg* */
 
   struct {
@@ -137,6 +142,10 @@ typedef struct {
     GStrv args;          /* appended verbatim */
   } qemu;
 } QlProfile;
+
+/* "opt/org.qlaunch/NAME-rom": the fw_cfg file that carries the ROM of a
+ * [pci NAME] with rom-acpi=true. */
+char *ql_profile_rom_fw_cfg_name (const char *pci_id);
 
 /* Whether any of pin=, emulator-pin=, iothread-pin= is set. */
 gboolean ql_profile_pins_threads (const QlProfile *profile);

@@ -500,6 +500,8 @@ add_hostdevs (Argv *a, const QlMachine *m)
         ql_qemu_opts_add_bool (opts, "multifunction", TRUE);
       ql_qemu_opts_addf (opts, "chassis", "%u", h->chassis);
       ql_qemu_opts_addf (opts, "port", "%u", h->chassis);
+      if (!pci->hotplug)
+        ql_qemu_opts_add_bool (opts, "hotplug", FALSE);
       add_opts (a, "-device", opts);
 
       for (guint j = 0; j < h->functions->len; j++)
@@ -569,6 +571,11 @@ ql_qemu_argv_build (const QlMachine *m)
   add (&a, "ICH9-LPC.disable_s3=1");
   add (&a, "-global");
   add (&a, "ICH9-LPC.disable_s4=1");
+  if (p->vm.pci_hotplug == QL_PCI_HOTPLUG_NATIVE)
+    {
+      add (&a, "-global");
+      add (&a, "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off");
+    }
 
   add_monitors (&a, m);
   add_display (&a, m, p);
@@ -582,6 +589,22 @@ ql_qemu_argv_build (const QlMachine *m)
       opts = ql_qemu_opts_new (NULL);
       ql_qemu_opts_add (opts, "file", p->acpi_tables[i]);
       add_opts (&a, "-acpitable", opts);
+    }
+  if (m->ssdt != NULL)
+    {
+      opts = ql_qemu_opts_new (NULL);
+      ql_qemu_opts_add (opts, "file", m->ssdt);
+      add_opts (&a, "-acpitable", opts);
+    }
+  for (guint i = 0; i < m->hostdevs->len; i++)
+    {
+      const QlMachineHostdev *h = m->hostdevs->pdata[i];
+      if (h->rom_fw_cfg_name == NULL)
+        continue;
+      opts = ql_qemu_opts_new (NULL);
+      ql_qemu_opts_add (opts, "name", h->rom_fw_cfg_name);
+      ql_qemu_opts_add (opts, "file", h->pci->rom);
+      add_opts (&a, "-fw_cfg", opts);
     }
   for (guint i = 0; i < p->fw_cfg->len; i++)
     {

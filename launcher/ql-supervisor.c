@@ -7,7 +7,9 @@
 #include "ql-paths.h"
 #include "ql-pin.h"
 #include "ql-qmp-client.h"
+#include "ql-rom-check.h"
 #include "ql-runtime.h"
+#include "ql-ssdt.h"
 #include "ql-value.h"
 
 #include <errno.h>
@@ -557,6 +559,20 @@ prepare_state (Supervisor *s, gboolean *ret_created, GError **error)
   return TRUE;
 }
 
+/* The ROM files are checked before anything on the host changes, and
+ * qlaunch's SSDT is written to the runtime dir, where QEMU reads it. */
+static gboolean
+prepare_acpi (Supervisor *s, GError **error)
+{
+  g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
+
+  if (!ql_rom_check_for_machine (s->m, notes, error))
+    return FALSE;
+  for (guint i = 0; i < notes->len; i++)
+    g_message ("%s: %s", s->name, (char *) notes->pdata[i]);
+  return ql_ssdt_write_for_machine (s->m, error);
+}
+
 /* Makes sure the hugepage pool holds the guest's memory, growing it with
  * allocate=true (journaled first, so the pool shrinks back afterwards).
  * QEMU's own "unable to map backing store" says none of this. */
@@ -771,13 +787,16 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
   remove_runtime_file (&s, QL_RUNTIME_STOP_REQUEST);
 
   s.passed_fds = g_array_new (FALSE, FALSE, sizeof (QlPassedFd));
-  if (!prepare_state (&s, &vars_created, error) || !prepare_hugepages (&s, error) || !take_host_devices (&s, error) ||
+  if (!prepare_acpi (&s, error) || !prepare_state (&s, &vars_created, error) || !prepare_hugepages (&s, error) ||
+      !take_host_devices (&s, error) ||
       !ql_net_host_open_taps (m, s.journal, s.passed_fds, error))
     {
       undo_host_changes (&s);
       if (vars_created)
         g_unlink (m->firmware_vars);
       g_array_unref (s.passed_fds);
+      if (m->ssdt != NULL)
+        g_unlink (m->ssdt);
       g_clear_pointer (&lock, ql_lock_release);
       g_rmdir (m->runtime_dir);
       g_string_free (s.stderr_tail, TRUE);
@@ -860,6 +879,8 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
   remove_runtime_file (&s, "state.json");
   remove_runtime_file (&s, QL_RUNTIME_PIN_PLAN);
   remove_runtime_file (&s, QL_RUNTIME_STOP_REQUEST);
+  if (m->ssdt != NULL)
+    g_unlink (m->ssdt);
   if (s.qemu_log_fd >= 0)
     close (s.qemu_log_fd);
   ql_runtime_keep_logs (m->runtime_dir, m->state_dir);

@@ -22,6 +22,8 @@ static const Verb verbs[] = {
   { "pin", ql_cmd_pin, "Pin a running VM's vCPU, iothread and emulator threads again, or move them" },
   { "hugepages", ql_cmd_hugepages, "Show the hugepage pools, or reserve and release pages" },
   { "recover", ql_cmd_recover, "Give back what a VM whose supervisor died still holds" },
+  { "rom", ql_cmd_rom, "Inspect, extract and check vBIOS images (info, patch, from-reg, dump)" },
+  { "acpi", ql_cmd_acpi, "Write the SSDT a VM gets (_ROM for rom-acpi, the fake battery)" },
   { "devices", ql_cmd_devices, "List the host's PCI devices with IOMMU groups and drivers" },
   { "bind", ql_cmd_bind, "Give host PCI devices to vfio-pci by hand" },
   { "unbind", ql_cmd_unbind, "Give host PCI devices back from vfio-pci" },

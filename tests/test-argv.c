@@ -5,6 +5,7 @@
 #include "ql-machine.h"
 #include "ql-firmware.h"
 #include "ql-qemu-argv.h"
+#include "ql-ssdt.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -404,6 +405,71 @@ test_passthrough_errors (void)
     }
 }
 
+/* rom-acpi: the ROM in fw_cfg, the SSDT's path from the guest topology, and
+ * its variant from the hotplug mode and QEMU's version. */
+static void
+test_rom_acpi (void)
+{
+  g_autofree char *path = data_profile ("rom-acpi.ini");
+  g_autofree char *native = data_profile ("rom-acpi-native.ini");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) table = NULL;
+  const QlMachineHostdev *h;
+  Built b;
+
+  g_assert_true (build (path, FALSE, &b, &error));
+  h = b.machine->hostdevs->pdata[0];
+  g_assert_cmpstr (h->acpi_path, ==, "\\_SB.PCI0.SE0.S00");
+  g_assert_cmpstr (h->rom_fw_cfg_name, ==, "opt/org.qlaunch/dgpu-rom");
+  g_assert_false (h->acpi_define_device);
+  g_assert_cmpstr (b.machine->ssdt, ==, "/run/qlaunch/rom-acpi/qlaunch-ssdt.aml");
+  g_assert_cmpstr (option_value (b.argv, "-device", 0), ==,
+                   "pcie-root-port,id=rp-dgpu,bus=pcie.0,addr=1c.0,chassis=1,port=1,hotplug=off");
+  g_assert_cmpstr (option_value (b.argv, "-acpitable", 0), ==, "file=/run/qlaunch/rom-acpi/qlaunch-ssdt.aml");
+  g_assert_true (g_str_has_prefix (option_value (b.argv, "-fw_cfg", 0), "name=opt/org.qlaunch/dgpu-rom,file=/"));
+  g_assert_true (g_str_has_suffix (option_value (b.argv, "-fw_cfg", 0), "/files/blob.bin"));
+  g_assert_false (has_arg (b.argv, "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"));
+  table = ql_ssdt_for_machine (b.machine);
+  g_assert_nonnull (table);
+  g_assert_nonnull (memmem (g_bytes_get_data (table, NULL), g_bytes_get_size (table), "SE0_S00_", 8));
+  g_assert_nonnull (memmem (g_bytes_get_data (table, NULL), g_bytes_get_size (table), "BAT0", 4));
+  built_clear (&b);
+  g_clear_pointer (&table, g_bytes_unref);
+
+  /* native hotplug: QEMU 7.2 (and a version that could not be read) leaves S00 out, 8.0 describes it */
+  static const guint versions[] = { 0, 702, 800 };
+  for (guint i = 0; i < G_N_ELEMENTS (versions); i++)
+    {
+      gboolean define = versions[i] < 800;
+      QlSsdtRom expected[] = {
+        { "\\_SB.PCI0.SE0.S00", "opt/org.qlaunch/gpu-rom", define },
+        { "\\_SB.PCI0.SE8.S00", "opt/org.qlaunch/gpu2-rom", define },
+      };
+      g_autoptr(GBytes) expected_table = ql_ssdt_build (expected, 2, FALSE);
+
+      memset (&b, 0, sizeof b);
+      b.profile = ql_profile_load (native, &error);
+      g_assert_no_error (error);
+      b.host = fake_host (FALSE);
+      b.host->qemu_version = versions[i];
+      b.machine = ql_machine_resolve (b.profile, b.host, "/run/qlaunch/n", "/var/lib/qlaunch/n", &error);
+      g_assert_no_error (error);
+      b.argv = ql_qemu_argv_build (b.machine);
+      g_assert_true (has_arg (b.argv, "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"));
+      h = b.machine->hostdevs->pdata[0];
+      g_assert_cmpstr (h->acpi_path, ==, "\\_SB.PCI0.SE0.S00");
+      g_assert_cmpint (h->acpi_define_device, ==, define);
+      h = b.machine->hostdevs->pdata[1];
+      g_assert_cmpstr (h->acpi_path, ==, "\\_SB.PCI0.SE8.S00");
+      g_assert_cmpstr (h->rom_fw_cfg_name, ==, "opt/org.qlaunch/gpu2-rom");
+      g_assert_true (g_str_has_suffix (option_value (b.argv, "-fw_cfg", 1), "/files/a,,b.img"));
+      table = ql_ssdt_for_machine (b.machine);
+      g_assert_true (g_bytes_equal (table, expected_table));
+      g_clear_pointer (&table, g_bytes_unref);
+      built_clear (&b);
+    }
+}
+
 static void
 add_golden_tests (const char *dir_path, const char *prefix)
 {
@@ -446,6 +512,7 @@ main (int argc, char **argv)
   g_test_add_func ("/argv/format", test_format);
   g_test_add_func ("/argv/passthrough", test_passthrough);
   g_test_add_func ("/argv/passthrough-errors", test_passthrough_errors);
+  g_test_add_func ("/argv/rom-acpi", test_rom_acpi);
   ret = g_test_run ();
   fake_sysfs_remove (pci_sysfs);
   g_free (pci_sysfs);

@@ -10,7 +10,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
 if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ] && [ "$out/initrd.img" -nt "$here/init" ] \
-   && [ "$out/initrd.img" -nt "$0" ]; then
+   && [ "$out/initrd.img" -nt "$0" ] && [ "$out/initrd.img" -nt "$here/romeval/romeval.c" ]; then
   exit 0
 fi
 
@@ -32,6 +32,26 @@ if [ -z "$deb" ]; then
   deb=$(ls "$out"/linux-image-*.deb | head -n1)
 fi
 
+build_romeval() { # KVER
+  local kver=$1 hdr="$out/headers" pkgs p
+  command -v make >/dev/null || { echo "mkguest: make not found (apt install make)" >&2; return 1; }
+  if [ ! -d "$hdr/usr/src/linux-headers-$kver" ]; then
+    pkgs="linux-headers-$kver $(apt-cache depends "linux-headers-$kver" 2>/dev/null |
+      awk '/Depends: linux-(headers|kbuild)-/ {print $2}')"
+    rm -rf "$hdr.tmp" && mkdir -p "$hdr.tmp/debs"
+    (cd "$hdr.tmp/debs" && apt-get download -q $pkgs >/dev/null 2>&1) ||
+      { echo "mkguest: apt-get download $pkgs failed" >&2; return 1; }
+    for p in "$hdr.tmp"/debs/*.deb; do dpkg-deb -x "$p" "$hdr.tmp"; done
+    rm -rf "$hdr.tmp/debs" "$hdr" && mv "$hdr.tmp" "$hdr"
+    # the arch package includes the common one by absolute path
+    sed -i "s#/usr/src/#$hdr/usr/src/#" "$hdr/usr/src/linux-headers-$kver/Makefile"
+  fi
+  rm -rf "$out/romeval" && mkdir -p "$out/romeval"
+  cp "$here/romeval/romeval.c" "$here/romeval/Kbuild" "$out/romeval/"
+  make -s -C "$hdr/usr/src/linux-headers-$kver" M="$out/romeval" modules >"$out/romeval/build.log" 2>&1 ||
+    { echo "mkguest: building romeval.ko failed (see $out/romeval/build.log)" >&2; return 1; }
+}
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" --wildcards './boot/vmlinuz-*' './lib/modules/*'
@@ -49,6 +69,22 @@ done | awk '!seen[$0]++' | while read -r ko; do
   cp "$ko" "$root/lib/modules/"
   basename "$ko" >> "$root/lib/modules/net.list"
 done
+for m in qemu_fw_cfg battery ac; do
+  "$modprobe" -d "$work" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" {print $2}'
+done | awk '!seen[$0]++' | while read -r ko; do
+  cp "$ko" "$root/lib/modules/"
+  basename "$ko" >> "$root/lib/modules/acpi.list"
+done
+
+# romeval.ko, which evaluates _ROM in the guest, built against the guest
+# kernel's headers (fetched and unpacked like the kernel).  Without them the
+# tests that need it SKIP.
+if build_romeval "$kver"; then
+  cp "$out/romeval/romeval.ko" "$root/lib/modules/"
+else
+  echo "mkguest: romeval.ko not built: the in-guest _ROM tests will SKIP" >&2
+  rm -f "$out/romeval/romeval.ko"
+fi
 cp "$here/init" "$root/init"
 chmod 755 "$root/init"
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1 > "$out/initrd.img.tmp")
