@@ -1,27 +1,10 @@
 #include "ql-commands.h"
+#include "ql-json.h"
 #include "ql-paths.h"
 #include "ql-pci-host.h"
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>
-
-static void
-add_string_or_null (JsonBuilder *b, const char *name, const char *value)
-{
-  json_builder_set_member_name (b, name);
-  if (value != NULL)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
-add_hex (JsonBuilder *b, const char *name, int digits, guint value)
-{
-  g_autofree char *text = g_strdup_printf ("%0*x", digits, value);
-  json_builder_set_member_name (b, name);
-  json_builder_add_string_value (b, text);
-}
 
 static JsonNode *
 devices_to_json (const QlPciHost *host)
@@ -35,17 +18,17 @@ devices_to_json (const QlPciHost *host)
       g_autoptr(GPtrArray) members = ql_pci_host_group_members (host, d->iommu_group);
 
       json_builder_begin_object (b);
-      add_string_or_null (b, "address", d->address);
-      add_hex (b, "vendor-id", 4, d->vendor);
-      add_hex (b, "device-id", 4, d->device);
-      add_hex (b, "sub-vendor-id", 4, d->sub_vendor);
-      add_hex (b, "sub-device-id", 4, d->sub_device);
-      add_hex (b, "class", 6, d->class_code);
-      add_string_or_null (b, "vendor", d->vendor_name);
-      add_string_or_null (b, "device", d->device_name);
-      add_string_or_null (b, "class-name", d->class_name);
-      add_string_or_null (b, "driver", d->driver);
-      add_string_or_null (b, "driver-override", d->driver_override);
+      ql_json_add_string_or_null (b, "address", d->address);
+      ql_json_add_hex (b, "vendor-id", 4, d->vendor);
+      ql_json_add_hex (b, "device-id", 4, d->device);
+      ql_json_add_hex (b, "sub-vendor-id", 4, d->sub_vendor);
+      ql_json_add_hex (b, "sub-device-id", 4, d->sub_device);
+      ql_json_add_hex (b, "class", 6, d->class_code);
+      ql_json_add_string_or_null (b, "vendor", d->vendor_name);
+      ql_json_add_string_or_null (b, "device", d->device_name);
+      ql_json_add_string_or_null (b, "class-name", d->class_name);
+      ql_json_add_string_or_null (b, "driver", d->driver);
+      ql_json_add_string_or_null (b, "driver-override", d->driver_override);
       json_builder_set_member_name (b, "iommu-group");
       if (d->iommu_group >= 0)
         json_builder_add_int_value (b, d->iommu_group);
@@ -69,8 +52,8 @@ devices_to_json (const QlPciHost *host)
           json_builder_begin_object (b);
           json_builder_set_member_name (b, "pid");
           json_builder_add_int_value (b, h->pid);
-          add_string_or_null (b, "command", h->comm);
-          add_string_or_null (b, "node", h->node);
+          ql_json_add_string_or_null (b, "command", h->comm);
+          ql_json_add_string_or_null (b, "node", h->node);
           json_builder_end_object (b);
         }
       json_builder_end_array (b);

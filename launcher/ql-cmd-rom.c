@@ -291,7 +291,6 @@ from_reg (const char *in, const char *out, const char *value_name, gboolean chec
     gsize len;
     const guint8 *data = g_bytes_get_data (v->bytes, &len);
     g_autoptr(QlRom) rom = ql_rom_parse (data, len, NULL);
-    g_autoptr(GError) parse_error = NULL;
 
     printf ("%s: %zu bytes\n", what, len);
     if (rom == NULL)

@@ -113,7 +113,7 @@ ql_rom_nvidia_splice (const guint8 *data, gsize size, const QlRomSpliceOptions *
           gsize i = 0;
           while (!is_start_marker (data, size, i))
             i++;
-          g_autoptr(QlRom) bad = ql_rom_parse (data + i, size - i, &why);
+          ql_rom_free (ql_rom_parse (data + i, size - i, &why));   /* fails: it is not in starts */
           g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "the ROM starting at 0x%zx is damaged: %s", i, why->message);
           return FALSE;
         }

@@ -1,5 +1,6 @@
 #include "ql-rom.h"
 #include "ql-error.h"
+#include "ql-json.h"
 
 #include <string.h>
 
@@ -326,14 +327,6 @@ ql_rom_describe (const QlRom *rom)
   return g_string_free (out, FALSE);
 }
 
-static void
-add_hex (JsonBuilder *b, const char *name, int digits, guint value)
-{
-  g_autofree char *text = g_strdup_printf ("%0*x", digits, value);
-  json_builder_set_member_name (b, name);
-  json_builder_add_string_value (b, text);
-}
-
 JsonNode *
 ql_rom_to_json (const QlRom *rom)
 {
@@ -357,9 +350,9 @@ ql_rom_to_json (const QlRom *rom)
       json_builder_add_int_value (b, img->offset);
       json_builder_set_member_name (b, "length");
       json_builder_add_int_value (b, img->length);
-      add_hex (b, "vendor-id", 4, img->vendor);
-      add_hex (b, "device-id", 4, img->device);
-      add_hex (b, "class", 6, img->class_code);
+      ql_json_add_hex (b, "vendor-id", 4, img->vendor);
+      ql_json_add_hex (b, "device-id", 4, img->device);
+      ql_json_add_hex (b, "class", 6, img->class_code);
       json_builder_set_member_name (b, "code-type");
       json_builder_add_int_value (b, img->code_type);
       json_builder_set_member_name (b, "code-type-name");
@@ -377,7 +370,7 @@ ql_rom_to_json (const QlRom *rom)
           json_builder_add_boolean_value (b, img->efi_signature_ok);
           json_builder_set_member_name (b, "efi-machine");
           json_builder_add_string_value (b, ql_rom_efi_machine_name (img->efi_machine));
-          add_hex (b, "efi-subsystem", 4, img->efi_subsystem);
+          ql_json_add_hex (b, "efi-subsystem", 4, img->efi_subsystem);
           json_builder_set_member_name (b, "efi-compressed");
           json_builder_add_boolean_value (b, img->efi_compression != 0);
         }

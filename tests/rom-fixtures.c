@@ -46,15 +46,16 @@ rom_fixture_rom (void)
   x86[0] = 0x55;
   x86[1] = 0xAA;
   x86[2] = ROM_FIXTURE_IMAGE_SIZE / 512;
-  x86[3] = 0xEB;
+  x86[3] = 0xEB;          /* the entry: jmp short 0x50 */
   x86[4] = 0x4B;
   memcpy (x86 + 5, "7400.L.w.", 9);
   memcpy (x86 + 0x0E, "VIDEO", 5);
-  put16 (x86 + 0x18, 0x40);
-  pcir (x86, 0x40, 0x00, FALSE);
-  memcpy (x86 + 0x60, "NPDE", 4);
-  memcpy (x86 + 0x80, "NPDS", 4);
-  memcpy (x86 + 0xA0, "NPDE", 4);
+  put16 (x86 + 0x18, ROM_FIXTURE_PCIR);
+  x86[0x50] = 0xCB;       /* retf */
+  pcir (x86, ROM_FIXTURE_PCIR, 0x00, FALSE);
+  memcpy (x86 + 0x80, "NPDE", 4);
+  memcpy (x86 + 0xA0, "NPDS", 4);
+  memcpy (x86 + ROM_FIXTURE_NPDE_AFTER_NPDS, "NPDE", 4);
   for (gsize i = 0x100; i < ROM_FIXTURE_IMAGE_SIZE - 1; i++)
     x86[i] = (guint8) (i * 7 + 3);
   for (gsize i = 0; i < ROM_FIXTURE_IMAGE_SIZE; i++)

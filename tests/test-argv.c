@@ -5,7 +5,9 @@
 #include "ql-machine.h"
 #include "ql-firmware.h"
 #include "ql-qemu-argv.h"
+#include "ql-rom-check.h"
 #include "ql-ssdt.h"
+#include "rom-fixtures.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -470,6 +472,83 @@ test_rom_acpi (void)
     }
 }
 
+/* rom= at start: readable, a valid chain, the ids of the device the guest sees. */
+static void
+test_rom_check (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("ql-romcheck-XXXXXX", NULL);
+  g_autofree char *rom = g_build_filename (dir, "rom.bin", NULL);
+  g_autofree char *dump = g_build_filename (dir, "flash-dump.bin", NULL);
+  g_autofree char *legacy = g_build_filename (dir, "legacy.rom", NULL);
+  g_autofree char *gone = g_build_filename (dir, "gone.rom", NULL);
+  g_autoptr(GError) error = NULL;
+  static const struct { const char *file, *extra, *firmware, *message, *note; } cases[] = {
+    { "rom.bin", "", "bios", "/p/t.ini:7: [pci gpu] rom: '@/rom.bin' is not this device's ROM: the ROM is for "
+      "10de:1c20, the device is 10de:1bb6; the guest driver would reject it", NULL },
+    { "rom.bin", "device = 1c20\n", "bios", NULL, NULL },
+    { "rom.bin", "vendor = 8086\n", "bios", "/p/t.ini:7: [pci gpu] rom: '@/rom.bin' is not this device's ROM: the ROM "
+      "is for 10de:1c20, the device is 8086:1bb6 (with vendor=/device= applied); the guest driver would reject it", NULL },
+    { "flash-dump.bin", "device = 1c20\n", "bios", "/p/t.ini:7: [pci gpu] rom: @/flash-dump.bin: not a valid PCI option "
+      "ROM: image at 0x0: no ROM signature (55 AA), found 4E 56; if this is a flash-tool dump, try 'qlaunch rom patch' "
+      "(check it with 'qlaunch rom info @/flash-dump.bin')", NULL },
+    { "gone.rom", "device = 1c20\n", "bios", "/p/t.ini:7: [pci gpu] rom: QEMU cannot read '@/gone.rom': No such file or "
+      "directory", NULL },
+    { "legacy.rom", "device = 1c20\n", "uefi", NULL, "/p/t.ini:7: [pci gpu] rom: the ROM has no x86-64 EFI image: OVMF "
+      "shows nothing on this GPU until the guest's driver loads" },
+  };
+
+  g_assert_true (rom_fixture_write_all (dir, &error));
+  {
+    /* the x86 image alone, marked last */
+    g_autofree char *data = NULL;
+    gsize len;
+    g_assert_true (g_file_get_contents (rom, &data, &len, NULL));
+    data[ROM_FIXTURE_PCIR + 0x15] = (char) 0x80;
+    data[4095] = (char) (data[4095] - 0x80);   /* keep the checksum */
+    g_assert_true (g_file_set_contents (legacy, data, 4096, NULL));
+    g_assert_true (g_file_set_contents (gone, data, 4096, NULL));
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, cases[i].file, NULL);
+      g_autofree char *text = g_strdup_printf ("[vm]\nname = t\naccel = tcg\nfirmware = %s\n[pci gpu]\nhost = 01:00.0\n"
+                                               "rom = %s\n%s", cases[i].firmware, path, cases[i].extra);
+      g_autoptr(QlProfile) profile = ql_profile_load_from_data (text, "/p/t.ini", &error);
+      g_autoptr(QlHostFacts) host = fake_host (FALSE);
+      g_autoptr(QlMachine) machine = NULL;
+      g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
+      gboolean ok;
+
+      g_assert_no_error (error);
+      machine = ql_machine_resolve (profile, host, "/run/qlaunch/t", "/var/lib/qlaunch/t", &error);
+      g_assert_no_error (error);
+      if (strcmp (cases[i].file, "gone.rom") == 0)
+        g_unlink (path);
+      ok = ql_rom_check_for_machine (machine, notes, &error);
+      if (cases[i].message == NULL)
+        {
+          g_assert_no_error (error);
+          g_assert_true (ok);
+        }
+      else
+        {
+          g_autoptr(GString) expected = g_string_new (cases[i].message);
+          g_string_replace (expected, "@", dir, 0);
+          g_assert_false (ok);
+          g_assert_cmpstr (error->message, ==, expected->str);
+          g_clear_error (&error);
+        }
+      if (cases[i].note != NULL)
+        {
+          g_assert_cmpuint (notes->len, ==, 1);
+          g_assert_cmpstr (notes->pdata[0], ==, cases[i].note);
+        }
+      else
+        g_assert_cmpuint (notes->len, ==, 0);
+    }
+  fake_sysfs_remove (dir);   /* any tree */
+}
+
 static void
 add_golden_tests (const char *dir_path, const char *prefix)
 {
@@ -513,6 +592,7 @@ main (int argc, char **argv)
   g_test_add_func ("/argv/passthrough", test_passthrough);
   g_test_add_func ("/argv/passthrough-errors", test_passthrough_errors);
   g_test_add_func ("/argv/rom-acpi", test_rom_acpi);
+  g_test_add_func ("/argv/rom-check", test_rom_check);
   ret = g_test_run ();
   fake_sysfs_remove (pci_sysfs);
   g_free (pci_sysfs);

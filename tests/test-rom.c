@@ -143,15 +143,15 @@ test_malformed (void)
   memcpy (bad, rom, len);
   bad[0x18] = 0x04, bad[0x19] = 0x00;
   expect_error (bad, len, "PCI data structure pointer 0x4 is outside");
-  expect_error (rom, 0x50, "PCI data structure pointer 0x40 is outside the image data (80 bytes)");
+  expect_error (rom, 0x70, "PCI data structure pointer 0x60 is outside the image data (112 bytes)");
   memcpy (bad, rom, len);
-  bad[0x40] = 'X';
-  expect_error (bad, len, "no \"PCIR\" signature at 0x40");
+  bad[ROM_FIXTURE_PCIR] = 'X';
+  expect_error (bad, len, "no \"PCIR\" signature at 0x60");
   memcpy (bad, rom, len);
-  bad[0x50] = 0, bad[0x51] = 0;
+  bad[ROM_FIXTURE_PCIR + 0x10] = 0, bad[ROM_FIXTURE_PCIR + 0x11] = 0;
   expect_error (bad, len, "image at 0x0: image length is 0");
   memcpy (bad, rom, len);
-  bad[0x51] = 0x80;
+  bad[ROM_FIXTURE_PCIR + 0x11] = 0x80;
   expect_error (bad, len, "truncated: the image is 16781312 bytes, only 8192 are there");
   expect_error (rom, 6000, "image at 0x1000: truncated");
   expect_error (rom, 4096, "the chain runs off the end at 0x1000: image 0 has no last-image indicator");
@@ -259,7 +259,7 @@ test_splice (void)
   /* the marker counts of the patcher's sanity check */
   {
     g_autofree guint8 *odd = g_memdup2 (dump, len);
-    memcpy (odd + ROM_FIXTURE_HEADER_SIZE + 0xA0, "XXXX", 4);   /* one NPDE less */
+    memcpy (odd + ROM_FIXTURE_HEADER_SIZE + ROM_FIXTURE_NPDE_AFTER_NPDS, "XXXX", 4);   /* one NPDE less */
     g_assert_false (splice (odd, len, FALSE, FALSE, -1, &s, &error));
     g_assert_nonnull (strstr (error->message, "1 NPDS and 2 NPDE markers before the footer at 0x2400, 1 NPDE after "
                                               "the first NPDS (a Pascal ROM has 1, 3 and 2)"));
@@ -307,13 +307,13 @@ test_splice (void)
   /* a damaged ROM after the marker, and a ROM of another vendor */
   {
     g_autofree guint8 *bad = g_memdup2 (dump, len);
-    bad[ROM_FIXTURE_HEADER_SIZE + 0x40] = 'X';
+    bad[ROM_FIXTURE_HEADER_SIZE + ROM_FIXTURE_PCIR] = 'X';
     g_assert_false (splice (bad, len, FALSE, FALSE, -1, &s, &error));
     g_assert_nonnull (strstr (error->message, "the ROM starting at 0x400 is damaged: image at 0x0: no \"PCIR\""));
     g_clear_error (&error);
     ql_rom_splice_clear (&s);
     memcpy (bad, dump, len);
-    bad[ROM_FIXTURE_HEADER_SIZE + 0x44] = 0x86, bad[ROM_FIXTURE_HEADER_SIZE + 0x45] = 0x80;
+    bad[ROM_FIXTURE_HEADER_SIZE + ROM_FIXTURE_PCIR + 4] = 0x86, bad[ROM_FIXTURE_HEADER_SIZE + ROM_FIXTURE_PCIR + 5] = 0x80;
     bad[ROM_FIXTURE_HEADER_SIZE + 4096 + 0x24] = 0x86, bad[ROM_FIXTURE_HEADER_SIZE + 4096 + 0x25] = 0x80;
     g_assert_false (splice (bad, len, FALSE, FALSE, -1, &s, &error));
     g_assert_nonnull (strstr (error->message, "is for 8086:1c20 class 030000, not an NVIDIA display device"));

@@ -47,9 +47,9 @@ AUDIO=${PAIR%.0}.1
 info "GPU stand-in $GPU (group $(basename "$(readlink /sys/bus/pci/devices/$GPU/iommu_group)")), pair $PAIR + $AUDIO"
 if [ -z "$GPU" ] || [ -z "$PAIR" ]; then not_ok "lab devices present"; exit 1; fi
 
-write_profile() { # FILE then [pci] lines on stdin
-  { printf '[vm]\nname=lab\naccel=tcg\nfirmware=bios\nhyperv=false\n[memory]\nsize=128M\n[shutdown]\ntimeout=2\n'; cat; } \
-    > "$T/profiles/$1.ini"
+write_profile() { # FILE [MORE-VM-LINES], then the other sections on stdin
+  { printf '[vm]\nname=lab\naccel=tcg\nfirmware=bios\nhyperv=false\n%s\n[memory]\nsize=128M\n[shutdown]\ntimeout=2\n' "${2:-}"
+    cat; } > "$T/profiles/$1.ini"
 }
 write_profile gpu <<PROFILE
 [pci gpu]
@@ -176,4 +176,88 @@ expect_driver "qlaunch unbind gives it back to e1000e" "$GPU" e1000e
 if ! "$QL" bind "$PAIR" > $T/bindpair.log 2>&1 && grep -q "not viable" $T/bindpair.log; then
   ok "qlaunch bind refuses half a group"
 else not_ok "bind half a group: $(tr '\n' ' ' < $T/bindpair.log)"; fi
+# ---- vBIOS: the stand-in's real ROM BAR through sysfs ----
+romfile=/usr/lib/ipxe/qemu/efi-e1000e.rom   # what L1's QEMU put behind the e1000e's ROM BAR
+if "$QL" rom dump "$GPU" $T/dumped.rom > $T/dump.log 2>&1 && cmp -s $T/dumped.rom "$romfile"; then
+  ok "rom dump reads the ROM BAR through sysfs, byte for byte ($(stat -c %s $T/dumped.rom) bytes)"
+else not_ok "rom dump: $(tr '\n' ' ' < $T/dump.log)"; fi
+if ! cat /sys/bus/pci/devices/$GPU/rom > /dev/null 2>&1; then ok "rom dump disables the ROM BAR again"
+else not_ok "the ROM BAR is still enabled after rom dump"; fi
+if "$QL" rom info "$GPU" > $T/info.log 2>&1 && grep -q "matches the device 8086:10d3" $T/info.log &&
+   grep -q "image 1 at 0x12600: EFI" $T/info.log; then
+  ok "rom info BDF walks the device's ROM and matches its ids"
+else not_ok "rom info $GPU: $(tr '\n' ' ' < $T/info.log)"; fi
+expect_driver "rom dump and info leave the device on its driver" "$GPU" e1000e
+
+# ---- rom-acpi: an L3 guest evaluates _ROM, for both of QEMU 7.2's hotplug modes ----
+"$QL_BUILD/tests/mkfixtures" $T/fx
+rom_md5=$(md5sum < $T/fx/rom.bin | cut -d' ' -f1)
+rom_profile() { # FILE [vm] EXTRA-LINES DEVICE-ID
+  write_profile "$1" "$2" <<PROFILE
+[cpu]
+cores=1
+[net lan]
+mode=none
+[pci gpu]
+host=$GPU
+vendor=10de
+device=$3
+sub-vendor=1028
+sub-device=0825
+rom=$T/fx/rom.bin
+rom-acpi=true
+[acpi]
+fake-battery=true
+PROFILE
+}
+
+# a ROM for another device: refused before anything on the host changes
+rom_profile rom-wrong "" 1bb6
+if ! "$QL" start rom-wrong > $T/rom-wrong.log 2>&1 &&
+   grep -q "rom-wrong.ini:.*\[pci gpu\] rom: '$T/fx/rom.bin' is not this device's ROM: the ROM is for 10de:1c20, the device is 10de:1bb6 (with vendor=/device= applied)" $T/rom-wrong.log; then
+  ok "a ROM for another device is refused at start, naming the profile line"
+else not_ok "wrong ROM: $(tr '\n' ' ' < $T/rom-wrong.log)"; fi
+"$QL" kill lab > /dev/null 2>&1   # in case it did start
+expect_driver "wrong ROM: the device was not touched" "$GPU" e1000e
+host_clean "wrong ROM: nothing is left"
+
+for mode in acpi native; do
+  rom_profile rom-$mode "pci-hotplug=$mode
+kernel=$QL_BUILD/guest/vmlinuz
+initrd=$QL_BUILD/guest/initrd.img
+append=console=ttyS0 quiet panic=-1 ql.mode=acpi-check ql.rompath=_SB.PCI0.SE0.S00 ql.romsize=8192" 1c20
+  variant=$("$QL" acpi ssdt rom-$mode -o $T/rom-$mode.aml 2>&1 | grep -o 'Scope \\_SB.PCI0.SE0.S00\|Device \\_SB.PCI0.SE0.S00')
+  want=Scope; [ $mode = native ] && want=Device   # QEMU 7.2 leaves S00 out with native hotplug
+  if [ "$variant" = "$want \\_SB.PCI0.SE0.S00" ]; then ok "rom-$mode: the SSDT has $variant"
+  else not_ok "rom-$mode: the SSDT has '$variant', expected $want"; fi
+  t0=$(now_ms)
+  serial=$rt/serial.log
+  if "$QL" start rom-$mode --detach > $T/rom-$mode.log 2>&1; then
+    # the L3 guest reports and powers off; under TCG in TCG that takes minutes
+    for ((i = 0; i < 600; i++)); do
+      [ -e "$rt" ] || break
+      sleep 1
+    done
+    info "rom-$mode: the L3 guest ran for $(( ($(now_ms) - t0) / 1000 )) s"
+    if [ -e "$rt" ]; then
+      not_ok "rom-$mode: the L3 guest did not power off in 600 s; its console: $(tr -d '\r' < $serial | tail -n 15 | tr '\n' '|')"
+      "$QL" kill lab > /dev/null 2>&1
+    fi
+  else not_ok "rom-$mode: start: $(tail -n 5 $T/rom-$mode.log | tr '\n' ' ')"; fi
+  serial=$T/state/lab/serial.log
+  tr -d '\r' < $serial 2>/dev/null | grep '^QL: ' | grep -v '^QL: pci 00:' | sed "s/^/LAB: info   [$mode] /"
+  check_serial() { # WHAT LINE
+    if tr -d '\r' < $serial | grep -qF "$2"; then ok "rom-$mode: $1"; else not_ok "rom-$mode: $1: no '$2'"; fi
+  }
+  check_serial "the guest sees the overridden ids behind the root port" "QL: pci 01:00.0 10de:1c20"
+  check_serial "the fw_cfg file is the ROM, byte for byte" "QL: fw_cfg opt/org.qlaunch/gpu-rom 8192 bytes md5 $rom_md5"
+  check_serial "qlaunch's SSDT is among the guest's ACPI tables" "QL: table SSDT QLSSDT"
+  check_serial "_ROM at \\_SB.PCI0.SE0.S00 returns the ROM, byte for byte" "QL: rom _SB.PCI0.SE0.S00 8192 bytes md5 $rom_md5"
+  check_serial "the battery is in /sys/bus/acpi/devices" "QL: acpi-device PNP0C0A:00 \\_SB_.PCI0.SF8_.BAT0 status 31"
+  if tr -d '\r' < $serial | grep -q '^QL: acpi-check done' && ! grep -q '^QL: acpi-error' $serial; then
+    ok "rom-$mode: no ACPI errors in the guest's kernel log"
+  else not_ok "rom-$mode: ACPI errors: $(grep '^QL: acpi-error' $serial | tr '\n' ' ')"; fi
+  expect_driver "rom-$mode: the device is back on e1000e" "$GPU" e1000e
+  host_clean "rom-$mode: nothing is left"
+done
 exit 0
