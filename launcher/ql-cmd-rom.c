@@ -369,7 +369,7 @@ ql_cmd_rom (int argc, char **argv)
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("info FILE|BDF | patch IN OUT | from-reg FILE.reg OUT | dump BDF OUT");
   g_autoptr(GError) error = NULL;
-  QlRomSpliceOptions options = { keep_footer, ignore_sanity, -1 };
+  QlRomSpliceOptions options;
   const char *sub;
   gboolean ok;
 
@@ -384,9 +384,7 @@ ql_cmd_rom (int argc, char **argv)
   if (!ql_cmd_parse (context, &argc, &argv, 0, 3))
     return 1;
   sub = argc > 1 ? argv[1] : "info";
-  options.keep_footer = keep_footer;
-  options.ignore_sanity = ignore_sanity;
-  options.at = at;
+  options = (QlRomSpliceOptions) { keep_footer, ignore_sanity, at };
   if (strcmp (sub, "info") == 0 && profile != NULL && argc <= 2)
     ok = info_profile (profile, json, &error);
   else if (strcmp (sub, "info") == 0 && argc == 3)

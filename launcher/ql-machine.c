@@ -428,6 +428,14 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
       wants_ssdt |= ((QlMachineHostdev *) m->hostdevs->pdata[i])->rom_fw_cfg_name != NULL;
     if (wants_ssdt)
       m->ssdt = g_build_filename (runtime_dir, "qlaunch-ssdt.aml", NULL);
+    if (m->ssdt != NULL && strchr (m->ssdt, ':') != NULL)
+      {
+        /* -acpitable file= splits its value at ':' */
+        g_set_error (error, QL_ERROR, QL_ERROR_HOST,
+                     "The runtime directory '%s' contains ':', which QEMU's -acpitable reads as a file separator; "
+                     "set QLAUNCH_RUNTIME_DIR elsewhere", runtime_dir);
+        return NULL;
+      }
   }
 
   /* Fixed slots first, then devices in profile order, so adding a disk at

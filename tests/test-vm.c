@@ -251,38 +251,49 @@ test_demo (void)
 }
 
 /* [acpi] fake-battery: qlaunch's SSDT reaches the guest byte for byte, and
- * Linux's battery and ac drivers bind to what it describes. */
+ * Linux's battery and ac drivers bind to what it describes; with SeaBIOS
+ * (data: the profile) and with OVMF, which installs QEMU's tables itself. */
 static void
-test_fake_battery (void)
+test_fake_battery (gconstpointer data)
 {
+  const char *firmware = data;
   g_autoptr(GSubprocess) proc = NULL;
-  g_autofree char *console = NULL, *table = NULL, *err = NULL, *expected = NULL;
-  g_autofree char *profile = profile_path ("test-battery.ini");
+  g_autofree char *console = NULL, *table = NULL, *err = NULL, *md5 = NULL, *line = NULL;
+  g_autofree char *profile = NULL, *text = NULL, *aml = NULL, *vm = NULL;
+  g_autofree char *original = profile_path ("test-battery.ini");
+  g_autoptr(GString) copy = NULL;
   gsize len;
 
   if (skip_if_unavailable ())
     return;
-  {
-  g_autofree char *aml = g_build_filename (tmp_root, "test-battery.aml", NULL);
+  vm = g_strconcat ("battery-", firmware, NULL);
+  g_assert_true (g_file_get_contents (original, &text, NULL, NULL));
+  copy = g_string_new (text);
+  g_string_replace (copy, "name = test-battery", "name = battery-@", 0);
+  g_string_replace (copy, "firmware = bios", "firmware = @", 0);
+  g_string_replace (copy, "@", firmware, 0);
+  g_string_replace (copy, "../build/", "@SRC@/build/", 0);
+  g_string_replace (copy, "@SRC@", source_root, 0);
+  profile = g_build_filename (tmp_root, "battery.ini", NULL);
+  g_assert_true (g_file_set_contents (profile, copy->str, -1, NULL));
 
+  aml = g_build_filename (tmp_root, "battery.aml", NULL);
   g_assert_cmpint (run_qlaunch (NULL, &err, "acpi", "ssdt", profile, "-o", aml, NULL), ==, 0);
   g_assert_nonnull (strstr (err, "battery BAT0 (PNP0C0A, full) and AC adapter AC0"));
   g_assert_true (g_file_get_contents (aml, &table, &len, NULL));
-  expected = g_compute_checksum_for_data (G_CHECKSUM_MD5, (const guchar *) table, len);
-  proc = start_foreground ("test-battery.ini");
+  md5 = g_compute_checksum_for_data (G_CHECKSUM_MD5, (const guchar *) table, len);
+
+  proc = start_foreground (profile);
   g_assert_cmpint (wait_exit (proc, &console), ==, 0);
-  {
-    g_autofree char *line = g_strdup_printf ("QL: table SSDT QLSSDT %zu bytes md5 %s", len, expected);
-    g_assert_nonnull (strstr (console, line));
-  }
+  line = g_strdup_printf ("QL: table SSDT QLSSDT %zu bytes md5 %s", len, md5);
+  g_assert_nonnull (strstr (console, line));
   g_assert_nonnull (strstr (console, "QL: acpi-device PNP0C0A:00 \\_SB_.PCI0.SF8_.BAT0 status 31"));
   g_assert_nonnull (strstr (console, "QL: acpi-device ACPI0003:00 \\_SB_.PCI0.SF8_.AC0_ status 15"));
   g_assert_nonnull (strstr (console, "QL: power-supply BAT0 battery Full capacity 100"));
   g_assert_nonnull (strstr (console, "QL: power-supply AC0 Mains online 1"));
   g_assert_nonnull (strstr (console, "QL: acpi-check done"));
   g_assert_null (strstr (console, "QL: acpi-error"));
-  assert_nothing_left ("test-battery");
-  }
+  assert_nothing_left (vm);
 }
 
 /* ---- taps: in this test's own network namespace, a bridge with a veth
@@ -688,7 +699,8 @@ main (int argc, char **argv)
   g_test_add_func ("/vm/uefi-vars", test_uefi_vars);
   g_test_add_func ("/vm/failed-start", test_failed_start);
   g_test_add_func ("/vm/demo", test_demo);
-  g_test_add_func ("/vm/fake-battery", test_fake_battery);
+  g_test_add_data_func ("/vm/fake-battery/bios", "bios", test_fake_battery);
+  g_test_add_data_func ("/vm/fake-battery/uefi", "uefi", test_fake_battery);
   g_test_add_func ("/vm/tap/ping-stop", test_tap_ping_stop);
   g_test_add_func ("/vm/tap/qemu-killed", test_tap_qemu_killed);
   g_test_add_func ("/vm/tap/supervisor-killed", test_tap_supervisor_killed);
