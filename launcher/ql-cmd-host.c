@@ -6,6 +6,7 @@
 #include "ql-journal.h"
 #include "ql-net-host.h"
 #include "ql-paths.h"
+#include "ql-pin.h"
 #include "ql-prepare.h"
 #include "ql-rom-check.h"
 #include "ql-runtime.h"
@@ -185,8 +186,9 @@ ql_cmd_recover (int argc, char **argv)
       ql_cmd_print_error (error);
       return 1;
     }
-  for (const char *const *f = (const char *const[]) { "qmp.sock", "state.json", QL_RUNTIME_STOP_REQUEST, NULL }; *f;
-       f++)
+  for (const char *const *f = (const char *const[]) { "qmp.sock", "state.json", QL_RUNTIME_STOP_REQUEST,
+                                                      QL_RUNTIME_PIN_PLAN, QL_RUNTIME_SSDT, NULL };
+       *f; f++)
     {
       g_autofree char *path = g_build_filename (runtime_dir, *f, NULL);
       g_unlink (path);

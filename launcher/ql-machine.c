@@ -2,6 +2,7 @@
 #include "ql-error.h"
 #include "ql-firmware.h"
 #include "ql-qemu-opts.h"
+#include "ql-runtime.h"
 
 #include <string.h>
 #include <sys/un.h>
@@ -427,7 +428,7 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
     for (guint i = 0; i < m->hostdevs->len; i++)
       wants_ssdt |= ((QlMachineHostdev *) m->hostdevs->pdata[i])->rom_fw_cfg_name != NULL;
     if (wants_ssdt)
-      m->ssdt = g_build_filename (runtime_dir, "qlaunch-ssdt.aml", NULL);
+      m->ssdt = g_build_filename (runtime_dir, QL_RUNTIME_SSDT, NULL);
     if (m->ssdt != NULL && strchr (m->ssdt, ':') != NULL)
       {
         /* -acpitable file= splits its value at ':' */

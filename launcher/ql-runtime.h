@@ -47,4 +47,5 @@ void ql_runtime_keep_logs (const char *runtime_dir, const char *state_dir);
 
 /* Files the supervisor shares with the commands. */
 #define QL_RUNTIME_STOP_REQUEST "stop-request.json"
+#define QL_RUNTIME_SSDT "qlaunch-ssdt.aml"
 #define QL_STATE_LAST_EXIT "last-exit.json"

@@ -294,6 +294,14 @@ test_fake_battery (gconstpointer data)
   g_assert_nonnull (strstr (console, "QL: acpi-check done"));
   g_assert_null (strstr (console, "QL: acpi-error"));
   assert_nothing_left (vm);
+
+  /* a start that fails after the table was written takes it away again */
+  g_string_append (copy, "\n[qemu]\nargs = -no-such-option\n");
+  g_assert_true (g_file_set_contents (profile, copy->str, -1, NULL));
+  g_clear_object (&proc);
+  proc = start_foreground (profile);
+  g_assert_cmpint (wait_exit (proc, NULL), ==, 1);
+  assert_nothing_left (vm);
 }
 
 /* ---- taps: in this test's own network namespace, a bridge with a veth
