@@ -321,7 +321,7 @@ ql_rom_describe (const QlRom *rom)
       g_string_append_c (out, '\n');
     }
   g_string_append_printf (out, "UEFI: %s\n", ql_rom_is_uefi_capable (rom) ? "yes (an x86-64 EFI driver is in the chain)"
-                                                                          : "no (legacy BIOS only: OVMF cannot run it)");
+                                                                          : "no (no x86-64 EFI image: OVMF cannot run it)");
   for (guint i = 0; i < rom->warnings->len; i++)
     g_string_append_printf (out, "warning: %s\n", (char *) rom->warnings->pdata[i]);
   return g_string_free (out, FALSE);
