@@ -2,38 +2,16 @@
 #include "ql-error.h"
 #include "ql-paths.h"
 #include "ql-pci-address.h"
+#include "ql-pci-host.h"
 #include "ql-prepare.h"
 #include "ql-reg.h"
 #include "ql-rom.h"
 #include "ql-rom-check.h"
 #include "ql-rom-nvidia.h"
 #include "ql-rom-sysfs.h"
-#include "ql-sysfs.h"
 
 #include <stdio.h>
 #include <string.h>
-
-/* The vendor and device of a host PCI function, from sysfs. */
-static gboolean
-read_device_ids (const char *address, guint16 *ret_vendor, guint16 *ret_device, GError **error)
-{
-  const char *names[] = { "vendor", "device" };
-  guint16 *out[] = { ret_vendor, ret_device };
-
-  for (guint i = 0; i < 2; i++)
-    {
-      g_autofree char *path = g_build_filename (ql_paths_sysfs (), "bus", "pci", "devices", address, names[i], NULL);
-      g_autofree char *text = ql_sysfs_read (path);
-      if (text == NULL)
-        {
-          g_set_error (error, QL_ERROR, QL_ERROR_NOT_FOUND, "no PCI device %s on this host (see 'qlaunch devices')",
-                       address);
-          return FALSE;
-        }
-      *out[i] = (guint16) g_ascii_strtoull (text, NULL, 16);
-    }
-  return TRUE;
-}
 
 /* A full address for a PCI address argument; NULL for anything else. */
 static char *
@@ -46,6 +24,29 @@ as_address (const char *text)
     return NULL;
   ql_pci_address_format (&addr, buf);
   return g_strdup (buf);
+}
+
+/* The vendor and device of a host PCI function, as libpci sees it. */
+static gboolean
+read_device_ids (const char *address, guint16 *ret_vendor, guint16 *ret_device, GError **error)
+{
+  g_autoptr(QlPciHost) host = ql_pci_host_scan (ql_paths_sysfs (), error);
+  const QlPciDevice *d = NULL;
+  QlPciAddress addr;
+
+  if (host == NULL)
+    return FALSE;
+  if (ql_pci_address_parse (address, FALSE, &addr, NULL))
+    d = ql_pci_host_lookup (host, &addr);
+  if (d == NULL)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_NOT_FOUND, "no PCI device %s on this host (see 'qlaunch devices')",
+                   address);
+      return FALSE;
+    }
+  *ret_vendor = d->vendor;
+  *ret_device = d->device;
+  return TRUE;
 }
 
 /* --device: BDF or VENDOR:DEVICE */
@@ -110,15 +111,16 @@ info_profile (const char *profile, gboolean json, GError **error)
   for (guint i = 0; i < prepared->machine->hostdevs->len; i++)
     {
       const QlMachineHostdev *h = prepared->machine->hostdevs->pdata[i];
-      g_autoptr(QlRom) rom = h->pci->rom ? ql_rom_load (h->pci->rom, NULL, error) : NULL;
+      g_autoptr(QlRom) rom = NULL;
+      gboolean ok;
+
       if (h->pci->rom == NULL)
         continue;
-      if (rom == NULL)
-        {
-          g_prefix_error (error, "%s: ", h->pci->rom_where);
-          return FALSE;
-        }
-      print_rom (h->pci->rom_where, rom, json);
+      ok = ql_rom_check_hostdev (prepared->machine, h, &rom, notes, error);
+      if (rom != NULL)
+        print_rom (h->pci->rom_where, rom, json);
+      if (!ok)
+        return FALSE;
       shown++;
     }
   if (shown == 0)
@@ -126,8 +128,6 @@ info_profile (const char *profile, gboolean json, GError **error)
       g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "%s: no [pci] section has rom=", prepared->profile->path);
       return FALSE;
     }
-  if (!ql_rom_check_for_machine (prepared->machine, notes, error))
-    return FALSE;
   for (guint i = 0; i < notes->len; i++)
     g_printerr ("qlaunch: %s\n", (char *) notes->pdata[i]);
   if (!json)
@@ -141,7 +141,6 @@ info (const char *what, const char *device, gboolean json, GError **error)
   g_autofree char *address = g_file_test (what, G_FILE_TEST_EXISTS) ? NULL : as_address (what);
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(QlRom) rom = NULL;
-  g_autoptr(GError) parse_error = NULL;
   guint16 vendor = 0, dev = 0;
   gboolean match = device != NULL || address != NULL;
   gsize size;
@@ -163,12 +162,9 @@ info (const char *what, const char *device, gboolean json, GError **error)
   if (device != NULL && !parse_device (device, &vendor, &dev, error))
     return FALSE;
   data = g_bytes_get_data (bytes, &size);
-  rom = ql_rom_parse (data, size, &parse_error);
+  rom = ql_rom_parse_named (data, size, what, error);
   if (rom == NULL)
-    {
-      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "%s: not a valid PCI option ROM: %s", what, parse_error->message);
-      return FALSE;
-    }
+    return FALSE;
   print_rom (what, rom, json);
   if (match)
     {

@@ -221,6 +221,28 @@ resolve_acpi_names (QlMachine *m, const QlProfile *p, const QlHostFacts *host)
     }
 }
 
+/* qlaunch's SSDT, for rom-acpi and fake-battery, goes to the runtime dir. */
+static gboolean
+resolve_ssdt (QlMachine *m, const QlProfile *p, GError **error)
+{
+  gboolean wanted = p->fake_battery;
+
+  for (guint i = 0; i < m->hostdevs->len; i++)
+    wanted |= ((QlMachineHostdev *) m->hostdevs->pdata[i])->rom_fw_cfg_name != NULL;
+  if (!wanted)
+    return TRUE;
+  /* -acpitable file= splits its value at ':' */
+  if (strchr (m->runtime_dir, ':') != NULL)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST,
+                   "The runtime directory '%s' contains ':', which QEMU's -acpitable reads as a file separator; "
+                   "set QLAUNCH_RUNTIME_DIR elsewhere", m->runtime_dir);
+      return FALSE;
+    }
+  m->ssdt = g_build_filename (m->runtime_dir, QL_RUNTIME_SSDT, NULL);
+  return TRUE;
+}
+
 static gboolean
 resolve_hostdevs (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GError **error)
 {
@@ -421,23 +443,8 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
   if (!resolve_pinning (m, p, host, error))
     return NULL;
 
-  if (!resolve_hostdevs (m, p, host, error))
+  if (!resolve_hostdevs (m, p, host, error) || !resolve_ssdt (m, p, error))
     return NULL;
-  {
-    gboolean wants_ssdt = p->fake_battery;
-    for (guint i = 0; i < m->hostdevs->len; i++)
-      wants_ssdt |= ((QlMachineHostdev *) m->hostdevs->pdata[i])->rom_fw_cfg_name != NULL;
-    if (wants_ssdt)
-      m->ssdt = g_build_filename (runtime_dir, QL_RUNTIME_SSDT, NULL);
-    if (m->ssdt != NULL && strchr (m->ssdt, ':') != NULL)
-      {
-        /* -acpitable file= splits its value at ':' */
-        g_set_error (error, QL_ERROR, QL_ERROR_HOST,
-                     "The runtime directory '%s' contains ':', which QEMU's -acpitable reads as a file separator; "
-                     "set QLAUNCH_RUNTIME_DIR elsewhere", runtime_dir);
-        return NULL;
-      }
-  }
 
   /* Fixed slots first, then devices in profile order, so adding a disk at
    * the end never moves what the guest already knows.  A passed-through GPU

@@ -48,21 +48,23 @@ find (const guint8 *data, gsize from, gsize to, const char *marker)
   return -1;
 }
 
-/* Start markers that begin a complete chain, leaving out those inside a chain found before. */
+/* Start markers that begin a complete chain, leaving out those inside a
+ * chain found before; *ret_first is the first marker (-1: none). */
 static GArray *
-find_starts (const guint8 *data, gsize size, guint *ret_markers)
+find_starts (const guint8 *data, gsize size, gssize *ret_first)
 {
   GArray *starts = g_array_new (FALSE, FALSE, sizeof (gsize));
   gsize covered = 0;
 
-  *ret_markers = 0;
+  *ret_first = -1;
   for (gsize i = 0; i < size; i++)
     {
       g_autoptr(QlRom) rom = NULL;
 
       if (!is_start_marker (data, size, i))
         continue;
-      (*ret_markers)++;
+      if (*ret_first < 0)
+        *ret_first = (gssize) i;
       if (i < covered)
         continue;
       rom = ql_rom_parse (data + i, size - i, NULL);
@@ -82,7 +84,7 @@ ql_rom_nvidia_splice (const guint8 *data, gsize size, const QlRomSpliceOptions *
   g_autoptr(QlRom) rom = NULL;
   g_autoptr(GError) parse_error = NULL;
   const QlRomImage *first;
-  guint markers = 0;
+  gssize first_marker;
   gsize start;
 
   memset (ret, 0, sizeof *ret);
@@ -100,21 +102,11 @@ ql_rom_nvidia_splice (const guint8 *data, gsize size, const QlRomSpliceOptions *
     }
   else
     {
-      starts = find_starts (data, size, &markers);
-      if (markers == 0)
+      starts = find_starts (data, size, &first_marker);
+      if (first_marker < 0)
         {
           g_set_error_literal (error, QL_ERROR, QL_ERROR_FAILED,
                                "no NVIDIA ROM start (55 AA ?? EB … VIDEO) in the data: not an NVIDIA vBIOS dump");
-          return FALSE;
-        }
-      if (starts->len == 0)
-        {
-          g_autoptr(GError) why = NULL;
-          gsize i = 0;
-          while (!is_start_marker (data, size, i))
-            i++;
-          ql_rom_free (ql_rom_parse (data + i, size - i, &why));   /* fails: it is not in starts */
-          g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "the ROM starting at 0x%zx is damaged: %s", i, why->message);
           return FALSE;
         }
       if (starts->len > 1)
@@ -127,7 +119,8 @@ ql_rom_nvidia_splice (const guint8 *data, gsize size, const QlRomSpliceOptions *
                        starts->len, list->str);
           return FALSE;
         }
-      start = g_array_index (starts, gsize, 0);
+      /* with no complete ROM, the parse below says what is wrong with the first */
+      start = starts->len == 1 ? g_array_index (starts, gsize, 0) : (gsize) first_marker;
     }
 
   rom = ql_rom_parse (data + start, size - start, &parse_error);

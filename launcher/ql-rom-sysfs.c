@@ -3,44 +3,11 @@
 #include "ql-sysfs.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #define LAPTOP_HINT                                                                                                   \
   "Laptop (Optimus) dGPUs often have no ROM of their own: the system firmware hands the vBIOS to the driver "    \
   "through ACPI _ROM.  Extract it from a Windows registry export with 'qlaunch rom from-reg', or from a BIOS "   \
   "update, and deliver it with rom= and rom-acpi=true"
-
-static GBytes *
-read_all (const char *path, int *ret_errno)
-{
-  g_autoptr(GByteArray) data = g_byte_array_new ();
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  guint8 buf[65536];
-
-  if (fd < 0)
-    {
-      *ret_errno = errno;
-      return NULL;
-    }
-  for (;;)
-    {
-      ssize_t n = read (fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          *ret_errno = errno;
-          close (fd);
-          return NULL;
-        }
-      if (n == 0)
-        break;
-      g_byte_array_append (data, buf, n);
-    }
-  close (fd);
-  return g_byte_array_free_to_bytes (g_steal_pointer (&data));
-}
 
 GBytes *
 ql_rom_read_sysfs (const char *sysfs_root, const char *address, GError **error)
@@ -48,8 +15,10 @@ ql_rom_read_sysfs (const char *sysfs_root, const char *address, GError **error)
   g_autofree char *dir = g_build_filename (sysfs_root, "bus", "pci", "devices", address, NULL);
   g_autofree char *path = g_build_filename (dir, "rom", NULL);
   g_autoptr(GError) disable_error = NULL;
-  GBytes *rom;
-  int e = 0;
+  g_autoptr(GError) read_error = NULL;
+  g_autofree char *contents = NULL;
+  gsize size = 0;
+  gboolean read_ok;
 
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
@@ -68,27 +37,29 @@ ql_rom_read_sysfs (const char *sysfs_root, const char *address, GError **error)
       g_prefix_error (error, "Cannot enable the ROM of %s: ", address);
       return NULL;
     }
-  rom = read_all (path, &e);
+  /* the kernel ends the file with the image chain it finds, short of the BAR's size */
+  read_ok = g_file_get_contents (path, &contents, &size, &read_error);
   if (!ql_sysfs_write (path, "0", ql_sysfs_timeout_ms (), &disable_error))
     g_warning ("Cannot disable the ROM of %s again: %s", address, disable_error->message);
-  if (rom == NULL)
+  if (!read_ok)
     {
-      if (e == EIO || e == EINVAL)
+      if (g_error_matches (read_error, G_FILE_ERROR, G_FILE_ERROR_IO) ||
+          g_error_matches (read_error, G_FILE_ERROR, G_FILE_ERROR_INVAL))
         g_set_error (error, QL_ERROR, QL_ERROR_FAILED,
                      "Reading the ROM of %s failed (%s): the kernel found no valid ROM behind the ROM BAR "
                      "(dmesg then says 'Invalid PCI ROM header signature').  On a desktop GPU, the ROM of the boot "
                      "GPU is shadowed by the firmware: dump it while another GPU is primary, or after the device "
                      "was initialised by its driver once.  %s",
-                     address, g_strerror (e), LAPTOP_HINT);
+                     address, g_strerror (read_error->code == G_FILE_ERROR_IO ? EIO : EINVAL), LAPTOP_HINT);
       else
-        g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "Reading the ROM of %s failed: %s", address, g_strerror (e));
+        g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "Reading the ROM of %s failed: %s", address,
+                     read_error->message);
       return NULL;
     }
-  if (g_bytes_get_size (rom) == 0)
+  if (size == 0)
     {
-      g_bytes_unref (rom);
       g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "The ROM of %s reads as empty.  %s", address, LAPTOP_HINT);
       return NULL;
     }
-  return rom;
+  return g_bytes_new_take (g_steal_pointer (&contents), size);
 }

@@ -211,6 +211,17 @@ ql_rom_parse (const guint8 *data, gsize size, GError **error)
 }
 
 QlRom *
+ql_rom_parse_named (const guint8 *data, gsize size, const char *name, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  QlRom *rom = ql_rom_parse (data, size, &local_error);
+
+  if (rom == NULL)
+    g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "%s: not a valid PCI option ROM: %s", name, local_error->message);
+  return rom;
+}
+
+QlRom *
 ql_rom_load (const char *path, GBytes **ret_bytes, GError **error)
 {
   g_autofree char *contents = NULL;
@@ -225,12 +236,9 @@ ql_rom_load (const char *path, GBytes **ret_bytes, GError **error)
                    "%s", local_error->message);
       return NULL;
     }
-  rom = ql_rom_parse ((const guint8 *) contents, size, &local_error);
+  rom = ql_rom_parse_named ((const guint8 *) contents, size, path, error);
   if (rom == NULL)
-    {
-      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "%s: not a valid PCI option ROM: %s", path, local_error->message);
-      return NULL;
-    }
+    return NULL;
   if (ret_bytes != NULL)
     *ret_bytes = g_bytes_new_take (g_steal_pointer (&contents), size);
   return rom;

@@ -44,6 +44,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlRom, ql_rom_free)
  * QL_ERROR_FAILED error naming the offset. */
 QlRom *ql_rom_parse (const guint8 *data, gsize size, GError **error);
 
+/* ql_rom_parse with errors that start "NAME: not a valid PCI option ROM". */
+QlRom *ql_rom_parse_named (const guint8 *data, gsize size, const char *name, GError **error);
+
 /* Reads and parses a file; errors name the file. */
 QlRom *ql_rom_load (const char *path, GBytes **ret_bytes, GError **error);
 

@@ -9,18 +9,26 @@
 #define FW_CFG_NAME_SIZE 56
 #define ACPI_ROM_MAX_CHUNK 0x1000   /* ACPI 6.4 §B.4.3: _ROM returns at most 4 KiB */
 
+/* LocalN = 0; While (LocalN < limit) { body; LocalN++ } */
+static QlAml *
+count_up (guint local, QlAml *limit, QlAml *body)
+{
+  return ql_aml_list (
+      ql_aml_store (ql_aml_int (0), ql_aml_local (local)),
+      ql_aml_while (ql_aml_lless (ql_aml_local (local), limit),
+                    ql_aml_list (body, ql_aml_increment (ql_aml_local (local)), NULL)),
+      NULL);
+}
+
 /* Reads Arg0 bytes from the fw_cfg data port into an integer, most significant first. */
 static QlAml *
 method_read_be (void)
 {
   return ql_aml_method ("QRBE", 1, TRUE, ql_aml_list (
       ql_aml_store (ql_aml_int (0), ql_aml_local (0)),
-      ql_aml_store (ql_aml_int (0), ql_aml_local (1)),
-      ql_aml_while (ql_aml_lless (ql_aml_local (1), ql_aml_arg (0)), ql_aml_list (
-          ql_aml_store (ql_aml_or (ql_aml_shift_left (ql_aml_local (0), ql_aml_int (8)), ql_aml_name ("QDAT")),
-                        ql_aml_local (0)),
-          ql_aml_increment (ql_aml_local (1)),
-          NULL)),
+      count_up (1, ql_aml_arg (0),
+                ql_aml_store (ql_aml_or (ql_aml_shift_left (ql_aml_local (0), ql_aml_int (8)), ql_aml_name ("QDAT")),
+                              ql_aml_local (0))),
       ql_aml_return (ql_aml_local (0)),
       NULL));
 }
@@ -31,11 +39,8 @@ method_read_buffer (void)
 {
   return ql_aml_method ("QRBF", 1, TRUE, ql_aml_list (
       ql_aml_store (ql_aml_buffer (ql_aml_arg (0), NULL, 0), ql_aml_local (0)),
-      ql_aml_store (ql_aml_int (0), ql_aml_local (1)),
-      ql_aml_while (ql_aml_lless (ql_aml_local (1), ql_aml_arg (0)), ql_aml_list (
-          ql_aml_store (ql_aml_name ("QDAT"), ql_aml_index (ql_aml_local (0), ql_aml_local (1))),
-          ql_aml_increment (ql_aml_local (1)),
-          NULL)),
+      count_up (1, ql_aml_arg (0),
+                ql_aml_store (ql_aml_name ("QDAT"), ql_aml_index (ql_aml_local (0), ql_aml_local (1)))),
       ql_aml_return (ql_aml_local (0)),
       NULL));
 }
@@ -51,8 +56,7 @@ method_init (void)
       ql_aml_if (ql_aml_lnot (ql_aml_cond_ref_of (ql_aml_name ("\\_SB.PCI0.FWCF"))), ql_aml_return (ql_aml_int (0))),
       ql_aml_store (ql_aml_int (FW_CFG_FILE_DIR), ql_aml_name ("QSEL")),
       ql_aml_store (ql_aml_call ("QRBE", ql_aml_int (4), NULL), ql_aml_local (0)),       /* count */
-      ql_aml_store (ql_aml_int (0), ql_aml_local (1)),
-      ql_aml_while (ql_aml_lless (ql_aml_local (1), ql_aml_local (0)), ql_aml_list (
+      count_up (1, ql_aml_local (0), ql_aml_list (
           ql_aml_store (ql_aml_call ("QRBE", ql_aml_int (4), NULL), ql_aml_local (2)),   /* size */
           ql_aml_store (ql_aml_call ("QRBE", ql_aml_int (2), NULL), ql_aml_local (3)),   /* select */
           ql_aml_call ("QRBE", ql_aml_int (2), NULL),                                  /* reserved */
@@ -62,7 +66,6 @@ method_init (void)
               ql_aml_copy_object (ql_aml_call ("QRBF", ql_aml_local (2), NULL), ql_aml_name ("QROM")),
               ql_aml_return (ql_aml_int (1)),
               NULL)),
-          ql_aml_increment (ql_aml_local (1)),
           NULL)),
       ql_aml_return (ql_aml_int (0)),
       NULL));

@@ -795,8 +795,7 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
       if (vars_created)
         g_unlink (m->firmware_vars);
       g_array_unref (s.passed_fds);
-      if (m->ssdt != NULL)
-        g_unlink (m->ssdt);
+      remove_runtime_file (&s, QL_RUNTIME_SSDT);
       g_clear_pointer (&lock, ql_lock_release);
       g_rmdir (m->runtime_dir);
       g_string_free (s.stderr_tail, TRUE);
@@ -879,8 +878,7 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
   remove_runtime_file (&s, "state.json");
   remove_runtime_file (&s, QL_RUNTIME_PIN_PLAN);
   remove_runtime_file (&s, QL_RUNTIME_STOP_REQUEST);
-  if (m->ssdt != NULL)
-    g_unlink (m->ssdt);
+  remove_runtime_file (&s, QL_RUNTIME_SSDT);
   if (s.qemu_log_fd >= 0)
     close (s.qemu_log_fd);
   ql_runtime_keep_logs (m->runtime_dir, m->state_dir);

@@ -268,12 +268,16 @@ test_fake_battery (gconstpointer data)
     return;
   vm = g_strconcat ("battery-", firmware, NULL);
   g_assert_true (g_file_get_contents (original, &text, NULL, NULL));
+  /* a copy in tmp_root: another name and firmware, the guest by absolute path */
   copy = g_string_new (text);
-  g_string_replace (copy, "name = test-battery", "name = battery-@", 0);
-  g_string_replace (copy, "firmware = bios", "firmware = @", 0);
-  g_string_replace (copy, "@", firmware, 0);
-  g_string_replace (copy, "../build/", "@SRC@/build/", 0);
-  g_string_replace (copy, "@SRC@", source_root, 0);
+  {
+    g_autofree char *name = g_strconcat ("name = ", vm, NULL);
+    g_autofree char *fw = g_strconcat ("firmware = ", firmware, NULL);
+    g_autofree char *build = g_build_filename (source_root, "build/", NULL);
+    g_string_replace (copy, "name = test-battery", name, 0);
+    g_string_replace (copy, "firmware = bios", fw, 0);
+    g_string_replace (copy, "../build/", build, 0);
+  }
   profile = g_build_filename (tmp_root, "battery.ini", NULL);
   g_assert_true (g_file_set_contents (profile, copy->str, -1, NULL));
 

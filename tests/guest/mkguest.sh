@@ -63,18 +63,17 @@ mkdir -p "$root"/{bin,dev,proc,sys,etc,lib/modules}
 cp "$busybox" "$root/bin/busybox"
 find "$work/lib" -name button.ko -exec cp {} "$root/lib/modules/" \;
 find "$work/lib" -name evdev.ko -exec cp {} "$root/lib/modules/" \;
-for m in virtio_pci virtio_net; do
-  "$modprobe" -d "$work" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" {print $2}'
-done | awk '!seen[$0]++' | while read -r ko; do
-  cp "$ko" "$root/lib/modules/"
-  basename "$ko" >> "$root/lib/modules/net.list"
-done
-for m in qemu_fw_cfg battery ac; do
-  "$modprobe" -d "$work" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" {print $2}'
-done | awk '!seen[$0]++' | while read -r ko; do
-  cp "$ko" "$root/lib/modules/"
-  basename "$ko" >> "$root/lib/modules/acpi.list"
-done
+copy_modules() { # LIST MODULE...: the modules and their dependencies, in load order in lib/modules/LIST
+  local list=$1 m; shift
+  for m in "$@"; do
+    "$modprobe" -d "$work" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" {print $2}'
+  done | awk '!seen[$0]++' | while read -r ko; do
+    cp "$ko" "$root/lib/modules/"
+    basename "$ko" >> "$root/lib/modules/$list"
+  done
+}
+copy_modules net.list virtio_pci virtio_net
+copy_modules acpi.list qemu_fw_cfg battery ac
 
 # romeval.ko, which evaluates _ROM in the guest, built against the guest
 # kernel's headers (fetched and unpacked like the kernel).  Without them the

@@ -228,6 +228,10 @@ else not_ok "wrong ROM: $(tr '\n' ' ' < $T/rom-wrong.log)"; fi
 expect_driver "wrong ROM: the device was not touched" "$GPU" e1000e
 host_clean "wrong ROM: nothing is left"
 
+serial=$T/state/lab/serial.log   # the last run's console, kept by qlaunch
+check_serial() { # WHAT LINE
+  if tr -d '\r' < $serial | grep -qF "$2"; then ok "rom-$mode: $1"; else not_ok "rom-$mode: $1: no '$2'"; fi
+}
 for mode in acpi native; do
   rom_profile rom-$mode "pci-hotplug=$mode
 kernel=$QL_BUILD/guest/vmlinuz
@@ -238,24 +242,15 @@ append=console=ttyS0 quiet panic=-1 ql.mode=acpi-check ql.rompath=_SB.PCI0.SE0.S
   if [ "$variant" = "$want \\_SB.PCI0.SE0.S00" ]; then ok "rom-$mode: the SSDT has $variant"
   else not_ok "rom-$mode: the SSDT has '$variant', expected $want"; fi
   t0=$(now_ms)
-  serial=$rt/serial.log
   if "$QL" start rom-$mode --detach > $T/rom-$mode.log 2>&1; then
     # the L3 guest reports and powers off; under TCG in TCG that takes minutes
-    for ((i = 0; i < 600; i++)); do
-      [ -e "$rt" ] || break
-      sleep 1
-    done
-    info "rom-$mode: the L3 guest ran for $(( ($(now_ms) - t0) / 1000 )) s"
-    if [ -e "$rt" ]; then
-      not_ok "rom-$mode: the L3 guest did not power off in 600 s; its console: $(tr -d '\r' < $serial | tail -n 15 | tr '\n' '|')"
+    if ! wait_gone "$(status_field supervisor-pid)" 600; then
+      not_ok "rom-$mode: the L3 guest did not power off in 600 s; its console: $(tr -d '\r' < $rt/serial.log | tail -n 15 | tr '\n' '|')"
       "$QL" kill lab > /dev/null 2>&1
     fi
+    info "rom-$mode: the L3 guest ran for $(( ($(now_ms) - t0) / 1000 )) s"
   else not_ok "rom-$mode: start: $(tail -n 5 $T/rom-$mode.log | tr '\n' ' ')"; fi
-  serial=$T/state/lab/serial.log
   tr -d '\r' < $serial 2>/dev/null | grep '^QL: ' | grep -v '^QL: pci 00:' | sed "s/^/LAB: info   [$mode] /"
-  check_serial() { # WHAT LINE
-    if tr -d '\r' < $serial | grep -qF "$2"; then ok "rom-$mode: $1"; else not_ok "rom-$mode: $1: no '$2'"; fi
-  }
   check_serial "the guest sees the overridden ids behind the root port" "QL: pci 01:00.0 10de:1c20"
   check_serial "the fw_cfg file is the ROM, byte for byte" "QL: fw_cfg opt/org.qlaunch/gpu-rom 8192 bytes md5 $rom_md5"
   check_serial "qlaunch's SSDT is among the guest's ACPI tables" "QL: table SSDT QLSSDT"
