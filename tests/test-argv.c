@@ -8,6 +8,9 @@
 #include "ql-rom-check.h"
 #include "ql-ssdt.h"
 #include "rom-fixtures.h"
+#include "ql-pci-scan.h"
+#include "ql-cpu-topology-read.h"
+#include "ql-firmware-load.h"
 
 #include <glib/gstdio.h>
 #include <string.h>

@@ -3,9 +3,11 @@
  * and the supervisor lock with real flock() and a real SIGKILL. */
 #include "ql-error.h"
 #include "ql-firmware.h"
-#include "ql-host.h"
+#include "ql-host-probe.h"
 #include "ql-paths.h"
 #include "ql-runtime.h"
+#include "ql-host-probe.h"
+#include "ql-firmware-load.h"
 
 #include <glib/gstdio.h>
 #include <signal.h>

@@ -3,10 +3,12 @@
  * with timeouts, and the journal. */
 #include "fake-sysfs.h"
 #include "ql-error.h"
+#include "ql-host-undo.h"
 #include "ql-journal.h"
 #include "ql-pci-host.h"
 #include "ql-sysfs.h"
 #include "ql-vfio-plan.h"
+#include "ql-pci-scan.h"
 
 #include <fcntl.h>
 #include <gio/gio.h>
@@ -298,6 +300,18 @@ test_sysfs_timeout (void)
   g_rmdir (dir);
 }
 
+static gboolean
+record_vfio (QlJournal *journal, const char *device, const char *driver, const char *driver_override,
+             GError **error)
+{
+  g_autoptr(QlHostStep) step = ql_host_step_new (QL_HOST_STEP_VFIO_BIND, "[pci test]");
+
+  g_strlcpy (step->device, device, sizeof step->device);
+  step->driver = g_strdup (driver);
+  step->driver_override = g_strdup (driver_override);
+  return ql_journal_record (journal, step, error);
+}
+
 static void
 test_journal_roundtrip (void)
 {
@@ -310,12 +324,12 @@ test_journal_roundtrip (void)
   g_assert_false (ql_journal_exists (dir));
   g_assert_true (ql_journal_set_qemu_pid (journal, 4242, &error));
   g_assert_false (ql_journal_exists (dir));   /* nothing to undo, nothing written */
-  g_assert_true (ql_journal_record_vfio (journal, "0000:01:00.0", "nvidia", NULL, &error));
-  g_assert_true (ql_journal_record_vfio (journal, "0000:01:00.1", NULL, "pci-stub", &error));
+  g_assert_true (record_vfio (journal, "0000:01:00.0", "nvidia", NULL, &error));
+  g_assert_true (record_vfio (journal, "0000:01:00.1", NULL, "pci-stub", &error));
   g_assert_no_error (error);
   g_assert_true (ql_journal_exists (dir));
 
-  loaded = ql_journal_load (dir, &error);
+  loaded = ql_journal_load (dir, "/nonexistent", &error);
   g_assert_no_error (error);
   g_assert_cmpuint (ql_journal_length (loaded), ==, 2);
   g_assert_cmpint (ql_journal_get_qemu_pid (loaded), ==, 4242);
@@ -340,16 +354,16 @@ test_journal_undo (Fixture *f, gconstpointer data)
    * 03:00.0 is on vfio-pci and should go back to e1000e, but this tree's
    * driver link never changes, so that undo times out and stays journaled. */
   g_setenv ("QLAUNCH_SYSFS_TIMEOUT_MS", "200", TRUE);
-  g_assert_true (ql_journal_record_vfio (journal, "0000:01:00.0", "nvidia", NULL, &error));
-  g_assert_true (ql_journal_record_vfio (journal, "0000:03:00.0", "e1000e", NULL, &error));
-  g_assert_false (ql_journal_undo (journal, f->sysfs, NULL, &error));
+  g_assert_true (record_vfio (journal, "0000:01:00.0", "nvidia", NULL, &error));
+  g_assert_true (record_vfio (journal, "0000:03:00.0", "e1000e", NULL, &error));
+  g_assert_false (ql_host_undo (journal, f->sysfs, FALSE, NULL, &error));
   g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
   g_assert_nonnull (strstr (error->message, "Cannot give 0000:03:00.0 back to e1000e"));
   g_assert_nonnull (strstr (error->message, "kept in"));
   override = ql_sysfs_read (override_path);
   g_assert_cmpstr (override, ==, "");          /* cleared with a newline */
 
-  left = ql_journal_load (dir, NULL);
+  left = ql_journal_load (dir, "/nonexistent", NULL);
   g_assert_nonnull (left);
   g_assert_cmpuint (ql_journal_length (left), ==, 1);
   g_clear_error (&error);
@@ -361,7 +375,7 @@ test_journal_undo (Fixture *f, gconstpointer data)
     g_unlink (link);
     g_assert_cmpint (symlink (e1000e, link), ==, 0);
   }
-  g_assert_true (ql_journal_undo (left, f->sysfs, NULL, &error));
+  g_assert_true (ql_host_undo (left, f->sysfs, FALSE, NULL, &error));
   g_assert_no_error (error);
   g_assert_false (ql_journal_exists (dir));
   g_unsetenv ("QLAUNCH_SYSFS_TIMEOUT_MS");

@@ -5,10 +5,12 @@
 #include "ql-cpu-topology.h"
 #include "ql-error.h"
 #include "ql-hugepages.h"
+#include "ql-host-undo.h"
 #include "ql-journal.h"
 #include "ql-pin-plan.h"
 #include "ql-profile.h"
 #include "ql-value.h"
+#include "ql-cpu-topology-read.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -288,12 +290,17 @@ test_hugepage_journal (void)
       g_autoptr(QlJournal) loaded = NULL;
 
       set_count (sysfs, pool_dir, "nr_hugepages", 3);
-      g_assert_true (ql_journal_record_hugepages (j, pool_dir, 3, 64, &error));
+      g_autoptr(QlHostStep) step = ql_host_step_new (QL_HOST_STEP_HUGEPAGES, "[memory]");
+
+      step->pool = g_strdup (pool_dir);
+      step->before = 3;
+      step->added = 64;
+      g_assert_true (ql_journal_record (j, step, &error));
       if (grown)
         set_count (sysfs, pool_dir, "nr_hugepages", 3 + 64);
-      loaded = ql_journal_load (runtime, &error);
+      loaded = ql_journal_load (runtime, "/nonexistent", &error);
       g_assert_no_error (error);
-      g_assert_true (ql_journal_undo (loaded, sysfs, NULL, &error));
+      g_assert_true (ql_host_undo (loaded, sysfs, FALSE, NULL, &error));
       g_assert_no_error (error);
       g_assert_true (ql_hugepages_read_total (sysfs, pool_dir, &total, &error));
       g_assert_cmpuint (total, ==, 3);

@@ -3,6 +3,8 @@
  * of a run is left behind. */
 #include "vm-harness.h"
 #include "ql-runtime.h"
+#include "ql-runtime-files.h"
+#include "ql-json.h"
 
 #include <glib/gstdio.h>
 #include <grp.h>

@@ -1,0 +1,81 @@
+#include "ql-host-state.h"
+#include "ql-hugepages.h"
+#include "ql-net-host.h"
+#include "ql-pci-scan.h"
+
+#include <string.h>
+
+typedef struct {
+  const QlPciHost *host;
+  GPtrArray *requests;
+} HolderFilter;
+
+/* Only the requested devices' groups matter; scanning /proc for them is enough. */
+static gboolean
+in_requested_group (const QlPciDevice *d, gpointer data)
+{
+  HolderFilter *f = data;
+
+  for (guint i = 0; i < f->requests->len; i++)
+    {
+      const QlVfioRequest *r = f->requests->pdata[i];
+      QlPciAddress addr;
+      const QlPciDevice *wanted;
+
+      if (strcmp (r->address, d->address) == 0)
+        return TRUE;
+      if (ql_pci_address_parse (r->address, FALSE, &addr, NULL) &&
+          (wanted = ql_pci_host_lookup (f->host, &addr)) != NULL &&
+          wanted->iommu_group >= 0 && wanted->iommu_group == d->iommu_group)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+QlVfioPlan *
+ql_host_vfio_plan_for_requests (GPtrArray *requests, const char *sysfs, const char *procfs, const char *devfs,
+                                GError **error)
+{
+  g_autoptr(QlPciHost) host = ql_pci_host_scan (sysfs, error);
+  HolderFilter filter = { NULL, requests };
+
+  if (host == NULL)
+    return NULL;
+  filter.host = host;
+  ql_pci_host_find_holders (host, procfs, devfs, in_requested_group, &filter);
+  return ql_vfio_plan_build (host, requests, error);
+}
+
+static guint64
+page_kib_of (const QlMachine *m)
+{
+  return m->profile->memory.hugepages == QL_HUGEPAGES_1G ? 1048576 : 2048;
+}
+
+QlHostState *
+ql_host_state_read (const QlMachine *m, const char *sysfs, const char *procfs, const char *devfs, GError **error)
+{
+  g_autoptr(QlHostState) state = g_new0 (QlHostState, 1);
+
+  if (m->hostdevs->len > 0)
+    {
+      g_autoptr(GPtrArray) requests = ql_vfio_requests_from_machine (m);
+      state->vfio = ql_host_vfio_plan_for_requests (requests, sysfs, procfs, devfs, error);
+      if (state->vfio == NULL)
+        return NULL;
+    }
+  if (m->hugetlbfs != NULL)
+    {
+      state->hugepages = ql_hugepages_read (sysfs, page_kib_of (m), error);
+      if (state->hugepages == NULL)
+        {
+          g_prefix_error (error, "%s: ", m->profile->memory.where);
+          return NULL;
+        }
+    }
+  state->nvram_exists = m->uefi && g_file_test (m->firmware_vars, G_FILE_TEST_EXISTS);
+  state->links = ql_net_host_read_links (m, error);
+  if (state->links == NULL)
+    return NULL;
+  return g_steal_pointer (&state);
+}

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <glib.h>
+#include "ql-host-plan.h"
+#include "ql-machine.h"
+
+/* The host as the machine's plan needs to see it: the PCI devices it
+ * passes through (with their groups and who holds them), the hugepage
+ * pool, whether the varstore exists, and the NICs' links.  Reads only. */
+QlHostState *ql_host_state_read (const QlMachine *machine, const char *sysfs, const char *procfs,
+                                 const char *devfs, GError **error);
+
+/* Scans sysfs and procfs for the requested devices and plans their
+ * passthrough (ql_vfio_plan_build ()); no side effects. */
+QlVfioPlan *ql_host_vfio_plan_for_requests (GPtrArray *requests, const char *sysfs, const char *procfs,
+                                            const char *devfs, GError **error);

@@ -1,0 +1,268 @@
+#include "ql-host-plan.h"
+#include "ql-error.h"
+
+#include <string.h>
+
+void
+ql_host_link_free (QlHostLink *link)
+{
+  g_free (link->name);
+  g_free (link->kind);
+  g_free (link);
+}
+
+void
+ql_host_state_free (QlHostState *state)
+{
+  if (state == NULL)
+    return;
+  ql_vfio_plan_free (state->vfio);
+  ql_hugepage_pool_free (state->hugepages);
+  g_clear_pointer (&state->links, g_ptr_array_unref);
+  g_free (state);
+}
+
+void
+ql_host_plan_free (QlHostPlan *plan)
+{
+  if (plan == NULL)
+    return;
+  g_clear_pointer (&plan->steps, g_ptr_array_unref);
+  g_clear_pointer (&plan->notes, g_ptr_array_unref);
+  g_free (plan);
+}
+
+static void
+add_file_steps (QlHostPlan *plan, const QlMachine *m, const QlHostState *state)
+{
+  if (m->ssdt != NULL)
+    {
+      QlHostStep *step = ql_host_step_new (QL_HOST_STEP_SSDT, "[acpi]");
+      step->path = g_strdup (m->ssdt);
+      g_ptr_array_add (plan->steps, step);
+    }
+  if (m->uefi && !state->nvram_exists)
+    {
+      QlHostStep *step = ql_host_step_new (QL_HOST_STEP_NVRAM, "[vm] firmware");
+      step->path = g_strdup (m->firmware_vars);
+      step->source = g_strdup (m->firmware_vars_template);
+      g_ptr_array_add (plan->steps, step);
+    }
+}
+
+static char *
+format_bytes (guint64 bytes)
+{
+  return bytes % (1 << 30) == 0 ? g_strdup_printf ("%" G_GUINT64_FORMAT "G", bytes >> 30)
+                                : g_strdup_printf ("%" G_GUINT64_FORMAT "M", bytes >> 20);
+}
+
+static guint64
+pool_total (const QlHugepagePool *pool, int node)
+{
+  for (guint i = 0; node >= 0 && i < pool->nodes->len; i++)
+    if ((int) g_array_index (pool->nodes, QlHugepageNode, i).node == node)
+      return g_array_index (pool->nodes, QlHugepageNode, i).total;
+  return pool->total;
+}
+
+/* The pool must hold the guest's memory; allocate=true grows it.  QEMU's
+ * own "unable to map backing store" says none of this. */
+static gboolean
+add_hugepage_step (QlHostPlan *plan, const QlMachine *m, const QlHugepagePool *pool, GError **error)
+{
+  const QlProfile *p = m->profile;
+  guint64 page_kib = pool->page_kib;
+  guint64 pages = p->memory.size / (page_kib << 10);
+  int node = m->pin != NULL ? m->pin->memory_node : -1;
+  guint64 available = ql_hugepages_available (pool, node);
+  QlHostStep *step;
+
+  if (available >= pages)
+    return TRUE;
+  if (!p->memory.allocate)
+    {
+      g_autofree char *shortfall = ql_hugepages_describe_shortfall (pool, pages, node);
+      g_autofree char *size = format_bytes (pages * (page_kib << 10));
+      g_autofree char *on_node = node >= 0 ? g_strdup_printf (" --node %d", node) : g_strdup ("");
+
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST,
+                   "%s: VM '%s' needs %s; run 'qlaunch hugepages reserve %s%s%s' or set allocate=true in [memory]",
+                   p->memory.where, p->vm.name, shortfall, size, page_kib == 2048 ? "" : " --page 1G", on_node);
+      return FALSE;
+    }
+  step = ql_host_step_new (QL_HOST_STEP_HUGEPAGES, "[memory] allocate");
+  step->pool = ql_hugepages_pool_dir (page_kib, node);
+  step->before = pool_total (pool, node);
+  step->added = pages - available;
+  g_ptr_array_add (plan->steps, step);
+  return TRUE;
+}
+
+static void
+add_vfio_steps (QlHostPlan *plan, const QlVfioPlan *vfio)
+{
+  for (guint i = 0; i < vfio->items->len; i++)
+    {
+      const QlVfioPlanItem *item = vfio->items->pdata[i];
+      QlHostStep *step;
+
+      if (!item->bind)
+        {
+          g_ptr_array_add (plan->notes, g_strdup_printf ("keep %s  already on vfio-pci  (IOMMU group %d, %s)  %s",
+                                                         item->address, item->iommu_group, item->label,
+                                                         item->description));
+          continue;
+        }
+      step = ql_host_step_new (QL_HOST_STEP_VFIO_BIND, item->label);
+      g_strlcpy (step->device, item->address, sizeof step->device);
+      step->driver = g_strdup (item->driver);
+      step->driver_override = g_strdup (item->driver_override);
+      step->iommu_group = item->iommu_group;
+      g_ptr_array_add (plan->steps, step);
+    }
+  for (guint i = 0; i < vfio->notes->len; i++)
+    g_ptr_array_add (plan->notes, g_strdup (vfio->notes->pdata[i]));
+}
+
+static const QlHostLink *
+find_link (const QlHostState *state, const char *name)
+{
+  for (guint i = 0; state->links != NULL && i < state->links->len; i++)
+    if (strcmp (((QlHostLink *) state->links->pdata[i])->name, name) == 0)
+      return state->links->pdata[i];
+  return NULL;
+}
+
+static const char *
+kind_of (const QlHostLink *link)
+{
+  if (link->kind[0] == '\0')
+    return "network device";
+  if (strcmp (link->kind, "tun") == 0)
+    return "tun/tap device";
+  return link->kind;
+}
+
+static gboolean
+step_planned (const QlHostPlan *plan, QlHostStepKind kind, const char *name)
+{
+  for (guint i = 0; i < plan->steps->len; i++)
+    {
+      const QlHostStep *step = plan->steps->pdata[i];
+      if (step->kind == kind && g_strcmp0 (step->name, name) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The bridge a tap joins: there already, or created when the profile says so. */
+static gboolean
+add_bridge_step (QlHostPlan *plan, const QlNet *net, const QlHostState *state, GError **error)
+{
+  const QlHostLink *link = find_link (state, net->bridge);
+  QlHostStep *step;
+
+  if (link != NULL && strcmp (link->kind, "bridge") != 0)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s bridge: '%s' is a %s, not a bridge", net->where,
+                   net->bridge, kind_of (link));
+      return FALSE;
+    }
+  if (link != NULL || step_planned (plan, QL_HOST_STEP_BRIDGE, net->bridge))
+    return TRUE;
+  if (!net->create_bridge)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST,
+                   "%s bridge: there is no bridge '%s' on this host; create it "
+                   "(ip link add %s type bridge && ip link set %s up) or set create-bridge=true",
+                   net->where, net->bridge, net->bridge, net->bridge);
+      return FALSE;
+    }
+  step = ql_host_step_new (QL_HOST_STEP_BRIDGE, "");
+  g_free (step->label);
+  step->label = g_strdup_printf ("[net %s] create-bridge", net->id);
+  step->name = g_strdup (net->bridge);
+  g_ptr_array_add (plan->steps, step);
+  return TRUE;
+}
+
+/* A tap that exists is used only when it is a persistent one that root made
+ * for this user (qlaunch host-setup) and no one has open. */
+static gboolean
+add_tap_step (QlHostPlan *plan, const QlNet *net, const QlHostState *state, GError **error)
+{
+  const QlHostLink *link = find_link (state, net->ifname);
+  g_autofree char *label = g_strdup_printf ("[net %s]", net->id);
+  QlHostStep *step;
+
+  if (net->bridge != NULL && !add_bridge_step (plan, net, state, error))
+    return FALSE;
+  if (link != NULL)
+    {
+      gboolean is_tun = strcmp (link->kind, "tun") == 0;
+
+      if (!is_tun || !link->tun_persist || link->tun_in_use)
+        {
+          g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s ifname: '%s' is taken by a %s%s; set ifname= to a free name",
+                       net->where, net->ifname, kind_of (link), is_tun && link->tun_in_use ? " in use (another VM?)" : "");
+          return FALSE;
+        }
+      g_ptr_array_add (plan->notes, g_strdup_printf ("tap %s is persistent: used as it is (%s)", net->ifname, label));
+      return TRUE;
+    }
+  step = ql_host_step_new (QL_HOST_STEP_TAP, label);
+  step->name = g_strdup (net->ifname);
+  step->bridge = g_strdup (net->bridge);
+  g_ptr_array_add (plan->steps, step);
+  return TRUE;
+}
+
+QlHostPlan *
+ql_host_plan_build (const QlMachine *m, const QlHostState *state, GError **error)
+{
+  g_autoptr(QlHostPlan) plan = g_new0 (QlHostPlan, 1);
+
+  plan->steps = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_host_step_free);
+  plan->notes = g_ptr_array_new_with_free_func (g_free);
+  add_file_steps (plan, m, state);
+  if (state->hugepages != NULL && !add_hugepage_step (plan, m, state->hugepages, error))
+    return NULL;
+  if (state->vfio != NULL)
+    add_vfio_steps (plan, state->vfio);
+  for (guint i = 0; i < m->taps->len; i++)
+    if (!add_tap_step (plan, g_array_index (m->taps, QlMachineTap, i).net, state, error))
+      return NULL;
+  return g_steal_pointer (&plan);
+}
+
+const QlHostStep *
+ql_host_plan_find_tap (const QlHostPlan *plan, const char *ifname)
+{
+  for (guint i = 0; i < plan->steps->len; i++)
+    {
+      const QlHostStep *step = plan->steps->pdata[i];
+      if (step->kind == QL_HOST_STEP_TAP && strcmp (step->name, ifname) == 0)
+        return step;
+    }
+  return NULL;
+}
+
+JsonNode *
+ql_host_plan_to_json (const QlHostPlan *plan, const char *vm_name)
+{
+  JsonObject *o = json_object_new ();
+  JsonArray *steps = json_array_new ();
+  JsonArray *notes = json_array_new ();
+  JsonNode *root = json_node_new (JSON_NODE_OBJECT);
+
+  for (guint i = 0; i < plan->steps->len; i++)
+    json_array_add_object_element (steps, ql_host_step_to_json (plan->steps->pdata[i]));
+  for (guint i = 0; i < plan->notes->len; i++)
+    json_array_add_string_element (notes, plan->notes->pdata[i]);
+  json_object_set_string_member (o, "vm", vm_name);
+  json_object_set_array_member (o, "steps", steps);
+  json_object_set_array_member (o, "notes", notes);
+  json_node_take_object (root, o);
+  return root;
+}

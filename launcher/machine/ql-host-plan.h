@@ -1,0 +1,51 @@
+#pragma once
+
+#include <glib.h>
+#include "ql-host-step.h"
+#include "ql-hugepage-pool.h"
+#include "ql-machine.h"
+#include "ql-vfio-plan.h"
+
+/* Every change 'start' will make to the host, as a list of steps decided
+ * before anything is touched: 'qlaunch plan' prints it, 'start' applies it
+ * in order (journaling each step first) and the end of the run undoes it
+ * in reverse.  Pure: a function of the machine and of the host as it was
+ * read (host/ql-host-state.c). */
+
+/* A network interface as the host has it. */
+typedef struct {
+  char *name;
+  char *kind;                /* "bridge", "tun", ""; as netlink says */
+  gboolean tun_persist;
+  gboolean tun_in_use;       /* a tun with queues attached */
+} QlHostLink;
+
+typedef struct {
+  QlVfioPlan *vfio;          /* NULL: no device passed through */
+  QlHugepagePool *hugepages; /* NULL: no hugepages */
+  gboolean nvram_exists;
+  GPtrArray *links;          /* QlHostLink*: the machine's taps and bridges that exist */
+} QlHostState;
+
+typedef struct {
+  GPtrArray *steps;          /* QlHostStep*, in the order start applies them */
+  GPtrArray *notes;          /* char*: what is left as it is, and why */
+} QlHostPlan;
+
+void ql_host_link_free (QlHostLink *link);
+void ql_host_state_free (QlHostState *state);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlHostState, ql_host_state_free)
+void ql_host_plan_free (QlHostPlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlHostPlan, ql_host_plan_free)
+
+/* Fails with QL_ERROR_HOST when the host cannot give the machine what it
+ * needs (too few hugepages without allocate=true, a bridge= that is not a
+ * bridge, a tap name taken), saying how to fix it. */
+QlHostPlan *ql_host_plan_build (const QlMachine *machine, const QlHostState *state, GError **error);
+
+/* The step of a mode=tap NIC, or NULL when its tap exists (a persistent
+ * one made for the user, used as it is). */
+const QlHostStep *ql_host_plan_find_tap (const QlHostPlan *plan, const char *ifname);
+
+/* {"vm": NAME, "steps": [step, …], "notes": […]} */
+JsonNode *ql_host_plan_to_json (const QlHostPlan *plan, const char *vm_name);

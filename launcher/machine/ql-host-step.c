@@ -1,0 +1,362 @@
+#include "ql-host-step.h"
+#include "ql-error.h"
+#include "ql-hugepage-pool.h"
+
+#include <string.h>
+
+#define NAME_MAX_LEN 63            /* driver names; the kernel's are far shorter */
+#define IFNAME_MAX_LEN 15          /* IFNAMSIZ - 1 */
+#define PAGES_MAX (G_GUINT64_CONSTANT (1) << 40)
+#define IOMMU_GROUP_MAX (1 << 20)
+
+static const char *const kind_names[QL_HOST_STEP_MAX] = {
+  [QL_HOST_STEP_SSDT] = "ssdt",
+  [QL_HOST_STEP_NVRAM] = "nvram",
+  [QL_HOST_STEP_HUGEPAGES] = "hugepages",
+  [QL_HOST_STEP_VFIO_BIND] = "vfio-bind",
+  [QL_HOST_STEP_BRIDGE] = "bridge",
+  [QL_HOST_STEP_TAP] = "tap",
+};
+
+const char *
+ql_host_step_kind_to_string (QlHostStepKind kind)
+{
+  return kind < QL_HOST_STEP_MAX ? kind_names[kind] : "unknown";
+}
+
+void
+ql_host_step_free (QlHostStep *step)
+{
+  if (step == NULL)
+    return;
+  g_free (step->label);
+  g_free (step->path);
+  g_free (step->source);
+  g_free (step->driver);
+  g_free (step->driver_override);
+  g_free (step->name);
+  g_free (step->bridge);
+  g_free (step->pool);
+  g_free (step);
+}
+
+QlHostStep *
+ql_host_step_new (QlHostStepKind kind, const char *label)
+{
+  QlHostStep *step = g_new0 (QlHostStep, 1);
+
+  step->kind = kind;
+  step->label = g_strdup (label);
+  step->iommu_group = -1;
+  return step;
+}
+
+QlHostStep *
+ql_host_step_copy (const QlHostStep *s)
+{
+  QlHostStep *step = g_memdup2 (s, sizeof *s);
+
+  step->label = g_strdup (s->label);
+  step->path = g_strdup (s->path);
+  step->source = g_strdup (s->source);
+  step->driver = g_strdup (s->driver);
+  step->driver_override = g_strdup (s->driver_override);
+  step->name = g_strdup (s->name);
+  step->bridge = g_strdup (s->bridge);
+  step->pool = g_strdup (s->pool);
+  return step;
+}
+
+char *
+ql_host_step_describe (const QlHostStep *s)
+{
+  switch (s->kind)
+    {
+    case QL_HOST_STEP_SSDT:
+      return g_strdup_printf ("write %s  (qlaunch's SSDT)", s->path);
+    case QL_HOST_STEP_NVRAM:
+      return g_strdup_printf ("create %s  (from %s; kept for the VM's next runs)", s->path, s->source);
+    case QL_HOST_STEP_HUGEPAGES:
+      return g_strdup_printf ("grow %s  by %" G_GUINT64_FORMAT " pages to %" G_GUINT64_FORMAT "  (%s)", s->pool,
+                              s->added, s->before + s->added, s->label);
+    case QL_HOST_STEP_VFIO_BIND:
+      return g_strdup_printf ("bind %s  %s -> vfio-pci  (IOMMU group %d, %s)", s->device,
+                              s->driver ? s->driver : "no driver", s->iommu_group, s->label);
+    case QL_HOST_STEP_BRIDGE:
+      return g_strdup_printf ("create bridge %s  (%s; deleted when no port is left)", s->name, s->label);
+    case QL_HOST_STEP_TAP:
+      return g_strdup_printf ("create tap %s%s%s  (%s)", s->name, s->bridge ? " on bridge " : "",
+                              s->bridge ? s->bridge : "", s->label);
+    case QL_HOST_STEP_MAX:
+    default:
+      return g_strdup ("unknown step");
+    }
+}
+
+static void
+set_string_or_null (JsonObject *o, const char *name, const char *value)
+{
+  if (value != NULL)
+    json_object_set_string_member (o, name, value);
+  else
+    json_object_set_null_member (o, name);
+}
+
+JsonObject *
+ql_host_step_to_json (const QlHostStep *s)
+{
+  JsonObject *o = json_object_new ();
+
+  json_object_set_string_member (o, "kind", ql_host_step_kind_to_string (s->kind));
+  switch (s->kind)
+    {
+    case QL_HOST_STEP_NVRAM:
+      json_object_set_string_member (o, "template", s->source);
+      G_GNUC_FALLTHROUGH;
+    case QL_HOST_STEP_SSDT:
+      json_object_set_string_member (o, "path", s->path);
+      break;
+    case QL_HOST_STEP_HUGEPAGES:
+      json_object_set_string_member (o, "pool", s->pool);
+      json_object_set_int_member (o, "before", (gint64) s->before);
+      json_object_set_int_member (o, "added", (gint64) s->added);
+      break;
+    case QL_HOST_STEP_VFIO_BIND:
+      json_object_set_string_member (o, "device", s->device);
+      set_string_or_null (o, "driver", s->driver);
+      set_string_or_null (o, "driver-override", s->driver_override);
+      json_object_set_int_member (o, "iommu-group", s->iommu_group);
+      break;
+    case QL_HOST_STEP_TAP:
+      set_string_or_null (o, "bridge", s->bridge);
+      G_GNUC_FALLTHROUGH;
+    case QL_HOST_STEP_BRIDGE:
+      json_object_set_string_member (o, "name", s->name);
+      break;
+    case QL_HOST_STEP_MAX:
+    default:
+      g_assert_not_reached ();
+    }
+  return o;
+}
+
+/* ---- validation: what a journal on disk may hold ---- */
+
+static gboolean
+is_name_char (char c)
+{
+  return g_ascii_isalnum (c) || c == '_' || c == '-' || c == '.';
+}
+
+gboolean
+ql_host_driver_name_valid (const char *name)
+{
+  gsize len = name ? strlen (name) : 0;
+
+  if (len == 0 || len > NAME_MAX_LEN || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!is_name_char (name[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* The kernel's dev_valid_name () and no characters a terminal or a
+ * message would show wrongly. */
+gboolean
+ql_host_ifname_valid (const char *name)
+{
+  gsize len = name ? strlen (name) : 0;
+
+  if (len == 0 || len > IFNAME_MAX_LEN || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isgraph (name[i]) || name[i] == '/' || name[i] == ':')
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+ql_host_pool_dir_valid (const char *pool)
+{
+  guint64 page_kib;
+  int node;
+
+  return ql_hugepages_parse_pool_dir (pool, &page_kib, &node);
+}
+
+static gboolean
+path_valid (const char *path)
+{
+  g_auto(GStrv) parts = NULL;
+
+  if (path == NULL || !g_path_is_absolute (path) || strchr (path, '\n') != NULL)
+    return FALSE;
+  parts = g_strsplit (path, "/", -1);
+  for (guint i = 0; parts[i]; i++)
+    if (strcmp (parts[i], "..") == 0)
+      return FALSE;
+  return TRUE;
+}
+
+/* A string member (NULL when absent or null when nullable); FALSE when it
+ * has another type, or is absent and required. */
+static gboolean
+get_string (JsonObject *o, const char *member, gboolean nullable, const char **ret, GError **error)
+{
+  JsonNode *node = json_object_get_member (o, member);
+
+  *ret = NULL;
+  if ((node == NULL || JSON_NODE_HOLDS_NULL (node)) && nullable)
+    return TRUE;
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "'%s' is %s", member,
+                   node == NULL ? "missing" : "not a string");
+      return FALSE;
+    }
+  *ret = json_node_get_string (node);
+  return TRUE;
+}
+
+static gboolean
+get_int (JsonObject *o, const char *member, gint64 min, gint64 max, gint64 fallback, gint64 *ret, GError **error)
+{
+  JsonNode *node = json_object_get_member (o, member);
+
+  *ret = fallback;
+  if (node == NULL && fallback >= min)
+    return TRUE;
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64 ||
+      (*ret = json_node_get_int (node)) < min || *ret > max)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "'%s' is %s", member,
+                   node == NULL ? "missing" : "not a number in range");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+invalid (GError **error, const char *member, const char *value)
+{
+  g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "'%s' is not valid: \"%s\"", member, value ? value : "");
+  return FALSE;
+}
+
+static gboolean
+parse_files (QlHostStep *step, JsonObject *o, GError **error)
+{
+  const char *path, *source = NULL;
+
+  if (!get_string (o, "path", FALSE, &path, error) ||
+      (step->kind == QL_HOST_STEP_NVRAM && !get_string (o, "template", FALSE, &source, error)))
+    return FALSE;
+  if (!path_valid (path))
+    return invalid (error, "path", path);
+  if (step->kind == QL_HOST_STEP_NVRAM && !path_valid (source))
+    return invalid (error, "template", source);
+  step->path = g_strdup (path);
+  step->source = g_strdup (source);
+  return TRUE;
+}
+
+static gboolean
+parse_hugepages (QlHostStep *step, JsonObject *o, GError **error)
+{
+  const char *pool;
+  gint64 before, added;
+
+  if (!get_string (o, "pool", FALSE, &pool, error) || !get_int (o, "before", 0, PAGES_MAX, -1, &before, error) ||
+      !get_int (o, "added", 0, PAGES_MAX, -1, &added, error))
+    return FALSE;
+  if (!ql_host_pool_dir_valid (pool))
+    return invalid (error, "pool", pool);
+  step->pool = g_strdup (pool);
+  step->before = (guint64) before;
+  step->added = (guint64) added;
+  return TRUE;
+}
+
+static gboolean
+parse_vfio (QlHostStep *step, JsonObject *o, GError **error)
+{
+  const char *device, *driver, *override;
+  QlPciAddress addr;
+  gint64 group;
+
+  if (!get_string (o, "device", FALSE, &device, error) || !get_string (o, "driver", TRUE, &driver, error) ||
+      !get_string (o, "driver-override", TRUE, &override, error) ||
+      !get_int (o, "iommu-group", -1, IOMMU_GROUP_MAX, -1, &group, error))
+    return FALSE;
+  if (!ql_pci_address_parse (device, FALSE, &addr, NULL) || strlen (device) != QL_PCI_ADDRESS_LEN - 1)
+    return invalid (error, "device", device);
+  if (driver != NULL && !ql_host_driver_name_valid (driver))
+    return invalid (error, "driver", driver);
+  if (override != NULL && !ql_host_driver_name_valid (override))
+    return invalid (error, "driver-override", override);
+  ql_pci_address_format (&addr, step->device);
+  step->driver = g_strdup (driver);
+  step->driver_override = g_strdup (override);
+  step->iommu_group = (int) group;
+  return TRUE;
+}
+
+static gboolean
+parse_link (QlHostStep *step, JsonObject *o, GError **error)
+{
+  const char *name, *bridge = NULL;
+
+  if (!get_string (o, "name", FALSE, &name, error) ||
+      (step->kind == QL_HOST_STEP_TAP && !get_string (o, "bridge", TRUE, &bridge, error)))
+    return FALSE;
+  if (!ql_host_ifname_valid (name))
+    return invalid (error, "name", name);
+  if (bridge != NULL && !ql_host_ifname_valid (bridge))
+    return invalid (error, "bridge", bridge);
+  step->name = g_strdup (name);
+  step->bridge = g_strdup (bridge);
+  return TRUE;
+}
+
+QlHostStep *
+ql_host_step_from_json (JsonObject *o, GError **error)
+{
+  g_autoptr(QlHostStep) step = NULL;
+  const char *kind;
+  gboolean ok;
+
+  if (!get_string (o, "kind", FALSE, &kind, error))
+    return NULL;
+  for (int k = 0; k < QL_HOST_STEP_MAX && step == NULL; k++)
+    if (strcmp (kind, kind_names[k]) == 0)
+      step = ql_host_step_new ((QlHostStepKind) k, NULL);
+  if (step == NULL)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "unknown kind \"%s\" (written by a newer qlaunch?)", kind);
+      return NULL;
+    }
+  switch (step->kind)
+    {
+    case QL_HOST_STEP_SSDT:
+    case QL_HOST_STEP_NVRAM:
+      ok = parse_files (step, o, error);
+      break;
+    case QL_HOST_STEP_HUGEPAGES:
+      ok = parse_hugepages (step, o, error);
+      break;
+    case QL_HOST_STEP_VFIO_BIND:
+      ok = parse_vfio (step, o, error);
+      break;
+    case QL_HOST_STEP_BRIDGE:
+    case QL_HOST_STEP_TAP:
+      ok = parse_link (step, o, error);
+      break;
+    case QL_HOST_STEP_MAX:
+    default:
+      g_assert_not_reached ();
+    }
+  if (!ok)
+    g_prefix_error (error, "a %s step: ", kind);
+  return ok ? g_steal_pointer (&step) : NULL;
+}

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include "ql-pci-address.h"
+
+/* One change that 'start' makes to the host, as data: planned by
+ * ql_host_plan_build (), journaled before it is made, undone in reverse.
+ * The JSON form is the same in 'qlaunch plan --json' and in the journal. */
+
+typedef enum {
+  QL_HOST_STEP_SSDT,         /* write qlaunch's SSDT into the runtime dir; undo: remove it */
+  QL_HOST_STEP_NVRAM,        /* copy the UEFI varstore template; undone only when the start fails */
+  QL_HOST_STEP_HUGEPAGES,    /* grow a hugepage pool; undo: shrink it back */
+  QL_HOST_STEP_VFIO_BIND,    /* move a device to vfio-pci; undo: back to its driver */
+  QL_HOST_STEP_BRIDGE,       /* create a bridge; undo: delete it once no port is left */
+  QL_HOST_STEP_TAP,          /* create a tap; undo: delete it if it is still there */
+  QL_HOST_STEP_MAX,
+} QlHostStepKind;
+
+typedef struct {
+  QlHostStepKind kind;
+  char *label;               /* who asks for it: "[pci gpu]", "[net lan]"; shown, not journaled */
+  char *path;                /* SSDT, NVRAM: the file made */
+  char *source;              /* NVRAM: the template copied */
+  char device[QL_PCI_ADDRESS_LEN];   /* VFIO_BIND */
+  char *driver;              /* VFIO_BIND: the driver it leaves; NULL: none */
+  char *driver_override;     /* VFIO_BIND: driver_override before; NULL: none */
+  int iommu_group;           /* VFIO_BIND: -1 when unknown (journals of older versions) */
+  char *name;                /* BRIDGE, TAP: the interface */
+  char *bridge;              /* TAP: the bridge it joins; NULL: none */
+  char *pool;                /* HUGEPAGES: the pool's directory relative to sysfs */
+  guint64 before, added;     /* HUGEPAGES: nr_hugepages before, and the growth */
+} QlHostStep;
+
+#define QL_HOST_STEP_LIMIT 4096    /* more steps than any machine has: a journal is refused beyond */
+
+void ql_host_step_free (QlHostStep *step);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlHostStep, ql_host_step_free)
+
+QlHostStep *ql_host_step_new (QlHostStepKind kind, const char *label);
+QlHostStep *ql_host_step_copy (const QlHostStep *step);
+
+/* "vfio-bind", "tap", ... as in the journal. */
+const char *ql_host_step_kind_to_string (QlHostStepKind kind);
+
+/* One line for people: "bind 0000:01:00.0  nvidia -> vfio-pci  (IOMMU group 1, [pci gpu])". */
+char *ql_host_step_describe (const QlHostStep *step);
+
+/* {"kind": "vfio-bind", "device": …}: the journal's and plan --json's form. */
+JsonObject *ql_host_step_to_json (const QlHostStep *step);
+
+/* Parses and validates a step: every field by its grammar (PCI addresses,
+ * driver and interface names as the kernel allows them, hugepage pool
+ * directories, absolute paths without '..', numbers in range).  The caller
+ * checks that paths are the VM's own. */
+QlHostStep *ql_host_step_from_json (JsonObject *object, GError **error);
+
+/* The kernel's rules for names that go into sysfs paths and netlink. */
+gboolean ql_host_driver_name_valid (const char *name);
+gboolean ql_host_ifname_valid (const char *name);
+gboolean ql_host_pool_dir_valid (const char *pool);

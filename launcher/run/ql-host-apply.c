@@ -1,0 +1,153 @@
+#include "ql-host-apply.h"
+#include "ql-error.h"
+#include "ql-host-state.h"
+#include "ql-hugepages.h"
+#include "ql-net-host.h"
+#include "ql-paths.h"
+#include "ql-ssdt.h"
+#include "ql-vfio.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+
+QlHostPlan *
+ql_host_plan_for_machine (const QlMachine *m, GError **error)
+{
+  g_autoptr(QlHostState) state = ql_host_state_read (m, ql_paths_sysfs (), ql_paths_procfs (), ql_paths_devfs (),
+                                                     error);
+
+  return state != NULL ? ql_host_plan_build (m, state, error) : NULL;
+}
+
+static gboolean
+write_ssdt (const QlMachine *m, const QlHostStep *step, GError **error)
+{
+  g_autoptr(GBytes) table = ql_ssdt_for_machine (m);
+  gsize size = 0;
+  const char *data = table != NULL ? g_bytes_get_data (table, &size) : NULL;
+
+  if (!g_file_set_contents_full (step->path, data ? data : "", size, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+    {
+      g_prefix_error (error, "Cannot write the generated SSDT: ");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A copy of the template, whole or not at all. */
+static gboolean
+copy_nvram (const QlHostStep *step, GError **error)
+{
+  g_autoptr(GFile) template = g_file_new_for_path (step->source);
+  g_autofree char *tmp_path = g_strconcat (step->path, ".tmp", NULL);
+  g_autoptr(GFile) tmp = g_file_new_for_path (tmp_path);
+
+  if (!g_file_copy (template, tmp, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error))
+    {
+      g_prefix_error (error, "Cannot copy UEFI varstore '%s' to '%s': ", step->source, step->path);
+      g_unlink (tmp_path);
+      return FALSE;
+    }
+  if (chmod (tmp_path, 0600) != 0 || rename (tmp_path, step->path) != 0)
+    {
+      ql_error_set_errno (error, errno, "Cannot create '%s'", step->path);
+      g_unlink (tmp_path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+grow_hugepages (const char *vm, const QlHostStep *step, GError **error)
+{
+  if (!ql_hugepages_grow (ql_paths_sysfs (), ql_paths_procfs (), step->pool, step->added, step->before, error))
+    {
+      g_prefix_error (error, "%s: ", step->label);
+      return FALSE;
+    }
+  g_message ("%s: hugepage pool grown by %" G_GUINT64_FORMAT " pages to %" G_GUINT64_FORMAT
+             "; it shrinks back when the VM ends", vm, step->added, step->before + step->added);
+  return TRUE;
+}
+
+static gboolean
+bind_vfio (const QlHostStep *step, gboolean *vfio_loaded, GError **error)
+{
+  if (!*vfio_loaded && !ql_vfio_ensure_driver (ql_paths_sysfs (), error))
+    return FALSE;
+  *vfio_loaded = TRUE;
+  g_message ("%s: %s -> vfio-pci (%s)", step->device, step->driver ? step->driver : "no driver", step->label);
+  return ql_vfio_bind (ql_paths_sysfs (), ql_paths_devfs (), step->device, step->iommu_group, error);
+}
+
+static const QlMachineTap *
+machine_tap (const QlMachine *m, const char *ifname)
+{
+  for (guint i = 0; i < m->taps->len; i++)
+    if (g_strcmp0 (g_array_index (m->taps, QlMachineTap, i).net->ifname, ifname) == 0)
+      return &g_array_index (m->taps, QlMachineTap, i);
+  return NULL;
+}
+
+static gboolean
+apply_step (const QlMachine *m, const QlHostStep *step, gboolean *vfio_loaded, GArray *passed_fds, GError **error)
+{
+  const char *vm = m->profile->vm.name;
+
+  switch (step->kind)
+    {
+    case QL_HOST_STEP_SSDT:
+      return write_ssdt (m, step, error);
+    case QL_HOST_STEP_NVRAM:
+      return copy_nvram (step, error);
+    case QL_HOST_STEP_HUGEPAGES:
+      return grow_hugepages (vm, step, error);
+    case QL_HOST_STEP_VFIO_BIND:
+      return bind_vfio (step, vfio_loaded, error);
+    case QL_HOST_STEP_BRIDGE:
+      return ql_net_host_create_bridge (step->name, error);
+    case QL_HOST_STEP_TAP:
+      return ql_net_host_open_tap (vm, machine_tap (m, step->name), TRUE, passed_fds, error);
+    case QL_HOST_STEP_MAX:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Taps the plan did not create are persistent ones made for the user. */
+static gboolean
+open_persistent_taps (const QlHostPlan *plan, const QlMachine *m, GArray *passed_fds, GError **error)
+{
+  for (guint i = 0; i < m->taps->len; i++)
+    {
+      const QlMachineTap *tap = &g_array_index (m->taps, QlMachineTap, i);
+
+      if (ql_host_plan_find_tap (plan, tap->net->ifname) == NULL &&
+          !ql_net_host_open_tap (m->profile->vm.name, tap, FALSE, passed_fds, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+ql_host_apply (const QlHostPlan *plan, const QlMachine *m, QlJournal *journal, GArray *passed_fds,
+               gboolean (*interrupted) (gpointer data), gpointer data, GError **error)
+{
+  gboolean vfio_loaded = FALSE;
+
+  for (guint i = 0; i < plan->steps->len; i++)
+    {
+      const QlHostStep *step = plan->steps->pdata[i];
+
+      if (interrupted != NULL && interrupted (data))
+        {
+          g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "Start of VM '%s' interrupted", m->profile->vm.name);
+          return FALSE;
+        }
+      if (!ql_journal_record (journal, step, error) || !apply_step (m, step, &vfio_loaded, passed_fds, error))
+        return FALSE;
+    }
+  return open_persistent_taps (plan, m, passed_fds, error);
+}

@@ -1,0 +1,101 @@
+#include "ql-host-undo.h"
+#include "ql-error.h"
+#include "ql-hugepages.h"
+#include "ql-net-host.h"
+#include "ql-vfio.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+
+static gboolean
+remove_file (const QlHostStep *step, char **ret_done, GError **error)
+{
+  if (g_unlink (step->path) != 0 && errno != ENOENT)
+    return ql_error_set_errno (error, errno, "Cannot remove '%s'", step->path);
+  *ret_done = g_strdup_printf ("%s removed", step->path);
+  return TRUE;
+}
+
+static gboolean
+shrink_hugepages (const QlHostStep *step, const char *sysfs, char **ret_done, GError **error)
+{
+  guint64 total;
+
+  if (!ql_hugepages_shrink (sysfs, step->pool, step->added, step->before, &total, error))
+    {
+      g_prefix_error (error, "Cannot shrink the hugepage pool %s/%s back: ", sysfs, step->pool);
+      return FALSE;
+    }
+  *ret_done = g_strdup_printf ("hugepage pool %s back to %" G_GUINT64_FORMAT " pages", step->pool, total);
+  return TRUE;
+}
+
+static gboolean
+give_back_device (const QlHostStep *step, const char *sysfs, char **ret_done, GError **error)
+{
+  if (!ql_vfio_restore (sysfs, step->device, step->driver, step->driver_override, FALSE, error))
+    return FALSE;
+  *ret_done = g_strdup_printf ("%s is back on %s", step->device, step->driver ? step->driver : "no driver");
+  return TRUE;
+}
+
+static gboolean
+undo_step (const QlHostStep *step, const char *sysfs, gboolean start_failed, char **ret_done, GError **error)
+{
+  switch (step->kind)
+    {
+    case QL_HOST_STEP_SSDT:
+      return remove_file (step, ret_done, error);
+    case QL_HOST_STEP_NVRAM:
+      if (start_failed)
+        return remove_file (step, ret_done, error);
+      *ret_done = g_strdup_printf ("%s kept: it holds the VM's UEFI settings", step->path);
+      return TRUE;
+    case QL_HOST_STEP_HUGEPAGES:
+      return shrink_hugepages (step, sysfs, ret_done, error);
+    case QL_HOST_STEP_VFIO_BIND:
+      return give_back_device (step, sysfs, ret_done, error);
+    case QL_HOST_STEP_BRIDGE:
+      return ql_net_host_remove_bridge (step->name, ret_done, error);
+    case QL_HOST_STEP_TAP:
+      return ql_net_host_remove_tap (step->name, ret_done, error);
+    case QL_HOST_STEP_MAX:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+gboolean
+ql_host_undo (QlJournal *journal, const char *sysfs, gboolean start_failed, void (*log) (const char *line), GError **error)
+{
+  const GPtrArray *steps = ql_journal_steps (journal);
+  g_autofree gboolean *keep = g_new0 (gboolean, steps->len + 1);
+  g_autoptr(GString) failures = g_string_new (NULL);
+  g_autoptr(GError) save_error = NULL;
+
+  if (steps->len == 0)
+    return TRUE;
+  for (guint i = steps->len; i-- > 0;)
+    {
+      g_autoptr(GError) step_error = NULL;
+      g_autofree char *done = NULL;
+
+      if (undo_step (steps->pdata[i], sysfs, start_failed, &done, &step_error))
+        {
+          if (log != NULL)
+            log (done);
+          continue;
+        }
+      g_string_append_printf (failures, "\n%s", step_error->message);
+      keep[i] = TRUE;
+    }
+  if (!ql_journal_retain (journal, keep, &save_error))
+    g_string_append_printf (failures, "\n%s", save_error->message);
+  if (failures->len > 0)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "Could not undo every host change (kept in '%s'):%s",
+                   ql_journal_path (journal), failures->str);
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -1,0 +1,64 @@
+#include "ql-prepare.h"
+#include "ql-paths.h"
+#include "ql-qemu-argv.h"
+#include "ql-pci-scan.h"
+#include "ql-cpu-topology-read.h"
+#include "ql-host-probe.h"
+
+void
+ql_prepared_free (QlPrepared *p)
+{
+  if (p == NULL)
+    return;
+  /* the machine borrows the profile */
+  ql_machine_free (p->machine);
+  ql_profile_free (p->profile);
+  ql_host_facts_free (p->host);
+  g_strfreev (p->argv);
+  g_free (p);
+}
+
+QlPrepared *
+ql_prepare (const char *name_or_path, GError **error)
+{
+  g_autoptr(QlPrepared) p = g_new0 (QlPrepared, 1);
+  g_autofree char *path = ql_paths_find_profile (name_or_path, error);
+  g_autofree char *runtime_dir = NULL;
+  g_autofree char *state_dir = NULL;
+
+  if (path == NULL)
+    return NULL;
+  p->profile = ql_profile_load (path, error);
+  if (p->profile == NULL)
+    return NULL;
+  p->host = ql_host_facts_probe (ql_paths_procfs (), ql_paths_devfs (), p->profile->qemu.binary);
+  if (p->profile->pcis->len > 0)
+    {
+      g_autoptr(GError) pci_error = NULL;
+      p->host->pci = ql_pci_host_scan (ql_paths_sysfs (), &pci_error);
+      if (p->host->pci == NULL)
+        p->host->pci_error = g_strdup (pci_error->message);
+    }
+  if (ql_profile_pins_threads (p->profile))
+    {
+      g_autoptr(GError) cpus_error = NULL;
+      p->host->cpus = ql_cpu_topology_read (ql_paths_sysfs (), &cpus_error);
+      if (p->host->cpus == NULL)
+        p->host->cpus_error = g_strdup (cpus_error->message);
+    }
+  if (p->profile->vm.pci_hotplug == QL_PCI_HOTPLUG_NATIVE)
+    for (guint i = 0; i < p->profile->pcis->len; i++)
+      if (((QlPci *) p->profile->pcis->pdata[i])->rom_acpi)
+        {
+          /* which SSDT works depends on whether this QEMU describes devices behind root ports */
+          p->host->qemu_version = ql_host_qemu_version (p->host->qemu_binary);
+          break;
+        }
+  runtime_dir = ql_paths_runtime_dir (p->profile->vm.name);
+  state_dir = ql_paths_state_dir (p->profile->vm.name);
+  p->machine = ql_machine_resolve (p->profile, p->host, runtime_dir, state_dir, error);
+  if (p->machine == NULL)
+    return NULL;
+  p->argv = ql_qemu_argv_build (p->machine);
+  return g_steal_pointer (&p);
+}

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <glib.h>
+#include "ql-host-facts.h"
+#include "ql-machine.h"
+#include "ql-profile.h"
+
+/* The left half of a start, shared by 'start', 'argv': find and validate the
+ * profile, look at the host, resolve the machine, build the argv.  No side
+ * effects. */
+typedef struct {
+  QlProfile *profile;
+  QlHostFacts *host;
+  QlMachine *machine;
+  GStrv argv;
+} QlPrepared;
+
+void ql_prepared_free (QlPrepared *prepared);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlPrepared, ql_prepared_free)
+
+QlPrepared *ql_prepare (const char *name_or_path, GError **error);

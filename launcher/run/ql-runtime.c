@@ -1,0 +1,194 @@
+#include "ql-runtime.h"
+#include "ql-error.h"
+#include "ql-json.h"
+#include "ql-runtime-files.h"
+
+#include <gio/gio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct _QlLock {
+  char *path;
+  int fd;
+};
+
+static gboolean
+make_private_dir (const char *dir, GError **error)
+{
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      return ql_error_set_errno (error, errno, "Cannot create directory '%s'", dir);
+    }
+  if (chmod (dir, 0700) != 0)
+    {
+      return ql_error_set_errno (error, errno, "Cannot make '%s' private", dir);
+    }
+  return TRUE;
+}
+
+QlLock *
+ql_lock_acquire (const char *runtime_dir, const char *vm_name, GError **error)
+{
+  g_autofree char *path = g_build_filename (runtime_dir, QL_RUNTIME_LOCK, NULL);
+
+  if (!make_private_dir (runtime_dir, error))
+    return NULL;
+
+  /* Another supervisor may unlink the file between our open and flock; then
+   * we hold a lock on a dead inode and must try again. */
+  for (int attempt = 0; attempt < 10; attempt++)
+    {
+      struct stat by_fd, by_path;
+      int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+      if (fd < 0)
+        {
+          ql_error_set_errno (error, errno, "Cannot open lock '%s'", path);
+          return NULL;
+        }
+      if (flock (fd, LOCK_EX | LOCK_NB) != 0)
+        {
+          int e = errno;
+          close (fd);
+          if (e == EWOULDBLOCK)
+            g_set_error (error, QL_ERROR, QL_ERROR_BUSY,
+                         "VM '%s' is already running (lock '%s' is held); see 'qlaunch status %s'",
+                         vm_name, path, vm_name);
+          else
+            g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
+                         "Cannot lock '%s': %s", path, g_strerror (e));
+          return NULL;
+        }
+      if (fstat (fd, &by_fd) == 0 && stat (path, &by_path) == 0 &&
+          by_fd.st_ino == by_path.st_ino && by_fd.st_dev == by_path.st_dev)
+        {
+          QlLock *lock = g_new0 (QlLock, 1);
+          lock->path = g_steal_pointer (&path);
+          lock->fd = fd;
+          return lock;
+        }
+      close (fd);
+    }
+  g_set_error (error, QL_ERROR, QL_ERROR_BUSY, "Cannot take lock '%s': it keeps changing", path);
+  return NULL;
+}
+
+void
+ql_lock_release (QlLock *lock)
+{
+  if (lock == NULL)
+    return;
+  g_unlink (lock->path);
+  close (lock->fd);
+  g_free (lock->path);
+  g_free (lock);
+}
+
+gboolean
+ql_lock_is_held (const char *runtime_dir)
+{
+  g_autofree char *path = g_build_filename (runtime_dir, QL_RUNTIME_LOCK, NULL);
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  gboolean held;
+
+  if (fd < 0)
+    return FALSE;
+  held = flock (fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  close (fd);
+  return held;
+}
+
+void
+ql_runtime_state_free (QlRuntimeState *state)
+{
+  if (state == NULL)
+    return;
+  g_free (state->accel);
+  g_free (state->profile);
+  g_free (state);
+}
+
+gboolean
+ql_runtime_state_write (const char *runtime_dir, const QlRuntimeState *state, GError **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *path = g_build_filename (runtime_dir, QL_RUNTIME_STATE, NULL);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "supervisor-pid");
+  json_builder_add_int_value (b, state->supervisor_pid);
+  json_builder_set_member_name (b, "qemu-pid");
+  json_builder_add_int_value (b, state->qemu_pid);
+  json_builder_set_member_name (b, "started-usec");
+  json_builder_add_int_value (b, state->started_usec);
+  json_builder_set_member_name (b, "accel");
+  json_builder_add_string_value (b, state->accel);
+  json_builder_set_member_name (b, "profile");
+  json_builder_add_string_value (b, state->profile);
+  json_builder_set_member_name (b, "stop-timeout");
+  json_builder_add_int_value (b, state->stop_timeout_s);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return ql_json_write_file (path, root, error);
+}
+
+QlRuntimeState *
+ql_runtime_state_read (const char *runtime_dir, GError **error)
+{
+  g_autofree char *path = g_build_filename (runtime_dir, QL_RUNTIME_STATE, NULL);
+  g_autoptr(JsonObject) o = ql_json_read_object (path, error);
+  QlRuntimeState *state;
+
+  if (o == NULL)
+    return NULL;
+  state = g_new0 (QlRuntimeState, 1);
+  state->supervisor_pid = json_object_get_int_member_with_default (o, "supervisor-pid", 0);
+  state->qemu_pid = json_object_get_int_member_with_default (o, "qemu-pid", 0);
+  state->started_usec = json_object_get_int_member_with_default (o, "started-usec", 0);
+  state->accel = g_strdup (json_object_get_string_member_with_default (o, "accel", ""));
+  state->profile = g_strdup (json_object_get_string_member_with_default (o, "profile", ""));
+  state->stop_timeout_s = json_object_get_int_member_with_default (o, "stop-timeout", 120);
+  return state;
+}
+
+void
+ql_runtime_keep_logs (const char *runtime_dir, const char *state_dir)
+{
+  static const char *const logs[] = { QL_RUNTIME_LOG_FILES };
+
+  for (guint i = 0; i < G_N_ELEMENTS (logs); i++)
+    {
+      g_autofree char *from = g_build_filename (runtime_dir, logs[i], NULL);
+      g_autofree char *to = g_build_filename (state_dir, logs[i], NULL);
+      g_autoptr(GFile) src = g_file_new_for_path (from);
+      g_autoptr(GFile) dst = g_file_new_for_path (to);
+      g_autoptr(GError) error = NULL;
+
+      if (!g_file_test (from, G_FILE_TEST_EXISTS))
+        continue;
+      if (g_mkdir_with_parents (state_dir, 0700) != 0 ||
+          !g_file_move (src, dst, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, &error))
+        g_warning ("cannot keep %s in '%s': %s, ignoring", logs[i], state_dir,
+                   error ? error->message : g_strerror (errno));
+    }
+}
+
+void
+ql_runtime_remove_run_files (const char *runtime_dir)
+{
+  static const char *const files[] = { QL_RUNTIME_RUN_FILES };
+
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_build_filename (runtime_dir, files[i], NULL);
+
+      if (g_unlink (path) != 0 && errno != ENOENT)
+        g_warning ("cannot remove '%s': %s, ignoring", path, g_strerror (errno));
+    }
+}

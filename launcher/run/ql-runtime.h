@@ -1,0 +1,48 @@
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include "ql-runtime-files.h"
+
+/* The per-VM runtime directory: lock, supervisor state, QMP socket, logs.
+ *
+ * The lock is an flock() on RUNTIME/lock held by the supervisor for the
+ * VM's life.  The kernel drops it when the supervisor dies, however it dies,
+ * so a stale lock file never blocks a start. */
+
+typedef struct _QlLock QlLock;
+
+/* Creates dir (0700) and takes the lock; QL_ERROR_BUSY when a live
+ * supervisor holds it. */
+QlLock *ql_lock_acquire (const char *runtime_dir, const char *vm_name, GError **error);
+/* Removes the lock file, then releases it.  Accepts NULL. */
+void ql_lock_release (QlLock *lock);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlLock, ql_lock_release)
+
+/* Whether a live supervisor holds the lock of runtime_dir. */
+gboolean ql_lock_is_held (const char *runtime_dir);
+
+/* RUNTIME/state.json: what the supervisor is running. */
+typedef struct {
+  gint64 supervisor_pid;
+  gint64 qemu_pid;
+  gint64 started_usec;    /* wall clock, g_get_real_time () */
+  char *accel;
+  char *profile;
+  gint64 stop_timeout_s;  /* the profile's [shutdown] timeout */
+} QlRuntimeState;
+
+void ql_runtime_state_free (QlRuntimeState *state);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlRuntimeState, ql_runtime_state_free)
+
+gboolean ql_runtime_state_write (const char *runtime_dir, const QlRuntimeState *state, GError **error);
+QlRuntimeState *ql_runtime_state_read (const char *runtime_dir, GError **error);
+
+
+/* Moves the last run's serial.log and qemu.log from the runtime dir to the
+ * state dir, where they outlive the run. */
+void ql_runtime_keep_logs (const char *runtime_dir, const char *state_dir);
+
+/* Removes what a run leaves in the runtime dir (QL_RUNTIME_RUN_FILES), as
+ * its end does and recover after a supervisor that died. */
+void ql_runtime_remove_run_files (const char *runtime_dir);

@@ -1,0 +1,829 @@
+#include "ql-supervisor.h"
+#include "ql-error.h"
+#include "ql-host-apply.h"
+#include "ql-host-undo.h"
+#include "ql-journal.h"
+#include "ql-net-host.h"
+#include "ql-paths.h"
+#include "ql-pin.h"
+#include "ql-qmp-client.h"
+#include "ql-rom-check.h"
+#include "ql-runtime.h"
+#include "ql-value.h"
+#include "ql-runtime-files.h"
+#include "ql-json.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define HANDSHAKE_TIMEOUT_S 60
+#define QUIT_GRACE_S 5
+#define TERM_GRACE_S 5
+#define STDERR_TAIL_MAX 4096
+
+typedef enum {
+  LADDER_IDLE,
+  LADDER_POWERDOWN,
+  LADDER_QUIT,
+  LADDER_TERM,
+  LADDER_KILL,
+} LadderStage;
+
+static const char *const ladder_names[] = { "none", "powerdown", "quit", "SIGTERM", "SIGKILL" };
+
+typedef struct {
+  const QlSupervisorOptions *opts;
+  const QlMachine *m;
+  const char *name;
+  GMainLoop *loop;
+  GSubprocess *qemu;
+  QlQmpClient *qmp;
+  GSocket *serial;
+  GSource *serial_source;
+  GString *stderr_tail;
+  int qemu_log_fd;
+  gboolean stderr_eof;
+  gboolean exited;
+  gboolean running;
+  GError *start_error;
+  char *shutdown_reason;
+  gboolean shutdown_by_guest;
+  LadderStage stage;
+  guint ladder_timer;
+  guint powerdowns_sent;
+  guint ladder_timeout_s;
+  guint ladder_retries;
+  guint start_timer;
+  gint64 started_usec;
+  gint64 exited_monotonic;
+  QlJournal *journal;
+  GArray *passed_fds;         /* QlPassedFd: taps and vhost-net, QEMU's once spawned */
+  JsonNode *cpus_fast;        /* query-cpus-fast, while pinning */
+  gint64 host_restore_ms;     /* -1: nothing to give back */
+  QlLock *lock;
+  guint signal_ids[3];
+  gboolean prepared;          /* the host is ready: QEMU was or is about to be started */
+} Supervisor;
+
+/* ---- small helpers ---- */
+
+static void
+fail_start (Supervisor *s, GError *error)
+{
+  if (s->start_error == NULL)
+    s->start_error = error;
+  else
+    g_error_free (error);
+  if (s->qemu != NULL && !s->exited)
+    g_subprocess_force_exit (s->qemu);
+}
+
+static void
+maybe_quit (Supervisor *s)
+{
+  if (s->exited && s->stderr_eof)
+    g_main_loop_quit (s->loop);
+}
+
+static void
+execute_ignoring_reply (Supervisor *s, const char *command)
+{
+  if (s->qmp != NULL && !ql_qmp_client_is_closed (s->qmp))
+    ql_qmp_client_execute_async (s->qmp, command, NULL, NULL, NULL, NULL);
+}
+
+static gint64
+qemu_pid (Supervisor *s)
+{
+  return g_ascii_strtoll (g_subprocess_get_identifier (s->qemu), NULL, 10);
+}
+
+/* ---- the stop ladder ---- */
+
+static void ladder_enter (Supervisor *s, LadderStage stage);
+
+static gboolean
+ladder_timer_fired (gpointer user_data)
+{
+  Supervisor *s = user_data;
+
+  s->ladder_timer = 0;
+  if (s->stage == LADDER_POWERDOWN && s->powerdowns_sent < s->ladder_retries)
+    {
+      /* Windows often ignores the first press while it is busy */
+      g_message ("%s: guest still running; pressing the power button again (%u/%u)", s->name,
+                 s->powerdowns_sent + 1, s->ladder_retries);
+      execute_ignoring_reply (s, "system_powerdown");
+      s->powerdowns_sent++;
+      s->ladder_timer = g_timeout_add (s->ladder_timeout_s * 1000 / s->ladder_retries, ladder_timer_fired, s);
+      return G_SOURCE_REMOVE;
+    }
+  ladder_enter (s, s->stage + 1);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+ladder_enter (Supervisor *s, LadderStage stage)
+{
+  gboolean qmp_open = s->qmp != NULL && !ql_qmp_client_is_closed (s->qmp);
+
+  if (s->exited || stage <= s->stage || stage > LADDER_KILL)
+    return;
+  g_clear_handle_id (&s->ladder_timer, g_source_remove);
+  if ((stage == LADDER_POWERDOWN || stage == LADDER_QUIT) && !qmp_open)
+    stage = LADDER_TERM;
+  s->stage = stage;
+
+  switch (stage)
+    {
+    case LADDER_POWERDOWN:
+      g_message ("%s: pressing the ACPI power button (waiting up to %u s)", s->name, s->ladder_timeout_s);
+      execute_ignoring_reply (s, "system_powerdown");
+      s->powerdowns_sent = 1;
+      s->ladder_timer = g_timeout_add (s->ladder_timeout_s * 1000 / s->ladder_retries, ladder_timer_fired, s);
+      break;
+    case LADDER_QUIT:
+      g_message ("%s: stopping QEMU with QMP quit", s->name);
+      execute_ignoring_reply (s, "quit");
+      s->ladder_timer = g_timeout_add_seconds (QUIT_GRACE_S, ladder_timer_fired, s);
+      break;
+    case LADDER_TERM:
+      g_message ("%s: sending SIGTERM to QEMU", s->name);
+      g_subprocess_send_signal (s->qemu, SIGTERM);
+      s->ladder_timer = g_timeout_add_seconds (TERM_GRACE_S, ladder_timer_fired, s);
+      break;
+    case LADDER_KILL:
+      g_message ("%s: sending SIGKILL to QEMU", s->name);
+      g_subprocess_force_exit (s->qemu);
+      break;
+    case LADDER_IDLE:
+    default:
+      break;
+    }
+}
+
+static void
+read_stop_request (Supervisor *s, gboolean *ret_force)
+{
+  g_autofree char *path = g_build_filename (s->m->runtime_dir, QL_RUNTIME_STOP_REQUEST, NULL);
+  g_autoptr(JsonObject) request = ql_json_read_object (path, NULL);
+
+  *ret_force = FALSE;
+  s->ladder_timeout_s = s->m->profile->shutdown.timeout;
+  s->ladder_retries = s->m->profile->shutdown.powerdown_retries;
+  if (request == NULL)
+    return;
+  g_unlink (path);
+  *ret_force = json_object_get_boolean_member_with_default (request, "force", FALSE);
+  s->ladder_timeout_s = CLAMP (json_object_get_int_member_with_default (request, "timeout", s->ladder_timeout_s),
+                               1, 3600);
+}
+
+static gboolean
+on_stop_signal (gpointer user_data)
+{
+  Supervisor *s = user_data;
+  gboolean force;
+
+  if (!s->running)
+    {
+      fail_start (s, g_error_new (QL_ERROR, QL_ERROR_FAILED, "Start of VM '%s' interrupted", s->name));
+      return G_SOURCE_CONTINUE;
+    }
+  if (s->stage != LADDER_IDLE)
+    {
+      /* asked again while stopping: skip to the next rung */
+      ladder_enter (s, s->stage + 1);
+      return G_SOURCE_CONTINUE;
+    }
+  read_stop_request (s, &force);
+  ladder_enter (s, force ? LADDER_QUIT : LADDER_POWERDOWN);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- QEMU's output ---- */
+
+static void read_qemu_output (Supervisor *s);
+
+static void
+qemu_output_ready (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Supervisor *s = user_data;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, NULL);
+  gsize len = 0;
+  const char *data = bytes ? g_bytes_get_data (bytes, &len) : NULL;
+
+  if (len == 0)
+    {
+      s->stderr_eof = TRUE;
+      maybe_quit (s);
+      return;
+    }
+  /* QEMU's messages stay visible, go to the log, and the tail explains a failed start */
+  if (write (STDERR_FILENO, data, len) < 0)
+    { /* stderr gone (detached): the log still has it */ }
+  if (s->qemu_log_fd >= 0 && write (s->qemu_log_fd, data, len) < 0)
+    g_debug ("%s: cannot write qemu.log: %s", s->name, g_strerror (errno));
+  g_string_append_len (s->stderr_tail, data, len);
+  if (s->stderr_tail->len > STDERR_TAIL_MAX)
+    g_string_erase (s->stderr_tail, 0, s->stderr_tail->len - STDERR_TAIL_MAX);
+  read_qemu_output (s);
+}
+
+static void
+read_qemu_output (Supervisor *s)
+{
+  g_input_stream_read_bytes_async (g_subprocess_get_stdout_pipe (s->qemu), 4096, G_PRIORITY_DEFAULT,
+                                   NULL, qemu_output_ready, s);
+}
+
+static gboolean
+serial_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  Supervisor *s = user_data;
+  char buf[4096];
+  gssize n = g_socket_receive (socket, buf, sizeof buf, NULL, NULL);
+
+  if (n <= 0)
+    {
+      s->serial_source = NULL;
+      return G_SOURCE_REMOVE;
+    }
+  if (s->opts->echo_console && write (STDOUT_FILENO, buf, n) < 0)
+    g_debug ("%s: stdout closed; console relay off", s->name);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- QMP ---- */
+
+static void
+on_qmp_event (QlQmpClient *client, const char *event, JsonNode *data, gint64 usec, gpointer user_data)
+{
+  Supervisor *s = user_data;
+
+  g_debug ("%s: QMP event %s", s->name, event);
+  if (g_strcmp0 (event, "SHUTDOWN") == 0 && data != NULL && JSON_NODE_HOLDS_OBJECT (data))
+    {
+      JsonObject *o = json_node_get_object (data);
+      g_free (s->shutdown_reason);
+      s->shutdown_reason = g_strdup (json_object_get_string_member_with_default (o, "reason", "none"));
+      s->shutdown_by_guest = json_object_get_boolean_member_with_default (o, "guest", FALSE);
+    }
+}
+
+static void
+write_state (Supervisor *s)
+{
+  g_autoptr(GError) error = NULL;
+  QlRuntimeState state = {
+    .supervisor_pid = getpid (),
+    .qemu_pid = qemu_pid (s),
+    .started_usec = s->started_usec,
+    .accel = (char *) (s->m->accel == QL_ACCEL_KVM ? "kvm" : "tcg"),
+    .profile = s->m->profile->path,
+    .stop_timeout_s = s->m->profile->shutdown.timeout,
+  };
+
+  if (!ql_runtime_state_write (s->m->runtime_dir, &state, &error))
+    g_warning ("%s: cannot write state: %s, ignoring", s->name, error->message);
+}
+
+static void
+cont_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Supervisor *s = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) ret = ql_qmp_client_execute_finish (QL_QMP_CLIENT (source), result, &error);
+
+  if (ret == NULL)
+    {
+      g_prefix_error (&error, "QMP cont failed: ");
+      fail_start (s, g_steal_pointer (&error));
+      return;
+    }
+  g_clear_handle_id (&s->start_timer, g_source_remove);
+  s->running = TRUE;
+  g_message ("%s: running (QEMU pid %s, %s)", s->name, g_subprocess_get_identifier (s->qemu),
+             s->m->accel == QL_ACCEL_KVM ? "KVM" : "TCG");
+  if (s->opts->ready_fd >= 0)
+    {
+      if (write (s->opts->ready_fd, "READY\n", 6) < 0)
+        g_debug ("%s: parent gone before READY", s->name);
+      close (s->opts->ready_fd);
+    }
+}
+
+/* ---- pinning, while the VM is still paused ---- */
+
+static void
+log_pinning (Supervisor *s, const GPtrArray *threads)
+{
+  guint emulator_threads = 0;
+
+  for (guint i = 0; i < threads->len; i++)
+    {
+      const QlPinThread *thread = threads->pdata[i];
+      g_autofree char *what = ql_pin_thread_describe (thread);
+      g_autofree char *cpus = NULL;
+
+      if (thread->kind == QL_PIN_THREAD_EMULATOR)
+        {
+          emulator_threads++;
+          continue;
+        }
+      cpus = ql_pin_read_affinity (qemu_pid (s), thread->tid);
+      g_message ("%s: %s (thread %" G_GINT64_FORMAT ") runs on host CPU %s", s->name, what, thread->tid,
+                 cpus ? cpus : "?");
+    }
+  if (s->m->pin->emulator != NULL)
+    {
+      g_autofree char *cpus = ql_value_format_cpu_set (s->m->pin->emulator);
+      g_message ("%s: QEMU's %u other threads run on host CPU %s", s->name, emulator_threads, cpus);
+    }
+}
+
+static void
+iothreads_queried (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Supervisor *s = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) iothreads = ql_qmp_client_execute_finish (QL_QMP_CLIENT (source), result, &error);
+  g_autoptr(JsonNode) cpus_fast = g_steal_pointer (&s->cpus_fast);
+  g_autoptr(GPtrArray) threads = NULL;
+  g_autoptr(JsonNode) plan = NULL;
+  g_autofree char *plan_path = g_build_filename (s->m->runtime_dir, QL_RUNTIME_PIN_PLAN, NULL);
+
+  if (iothreads == NULL)
+    {
+      g_prefix_error (&error, "QMP query-iothreads failed: ");
+      fail_start (s, g_steal_pointer (&error));
+      return;
+    }
+  threads = ql_pin_list_threads (qemu_pid (s), cpus_fast,
+                                 iothreads, &error);
+  if (threads == NULL || !ql_pin_apply (threads, s->m->pin, &error))
+    {
+      fail_start (s, g_steal_pointer (&error));
+      return;
+    }
+  log_pinning (s, threads);
+  plan = ql_pin_plan_to_json (s->m->pin);
+  if (!ql_json_write_file (plan_path, plan, &error))
+    g_warning ("%s: %s; 'qlaunch pin' will not know the plan", s->name, error->message);
+  ql_qmp_client_execute_async (s->qmp, "cont", NULL, NULL, cont_done, s);
+}
+
+static void
+cpus_queried (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Supervisor *s = user_data;
+  g_autoptr(GError) error = NULL;
+
+  s->cpus_fast = ql_qmp_client_execute_finish (QL_QMP_CLIENT (source), result, &error);
+  if (s->cpus_fast == NULL)
+    {
+      g_prefix_error (&error, "QMP query-cpus-fast failed: ");
+      fail_start (s, g_steal_pointer (&error));
+      return;
+    }
+  ql_qmp_client_execute_async (s->qmp, "query-iothreads", NULL, NULL, iothreads_queried, s);
+}
+
+static void
+handshake_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Supervisor *s = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!ql_qmp_client_handshake_finish (QL_QMP_CLIENT (source), result, &error))
+    {
+      fail_start (s, g_steal_pointer (&error));
+      return;
+    }
+  write_state (s);
+  if (s->m->pin != NULL)
+    ql_qmp_client_execute_async (s->qmp, "query-cpus-fast", NULL, NULL, cpus_queried, s);
+  else
+    ql_qmp_client_execute_async (s->qmp, "cont", NULL, NULL, cont_done, s);
+}
+
+static gboolean
+start_timed_out (gpointer user_data)
+{
+  Supervisor *s = user_data;
+
+  s->start_timer = 0;
+  fail_start (s, g_error_new (QL_ERROR, QL_ERROR_TIMEOUT,
+                              "QEMU did not answer on QMP within %d s", HANDSHAKE_TIMEOUT_S));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+qemu_exited (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Supervisor *s = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  s->exited = TRUE;
+  s->exited_monotonic = g_get_monotonic_time ();
+  g_clear_handle_id (&s->ladder_timer, g_source_remove);
+  g_clear_handle_id (&s->start_timer, g_source_remove);
+  maybe_quit (s);
+}
+
+/* ---- spawning ---- */
+
+static pid_t supervisor_pid;
+static cpu_set_t emulator_cpus;
+static gboolean emulator_pinned;
+
+static void
+child_setup (gpointer user_data)
+{
+  /* QEMU must not outlive a supervisor killed with SIGKILL: nobody would
+   * give the host back what the VM holds */
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid () != supervisor_pid)
+    _exit (127);
+  /* every thread QEMU makes inherits this; vCPUs and iothreads are moved
+   * before the guest runs.  A failure shows when the threads are pinned. */
+  if (emulator_pinned)
+    sched_setaffinity (0, sizeof emulator_cpus, &emulator_cpus);
+}
+
+static gboolean
+spawn_qemu (Supervisor *s, GError **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  int qmp_pair[2], serial_pair[2];
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp_pair) != 0)
+    goto socketpair_failed;
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, serial_pair) != 0)
+    {
+      close (qmp_pair[0]);
+      close (qmp_pair[1]);
+      goto socketpair_failed;
+    }
+  g_subprocess_launcher_take_fd (launcher, qmp_pair[1], QL_MACHINE_QMP_FD);
+  g_subprocess_launcher_take_fd (launcher, serial_pair[1], QL_MACHINE_SERIAL_FD);
+  /* the supervisor keeps no copy: a tap goes with the last fd, QEMU's */
+  for (guint i = 0; i < s->passed_fds->len; i++)
+    {
+      QlPassedFd *passed = &g_array_index (s->passed_fds, QlPassedFd, i);
+      g_subprocess_launcher_take_fd (launcher, passed->fd, passed->target);
+    }
+  g_array_set_size (s->passed_fds, 0);
+  supervisor_pid = getpid ();
+  emulator_pinned = s->m->pin != NULL && s->m->pin->emulator != NULL;
+  if (emulator_pinned)
+    ql_pin_to_cpu_set (s->m->pin->emulator, &emulator_cpus);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+
+  s->qmp = ql_qmp_client_new_for_fd (qmp_pair[0], error);
+  s->serial = g_socket_new_from_fd (serial_pair[0], NULL);
+  if (s->qmp == NULL || s->serial == NULL)
+    {
+      if (s->qmp == NULL)
+        close (qmp_pair[0]);
+      if (s->serial == NULL)
+        close (serial_pair[0]);
+      return FALSE;
+    }
+
+  s->qemu = g_subprocess_launcher_spawnv (launcher, s->opts->argv, error);
+  if (s->qemu == NULL)
+    {
+      g_prefix_error (error, "Cannot start QEMU: ");
+      return FALSE;
+    }
+  s->started_usec = g_get_real_time ();
+  return TRUE;
+
+socketpair_failed:
+  {
+    return ql_error_set_errno (error, errno, "socketpair");
+  }
+}
+
+/* ---- the host side: planned, journaled, applied; undone in reverse ---- */
+
+/* Signals that arrived while the start blocked are dispatched here, so that
+ * Ctrl-C during host preparation aborts the start between two steps. */
+static gboolean
+start_interrupted (gpointer user_data)
+{
+  Supervisor *s = user_data;
+
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  return s->start_error != NULL;
+}
+
+/* The ROM files are checked before anything on the host changes; then
+ * every change the plan lists is journaled and made, in order. */
+static gboolean
+prepare_host (Supervisor *s, GError **error)
+{
+  g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(QlHostPlan) plan = NULL;
+
+  if (!ql_rom_check_for_machine (s->m, notes, error))
+    return FALSE;
+  if (g_mkdir_with_parents (s->m->state_dir, 0700) != 0)
+    return ql_error_set_errno (error, errno, "Cannot create state directory '%s'", s->m->state_dir);
+  plan = ql_host_plan_for_machine (s->m, error);
+  if (plan == NULL)
+    return FALSE;
+  g_ptr_array_extend (notes, plan->notes, (GCopyFunc) (void (*) (void)) g_strdup, NULL);
+  for (guint i = 0; i < notes->len; i++)
+    g_message ("%s: %s", s->name, (char *) notes->pdata[i]);
+  return ql_host_apply (plan, s->m, s->journal, s->passed_fds, start_interrupted, s, error);
+}
+
+static void
+log_undo (const char *line)
+{
+  g_message ("%s", line);
+}
+
+static void
+undo_host_changes (Supervisor *s, gboolean start_failed)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (ql_journal_length (s->journal) == 0)
+    return;
+  if (!ql_host_undo (s->journal, ql_paths_sysfs (), start_failed, log_undo, &error))
+    {
+      g_warning ("%s: %s\nRun 'qlaunch recover %s' once the cause is fixed.", s->name, error->message, s->name);
+      return;
+    }
+  if (s->exited_monotonic > 0)
+    {
+      s->host_restore_ms = (g_get_monotonic_time () - s->exited_monotonic) / 1000;
+      g_message ("%s: host changes undone %" G_GINT64_FORMAT " ms after QEMU exited", s->name,
+                 s->host_restore_ms);
+    }
+}
+
+static QlExitStatus
+classify_exit (Supervisor *s, char **ret_reason, char **ret_message)
+{
+  int status = g_subprocess_get_status (s->qemu);
+  g_autofree char *how = WIFSIGNALED (status)
+    ? g_strdup_printf ("killed by signal %d (%s)", WTERMSIG (status), g_strsignal (WTERMSIG (status)))
+    : g_strdup_printf ("exited with status %d", WEXITSTATUS (status));
+
+  if (!s->running)
+    {
+      *ret_reason = g_strdup ("start-failed");
+      *ret_message = g_strdup_printf ("QEMU %s before the VM ran", how);
+      return QL_EXIT_START_FAILED;
+    }
+  if (g_strcmp0 (s->shutdown_reason, "guest-shutdown") == 0 && s->stage <= LADDER_POWERDOWN)
+    {
+      *ret_reason = g_strdup ("poweroff");
+      *ret_message = g_strdup (s->stage == LADDER_POWERDOWN ? "the guest powered off after the power button"
+                                                           : "the guest powered off");
+      return QL_EXIT_POWEROFF;
+    }
+  if (s->stage >= LADDER_QUIT)
+    {
+      *ret_reason = g_strdup ("forced");
+      *ret_message = g_strdup_printf ("stopped by force (%s); QEMU %s", ladder_names[s->stage], how);
+      return QL_EXIT_FORCED;
+    }
+  if (g_strcmp0 (s->shutdown_reason, "host-qmp-quit") == 0 || g_strcmp0 (s->shutdown_reason, "host-signal") == 0 ||
+      g_strcmp0 (s->shutdown_reason, "host-ui") == 0)
+    {
+      *ret_reason = g_strdup ("forced");
+      *ret_message = g_strdup_printf ("stopped from the host (%s); QEMU %s", s->shutdown_reason, how);
+      return QL_EXIT_FORCED;
+    }
+  *ret_reason = g_strdup ("crashed");
+  *ret_message = s->shutdown_reason
+    ? g_strdup_printf ("QEMU ended after %s; QEMU %s", s->shutdown_reason, how)
+    : g_strdup_printf ("QEMU %s unexpectedly", how);
+  return QL_EXIT_CRASHED;
+}
+
+static void
+record_exit (Supervisor *s, QlExitStatus code, const char *reason, const char *message)
+{
+  g_autofree char *path = g_build_filename (s->m->state_dir, QL_STATE_LAST_EXIT, NULL);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GError) error = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, reason);
+  json_builder_set_member_name (b, "exit-status");
+  json_builder_add_int_value (b, code);
+  json_builder_set_member_name (b, "message");
+  json_builder_add_string_value (b, message);
+  json_builder_set_member_name (b, "stop-stage");
+  json_builder_add_string_value (b, ladder_names[s->stage]);
+  json_builder_set_member_name (b, "started-usec");
+  json_builder_add_int_value (b, s->started_usec);
+  json_builder_set_member_name (b, "ended-usec");
+  json_builder_add_int_value (b, g_get_real_time ());
+  if (s->host_restore_ms >= 0)
+    {
+      json_builder_set_member_name (b, "host-restore-ms");
+      json_builder_add_int_value (b, s->host_restore_ms);
+    }
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  if (!ql_json_write_file (path, root, &error))
+    g_warning ("%s: cannot record the exit: %s, ignoring", s->name, error->message);
+}
+
+/* ---- one run: take the runtime dir, prepare, run QEMU, tear down ---- */
+
+static gboolean
+take_runtime_dir (Supervisor *s, GError **error)
+{
+  const QlMachine *m = s->m;
+
+  s->lock = ql_lock_acquire (m->runtime_dir, s->name, error);
+  if (s->lock == NULL)
+    return FALSE;
+  if (ql_journal_exists (m->runtime_dir))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_BUSY,
+                   "VM '%s' has host changes left by a run that did not end cleanly (journal '%s/%s'); "
+                   "run 'qlaunch recover %s' first", s->name, m->runtime_dir, QL_RUNTIME_JOURNAL, s->name);
+      g_clear_pointer (&s->lock, ql_lock_release);
+      return FALSE;
+    }
+  /* a supervisor killed with SIGKILL leaves these behind */
+  ql_runtime_remove_run_files (m->runtime_dir);
+  return TRUE;
+}
+
+static void
+run_qemu (Supervisor *s)
+{
+  GError *spawn_error = NULL;
+  g_autofree char *qemu_log = g_build_filename (s->m->runtime_dir, QL_RUNTIME_QEMU_LOG, NULL);
+
+  s->qemu_log_fd = open (qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (!spawn_qemu (s, &spawn_error))
+    {
+      s->start_error = spawn_error;
+      return;
+    }
+  if (!ql_journal_set_qemu_pid (s->journal, qemu_pid (s), &spawn_error))
+    fail_start (s, spawn_error);
+  g_signal_connect (s->qmp, "event", G_CALLBACK (on_qmp_event), s);
+  s->serial_source = g_socket_create_source (s->serial, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+  g_source_set_callback (s->serial_source, (GSourceFunc) (void (*) (void)) serial_readable, s, NULL);
+  g_source_attach (s->serial_source, NULL);
+  g_source_unref (s->serial_source);
+  read_qemu_output (s);
+  g_subprocess_wait_async (s->qemu, NULL, qemu_exited, s);
+  s->start_timer = g_timeout_add_seconds (HANDSHAKE_TIMEOUT_S, start_timed_out, s);
+  ql_qmp_client_handshake_async (s->qmp, NULL, handshake_done, s);
+  g_main_loop_run (s->loop);
+}
+
+/* Why the VM did not start, with QEMU's last words when it said any. */
+static void
+explain_failed_start (Supervisor *s, const char *message)
+{
+  /* in the foreground QEMU's words were relayed as they came */
+  g_autofree char *tail = s->opts->ready_fd >= 0 ? g_strstrip (g_strdup (s->stderr_tail->str)) : g_strdup ("");
+  GError *why;
+
+  /* a QMP error while QEMU died on its own is only a consequence */
+  if (s->start_error != NULL && s->start_error->domain == QL_QMP_ERROR && s->exited)
+    g_clear_error (&s->start_error);
+  why = g_error_new (QL_ERROR, s->start_error && s->start_error->domain == QL_ERROR ? s->start_error->code : QL_ERROR_QEMU,
+                     "VM '%s' did not start: %s%s%s", s->name, s->start_error ? s->start_error->message : message,
+                     tail[0] ? "\nQEMU said: " : "", tail);
+  g_clear_error (&s->start_error);
+  s->start_error = why;
+}
+
+static QlExitStatus
+classify_end (Supervisor *s, char **ret_reason, char **ret_message)
+{
+  if (s->qemu != NULL)
+    return classify_exit (s, ret_reason, ret_message);
+  *ret_reason = g_strdup ("start-failed");
+  *ret_message = g_strdup (s->start_error ? s->start_error->message : "QEMU did not start");
+  return QL_EXIT_START_FAILED;
+}
+
+/* Everything this start made goes, in reverse, however far it got. */
+static QlExitStatus
+tear_down (Supervisor *s)
+{
+  g_autofree char *reason = NULL, *message = NULL;
+  QlExitStatus code;
+
+  g_clear_handle_id (&s->ladder_timer, g_source_remove);
+  g_clear_handle_id (&s->start_timer, g_source_remove);
+  if (s->serial_source != NULL)
+    g_source_destroy (s->serial_source);
+  if (s->qmp != NULL)
+    ql_qmp_client_close (s->qmp);
+  code = classify_end (s, &reason, &message);
+  if (code == QL_EXIT_START_FAILED)
+    explain_failed_start (s, message);
+  else
+    g_message ("%s: %s", s->name, message);
+
+  ql_net_host_close_fds (s->passed_fds);
+  undo_host_changes (s, code == QL_EXIT_START_FAILED);
+  ql_runtime_remove_run_files (s->m->runtime_dir);
+  if (s->qemu_log_fd >= 0)
+    close (s->qemu_log_fd);
+  if (s->prepared)
+    {
+      ql_runtime_keep_logs (s->m->runtime_dir, s->m->state_dir);
+      record_exit (s, code, reason, message);
+    }
+  g_clear_pointer (&s->lock, ql_lock_release);
+  g_rmdir (s->m->runtime_dir);
+  return code;
+}
+
+static void
+supervisor_done (Supervisor *s)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (s->signal_ids); i++)
+    g_clear_handle_id (&s->signal_ids[i], g_source_remove);
+  g_clear_object (&s->qmp);
+  g_clear_object (&s->serial);
+  g_clear_object (&s->qemu);
+  g_array_unref (s->passed_fds);
+  g_string_free (s->stderr_tail, TRUE);
+  g_free (s->shutdown_reason);
+  g_clear_pointer (&s->cpus_fast, json_node_unref);
+  ql_journal_free (s->journal);
+  g_main_loop_unref (s->loop);
+}
+
+QlExitStatus
+ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
+{
+  Supervisor s = {
+    .opts = opts, .m = opts->machine, .name = opts->machine->profile->vm.name,
+    .loop = g_main_loop_new (NULL, FALSE), .stderr_tail = g_string_new (NULL), .qemu_log_fd = -1,
+    .host_restore_ms = -1, .journal = ql_journal_new (opts->machine->runtime_dir),
+    .passed_fds = g_array_new (FALSE, FALSE, sizeof (QlPassedFd)),
+  };
+  QlExitStatus code = QL_EXIT_START_FAILED;
+
+  /* before the first host change: Ctrl-C then aborts the start and undoes it */
+  s.signal_ids[0] = g_unix_signal_add (SIGTERM, on_stop_signal, &s);
+  s.signal_ids[1] = g_unix_signal_add (SIGINT, on_stop_signal, &s);
+  s.signal_ids[2] = g_unix_signal_add (SIGHUP, on_stop_signal, &s);
+  if (take_runtime_dir (&s, &s.start_error))
+    {
+      g_autoptr(GError) prepare_error = NULL;
+
+      s.prepared = prepare_host (&s, &prepare_error) && !start_interrupted (&s);
+      /* an interruption's own error says more than the step it cut short */
+      if (prepare_error != NULL && s.start_error == NULL)
+        s.start_error = g_steal_pointer (&prepare_error);
+      if (s.prepared)
+        run_qemu (&s);
+      code = tear_down (&s);
+    }
+  if (s.start_error != NULL)
+    g_propagate_error (error, g_steal_pointer (&s.start_error));
+  supervisor_done (&s);
+  return code;
+}
+
+gboolean
+ql_supervisor_request_stop (const char *runtime_dir, gboolean force, guint timeout_s, GError **error)
+{
+  g_autofree char *path = g_build_filename (runtime_dir, QL_RUNTIME_STOP_REQUEST, NULL);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "force");
+  json_builder_add_boolean_value (b, force);
+  json_builder_set_member_name (b, "timeout");
+  json_builder_add_int_value (b, timeout_s);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return ql_json_write_file (path, root, error);
+}
