@@ -448,14 +448,18 @@ static void
 test_hugepages_supervisor_killed (void)
 {
   g_autofree char *path = NULL, *out = NULL;
+  g_autoptr(JsonNode) steps = NULL;
   guint64 pool;
 
   if (skip_without_hugepages ())
     return;
   pool = pool_with_free (0);
   path = write_profile ("hp-killed", "[memory]\nsize = 128M\nhugepages = 2M\nallocate = true\n");
+  steps = plan_steps (path);
   g_assert_cmpint (run_qlaunch (NULL, NULL, "start", "--detach", path, NULL), ==, 0);
   g_assert_cmpuint (pool_count ("nr_hugepages"), ==, pool + 64);
+  /* what plan said is what start journaled, step for step */
+  assert_journal_is_plan ("hp-killed", steps);
   kill_supervisor ("hp-killed");
   g_assert_cmpint (run_qlaunch (&out, NULL, "recover", "hp-killed", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "hugepage pool kernel/mm/hugepages/hugepages-2048kB back to"));

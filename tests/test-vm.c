@@ -511,14 +511,17 @@ test_tap_supervisor_killed (void)
 {
   g_autofree char *out = NULL, *path = profile_path ("test-tap.ini");
   g_autofree char *journal = runtime_file ("test-tap", "journal.json");
+  g_autoptr(JsonNode) steps = NULL;
   BridgeState before;
 
   if (skip_if_no_net ())
     return;
   peer_net_up ();
   bridge_state ("qlbr0", &before);
+  steps = plan_steps (path);
   g_assert_cmpint (run_qlaunch (NULL, NULL, "start", "--detach", path, NULL), ==, 0);
   g_assert_true (link_exists ("ql-test-tap-0"));
+  assert_journal_is_plan ("test-tap", steps);
   kill_supervisor ("test-tap");
   g_assert_true (g_file_test (journal, G_FILE_TEST_EXISTS));
   g_assert_cmpint (run_qlaunch (&out, NULL, "recover", "test-tap", NULL), ==, 0);
@@ -575,11 +578,14 @@ static void
 test_tap_create_bridge (void)
 {
   g_autofree char *path = profile_path ("data/tap-create.ini");
+  g_autoptr(JsonNode) steps = NULL;
   BridgeState bridge;
 
   if (skip_if_no_net ())
     return;
+  steps = plan_steps (path);
   g_assert_cmpint (run_qlaunch (NULL, NULL, "start", "--detach", path, NULL), ==, 0);
+  assert_journal_is_plan ("tap-create", steps);
   bridge_state ("qlbr9", &bridge);
   g_assert_cmpint (bridge.ports, ==, 1);
   g_assert_true (bridge.link.flags & 1);

@@ -310,3 +310,50 @@ vm_harness_init (void)
   runtime_base = g_build_filename (tmp_root, "run", NULL);
   state_base = g_build_filename (tmp_root, "state", NULL);
 }
+
+static JsonNode *
+parse_json (const char *text)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (json_parser_load_from_data (parser, text, -1, &error));
+  g_assert_no_error (error);
+  return json_node_copy (json_parser_get_root (parser));
+}
+
+JsonNode *
+plan_steps (const char *profile)
+{
+  g_autofree char *out = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  JsonNode *steps;
+
+  g_assert_cmpint (run_qlaunch (&out, NULL, "plan", "--json", profile, NULL), ==, 0);
+  root = parse_json (out);
+  steps = json_object_get_member (json_node_get_object (root), "steps");
+  g_assert_nonnull (steps);
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (steps));
+  return json_node_copy (steps);
+}
+
+void
+assert_journal_is_plan (const char *name, JsonNode *steps)
+{
+  g_autofree char *path = runtime_file (name, "journal.json");
+  g_autofree char *text = NULL;
+  g_autoptr(JsonNode) journal = NULL;
+  JsonNode *changes;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  journal = parse_json (text);
+  changes = json_object_get_member (json_node_get_object (journal), "changes");
+  g_assert_nonnull (changes);
+  g_test_message ("plan: %s", json_to_string (steps, FALSE));
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (steps)), >, 0);
+  if (!json_node_equal (steps, changes))
+    {
+      g_autofree char *a = json_to_string (steps, TRUE), *b = json_to_string (changes, TRUE);
+      g_error ("the journal of %s is not its plan:\nplan %s\njournal %s", name, a, b);
+    }
+}

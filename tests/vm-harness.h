@@ -42,6 +42,11 @@ JsonObject *last_exit (const char *name);
 /* Nothing of a VM's run is left on the host: no lock, socket, or runtime dir. */
 void assert_nothing_left (const char *name);
 
+/* The steps of 'qlaunch plan --json PROFILE' (a JSON array). */
+JsonNode *plan_steps (const char *profile);
+/* The running VM's journal holds exactly the planned steps, in order. */
+void assert_journal_is_plan (const char *name, JsonNode *steps);
+
 QlQmpClient *qmp_connect (const char *name);
 /* A command with string arguments: NAME, VALUE, ..., NULL. */
 JsonNode *qmp_with (QlQmpClient *client, const char *command, ...) G_GNUC_NULL_TERMINATED;

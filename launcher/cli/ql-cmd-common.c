@@ -1,4 +1,5 @@
 #include "ql-commands.h"
+#include "ql-profile.h"
 
 #include <stdio.h>
 
@@ -19,6 +20,17 @@ ql_cmd_parse (GOptionContext *context, int *argc, char ***argv, int min_args, in
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+ql_cmd_check_vm_name (const char *name)
+{
+  g_autofree char *message = NULL;
+
+  if (ql_profile_name_is_valid (name, &message))
+    return TRUE;
+  g_printerr ("qlaunch: %s\n", message);
+  return FALSE;
 }
 
 void

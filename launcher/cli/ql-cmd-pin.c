@@ -93,7 +93,7 @@ pin_running_vm (const char *name, const char *vcpus, const char *emulator, const
   qmp = ql_qmp_client_connect_unix (socket, error);
   if (qmp == NULL || !ql_qmp_client_handshake_sync (qmp, PIN_QMP_TIMEOUT_MS, error))
     return FALSE;
-  threads = ql_pin_query_threads (qmp, state->qemu_pid, PIN_QMP_TIMEOUT_MS, error);
+  threads = ql_pin_query_threads (qmp, state->qemu.pid, PIN_QMP_TIMEOUT_MS, error);
   ql_qmp_client_close (qmp);
   if (threads == NULL)
     return FALSE;
@@ -109,7 +109,7 @@ pin_running_vm (const char *name, const char *vcpus, const char *emulator, const
   plan_json = ql_pin_plan_to_json (plan);
   if (!ql_json_write_file (plan_path, plan_json, error))
     return FALSE;
-  *ret_threads = ql_pin_threads_to_json (state->qemu_pid, threads);
+  *ret_threads = ql_pin_threads_to_json (state->qemu.pid, threads);
   return TRUE;
 }
 
@@ -126,7 +126,6 @@ ql_cmd_pin (int argc, char **argv)
   g_autoptr(GOptionContext) context = g_option_context_new ("NAME");
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) threads = NULL;
-  g_autofree char *message = NULL;
 
   g_option_context_set_summary (context,
                                 "Pin a running VM's threads again, as the profile said at start (after\n"
@@ -135,11 +134,8 @@ ql_cmd_pin (int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   if (!ql_cmd_parse (context, &argc, &argv, 1, 1))
     return 1;
-  if (!ql_profile_name_is_valid (argv[1], &message))
-    {
-      g_printerr ("qlaunch: %s\n", message);
-      return 1;
-    }
+  if (!ql_cmd_check_vm_name (argv[1]))
+    return 1;
   if (!pin_running_vm (argv[1], vcpus, emulator, iothreads, &threads, &error))
     {
       ql_cmd_print_error (error);

@@ -4,9 +4,9 @@
 #include "ql-host-undo.h"
 #include "ql-journal.h"
 #include "ql-paths.h"
+#include "ql-process.h"
 #include "ql-runtime.h"
 
-#include <errno.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,50 +15,64 @@
 #define OLD_QEMU_WAIT_S 10
 
 static void
-print_line (const char *line)
+print_line (const char *line, gpointer data)
 {
   printf ("%s\n", line);
 }
 
+/* The QEMU of the dead run got SIGTERM from the kernel when its supervisor
+ * died; the devices are only free once it is gone.  It is known by its PID
+ * and start time, so a process that got the PID since is left alone. */
 static gboolean
-process_is_alive (pid_t pid)
+wait_for_old_qemu (const QlProcessId *qemu, GError **error)
 {
-  return kill (pid, 0) == 0 || errno == EPERM;
-}
+  const char *procfs = ql_paths_procfs ();
+  g_autoptr(GError) signal_error = NULL;
 
-static gboolean
-wait_for_exit (pid_t pid, guint seconds)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
-
-  while (process_is_alive (pid) && g_get_monotonic_time () < deadline)
-    g_usleep (50000);
-  return !process_is_alive (pid);
-}
-
-/* The QEMU of the crashed run got SIGTERM from the kernel when its
- * supervisor died; the devices are only free once it is gone. */
-static gboolean
-wait_for_old_qemu (pid_t pid, GError **error)
-{
-  g_autofree char *cmdline_path = g_strdup_printf ("%s/%d/cmdline", ql_paths_procfs (), pid);
-  g_autofree char *cmdline = NULL;
-
-  if (pid <= 0 || !g_file_get_contents (cmdline_path, &cmdline, NULL, NULL) || strstr (cmdline, "qemu") == NULL)
+  if (qemu->pid == 0 || !ql_process_is_alive (procfs, qemu))
     return TRUE;
-  printf ("waiting for QEMU (pid %d) of the previous run to exit\n", pid);
-  if (!wait_for_exit (pid, OLD_QEMU_WAIT_S))
+  printf ("waiting for QEMU (pid %" G_GINT64_FORMAT ") of the previous run to exit\n", qemu->pid);
+  if (ql_process_wait_gone (procfs, qemu, OLD_QEMU_WAIT_S * 1000))
+    return TRUE;
+  printf ("QEMU (pid %" G_GINT64_FORMAT ") is still there; sending SIGKILL\n", qemu->pid);
+  if (!ql_process_signal (procfs, qemu, SIGKILL, &signal_error) &&
+      !g_error_matches (signal_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
     {
-      printf ("QEMU (pid %d) is still there; sending SIGKILL\n", pid);
-      kill (pid, SIGKILL);
-      wait_for_exit (pid, OLD_QEMU_WAIT_S);
+      g_propagate_error (error, g_steal_pointer (&signal_error));
+      return FALSE;
     }
-  if (process_is_alive (pid))
+  if (!ql_process_wait_gone (procfs, qemu, OLD_QEMU_WAIT_S * 1000))
     {
-      g_set_error (error, QL_ERROR, QL_ERROR_TIMEOUT, "QEMU (pid %d) of the previous run does not exit", pid);
+      g_set_error (error, QL_ERROR, QL_ERROR_TIMEOUT, "QEMU (pid %" G_GINT64_FORMAT ") of the previous run does not exit",
+                   qemu->pid);
       return FALSE;
     }
   return TRUE;
+}
+
+/* A dead run without host changes still left its QEMU, state and logs. */
+static gboolean
+recover_without_journal (const char *name, const char *runtime_dir, GError **error)
+{
+  g_autoptr(QlRuntimeState) state = ql_runtime_state_read (runtime_dir, NULL);
+
+  if (state != NULL && !wait_for_old_qemu (&state->qemu, error))
+    return FALSE;
+  printf ("VM '%s' has no host changes to undo\n", name);
+  return TRUE;
+}
+
+static gboolean
+recover_journal (const char *runtime_dir, const char *state_dir, GError **error)
+{
+  g_autoptr(QlJournal) journal = ql_journal_load (runtime_dir, state_dir, error);
+  QlProcessId qemu;
+
+  if (journal == NULL)
+    return FALSE;
+  qemu = ql_journal_get_qemu (journal);
+  return wait_for_old_qemu (&qemu, error) &&
+         ql_host_undo (journal, ql_paths_sysfs (), /* start_failed= */ FALSE, print_line, NULL, error);
 }
 
 /* the lock keeps a live supervisor's journal out of reach */
@@ -82,7 +96,6 @@ ql_cmd_recover (int argc, char **argv)
   g_autoptr(GOptionContext) context = g_option_context_new ("NAME");
   g_autoptr(GError) error = NULL;
   g_autoptr(QlLock) lock = NULL;
-  g_autoptr(QlJournal) journal = NULL;
   g_autofree char *runtime_dir = NULL;
   g_autofree char *state_dir = NULL;
   const char *name;
@@ -90,12 +103,12 @@ ql_cmd_recover (int argc, char **argv)
   g_option_context_set_summary (context,
                                 "Undo the host changes of a VM whose supervisor died (kill -9, crash, power\n"
                                 "loss of the session): devices go back to their host drivers.");
-  if (!ql_cmd_parse (context, &argc, &argv, 1, 1))
+  if (!ql_cmd_parse (context, &argc, &argv, 1, 1) || !ql_cmd_check_vm_name (argv[1]))
     return 1;
   name = argv[1];
   runtime_dir = ql_paths_runtime_dir (name);
   state_dir = ql_paths_state_dir (name);
-  if (!ql_journal_exists (runtime_dir))
+  if (!g_file_test (runtime_dir, G_FILE_TEST_IS_DIR))
     {
       printf ("VM '%s' has no host changes to undo\n", name);
       return 0;
@@ -103,9 +116,8 @@ ql_cmd_recover (int argc, char **argv)
   lock = lock_dead_run (name, runtime_dir);
   if (lock == NULL)
     return 1;
-  journal = ql_journal_load (runtime_dir, state_dir, &error);
-  if (journal == NULL || !wait_for_old_qemu ((pid_t) ql_journal_get_qemu_pid (journal), &error) ||
-      !ql_host_undo (journal, ql_paths_sysfs (), /* start_failed= */ FALSE, print_line, &error))
+  if (ql_journal_exists (runtime_dir) ? !recover_journal (runtime_dir, state_dir, &error)
+                                      : !recover_without_journal (name, runtime_dir, &error))
     {
       ql_cmd_print_error (error);
       return 1;

@@ -47,7 +47,7 @@ collect_status (const char *name)
           else
             status = "unknown";
           if (ret != NULL)
-            threads = ql_pin_query_threads (qmp, state->qemu_pid, STATUS_QMP_TIMEOUT_MS, &error);
+            threads = ql_pin_query_threads (qmp, state->qemu.pid, STATUS_QMP_TIMEOUT_MS, &error);
         }
       json_builder_set_member_name (b, "state");
       json_builder_add_string_value (b, status);
@@ -59,20 +59,20 @@ collect_status (const char *name)
       if (state != NULL)
         {
           json_builder_set_member_name (b, "qemu-pid");
-          json_builder_add_int_value (b, state->qemu_pid);
+          json_builder_add_int_value (b, state->qemu.pid);
           json_builder_set_member_name (b, "supervisor-pid");
-          json_builder_add_int_value (b, state->supervisor_pid);
+          json_builder_add_int_value (b, state->supervisor.pid);
           json_builder_set_member_name (b, "accel");
           json_builder_add_string_value (b, state->accel);
           json_builder_set_member_name (b, "uptime-s");
-          json_builder_add_int_value (b, (g_get_real_time () - state->started_usec) / G_USEC_PER_SEC);
+          json_builder_add_int_value (b, state->started_usec > 0 ? MAX (0, g_get_real_time () - state->started_usec) / G_USEC_PER_SEC : 0);
           json_builder_set_member_name (b, "profile");
           json_builder_add_string_value (b, state->profile);
         }
       if (threads != NULL)
         {
           json_builder_set_member_name (b, "threads");
-          json_builder_add_value (b, ql_pin_threads_to_json (state->qemu_pid, threads));
+          json_builder_add_value (b, ql_pin_threads_to_json (state->qemu.pid, threads));
         }
       if (qmp != NULL)
         ql_qmp_client_close (qmp);
@@ -158,12 +158,8 @@ ql_cmd_status (int argc, char **argv)
 
   if (argc == 2)
     {
-      g_autofree char *message = NULL;
-      if (!ql_profile_name_is_valid (argv[1], &message))
-        {
-          g_printerr ("qlaunch: %s\n", message);
-          return 1;
-        }
+      if (!ql_cmd_check_vm_name (argv[1]))
+        return 1;
       g_ptr_array_add (names, g_strdup (argv[1]));
     }
   else
@@ -172,8 +168,14 @@ ql_cmd_status (int argc, char **argv)
       g_autoptr(GDir) dir = g_dir_open (base, 0, NULL);
       const char *entry;
 
+      g_autofree char *unused = NULL;
+
+      /* anything else in the runtime base is not a VM of ours */
       while (dir && (entry = g_dir_read_name (dir)))
-        g_ptr_array_add (names, g_strdup (entry));
+        if (ql_profile_name_is_valid (entry, &unused))
+          g_ptr_array_add (names, g_strdup (entry));
+        else
+          g_clear_pointer (&unused, g_free);
       g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
     }
 

@@ -1,6 +1,7 @@
 #include "ql-commands.h"
 #include "ql-error.h"
 #include "ql-paths.h"
+#include "ql-process.h"
 #include "ql-runtime.h"
 #include "ql-supervisor.h"
 #include "ql-runtime-files.h"
@@ -22,7 +23,6 @@ stop_vm (const char *name, gboolean force, guint timeout_s)
   g_autoptr(QlRuntimeState) state = NULL;
   g_autoptr(JsonObject) last_exit = NULL;
   g_autoptr(GError) error = NULL;
-  gint64 deadline;
   guint wait_s;
 
   if (!ql_lock_is_held (runtime_dir))
@@ -31,10 +31,9 @@ stop_vm (const char *name, gboolean force, guint timeout_s)
       return 0;
     }
   state = ql_runtime_state_read (runtime_dir, &error);
-  if (state == NULL || state->supervisor_pid <= 0)
+  if (state == NULL)
     {
-      g_printerr ("qlaunch: VM '%s' is starting or its state is unreadable (%s); try again\n", name,
-                  error ? error->message : "no supervisor pid");
+      g_printerr ("qlaunch: VM '%s': %s\n", name, error->message);
       return 1;
     }
 
@@ -44,24 +43,20 @@ stop_vm (const char *name, gboolean force, guint timeout_s)
       ql_cmd_print_error (error);
       return 1;
     }
-  if (kill ((pid_t) state->supervisor_pid, SIGTERM) != 0)
+  if (!ql_process_signal (ql_paths_procfs (), &state->supervisor, SIGTERM, &error))
     {
       g_printerr ("qlaunch: cannot signal the supervisor of '%s' (pid %" G_GINT64_FORMAT "): %s\n", name,
-                  state->supervisor_pid, g_strerror (errno));
+                  state->supervisor.pid, error->message);
       return 1;
     }
 
   wait_s = (force ? 0 : (timeout_s ? timeout_s : (guint) state->stop_timeout_s)) + LADDER_TAIL_S;
-  deadline = g_get_monotonic_time () + (gint64) wait_s * G_USEC_PER_SEC;
-  while (ql_lock_is_held (runtime_dir))
+  /* the supervisor is gone once the host is given back: wait on it, not on a timer */
+  if (!ql_process_wait_gone (ql_paths_procfs (), &state->supervisor, wait_s * 1000))
     {
-      if (g_get_monotonic_time () > deadline)
-        {
-          g_printerr ("qlaunch: VM '%s' did not stop within %u s; its supervisor (pid %" G_GINT64_FORMAT
-                      ") may be stuck\n", name, wait_s, state->supervisor_pid);
-          return 1;
-        }
-      g_usleep (50 * 1000);
+      g_printerr ("qlaunch: VM '%s' did not stop within %u s; its supervisor (pid %" G_GINT64_FORMAT
+                  ") may be stuck\n", name, wait_s, state->supervisor.pid);
+      return 1;
     }
 
   last_exit = ql_json_read_object (last_exit_path, NULL);
@@ -85,7 +80,7 @@ ql_cmd_stop (int argc, char **argv)
                                 "Stop a VM: press the ACPI power button (again, powerdown-retries times),\n"
                                 "wait for the guest to power off, then QMP quit, SIGTERM, SIGKILL.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!ql_cmd_parse (context, &argc, &argv, 1, 1))
+  if (!ql_cmd_parse (context, &argc, &argv, 1, 1) || !ql_cmd_check_vm_name (argv[1]))
     return 1;
   if (timeout < 0 || timeout > 3600)
     {
@@ -101,7 +96,7 @@ ql_cmd_kill (int argc, char **argv)
   g_autoptr(GOptionContext) context = g_option_context_new ("NAME");
 
   g_option_context_set_summary (context, "Stop a VM at once: QMP quit, then SIGTERM, then SIGKILL.");
-  if (!ql_cmd_parse (context, &argc, &argv, 1, 1))
+  if (!ql_cmd_parse (context, &argc, &argv, 1, 1) || !ql_cmd_check_vm_name (argv[1]))
     return 1;
   return stop_vm (argv[1], TRUE, 0);
 }

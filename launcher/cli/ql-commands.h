@@ -26,5 +26,9 @@ gboolean ql_cmd_parse (GOptionContext *context, int *argc, char ***argv, int min
 /* Prints QEMU's threads (ql_pin_threads_to_json) with their host CPUs, one line per
  * vCPU and iothread, the emulator threads grouped by affinity. */
 void ql_cmd_print_threads (JsonArray *threads);
+/* A VM name from the command line: FALSE, with the reason printed, unless it
+ * is a name a profile could have (no '/', no leading '.' or '-', …), so that
+ * no verb reads or signals anything outside the VM's own directories. */
+gboolean ql_cmd_check_vm_name (const char *name);
 /* Prints "qlaunch: MESSAGE" (every line of it) to stderr. */
 void ql_cmd_print_error (const GError *error);

@@ -66,7 +66,8 @@ undo_step (const QlHostStep *step, const char *sysfs, gboolean start_failed, cha
 }
 
 gboolean
-ql_host_undo (QlJournal *journal, const char *sysfs, gboolean start_failed, void (*log) (const char *line), GError **error)
+ql_host_undo (QlJournal *journal, const char *sysfs, gboolean start_failed,
+              void (*log) (const char *line, gpointer data), gpointer data, GError **error)
 {
   const GPtrArray *steps = ql_journal_steps (journal);
   g_autofree gboolean *keep = g_new0 (gboolean, steps->len + 1);
@@ -83,7 +84,7 @@ ql_host_undo (QlJournal *journal, const char *sysfs, gboolean start_failed, void
       if (undo_step (steps->pdata[i], sysfs, start_failed, &done, &step_error))
         {
           if (log != NULL)
-            log (done);
+            log (done, data);
           continue;
         }
       g_string_append_printf (failures, "\n%s", step_error->message);

@@ -10,7 +10,7 @@
 
 struct _QlJournal {
   char *path;
-  gint64 qemu_pid;
+  QlProcessId qemu;
   GPtrArray *steps;            /* QlHostStep* */
 };
 
@@ -97,23 +97,43 @@ load_steps (QlJournal *j, JsonArray *changes, const char *runtime_dir, const cha
 }
 
 static gboolean
+load_int (JsonObject *o, const char *member, gint64 max, gint64 *ret, GError **error)
+{
+  JsonNode *node = json_object_get_member (o, member);
+
+  *ret = 0;
+  if (node == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64 ||
+      json_node_get_int (node) < 0 || json_node_get_int (node) > max)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "'%s' is not a number in range", member);
+      return FALSE;
+    }
+  *ret = json_node_get_int (node);
+  return TRUE;
+}
+
+static gboolean
 load_object (QlJournal *j, JsonObject *o, const char *runtime_dir, const char *state_dir, GError **error)
 {
   JsonNode *changes = json_object_get_member (o, "changes");
-  JsonNode *pid = json_object_get_member (o, "qemu-pid");
+  gint64 start_time;
 
   if (changes == NULL || !JSON_NODE_HOLDS_ARRAY (changes))
     {
       g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "no changes array");
       return FALSE;
     }
-  if (pid != NULL && (!JSON_NODE_HOLDS_VALUE (pid) || json_node_get_value_type (pid) != G_TYPE_INT64 ||
-                      json_node_get_int (pid) < 0 || json_node_get_int (pid) > G_MAXINT32))
+  if (!load_int (o, "qemu-pid", QL_PROCESS_PID_MAX, &j->qemu.pid, error) ||
+      !load_int (o, "qemu-start-time", G_MAXINT64, &start_time, error))
+    return FALSE;
+  if (j->qemu.pid != 0 && !ql_process_pid_valid (j->qemu.pid))
     {
       g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "'qemu-pid' is not a process id");
       return FALSE;
     }
-  j->qemu_pid = pid != NULL ? json_node_get_int (pid) : 0;
+  j->qemu.start_time = (guint64) start_time;
   return load_steps (j, json_node_get_array (changes), runtime_dir, state_dir, error);
 }
 
@@ -157,10 +177,10 @@ ql_journal_steps (const QlJournal *j)
   return j->steps;
 }
 
-gint64
-ql_journal_get_qemu_pid (const QlJournal *j)
+QlProcessId
+ql_journal_get_qemu (const QlJournal *j)
 {
-  return j->qemu_pid;
+  return j->qemu;
 }
 
 static gboolean
@@ -179,7 +199,8 @@ save (QlJournal *j, GError **error)
   for (guint i = 0; i < j->steps->len; i++)
     json_array_add_object_element (changes, ql_host_step_to_json (j->steps->pdata[i]));
   json_object_set_int_member (o, "version", JOURNAL_VERSION);
-  json_object_set_int_member (o, "qemu-pid", j->qemu_pid);
+  json_object_set_int_member (o, "qemu-pid", j->qemu.pid);
+  json_object_set_int_member (o, "qemu-start-time", (gint64) j->qemu.start_time);
   json_object_set_array_member (o, "changes", changes);
   json_node_set_object (root, o);
   if (!ql_json_write_file (j->path, root, error))
@@ -191,9 +212,9 @@ save (QlJournal *j, GError **error)
 }
 
 gboolean
-ql_journal_set_qemu_pid (QlJournal *j, gint64 pid, GError **error)
+ql_journal_set_qemu (QlJournal *j, const QlProcessId *qemu, GError **error)
 {
-  j->qemu_pid = pid;
+  j->qemu = *qemu;
   return j->steps->len == 0 || save (j, error);
 }
 

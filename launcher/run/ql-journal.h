@@ -2,6 +2,7 @@
 
 #include <glib.h>
 #include "ql-host-step.h"
+#include "ql-process.h"
 
 /* RUNTIME/journal.json: every host change a start makes (a QlHostStep),
  * written before the change is made, so that the supervisor's teardown, or
@@ -28,9 +29,10 @@ const char *ql_journal_path (const QlJournal *journal);
 /* QlHostStep*, oldest first. */
 const GPtrArray *ql_journal_steps (const QlJournal *journal);
 
-/* The QEMU that used the changes; recover makes sure it is gone first. */
-gboolean ql_journal_set_qemu_pid (QlJournal *journal, gint64 pid, GError **error);
-gint64 ql_journal_get_qemu_pid (const QlJournal *journal);
+/* The QEMU that used the changes (pid and start time); recover makes sure
+ * it is gone first.  pid 0: none. */
+gboolean ql_journal_set_qemu (QlJournal *journal, const QlProcessId *qemu, GError **error);
+QlProcessId ql_journal_get_qemu (const QlJournal *journal);
 
 /* Appends step and writes the journal; on failure the journal is as it was. */
 gboolean ql_journal_record (QlJournal *journal, const QlHostStep *step, GError **error);

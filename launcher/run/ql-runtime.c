@@ -113,6 +113,15 @@ ql_runtime_state_free (QlRuntimeState *state)
   g_free (state);
 }
 
+static void
+add_process (JsonBuilder *b, const char *pid_name, const char *start_name, const QlProcessId *id)
+{
+  json_builder_set_member_name (b, pid_name);
+  json_builder_add_int_value (b, id->pid);
+  json_builder_set_member_name (b, start_name);
+  json_builder_add_int_value (b, (gint64) id->start_time);
+}
+
 gboolean
 ql_runtime_state_write (const char *runtime_dir, const QlRuntimeState *state, GError **error)
 {
@@ -121,10 +130,8 @@ ql_runtime_state_write (const char *runtime_dir, const QlRuntimeState *state, GE
   g_autofree char *path = g_build_filename (runtime_dir, QL_RUNTIME_STATE, NULL);
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "supervisor-pid");
-  json_builder_add_int_value (b, state->supervisor_pid);
-  json_builder_set_member_name (b, "qemu-pid");
-  json_builder_add_int_value (b, state->qemu_pid);
+  add_process (b, "supervisor-pid", "supervisor-start-time", &state->supervisor);
+  add_process (b, "qemu-pid", "qemu-start-time", &state->qemu);
   json_builder_set_member_name (b, "started-usec");
   json_builder_add_int_value (b, state->started_usec);
   json_builder_set_member_name (b, "accel");
@@ -138,23 +145,75 @@ ql_runtime_state_write (const char *runtime_dir, const QlRuntimeState *state, GE
   return ql_json_write_file (path, root, error);
 }
 
+static gboolean
+read_int (JsonObject *o, const char *member, gint64 min, gint64 max, gint64 *ret, GError **error)
+{
+  JsonNode *node = json_object_get_member (o, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64 ||
+      json_node_get_int (node) < min || json_node_get_int (node) > max)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "'%s' is %s", member,
+                   node == NULL ? "missing" : "not a number in range");
+      return FALSE;
+    }
+  *ret = json_node_get_int (node);
+  return TRUE;
+}
+
+static gboolean
+read_process (JsonObject *o, const char *pid_name, const char *start_name, gboolean optional, QlProcessId *ret,
+              GError **error)
+{
+  gint64 start_time;
+
+  if (!read_int (o, pid_name, optional ? 0 : 2, QL_PROCESS_PID_MAX, &ret->pid, error) ||
+      !read_int (o, start_name, 0, G_MAXINT64, &start_time, error))
+    return FALSE;
+  if (ret->pid != 0 && !ql_process_pid_valid (ret->pid))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "'%s' is not a process id", pid_name);
+      return FALSE;
+    }
+  ret->start_time = (guint64) start_time;
+  return TRUE;
+}
+
+static const char *
+read_string (JsonObject *o, const char *member)
+{
+  JsonNode *node = json_object_get_member (o, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return "";
+  return json_node_get_string (node);
+}
+
 QlRuntimeState *
 ql_runtime_state_read (const char *runtime_dir, GError **error)
 {
   g_autofree char *path = g_build_filename (runtime_dir, QL_RUNTIME_STATE, NULL);
   g_autoptr(JsonObject) o = ql_json_read_object (path, error);
-  QlRuntimeState *state;
+  g_autoptr(QlRuntimeState) state = NULL;
+  g_autoptr(GError) local_error = NULL;
+  /* a day of clock skew at most: an uptime is never computed from a planted time */
+  gint64 latest = g_get_real_time () + G_TIME_SPAN_DAY;
 
   if (o == NULL)
     return NULL;
   state = g_new0 (QlRuntimeState, 1);
-  state->supervisor_pid = json_object_get_int_member_with_default (o, "supervisor-pid", 0);
-  state->qemu_pid = json_object_get_int_member_with_default (o, "qemu-pid", 0);
-  state->started_usec = json_object_get_int_member_with_default (o, "started-usec", 0);
-  state->accel = g_strdup (json_object_get_string_member_with_default (o, "accel", ""));
-  state->profile = g_strdup (json_object_get_string_member_with_default (o, "profile", ""));
-  state->stop_timeout_s = json_object_get_int_member_with_default (o, "stop-timeout", 120);
-  return state;
+  if (!read_process (o, "supervisor-pid", "supervisor-start-time", FALSE, &state->supervisor, &local_error) ||
+      !read_process (o, "qemu-pid", "qemu-start-time", TRUE, &state->qemu, &local_error) ||
+      !read_int (o, "started-usec", 0, latest, &state->started_usec, &local_error) ||
+      !read_int (o, "stop-timeout", 1, 3600, &state->stop_timeout_s, &local_error))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "'%s' is not a state file qlaunch wrote: %s", path,
+                   local_error->message);
+      return NULL;
+    }
+  state->accel = g_strdup (read_string (o, "accel"));
+  state->profile = g_strdup (read_string (o, "profile"));
+  return g_steal_pointer (&state);
 }
 
 void

@@ -2,6 +2,7 @@
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
+#include "ql-process.h"
 #include "ql-runtime-files.h"
 
 /* The per-VM runtime directory: lock, supervisor state, QMP socket, logs.
@@ -24,9 +25,9 @@ gboolean ql_lock_is_held (const char *runtime_dir);
 
 /* RUNTIME/state.json: what the supervisor is running. */
 typedef struct {
-  gint64 supervisor_pid;
-  gint64 qemu_pid;
-  gint64 started_usec;    /* wall clock, g_get_real_time () */
+  QlProcessId supervisor;
+  QlProcessId qemu;       /* pid 0 until QEMU runs */
+  gint64 started_usec;    /* wall clock, g_get_real_time (); 0 until QEMU runs */
   char *accel;
   char *profile;
   gint64 stop_timeout_s;  /* the profile's [shutdown] timeout */
@@ -36,6 +37,8 @@ void ql_runtime_state_free (QlRuntimeState *state);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlRuntimeState, ql_runtime_state_free)
 
 gboolean ql_runtime_state_write (const char *runtime_dir, const QlRuntimeState *state, GError **error);
+/* Every field is checked (PIDs in range with their start times, times not in
+ * the future, names as written); anything else is refused with QL_ERROR_FAILED. */
 QlRuntimeState *ql_runtime_state_read (const char *runtime_dir, GError **error);
 
 

@@ -6,6 +6,7 @@
 #include "ql-net-host.h"
 #include "ql-paths.h"
 #include "ql-pin.h"
+#include "ql-process.h"
 #include "ql-qmp-client.h"
 #include "ql-rom-check.h"
 #include "ql-runtime.h"
@@ -30,6 +31,7 @@
 #define QUIT_GRACE_S 5
 #define TERM_GRACE_S 5
 #define STDERR_TAIL_MAX 4096
+#define OLD_QEMU_WAIT_S 10
 
 typedef enum {
   LADDER_IDLE,
@@ -71,6 +73,9 @@ typedef struct {
   JsonNode *cpus_fast;        /* query-cpus-fast, while pinning */
   gint64 host_restore_ms;     /* -1: nothing to give back */
   QlLock *lock;
+  QlProcessId self;
+  QlProcessId qemu_id;        /* pid 0 until QEMU is spawned */
+  gboolean tearing_down;
   guint signal_ids[3];
   gboolean prepared;          /* the host is ready: QEMU was or is about to be started */
 } Supervisor;
@@ -195,6 +200,11 @@ on_stop_signal (gpointer user_data)
   Supervisor *s = user_data;
   gboolean force;
 
+  if (s->tearing_down)
+    {
+      g_message ("%s: still giving the host back; wait, or see 'qlaunch recover %s' if this hangs", s->name, s->name);
+      return G_SOURCE_CONTINUE;
+    }
   if (!s->running)
     {
       fail_start (s, g_error_new (QL_ERROR, QL_ERROR_FAILED, "Start of VM '%s' interrupted", s->name));
@@ -286,8 +296,8 @@ write_state (Supervisor *s)
 {
   g_autoptr(GError) error = NULL;
   QlRuntimeState state = {
-    .supervisor_pid = getpid (),
-    .qemu_pid = qemu_pid (s),
+    .supervisor = s->self,
+    .qemu = s->qemu_id,
     .started_usec = s->started_usec,
     .accel = (char *) (s->m->accel == QL_ACCEL_KVM ? "kvm" : "tcg"),
     .profile = s->m->profile->path,
@@ -552,10 +562,17 @@ prepare_host (Supervisor *s, GError **error)
   return ql_host_apply (plan, s->m, s->journal, s->passed_fds, start_interrupted, s, error);
 }
 
+/* Signals that come while the host is given back are answered, not obeyed:
+ * a second Ctrl-C must not cut the undo short. */
 static void
-log_undo (const char *line)
+log_undo (const char *line, gpointer data)
 {
+  Supervisor *s = data;
+
   g_message ("%s", line);
+  if (s->tearing_down)
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
 }
 
 static void
@@ -565,7 +582,7 @@ undo_host_changes (Supervisor *s, gboolean start_failed)
 
   if (ql_journal_length (s->journal) == 0)
     return;
-  if (!ql_host_undo (s->journal, ql_paths_sysfs (), start_failed, log_undo, &error))
+  if (!ql_host_undo (s->journal, ql_paths_sysfs (), start_failed, log_undo, s, &error))
     {
       g_warning ("%s: %s\nRun 'qlaunch recover %s' once the cause is fixed.", s->name, error->message, s->name);
       return;
@@ -653,6 +670,27 @@ record_exit (Supervisor *s, QlExitStatus code, const char *reason, const char *m
 
 /* ---- one run: take the runtime dir, prepare, run QEMU, tear down ---- */
 
+/* A supervisor killed with SIGKILL leaves its state, its logs and, for
+ * ~100 ms (PDEATHSIG), its QEMU: the new run waits for that QEMU, keeps the
+ * logs as a normal end would, and starts from a clean runtime dir. */
+static gboolean
+take_over_dead_run (Supervisor *s, GError **error)
+{
+  g_autoptr(QlRuntimeState) old = ql_runtime_state_read (s->m->runtime_dir, NULL);
+
+  if (old != NULL && old->qemu.pid != 0 &&
+      !ql_process_wait_gone (ql_paths_procfs (), &old->qemu, OLD_QEMU_WAIT_S * 1000))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_BUSY,
+                   "VM '%s': the QEMU of its previous run (pid %" G_GINT64_FORMAT ") still runs; "
+                   "stop it, then start again", s->name, old->qemu.pid);
+      return FALSE;
+    }
+  ql_runtime_keep_logs (s->m->runtime_dir, s->m->state_dir);
+  ql_runtime_remove_run_files (s->m->runtime_dir);
+  return TRUE;
+}
+
 static gboolean
 take_runtime_dir (Supervisor *s, GError **error)
 {
@@ -669,8 +707,12 @@ take_runtime_dir (Supervisor *s, GError **error)
       g_clear_pointer (&s->lock, ql_lock_release);
       return FALSE;
     }
-  /* a supervisor killed with SIGKILL leaves these behind */
-  ql_runtime_remove_run_files (m->runtime_dir);
+  if (!take_over_dead_run (s, error))
+    {
+      g_clear_pointer (&s->lock, ql_lock_release);
+      return FALSE;
+    }
+  write_state (s);
   return TRUE;
 }
 
@@ -686,8 +728,11 @@ run_qemu (Supervisor *s)
       s->start_error = spawn_error;
       return;
     }
-  if (!ql_journal_set_qemu_pid (s->journal, qemu_pid (s), &spawn_error))
+  s->qemu_id.pid = qemu_pid (s);
+  ql_process_start_time (ql_paths_procfs (), s->qemu_id.pid, &s->qemu_id.start_time, NULL);
+  if (!ql_journal_set_qemu (s->journal, &s->qemu_id, &spawn_error))
     fail_start (s, spawn_error);
+  write_state (s);
   g_signal_connect (s->qmp, "event", G_CALLBACK (on_qmp_event), s);
   s->serial_source = g_socket_create_source (s->serial, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
   g_source_set_callback (s->serial_source, (GSourceFunc) (void (*) (void)) serial_readable, s, NULL);
@@ -748,6 +793,7 @@ tear_down (Supervisor *s)
     g_message ("%s: %s", s->name, message);
 
   ql_net_host_close_fds (s->passed_fds);
+  s->tearing_down = TRUE;
   undo_host_changes (s, code == QL_EXIT_START_FAILED);
   ql_runtime_remove_run_files (s->m->runtime_dir);
   if (s->qemu_log_fd >= 0)
@@ -789,6 +835,7 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
   };
   QlExitStatus code = QL_EXIT_START_FAILED;
 
+  s.self = ql_process_self (ql_paths_procfs ());
   /* before the first host change: Ctrl-C then aborts the start and undoes it */
   s.signal_ids[0] = g_unix_signal_add (SIGTERM, on_stop_signal, &s);
   s.signal_ids[1] = g_unix_signal_add (SIGINT, on_stop_signal, &s);

@@ -94,6 +94,7 @@ else not_ok "devices: unexpected JSON"; fi
 # ---- plan: no side effects ----
 plan=$("$QL" plan gpu 2>&1)
 echo "$plan" | sed 's/^/LAB: info   /'
+"$QL" plan --json gpu > $T/plan.json 2>&1
 if echo "$plan" | grep -q "bind $GPU  e1000e -> vfio-pci" && [ "$(driver_of "$GPU")" = e1000e ] &&
    [ ! -d /sys/bus/pci/drivers/vfio-pci ] && [ ! -e "$rt" ]; then
   ok "plan lists the bind and changes nothing (vfio-pci not even loaded)"
@@ -111,6 +112,15 @@ if [ -s "$rt/qlaunch-ssdt.aml" ] && echo "$plan" | grep -q "write $rt/qlaunch-ss
 else not_ok "generated SSDT: $(ls $rt)"; fi
 if [ -s "$rt/journal.json" ] && grep -q '"driver" : "e1000e"' "$rt/journal.json"; then ok "journal records the original driver"
 else not_ok "journal records the original driver"; fi
+if python3 - "$T/plan.json" "$rt/journal.json" <<'PY'
+import json, sys
+steps = json.load(open(sys.argv[1]))["steps"]
+changes = json.load(open(sys.argv[2]))["changes"]
+assert steps and steps == changes, (steps, changes)
+assert any(s["kind"] == "vfio-bind" for s in steps), steps
+PY
+then ok "the journal is plan --json, step for step ($(python3 -c 'import json,sys; print(", ".join(s["kind"] for s in json.load(open(sys.argv[1]))["steps"]))' $T/plan.json))"
+else not_ok "the journal is not what plan --json said: $(cat $T/plan.json $rt/journal.json | tr '\n' ' ')"; fi
 if out=$(qmp "$rt/qmp.sock" wait-pci 120 "0=10de:1c20/1028:07b1"); then
   ok "query-pci: 01:00.0 behind 00:1c.0 with the overridden ids ($out)"
 else not_ok "query-pci: $out"; fi
