@@ -13,7 +13,9 @@
 #include "ql-firmware-load.h"
 
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char *firmware_dir;
 static char *pci_sysfs;   /* the seeds' machines' PCI devices (tests/fake-sysfs.c) */
@@ -119,21 +121,32 @@ has_arg (GStrv argv, const char *arg)
 
 /* ---- golden files ---- */
 
-/* The example profiles of real machines name the user's own disks and
- * ROMs; for the golden they are loaded from a copy next to empty stand-ins
- * for every file they name. */
+/* The argv only embeds the paths of the files a profile names, so a golden
+ * is built from a copy of the profile in a stand-in source tree: the copy at
+ * the profile's place in the checkout, and each file it names (by a relative
+ * path) a link to the checkout's file or, where the checkout lacks it, an
+ * empty file.  The goldens then run whether or not the test guest
+ * (tests/guest/mkguest.sh) is built, and the example profiles of real
+ * machines need none of the user's disks and ROMs.  Returns the tree; *ret_copy
+ * is the profile in it. */
 static char *
-copy_with_stand_in_files (const char *profile_path)
+stand_in_tree (const char *root, const char *profile_path, char **ret_copy)
 {
   static const char *const file_keys[] = { "file", "rom", "table", "kernel", "initrd", NULL };
-  g_autofree char *dir = g_dir_make_tmp ("ql-example-XXXXXX", NULL);
-  g_autofree char *base = g_path_get_basename (profile_path);
-  char *copy = g_build_filename (dir, base, NULL);
+  g_autofree char *tree = g_dir_make_tmp ("ql-golden-XXXXXX", NULL);
+  g_autofree char *real = g_canonicalize_filename (profile_path, NULL);
+  g_autofree char *real_dir = g_path_get_dirname (real);
+  g_autofree char *under = g_str_has_prefix (real, root) && real[strlen (root)] == '/'
+                           ? g_strdup (real + strlen (root) + 1) : g_path_get_basename (real);
+  g_autofree char *copy = g_build_filename (tree, under, NULL);
+  g_autofree char *copy_dir = g_path_get_dirname (copy);
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autofree char *text = NULL;
   g_auto(GStrv) groups = NULL;
 
-  g_assert_true (g_file_get_contents (profile_path, &text, NULL, NULL));
+  g_assert_nonnull (tree);
+  g_assert_true (g_file_get_contents (real, &text, NULL, NULL));
+  g_assert_cmpint (g_mkdir_with_parents (copy_dir, 0700), ==, 0);
   g_assert_true (g_file_set_contents (copy, text, -1, NULL));
   g_assert_true (g_key_file_load_from_data (kf, text, -1, G_KEY_FILE_NONE, NULL));
   groups = g_key_file_get_groups (kf, NULL);
@@ -142,21 +155,86 @@ copy_with_stand_in_files (const char *profile_path)
       g_auto(GStrv) keys = g_key_file_get_keys (kf, groups[i], NULL, NULL);
       for (guint j = 0; keys[j]; j++)
         {
-          g_autofree char *value = NULL;
-          g_autofree char *path = NULL;
-          g_autofree char *parent = NULL;
+          g_auto(GStrv) values = NULL;
 
           if (!g_strv_contains (file_keys, keys[j]) && strcmp (groups[i], "fw_cfg") != 0)
             continue;
-          value = g_strstrip (g_key_file_get_string (kf, groups[i], keys[j], NULL));
-          path = g_canonicalize_filename (value, dir);
-          parent = g_path_get_dirname (path);
-          g_assert_cmpint (g_mkdir_with_parents (parent, 0700), ==, 0);
-          if (!g_file_test (path, G_FILE_TEST_EXISTS))
-            g_assert_true (g_file_set_contents (path, "", 0, NULL));
+          if (strcmp (keys[j], "table") == 0)   /* the one list of files */
+            values = g_key_file_get_string_list (kf, groups[i], keys[j], NULL, NULL);
+          else
+            {
+              values = g_new0 (char *, 2);
+              values[0] = g_key_file_get_string (kf, groups[i], keys[j], NULL);
+            }
+          for (guint k = 0; values != NULL && values[k]; k++)
+            {
+              const char *value = g_strstrip (values[k]);
+              g_autofree char *path = NULL, *parent = NULL, *target = NULL;
+
+              if (value[0] == '\0' || g_path_is_absolute (value) || g_str_has_prefix (value, "~/"))
+                continue;   /* an absolute path is the same in both trees */
+              path = g_canonicalize_filename (value, copy_dir);
+              if (!g_str_has_prefix (path, tree) || path[strlen (tree)] != '/'
+                  || g_file_test (path, G_FILE_TEST_EXISTS))
+                continue;
+              parent = g_path_get_dirname (path);
+              g_assert_cmpint (g_mkdir_with_parents (parent, 0700), ==, 0);
+              target = g_canonicalize_filename (value, real_dir);
+              if (g_file_test (target, G_FILE_TEST_IS_REGULAR))
+                g_assert_cmpint (symlink (target, path), ==, 0);
+              else
+                g_assert_true (g_file_set_contents (path, "", 0, NULL));
+            }
         }
     }
-  return copy;
+  *ret_copy = g_steal_pointer (&copy);
+  return g_steal_pointer (&tree);
+}
+
+typedef struct {
+  const char *dir;
+  const char *placeholder;
+} Placeholder;
+
+static int
+longer_dir_first (gconstpointer a, gconstpointer b)
+{
+  const Placeholder *pa = a, *pb = b;
+  gsize la = strlen (pa->dir), lb = strlen (pb->dir);
+
+  return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+/* Each "DIR/" becomes "PLACEHOLDER/", the longest DIR first, so that no
+ * placeholder takes the start of a longer path: with the checkout at
+ * /tmp/ql, the firmware in /tmp/ql-fw-XXXXXX is @FW@, not @SRC@-fw-…. */
+static void
+replace_dirs (GString *text, Placeholder *dirs, guint n)
+{
+  qsort (dirs, n, sizeof *dirs, longer_dir_first);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *from = g_strconcat (dirs[i].dir, "/", NULL);
+      g_autofree char *to = g_strconcat (dirs[i].placeholder, "/", NULL);
+      g_string_replace (text, from, to, 0);
+    }
+}
+
+/* Reports where the text first differs from the golden, and goes on: one
+ * changed golden does not hide the others. */
+static void
+report_golden_mismatch (const char *golden, const char *text, const char *expected)
+{
+  g_auto(GStrv) got = g_strsplit (text, "\n", -1);
+  g_auto(GStrv) want = g_strsplit (expected, "\n", -1);
+  guint line = 0;
+
+  while (got[line] != NULL && want[line] != NULL && strcmp (got[line], want[line]) == 0)
+    line++;
+  g_test_message ("%s differs at line %u (QL_TEST_REGENERATE=1 rewrites it; review the diff):", golden, line + 1);
+  g_test_message ("  expected: %s", want[line] != NULL ? want[line] : "(end of file)");
+  g_test_message ("  got:      %s", got[line] != NULL ? got[line] : "(end of file)");
+  g_test_fail ();
 }
 
 static void
@@ -173,42 +251,46 @@ test_golden (gconstpointer data)
   g_autofree char *root = g_canonicalize_filename (g_getenv ("QL_SOURCE_ROOT"), NULL);
   g_autofree char *copy = NULL;
   g_autofree char *copy_dir = NULL;
+  g_autofree char *tree = stand_in_tree (root, profile_path, &copy);
   Built b;
 
-  if (!build (profile_path, TRUE, &b, &error))
+  copy_dir = g_path_get_dirname (copy);
+  if (!build (copy, TRUE, &b, &error))
     {
-      /* the example profiles boot the guest that tests/guest/mkguest.sh builds */
-      if (g_error_matches (error, QL_ERROR, QL_ERROR_PROFILE) && strstr (error->message, "build/guest") != NULL)
-        {
-          g_autofree char *why = g_strdup_printf ("guest not built (run tests/guest/mkguest.sh build/guest): %s",
-                                                  error->message);
-          g_test_skip (why);
-          built_clear (&b);
-          return;
-        }
-      if (g_error_matches (error, QL_ERROR, QL_ERROR_PROFILE) && strstr (error->message, "does not exist") != NULL)
-        {
-          built_clear (&b);
-          g_clear_error (&error);
-          copy = copy_with_stand_in_files (profile_path);
-          copy_dir = g_path_get_dirname (copy);
-          build (copy, TRUE, &b, &error);
-        }
-      g_assert_no_error (error);
+      /* the stand-in tree mirrors the checkout: name the checkout's files */
+      g_autoptr(GString) why = g_string_new (error->message);
+      g_auto(GStrv) lines = NULL;
+
+      g_string_replace (why, tree, root, 0);
+      lines = g_strsplit (why->str, "\n", -1);
+      for (guint i = 0; lines[i]; i++)
+        g_test_message ("%s", lines[i]);
+      g_test_fail ();
     }
+  else
+    {
+      Placeholder dirs[] = {
+        { copy_dir, "@PROFILE_DIR@" },
+        { tree, "@SRC@" },
+        { root, "@SRC@" },
+        { firmware_dir, "@FW@" },
+      };
 
-  formatted = ql_qemu_argv_format ((const char *const *) b.argv);
-  text = g_string_new (formatted);
-  if (copy_dir != NULL)
-    g_string_replace (text, copy_dir, "@PROFILE_DIR@", 0);
-  g_string_replace (text, root, "@SRC@", 0);
-  g_string_replace (text, firmware_dir, "@FW@", 0);
-
-  if (g_getenv ("QL_TEST_REGENERATE") != NULL)
-    g_assert_true (g_file_set_contents (golden, text->str, -1, NULL));
-  g_assert_true (g_file_get_contents (golden, &expected, NULL, NULL));
-  g_assert_cmpstr (text->str, ==, expected);
+      formatted = ql_qemu_argv_format ((const char *const *) b.argv);
+      text = g_string_new (formatted);
+      replace_dirs (text, dirs, G_N_ELEMENTS (dirs));
+      if (g_getenv ("QL_TEST_REGENERATE") != NULL)
+        g_assert_true (g_file_set_contents (golden, text->str, -1, NULL));
+      if (!g_file_get_contents (golden, &expected, NULL, &error))
+        {
+          g_test_message ("%s", error->message);
+          g_test_fail ();
+        }
+      else if (strcmp (text->str, expected) != 0)
+        report_golden_mismatch (golden, text->str, expected);
+    }
   built_clear (&b);
+  fake_sysfs_remove (tree);   /* any tree */
 }
 
 static char *
@@ -406,6 +488,7 @@ test_passthrough_errors (void)
       g_assert_nonnull (profile);
       machine = ql_machine_resolve (profile, host, "/run/qlaunch/t", "/var/lib/qlaunch/t", &error);
       g_assert_null (machine);
+      g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
       g_assert_cmpstr (error->message, ==, expected);
     }
 }
@@ -538,6 +621,7 @@ test_rom_check (void)
           g_autoptr(GString) expected = g_string_new (cases[i].message);
           g_string_replace (expected, "@", dir, 0);
           g_assert_false (ok);
+          g_assert_error (error, QL_ERROR, QL_ERROR_PROFILE);
           g_assert_cmpstr (error->message, ==, expected->str);
           g_clear_error (&error);
         }

@@ -10,6 +10,7 @@
 #include "ql-firmware-load.h"
 
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,7 +99,7 @@ test_firmware_none (void)
   g_assert_error (error, QL_ERROR, QL_ERROR_FAILED);
   g_clear_error (&error);
   g_assert_null (ql_firmware_descriptor_parse ("y.json", "[1,", &error));
-  g_assert_nonnull (error);
+  g_assert_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE);
 }
 
 static void

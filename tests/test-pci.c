@@ -322,7 +322,7 @@ test_journal_roundtrip (void)
   g_autofree char *text = NULL;
 
   g_assert_false (ql_journal_exists (dir));
-  g_assert_true (ql_journal_set_qemu_pid (journal, 4242, &error));
+  g_assert_true (ql_journal_set_qemu (journal, &(QlProcessId) { 4242, 77 }, &error));
   g_assert_false (ql_journal_exists (dir));   /* nothing to undo, nothing written */
   g_assert_true (record_vfio (journal, "0000:01:00.0", "nvidia", NULL, &error));
   g_assert_true (record_vfio (journal, "0000:01:00.1", NULL, "pci-stub", &error));
@@ -332,7 +332,8 @@ test_journal_roundtrip (void)
   loaded = ql_journal_load (dir, "/nonexistent", &error);
   g_assert_no_error (error);
   g_assert_cmpuint (ql_journal_length (loaded), ==, 2);
-  g_assert_cmpint (ql_journal_get_qemu_pid (loaded), ==, 4242);
+  g_assert_cmpint (ql_journal_get_qemu (loaded).pid, ==, 4242);
+  g_assert_cmpuint (ql_journal_get_qemu (loaded).start_time, ==, 77);
   g_assert_true (g_file_get_contents (ql_journal_path (loaded), &text, NULL, NULL));
   g_assert_nonnull (strstr (text, "\"driver\" : \"nvidia\""));
   g_assert_nonnull (strstr (text, "\"driver-override\" : \"pci-stub\""));
@@ -356,7 +357,7 @@ test_journal_undo (Fixture *f, gconstpointer data)
   g_setenv ("QLAUNCH_SYSFS_TIMEOUT_MS", "200", TRUE);
   g_assert_true (record_vfio (journal, "0000:01:00.0", "nvidia", NULL, &error));
   g_assert_true (record_vfio (journal, "0000:03:00.0", "e1000e", NULL, &error));
-  g_assert_false (ql_host_undo (journal, f->sysfs, FALSE, NULL, &error));
+  g_assert_false (ql_host_undo (journal, f->sysfs, FALSE, NULL, NULL, &error));
   g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
   g_assert_nonnull (strstr (error->message, "Cannot give 0000:03:00.0 back to e1000e"));
   g_assert_nonnull (strstr (error->message, "kept in"));
@@ -375,7 +376,7 @@ test_journal_undo (Fixture *f, gconstpointer data)
     g_unlink (link);
     g_assert_cmpint (symlink (e1000e, link), ==, 0);
   }
-  g_assert_true (ql_host_undo (left, f->sysfs, FALSE, NULL, &error));
+  g_assert_true (ql_host_undo (left, f->sysfs, FALSE, NULL, NULL, &error));
   g_assert_no_error (error);
   g_assert_false (ql_journal_exists (dir));
   g_unsetenv ("QLAUNCH_SYSFS_TIMEOUT_MS");

@@ -44,7 +44,10 @@ auto_pin (const QlCpuTopology *t, guint sockets, guint cores, guint threads, cha
   g_autoptr(GArray) vcpus = ql_pin_auto (t, sockets, cores, threads, &note, &error);
 
   if (vcpus == NULL)
-    return g_strdup (error->message);
+    {
+      g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
+      return g_strdup (error->message);
+    }
   g_assert_cmpuint (vcpus->len, ==, sockets * cores * threads);
   if (ret_note != NULL)
     *ret_note = g_steal_pointer (&note);
@@ -188,6 +191,7 @@ test_resolve (void)
   g_clear_error (&error);
 
   g_assert_null (ql_pin_plan_resolve (crowded, small, notes, &error));
+  g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
   g_assert_cmpstr (error->message, ==, "/vm.ini:4: [cpu] emulator-pin: auto means the host CPUs the vCPUs leave "
                                        "free, and they use every one; list the CPUs");
   g_clear_error (&error);
@@ -196,6 +200,7 @@ test_resolve (void)
   g_assert_no_error (error);
 
   g_assert_null (ql_pin_plan_resolve (automatic, small, notes, &error));
+  g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
   g_assert_true (g_str_has_prefix (error->message, "/vm.ini:4: [cpu] pin: auto needs 2 host cores with 2 threads"));
   g_clear_error (&error);
 
@@ -300,7 +305,7 @@ test_hugepage_journal (void)
         set_count (sysfs, pool_dir, "nr_hugepages", 3 + 64);
       loaded = ql_journal_load (runtime, "/nonexistent", &error);
       g_assert_no_error (error);
-      g_assert_true (ql_host_undo (loaded, sysfs, FALSE, NULL, &error));
+      g_assert_true (ql_host_undo (loaded, sysfs, FALSE, NULL, NULL, &error));
       g_assert_no_error (error);
       g_assert_true (ql_hugepages_read_total (sysfs, pool_dir, &total, &error));
       g_assert_cmpuint (total, ==, 3);

@@ -119,7 +119,7 @@ expect_error (const guint8 *data, gsize len, const char *fragment)
   g_autoptr(QlRom) rom = ql_rom_parse (copy, len, &error);
 
   g_assert_null (rom);
-  g_assert_nonnull (error);
+  g_assert_error (error, QL_ERROR, QL_ERROR_FAILED);
   if (strstr (error->message, fragment) == NULL)
     g_error ("expected '%s' in '%s'", fragment, error->message);
 }
@@ -261,6 +261,7 @@ test_splice (void)
     g_autofree guint8 *odd = g_memdup2 (dump, len);
     memcpy (odd + ROM_FIXTURE_HEADER_SIZE + ROM_FIXTURE_NPDE_AFTER_NPDS, "XXXX", 4);   /* one NPDE less */
     g_assert_false (splice (odd, len, FALSE, FALSE, -1, &s, &error));
+    g_assert_error (error, QL_ERROR, QL_ERROR_FAILED);
     g_assert_nonnull (strstr (error->message, "1 NPDS and 2 NPDE markers before the footer at 0x2400, 1 NPDE after "
                                               "the first NPDS (a Pascal ROM has 1, 3 and 2)"));
     g_assert_nonnull (strstr (error->message, "--ignore-sanity-check"));
@@ -277,6 +278,7 @@ test_splice (void)
     g_autofree guint8 *none = g_memdup2 (dump, len);
     memcpy (none + ROM_FIXTURE_HEADER_SIZE + 0x0E, "VIDEX", 5);
     g_assert_false (splice (none, len, FALSE, FALSE, -1, &s, &error));
+    g_assert_error (error, QL_ERROR, QL_ERROR_FAILED);
     g_assert_nonnull (strstr (error->message, "no NVIDIA ROM start (55 AA ?? EB … VIDEO)"));
     g_clear_error (&error);
     ql_rom_splice_clear (&s);
@@ -289,6 +291,7 @@ test_splice (void)
     g_byte_array_append (two, rom, rom_len);
     g_byte_array_append (two, rom, rom_len);
     g_assert_false (splice (two->data, two->len, FALSE, FALSE, -1, &s, &error));
+    g_assert_error (error, QL_ERROR, QL_ERROR_FAILED);
     g_assert_nonnull (strstr (error->message, "ambiguous: 2 complete ROMs start in the data, at 0x400, 0x2400; "
                                               "choose one with --at OFFSET"));
     g_clear_error (&error);
@@ -299,6 +302,7 @@ test_splice (void)
     g_assert_cmpuint (s.end, ==, two->len);
     ql_rom_splice_clear (&s);
     g_assert_false (splice (two->data, two->len, FALSE, FALSE, 0x10, &s, &error));
+    g_assert_error (error, QL_ERROR, QL_ERROR_FAILED);
     g_assert_nonnull (strstr (error->message, "no ROM start (55 AA ?? EB … VIDEO) at offset 0x10"));
     g_clear_error (&error);
     ql_rom_splice_clear (&s);
@@ -309,6 +313,7 @@ test_splice (void)
     g_autofree guint8 *bad = g_memdup2 (dump, len);
     bad[ROM_FIXTURE_HEADER_SIZE + ROM_FIXTURE_PCIR] = 'X';
     g_assert_false (splice (bad, len, FALSE, FALSE, -1, &s, &error));
+    g_assert_error (error, QL_ERROR, QL_ERROR_FAILED);
     g_assert_nonnull (strstr (error->message, "the ROM starting at 0x400 is damaged: image at 0x0: no \"PCIR\""));
     g_clear_error (&error);
     ql_rom_splice_clear (&s);
@@ -316,6 +321,7 @@ test_splice (void)
     bad[ROM_FIXTURE_HEADER_SIZE + ROM_FIXTURE_PCIR + 4] = 0x86, bad[ROM_FIXTURE_HEADER_SIZE + ROM_FIXTURE_PCIR + 5] = 0x80;
     bad[ROM_FIXTURE_HEADER_SIZE + 4096 + 0x24] = 0x86, bad[ROM_FIXTURE_HEADER_SIZE + 4096 + 0x25] = 0x80;
     g_assert_false (splice (bad, len, FALSE, FALSE, -1, &s, &error));
+    g_assert_error (error, QL_ERROR, QL_ERROR_FAILED);
     g_assert_nonnull (strstr (error->message, "is for 8086:1c20 class 030000, not an NVIDIA display device"));
     g_clear_error (&error);
     ql_rom_splice_clear (&s);
@@ -377,12 +383,14 @@ test_reg (void)
       {
         g_autoptr(GPtrArray) none = ql_reg_parse_binary_values ((const guint8 *) bad[i].text, strlen (bad[i].text), &error);
         g_assert_null (none);
+        g_assert_error (error, QL_ERROR, QL_ERROR_FAILED);
         if (strstr (error->message, bad[i].fragment) == NULL)
           g_error ("expected '%s' in '%s'", bad[i].fragment, error->message);
         g_clear_error (&error);
       }
     /* UTF-16 cut in the middle of a character */
     g_assert_null (ql_reg_parse_binary_values (data, len - 1, &error));
+    g_assert_error (error, QL_ERROR, QL_ERROR_FAILED);
     g_assert_nonnull (strstr (error->message, "odd number of bytes"));
     g_clear_error (&error);
   }
@@ -502,6 +510,7 @@ test_commands (void)
     g_autofree char *err = NULL;
     g_autoptr(GBytes) none = ql_rom_read_sysfs (sysfs, "0000:01:00.0", &error);
     g_assert_null (none);
+    g_assert_error (error, QL_ERROR, QL_ERROR_FAILED);
     g_assert_nonnull (strstr (error->message, "0000:01:00.0 has no ROM BAR (no 'rom' file in sysfs).  Laptop (Optimus) dGPUs"));
     g_assert_nonnull (strstr (error->message, "qlaunch rom from-reg"));
     g_clear_error (&error);

@@ -4,6 +4,7 @@
 #include "ql-pci-scan.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct {
   const QlPciHost *host;
@@ -52,6 +53,24 @@ page_kib_of (const QlMachine *m)
   return m->profile->memory.hugepages == QL_HUGEPAGES_1G ? 1048576 : 2048;
 }
 
+static gint64
+file_size (const char *path)
+{
+  struct stat st;
+
+  return stat (path, &st) == 0 ? (gint64) st.st_size : -1;
+}
+
+static void
+read_nvram_sizes (const QlMachine *m, QlHostState *state)
+{
+  if (!m->uefi)
+    return;
+  state->nvram_size = file_size (m->firmware_vars);
+  state->nvram_exists = state->nvram_size >= 0;
+  state->nvram_template_size = file_size (m->firmware_vars_template);
+}
+
 QlHostState *
 ql_host_state_read (const QlMachine *m, const char *sysfs, const char *procfs, const char *devfs, GError **error)
 {
@@ -73,7 +92,7 @@ ql_host_state_read (const QlMachine *m, const char *sysfs, const char *procfs, c
           return NULL;
         }
     }
-  state->nvram_exists = m->uefi && g_file_test (m->firmware_vars, G_FILE_TEST_EXISTS);
+  read_nvram_sizes (m, state);
   state->links = ql_net_host_read_links (m, error);
   if (state->links == NULL)
     return NULL;

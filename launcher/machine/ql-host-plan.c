@@ -32,6 +32,22 @@ ql_host_plan_free (QlHostPlan *plan)
   g_free (plan);
 }
 
+/* QEMU refuses a varstore whose size is not the firmware's ("invalid size 0"
+ * after a full disk), without saying what to do. */
+static gboolean
+check_nvram (const QlMachine *m, const QlHostState *state, GError **error)
+{
+  if (!m->uefi || !state->nvram_exists ||
+      (state->nvram_size > 0 && (state->nvram_template_size < 0 || state->nvram_size == state->nvram_template_size)))
+    return TRUE;
+  g_set_error (error, QL_ERROR, QL_ERROR_HOST,
+               "VM '%s': its UEFI varstore '%s' is %" G_GINT64_FORMAT " bytes, the firmware's template '%s' %"
+               G_GINT64_FORMAT "; it is damaged.  Remove it to reset the VM's UEFI settings (the next start copies "
+               "the template again): rm '%s'", m->profile->vm.name, m->firmware_vars, state->nvram_size,
+               m->firmware_vars_template, state->nvram_template_size, m->firmware_vars);
+  return FALSE;
+}
+
 static void
 add_file_steps (QlHostPlan *plan, const QlMachine *m, const QlHostState *state)
 {
@@ -225,6 +241,8 @@ ql_host_plan_build (const QlMachine *m, const QlHostState *state, GError **error
 
   plan->steps = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_host_step_free);
   plan->notes = g_ptr_array_new_with_free_func (g_free);
+  if (!check_nvram (m, state, error))
+    return NULL;
   add_file_steps (plan, m, state);
   if (state->hugepages != NULL && !add_hugepage_step (plan, m, state->hugepages, error))
     return NULL;

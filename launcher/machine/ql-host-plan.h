@@ -24,6 +24,8 @@ typedef struct {
   QlVfioPlan *vfio;          /* NULL: no device passed through */
   QlHugepagePool *hugepages; /* NULL: no hugepages */
   gboolean nvram_exists;
+  gint64 nvram_size;         /* of the VM's varstore, when it exists */
+  gint64 nvram_template_size;  /* of its template; -1: unreadable */
   GPtrArray *links;          /* QlHostLink*: the machine's taps and bridges that exist */
 } QlHostState;
 

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -465,6 +466,8 @@ child_setup (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGTERM);
   if (getppid () != supervisor_pid)
     _exit (127);
+  /* what QEMU creates in the runtime dir (serial.log) is the VM's alone */
+  umask (0077);
   /* every thread QEMU makes inherits this; vCPUs and iothreads are moved
    * before the guest runs.  A failure shows when the threads are pinned. */
   if (emulator_pinned)
