@@ -664,7 +664,12 @@ ql_qmp_client_handshake_sync (QlQmpClient *self, guint timeout_ms, GError **erro
   g_object_unref (wait.result);
   if (!ok)
     {
-      return sync_error (&wait, error, "handshake", timeout_ms);
+      sync_error (&wait, error, "handshake", timeout_ms);
+      /* QEMU serves one client per monitor; the next waits, ungreeted */
+      if (error != NULL && g_error_matches (*error, QL_QMP_ERROR, QL_QMP_ERROR_TIMEOUT))
+        g_prefix_error (error, "QEMU did not greet: another client (a console, a script) probably holds its "
+                               "QMP socket, which takes one client at a time.  ");
+      return FALSE;
     }
   return TRUE;
 }

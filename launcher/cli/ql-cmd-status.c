@@ -37,7 +37,7 @@ collect_status (const char *name)
       g_autoptr(GError) error = NULL;
       const char *status = "starting";
 
-      if (state != NULL)
+      if (state != NULL && state->qemu.pid != 0)
         {
           qmp = ql_qmp_client_connect_unix (socket, &error);
           if (qmp != NULL && ql_qmp_client_handshake_sync (qmp, STATUS_QMP_TIMEOUT_MS, &error))
