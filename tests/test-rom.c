@@ -230,7 +230,7 @@ test_splice (void)
   const guint8 *rom = g_bytes_get_data (rom_bytes, &rom_len);
   g_autofree guint8 *dump = copy_of (dump_bytes, &len);
   g_autoptr(GError) error = NULL;
-  QlRomSplice s;
+  QlRomSplice s = { 0 };
 
   g_assert_true (splice (dump, len, FALSE, FALSE, -1, &s, &error));
   g_assert_no_error (error);

@@ -243,44 +243,32 @@ resolve_ssdt (QlMachine *m, const QlProfile *p, GError **error)
   return TRUE;
 }
 
+/* No host function may go to two [pci] sections: h against those before it. */
 static gboolean
-resolve_hostdevs (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GError **error)
+check_functions_unshared (const QlMachine *m, const QlMachineHostdev *h, GError **error)
+{
+  for (guint j = 0; j < m->hostdevs->len && m->hostdevs->pdata[j] != h; j++)
+    {
+      const QlMachineHostdev *other = m->hostdevs->pdata[j];
+      for (guint a = 0; a < h->functions->len; a++)
+        for (guint b = 0; b < other->functions->len; b++)
+          if (strcmp (((QlMachineFunction *) h->functions->pdata[a])->host,
+                      ((QlMachineFunction *) other->functions->pdata[b])->host) == 0)
+            {
+              g_set_error (error, QL_ERROR, QL_ERROR_PROFILE, "%s: %s is also passed through by [pci %s]",
+                           h->pci->where, ((QlMachineFunction *) h->functions->pdata[a])->host, other->pci->id);
+              return FALSE;
+            }
+    }
+  return TRUE;
+}
+
+/* explicit root ports first, then 1c.0, 1c.1, ... for the rest */
+static gboolean
+assign_root_ports (QlMachine *m, const QlProfile *p, GError **error)
 {
   guint next_port = 0x1c << 3;
 
-  m->hostdevs = g_ptr_array_new_with_free_func ((GDestroyNotify) hostdev_free);
-  if (p->pcis->len == 0)
-    return TRUE;
-  if (host->pci == NULL)
-    {
-      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "The profile passes PCI devices through, but %s",
-                   host->pci_error ? host->pci_error : "the host's PCI devices were not looked at");
-      return FALSE;
-    }
-  for (guint i = 0; i < p->pcis->len; i++)
-    {
-      const QlPci *pci = p->pcis->pdata[i];
-      QlMachineHostdev *h = resolve_hostdev (pci, host->pci, error);
-
-      if (h == NULL)
-        return FALSE;
-      g_ptr_array_add (m->hostdevs, h);
-      for (guint j = 0; j + 1 < m->hostdevs->len; j++)
-        {
-          QlMachineHostdev *other = m->hostdevs->pdata[j];
-          for (guint a = 0; a < h->functions->len; a++)
-            for (guint b = 0; b < other->functions->len; b++)
-              if (strcmp (((QlMachineFunction *) h->functions->pdata[a])->host,
-                          ((QlMachineFunction *) other->functions->pdata[b])->host) == 0)
-                {
-                  g_set_error (error, QL_ERROR, QL_ERROR_PROFILE, "%s: %s is also passed through by [pci %s]",
-                               pci->where, ((QlMachineFunction *) h->functions->pdata[a])->host, other->pci->id);
-                  return FALSE;
-                }
-        }
-    }
-
-  /* explicit root ports first, then 1c.0, 1c.1, ... for the rest */
   for (guint i = 0; i < m->hostdevs->len; i++)
     {
       QlMachineHostdev *h = m->hostdevs->pdata[i];
@@ -307,6 +295,33 @@ resolve_hostdevs (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GEr
         }
       h->port_devfn = next_port++;
     }
+  return TRUE;
+}
+
+static gboolean
+resolve_hostdevs (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GError **error)
+{
+  m->hostdevs = g_ptr_array_new_with_free_func ((GDestroyNotify) hostdev_free);
+  if (p->pcis->len == 0)
+    return TRUE;
+  if (host->pci == NULL)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "The profile passes PCI devices through, but %s",
+                   host->pci_error ? host->pci_error : "the host's PCI devices were not looked at");
+      return FALSE;
+    }
+  for (guint i = 0; i < p->pcis->len; i++)
+    {
+      QlMachineHostdev *h = resolve_hostdev (p->pcis->pdata[i], host->pci, error);
+
+      if (h == NULL)
+        return FALSE;
+      g_ptr_array_add (m->hostdevs, h);
+      if (!check_functions_unshared (m, h, error))
+        return FALSE;
+    }
+  if (!assign_root_ports (m, p, error))
+    return FALSE;
   for (guint i = 0; i < m->hostdevs->len; i++)
     ((QlMachineHostdev *) m->hostdevs->pdata[i])->chassis = i + 1;
   resolve_acpi_names (m, p, host);
@@ -354,13 +369,10 @@ ql_machine_iothread_for_disk (const QlMachine *m, int disk_index)
   return g_strdup_printf ("io%u", n % p->cpu.iothreads);
 }
 
-QlMachine *
-ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
-                    const char *runtime_dir, const char *state_dir, GError **error)
+static QlMachine *
+machine_new (const QlProfile *p, const char *runtime_dir, const char *state_dir)
 {
-  g_autoptr(QlMachine) m = g_new0 (QlMachine, 1);
-  guint next_slot = FIRST_FREE_SLOT;
-  int next_fd = QL_MACHINE_FIRST_NET_FD;
+  QlMachine *m = g_new0 (QlMachine, 1);
 
   m->profile = p;
   m->notes = g_ptr_array_new_with_free_func (g_free);
@@ -371,23 +383,38 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
   m->disk_slots = g_array_new (FALSE, TRUE, sizeof (guint));
   m->net_slots = g_array_new (FALSE, TRUE, sizeof (guint));
   m->taps = g_array_new (FALSE, TRUE, sizeof (QlMachineTap));
+  return m;
+}
 
+static gboolean
+check_qmp_socket (const QlMachine *m, GError **error)
+{
   if (strlen (m->qmp_socket) >= sizeof (((struct sockaddr_un *) NULL)->sun_path))
     {
       g_set_error (error, QL_ERROR, QL_ERROR_HOST,
                    "The QMP socket path '%s' is longer than a unix socket allows (107 bytes); "
                    "use a shorter VM name or runtime directory", m->qmp_socket);
-      return NULL;
+      return FALSE;
     }
+  return TRUE;
+}
 
+static gboolean
+resolve_qemu_binary (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GError **error)
+{
   if (host->qemu_binary == NULL)
     {
       g_set_error (error, QL_ERROR, QL_ERROR_HOST, "QEMU binary '%s' not found (Hint: apt install qemu-system-x86)",
                    p->qemu.binary ? p->qemu.binary : "qemu-system-x86_64");
-      return NULL;
+      return FALSE;
     }
   m->qemu_binary = g_strdup (host->qemu_binary);
+  return TRUE;
+}
 
+static gboolean
+resolve_accel (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GError **error)
+{
   switch (p->vm.accel)
     {
     case QL_ACCEL_KVM:
@@ -395,7 +422,7 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
         {
           g_set_error (error, QL_ERROR, QL_ERROR_HOST, "accel=kvm, but %s (Hint: set accel=auto or accel=tcg)",
                        host->kvm_reason);
-          return NULL;
+          return FALSE;
         }
       m->accel = QL_ACCEL_KVM;
       break;
@@ -410,57 +437,60 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
                          : g_strdup_printf ("accel=auto: using TCG (software emulation) because %s", host->kvm_reason));
       break;
     }
+  return TRUE;
+}
 
-  build_cpu (m, p);
+static gboolean
+resolve_firmware (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GError **error)
+{
+  const QlFirmwareDescriptor *fw;
 
-  if (p->vm.firmware == QL_FIRMWARE_UEFI)
+  if (p->vm.firmware != QL_FIRMWARE_UEFI)
+    return TRUE;
+  fw = ql_firmware_select_uefi (host->firmware, p->vm.secure_boot, error);
+  if (fw == NULL)
+    return FALSE;
+  m->uefi = TRUE;
+  m->smm = ql_firmware_has_feature (fw, "requires-smm");
+  m->firmware_code = g_strdup (fw->executable);
+  m->firmware_vars_template = g_strdup (fw->nvram_template);
+  m->firmware_vars = g_build_filename (m->state_dir, QL_STATE_NVRAM, NULL);
+  return TRUE;
+}
+
+static gboolean
+resolve_hugepages (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GError **error)
+{
+  const char *mount;
+
+  if (p->memory.hugepages == QL_HUGEPAGES_NONE)
+    return TRUE;
+  mount = p->memory.hugepages == QL_HUGEPAGES_2M ? host->hugetlbfs_2m : host->hugetlbfs_1g;
+  if (mount == NULL)
     {
-      const QlFirmwareDescriptor *fw = ql_firmware_select_uefi (host->firmware, p->vm.secure_boot, error);
-      if (fw == NULL)
-        return NULL;
-      m->uefi = TRUE;
-      m->smm = ql_firmware_has_feature (fw, "requires-smm");
-      m->firmware_code = g_strdup (fw->executable);
-      m->firmware_vars_template = g_strdup (fw->nvram_template);
-      m->firmware_vars = g_build_filename (state_dir, QL_STATE_NVRAM, NULL);
+      const char *size = ql_hugepages_names[p->memory.hugepages];
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST,
+                   "%s: %s, but no hugetlbfs with %s pages is mounted "
+                   "(Hint: mount -t hugetlbfs -o pagesize=%s none /dev/hugepages%s)",
+                   p->memory.where, size, size, size, p->memory.hugepages == QL_HUGEPAGES_1G ? "1G" : "");
+      return FALSE;
     }
+  m->hugetlbfs = g_strdup (mount);
+  return TRUE;
+}
 
-  if (p->memory.hugepages != QL_HUGEPAGES_NONE)
-    {
-      const char *mount = p->memory.hugepages == QL_HUGEPAGES_2M ? host->hugetlbfs_2m : host->hugetlbfs_1g;
-      if (mount == NULL)
-        {
-          const char *size = ql_hugepages_names[p->memory.hugepages];
-          g_set_error (error, QL_ERROR, QL_ERROR_HOST,
-                       "%s: %s, but no hugetlbfs with %s pages is mounted "
-                       "(Hint: mount -t hugetlbfs -o pagesize=%s none /dev/hugepages%s)",
-                       p->memory.where, size, size, size, p->memory.hugepages == QL_HUGEPAGES_1G ? "1G" : "");
-          return NULL;
-        }
-      m->hugetlbfs = g_strdup (mount);
-    }
-
-  if (!resolve_pinning (m, p, host, error))
-    return NULL;
-
-  if (!resolve_hostdevs (m, p, host, error) || !resolve_ssdt (m, p, error))
-    return NULL;
-
-  /* Fixed slots first, then devices in profile order, so adding a disk at
-   * the end never moves what the guest already knows.  A passed-through GPU
-   * with x-vga is the VGA then. */
-  if (p->display.vga != QL_VGA_NONE && (p->display.vga != QL_VGA_AUTO || p->display.type != QL_DISPLAY_NONE) &&
-      !(p->display.vga == QL_VGA_AUTO && ql_machine_has_x_vga (m)))
-    m->vga_slot = 0x01;
-  if (p->display.type != QL_DISPLAY_NONE)
-    m->usb_slot = 0x02;
+/* Each NIC but mode=none takes a slot; each mode=tap NIC its fds, in order. */
+static gboolean
+assign_net_slots (QlMachine *m, const QlProfile *p, guint *next_slot, GError **error)
+{
+  int next_fd = QL_MACHINE_FIRST_NET_FD;
 
   for (guint i = 0; i < p->nets->len; i++)
     {
       QlNet *net = p->nets->pdata[i];
       guint slot = 0;
-      if (net->mode != QL_NET_MODE_NONE && !take_slot (&next_slot, &slot, error))
-        return NULL;
+      if (net->mode != QL_NET_MODE_NONE && !take_slot (next_slot, &slot, error))
+        return FALSE;
       g_array_append_val (m->net_slots, slot);
       if (net->mode == QL_NET_MODE_TAP)
         {
@@ -474,29 +504,75 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
           g_array_append_val (m->taps, tap);
         }
     }
+  return TRUE;
+}
+
+/* virtio and nvme disks take a slot each, scsi disks share one controller's. */
+static gboolean
+assign_disk_slots (QlMachine *m, const QlProfile *p, guint *next_slot, GError **error)
+{
   for (guint i = 0; i < p->disks->len; i++)
     {
       QlDisk *disk = p->disks->pdata[i];
       guint slot = 0;
 
-      if (disk->bus == QL_DISK_BUS_SCSI && m->scsi_slot == 0 && !take_slot (&next_slot, &m->scsi_slot, error))
-        return NULL;
+      if (disk->bus == QL_DISK_BUS_SCSI && m->scsi_slot == 0 && !take_slot (next_slot, &m->scsi_slot, error))
+        return FALSE;
       if ((disk->bus == QL_DISK_BUS_VIRTIO || disk->bus == QL_DISK_BUS_NVME) &&
-          !take_slot (&next_slot, &slot, error))
-        return NULL;
+          !take_slot (next_slot, &slot, error))
+        return FALSE;
       g_array_append_val (m->disk_slots, slot);
     }
-  {
-    guint ahci_ports = p->cdroms->len;
-    for (guint i = 0; i < p->disks->len; i++)
-      ahci_ports += ((QlDisk *) p->disks->pdata[i])->bus == QL_DISK_BUS_SATA;
-    if (ahci_ports > 6)
-      {
-        g_set_error (error, QL_ERROR, QL_ERROR_PROFILE,
-                     "The profile has %u SATA disks and CD-ROMs; q35's AHCI controller has 6 ports", ahci_ports);
-        return NULL;
-      }
-  }
+  return TRUE;
+}
+
+static gboolean
+check_ahci_ports (const QlProfile *p, GError **error)
+{
+  guint ahci_ports = p->cdroms->len;
+
+  for (guint i = 0; i < p->disks->len; i++)
+    ahci_ports += ((QlDisk *) p->disks->pdata[i])->bus == QL_DISK_BUS_SATA;
+  if (ahci_ports > 6)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_PROFILE,
+                   "The profile has %u SATA disks and CD-ROMs; q35's AHCI controller has 6 ports", ahci_ports);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Fixed slots first, then devices in profile order, so adding a disk at
+ * the end never moves what the guest already knows.  A passed-through GPU
+ * with x-vga is the VGA then. */
+static gboolean
+assign_slots (QlMachine *m, const QlProfile *p, GError **error)
+{
+  guint next_slot = FIRST_FREE_SLOT;
+
+  if (p->display.vga != QL_VGA_NONE && (p->display.vga != QL_VGA_AUTO || p->display.type != QL_DISPLAY_NONE) &&
+      !(p->display.vga == QL_VGA_AUTO && ql_machine_has_x_vga (m)))
+    m->vga_slot = 0x01;
+  if (p->display.type != QL_DISPLAY_NONE)
+    m->usb_slot = 0x02;
+  return assign_net_slots (m, p, &next_slot, error) && assign_disk_slots (m, p, &next_slot, error) &&
+         check_ahci_ports (p, error);
+}
+
+QlMachine *
+ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
+                    const char *runtime_dir, const char *state_dir, GError **error)
+{
+  g_autoptr(QlMachine) m = machine_new (p, runtime_dir, state_dir);
+
+  if (!check_qmp_socket (m, error) || !resolve_qemu_binary (m, p, host, error) ||
+      !resolve_accel (m, p, host, error))
+    return NULL;
+  build_cpu (m, p);
+  if (!resolve_firmware (m, p, host, error) || !resolve_hugepages (m, p, host, error) ||
+      !resolve_pinning (m, p, host, error) || !resolve_hostdevs (m, p, host, error) ||
+      !resolve_ssdt (m, p, error) || !assign_slots (m, p, error))
+    return NULL;
   return g_steal_pointer (&m);
 }
 

@@ -31,14 +31,88 @@ add_problem (QlIniIndex *index, guint line, const char *fmt, ...)
   g_ptr_array_add (index->problems, problem);
 }
 
+/* Where the scan is: the section the lines belong to. */
+typedef struct {
+  QlIniIndex *index;
+  GHashTable *keys;       /* of the current section; NULL under a broken header */
+  char *group;
+  gboolean seen_header;
+} Scan;
+
+static void
+scan_header (Scan *scan, guint line, const char *stripped)
+{
+  QlIniIndex *index = scan->index;
+  gsize len = strlen (stripped);
+  g_autofree char *name = NULL;
+  gpointer orig_line;
+
+  scan->seen_header = TRUE;
+  if (stripped[len - 1] != ']' || len < 3 || strpbrk (stripped + 1, "[]") != stripped + len - 1)
+    {
+      add_problem (index, line, "'%s' is not a valid section header; write [section] or [section NAME]", stripped);
+      g_clear_pointer (&scan->group, g_free);
+      scan->keys = NULL;
+      return;
+    }
+  name = g_strndup (stripped + 1, len - 2);
+  if (g_hash_table_lookup_extended (index->group_line, name, NULL, &orig_line))
+    {
+      add_problem (index, line, "[%s] appears twice (first at line %u); merge the two sections",
+                   name, GPOINTER_TO_UINT (orig_line));
+      scan->keys = g_hash_table_lookup (index->groups, name);
+    }
+  else
+    {
+      scan->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_hash_table_insert (index->group_line, g_strdup (name), GUINT_TO_POINTER (line));
+      g_hash_table_insert (index->groups, g_strdup (name), scan->keys);
+    }
+  g_free (scan->group);
+  scan->group = g_steal_pointer (&name);
+}
+
+static void
+scan_key (Scan *scan, guint line, const char *stripped)
+{
+  QlIniIndex *index = scan->index;
+  const char *eq = strchr (stripped, '=');
+  g_autofree char *key = NULL;
+  gpointer orig_line;
+
+  if (eq == NULL)
+    {
+      add_problem (index, line, "'%s' is neither 'key = value' nor a [section] header", stripped);
+      return;
+    }
+  if (scan->keys == NULL)
+    {
+      /* keys under a broken header were reported with it */
+      if (!scan->seen_header)
+        add_problem (index, line, "'%s' stands before any [section]", stripped);
+      return;
+    }
+  key = g_strstrip (g_strndup (stripped, eq - stripped));
+  if (key[0] == '\0')
+    {
+      add_problem (index, line, "[%s]: a line has a value but no key", scan->group);
+      return;
+    }
+  if (g_hash_table_lookup_extended (scan->keys, key, NULL, &orig_line))
+    {
+      add_problem (index, line, "[%s] %s: set twice (first at line %u); keep one",
+                   scan->group, key, GPOINTER_TO_UINT (orig_line));
+      return;
+    }
+  g_hash_table_insert (scan->keys, g_steal_pointer (&key), GUINT_TO_POINTER (line));
+}
+
 QlIniIndex *
 ql_ini_index_scan (const char *text)
 {
   QlIniIndex *index = g_new0 (QlIniIndex, 1);
   g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-  GHashTable *keys = NULL;
-  g_autofree char *group = NULL;
-  gboolean seen_header = FALSE;
+  Scan scan = { index };
 
   index->groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) g_hash_table_unref);
@@ -47,77 +121,16 @@ ql_ini_index_scan (const char *text)
 
   for (guint i = 0; lines[i] != NULL; i++)
     {
-      guint line = i + 1;
       g_autofree char *stripped = g_strstrip (g_strdup (lines[i]));
-      const char *eq;
 
       if (stripped[0] == '\0' || stripped[0] == '#')
         continue;
-
       if (stripped[0] == '[')
-        {
-          seen_header = TRUE;
-          gsize len = strlen (stripped);
-          g_autofree char *name = NULL;
-          gpointer orig_line;
-
-          if (stripped[len - 1] != ']' || len < 3 || strpbrk (stripped + 1, "[]") != stripped + len - 1)
-            {
-              add_problem (index, line, "'%s' is not a valid section header; write [section] or [section NAME]",
-                           stripped);
-              g_clear_pointer (&group, g_free);
-              keys = NULL;
-              continue;
-            }
-          name = g_strndup (stripped + 1, len - 2);
-          if (g_hash_table_lookup_extended (index->group_line, name, NULL, &orig_line))
-            {
-              add_problem (index, line, "[%s] appears twice (first at line %u); merge the two sections",
-                           name, GPOINTER_TO_UINT (orig_line));
-              keys = g_hash_table_lookup (index->groups, name);
-              g_free (group);
-              group = g_steal_pointer (&name);
-              continue;
-            }
-          keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-          g_hash_table_insert (index->group_line, g_strdup (name), GUINT_TO_POINTER (line));
-          g_hash_table_insert (index->groups, g_strdup (name), keys);
-          g_free (group);
-          group = g_steal_pointer (&name);
-          continue;
-        }
-
-      eq = strchr (stripped, '=');
-      if (eq == NULL)
-        {
-          add_problem (index, line, "'%s' is neither 'key = value' nor a [section] header", stripped);
-          continue;
-        }
-      if (keys == NULL)
-        {
-          /* keys under a broken header were reported with it */
-          if (!seen_header)
-            add_problem (index, line, "'%s' stands before any [section]", stripped);
-          continue;
-        }
-      {
-        g_autofree char *key = g_strstrip (g_strndup (stripped, eq - stripped));
-        gpointer orig_line;
-
-        if (key[0] == '\0')
-          {
-            add_problem (index, line, "[%s]: a line has a value but no key", group);
-            continue;
-          }
-        if (g_hash_table_lookup_extended (keys, key, NULL, &orig_line))
-          {
-            add_problem (index, line, "[%s] %s: set twice (first at line %u); keep one",
-                         group, key, GPOINTER_TO_UINT (orig_line));
-            continue;
-          }
-        g_hash_table_insert (keys, g_steal_pointer (&key), GUINT_TO_POINTER (line));
-      }
+        scan_header (&scan, i + 1, stripped);
+      else
+        scan_key (&scan, i + 1, stripped);
     }
+  g_free (scan.group);
   return index;
 }
 

@@ -31,6 +31,7 @@ typedef enum {
   KEY_IFNAME,        /* a network interface name */
   KEY_CPU_PIN,       /* QlCpuPin: none, auto or a CPU list */
   KEY_UNSUPPORTED,   /* in the design vocabulary, not in this version */
+  KEY_N_TYPES
 } KeyType;
 
 typedef struct {
@@ -602,230 +603,293 @@ mac_is_valid (const char *mac)
   return (first & 1) == 0;   /* not multicast */
 }
 
+/* ---- one parser per key type ---- */
+
+static void
+replace_string (char **field, char *value)
+{
+  g_free (*field);
+  *field = value;
+}
+
+static void
+parse_unsupported_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  report (loader, group, spec->key, "is not supported by this version of qlaunch yet");
+}
+
+static void
+parse_string_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  if (strchr (value, '\n') != NULL)
+    report (loader, group, spec->key, "must be a single line");
+  else
+    replace_string (FIELD (base, spec->offset, char *), g_strdup (value));
+}
+
+static void
+parse_bool_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  if (!parse_bool (value, FIELD (base, spec->offset, gboolean)))
+    report (loader, group, spec->key, "'%s' is not a boolean; use true or false", value);
+}
+
+static void
+parse_uint_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  g_autofree char *message = NULL;
+  guint64 v;
+
+  if (!ql_value_parse_uint (value, spec->min, spec->max, &v, &message))
+    report (loader, group, spec->key, "%s", message);
+  else
+    *FIELD (base, spec->offset, guint) = (guint) v;
+}
+
+static void
+parse_size_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  g_autofree char *message = NULL;
+  guint64 v;
+
+  if (!ql_value_parse_size (value, &v, &message))
+    report (loader, group, spec->key, "%s", message);
+  else if (v < spec->min || v > spec->max)
+    {
+      g_autofree char *min = ql_value_format_size (spec->min);
+      g_autofree char *max = ql_value_format_size (spec->max);
+      report (loader, group, spec->key, "%s is out of range (%s..%s)", value, min, max);
+    }
+  else
+    *FIELD (base, spec->offset, guint64) = v;
+}
+
+static void
+parse_enum_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  int v = ql_enum_from_string (spec->choices, value);
+
+  if (v < 0)
+    {
+      g_autofree char *choices = ql_enum_describe (spec->choices);
+      g_autofree char *hint = suggest (value, spec->choices, sizeof (char *), G_MAXSIZE);
+      report (loader, group, spec->key, "'%s' is not one of %s%s", value, choices, hint);
+    }
+  else
+    *FIELD (base, spec->offset, int) = v;
+}
+
+static void
+parse_file_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  char *path = check_file (loader, group, spec->key, value);
+
+  if (path != NULL)
+    replace_string (FIELD (base, spec->offset, char *), path);
+}
+
+static void
+parse_uuid_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  if (!g_uuid_string_is_valid (value))
+    report (loader, group, spec->key, "'%s' is not a UUID (like 6f1e9c2a-0b5d-4a57-9d3e-2c4b8a7f1e00)", value);
+  else
+    replace_string (FIELD (base, spec->offset, char *), g_ascii_strdown (value, -1));
+}
+
+static void
+parse_mac_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  if (!mac_is_valid (value))
+    report (loader, group, spec->key, "'%s' is not a unicast MAC address (like 02:00:00:12:34:56)", value);
+  else
+    replace_string (FIELD (base, spec->offset, char *), g_ascii_strdown (value, -1));
+}
+
+static void
+parse_args_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) argv = NULL;
+  gint argc;
+
+  if (!g_shell_parse_argv (value, &argc, &argv, &error))
+    report (loader, group, spec->key, "cannot be split into arguments: %s", error->message);
+  else
+    {
+      g_strfreev (*FIELD (base, spec->offset, GStrv));
+      *FIELD (base, spec->offset, GStrv) = g_steal_pointer (&argv);
+    }
+}
+
+static void
+parse_hex16_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  if (!parse_hex16 (value, FIELD (base, spec->offset, int)))
+    report (loader, group, spec->key, "'%s' is not a 16-bit hex id (like 10de or 0x10de)", value);
+}
+
+static void
+parse_tristate_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  gboolean b;
+
+  if (!parse_bool (value, &b))
+    report (loader, group, spec->key, "'%s' is not a boolean; use true or false", value);
+  else
+    *FIELD (base, spec->offset, int) = b;
+}
+
+static void
+parse_pci_host_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  if (!parse_pci_host (value, base))
+    report (loader, group, spec->key,
+            "'%s' is not a PCI address (like 01:00.0 or 0000:01:00.0) or VENDOR:DEVICE[#N] (like 10de:1bb6)",
+            value);
+}
+
+static void
+parse_pci_functions_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  if (!parse_pci_functions (value, FIELD (base, spec->offset, guint8)))
+    report (loader, group, spec->key, "'%s' is not 'all' or a list of function numbers 0-7 (like 0,1)", value);
+}
+
+static void
+parse_pci_slot_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  g_autofree char *full = g_strconcat ("00:", value, NULL);
+  QlPciAddress addr;
+
+  if (!ql_pci_address_parse (full, FALSE, &addr, NULL) || addr.slot < 0x1c || addr.slot > 0x1e)
+    report (loader, group, spec->key, "'%s' is not a free slot on q35's root bus; use 1c.0-1e.7", value);
+  else
+    *FIELD (base, spec->offset, int) = (int) (addr.slot << 3 | addr.function);
+}
+
+static void
+parse_ifname_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  if (!ql_profile_ifname_is_valid (value))
+    report (loader, group, spec->key, "'%s' is not an interface name (1-15 characters, no '/', ':' or spaces)", value);
+  else
+    replace_string (FIELD (base, spec->offset, char *), g_strdup (value));
+}
+
+static void
+parse_cpu_pin_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  QlCpuPin *pin = FIELD (base, spec->offset, QlCpuPin);
+  g_autoptr(GArray) cpus = NULL;
+  g_autofree char *message = NULL;
+
+  if (g_ascii_strcasecmp (value, "none") != 0 && g_ascii_strcasecmp (value, "auto") != 0 &&
+      !ql_value_parse_cpu_list (value, &cpus, &message))
+    {
+      report (loader, group, spec->key, "%s, or auto, or none", message);
+      return;
+    }
+  cpu_pin_clear (pin);
+  pin->mode = cpus ? QL_PIN_LIST : g_ascii_strcasecmp (value, "auto") == 0 ? QL_PIN_AUTO : QL_PIN_NONE;
+  pin->cpus = g_steal_pointer (&cpus);
+  pin->where = key_where (loader, group, spec->key);
+}
+
+/* List items: the new string, or NULL after reporting why the item is unusable. */
+static char *
+parse_file_item (Loader *loader, const char *group, const KeySpec *spec, const char *item)
+{
+  return check_file (loader, group, spec->key, item);
+}
+
+static char *
+parse_string_item (Loader *loader, const char *group, const KeySpec *spec, const char *item)
+{
+  return g_strdup (item);
+}
+
+typedef void (*ValueParser) (Loader *loader, const char *group, const KeySpec *spec, gpointer base,
+                             const char *value);
+typedef char *(*ItemParser) (Loader *loader, const char *group, const KeySpec *spec, const char *item);
+
+/* A key holds one value, or a list of items (never both). */
+typedef struct {
+  ValueParser parse_value;
+  ItemParser parse_item;
+} KeyParser;
+
+static const KeyParser key_parsers[KEY_N_TYPES] = {
+  [KEY_STRING] = { parse_string_key },
+  [KEY_BOOL] = { parse_bool_key },
+  [KEY_UINT] = { parse_uint_key },
+  [KEY_SIZE] = { parse_size_key },
+  [KEY_ENUM] = { parse_enum_key },
+  [KEY_FILE] = { parse_file_key },
+  [KEY_FILE_LIST] = { NULL, parse_file_item },
+  [KEY_UUID] = { parse_uuid_key },
+  [KEY_MAC] = { parse_mac_key },
+  [KEY_ARGS] = { parse_args_key },
+  [KEY_STRING_LIST] = { NULL, parse_string_item },
+  [KEY_HEX16] = { parse_hex16_key },
+  [KEY_TRISTATE] = { parse_tristate_key },
+  [KEY_PCI_HOST] = { parse_pci_host_key },
+  [KEY_PCI_FUNCTIONS] = { parse_pci_functions_key },
+  [KEY_PCI_SLOT] = { parse_pci_slot_key },
+  [KEY_IFNAME] = { parse_ifname_key },
+  [KEY_CPU_PIN] = { parse_cpu_pin_key },
+  [KEY_UNSUPPORTED] = { parse_unsupported_key },
+};
+
+/* The field is replaced only when every item parses. */
+static void
+parse_list_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, ItemParser parse_item)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) list = g_key_file_get_string_list (loader->keyfile, group, spec->key, NULL, &error);
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+
+  if (list == NULL)
+    {
+      report (loader, group, spec->key, "%s", error->message);
+      return;
+    }
+  for (guint i = 0; list[i] != NULL; i++)
+    {
+      char *item;
+
+      g_strstrip (list[i]);
+      if (list[i][0] == '\0')
+        continue;
+      item = parse_item (loader, group, spec, list[i]);
+      if (item == NULL)
+        return;
+      g_ptr_array_add (out, item);
+    }
+  g_ptr_array_add (out, NULL);
+  g_strfreev (*FIELD (base, spec->offset, GStrv));
+  *FIELD (base, spec->offset, GStrv) = (GStrv) g_ptr_array_free (g_steal_pointer (&out), FALSE);
+}
+
 static void
 parse_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base)
 {
+  const KeyParser *parser = &key_parsers[spec->type];
   g_autoptr(GError) error = NULL;
   g_autofree char *value = NULL;
-  g_autofree char *message = NULL;
 
-  if (spec->type == KEY_FILE_LIST || spec->type == KEY_STRING_LIST)
+  if (parser->parse_item != NULL)
     {
-      g_auto(GStrv) list = g_key_file_get_string_list (loader->keyfile, group, spec->key, NULL, &error);
-      g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
-
-      if (list == NULL)
-        {
-          report (loader, group, spec->key, "%s", error->message);
-          return;
-        }
-      for (guint i = 0; list[i] != NULL; i++)
-        {
-          g_strstrip (list[i]);
-          if (list[i][0] == '\0')
-            continue;
-          if (spec->type == KEY_FILE_LIST)
-            {
-              char *path = check_file (loader, group, spec->key, list[i]);
-              if (path == NULL)
-                return;
-              g_ptr_array_add (out, path);
-            }
-          else
-            g_ptr_array_add (out, g_strdup (list[i]));
-        }
-      g_ptr_array_add (out, NULL);
-      g_strfreev (*FIELD (base, spec->offset, GStrv));
-      *FIELD (base, spec->offset, GStrv) = (GStrv) g_ptr_array_free (g_steal_pointer (&out), FALSE);
+      parse_list_key (loader, group, spec, base, parser->parse_item);
       return;
     }
-
   value = g_key_file_get_string (loader->keyfile, group, spec->key, &error);
   if (value == NULL)
     {
       report (loader, group, spec->key, "%s", error->message);
       return;
     }
-  g_strstrip (value);
-
-  switch (spec->type)
-    {
-    case KEY_UNSUPPORTED:
-      report (loader, group, spec->key, "is not supported by this version of qlaunch yet");
-      return;
-
-    case KEY_STRING:
-      if (strchr (value, '\n') != NULL)
-        {
-          report (loader, group, spec->key, "must be a single line");
-          return;
-        }
-      g_free (*FIELD (base, spec->offset, char *));
-      *FIELD (base, spec->offset, char *) = g_steal_pointer (&value);
-      return;
-
-    case KEY_BOOL:
-      if (!parse_bool (value, FIELD (base, spec->offset, gboolean)))
-        report (loader, group, spec->key, "'%s' is not a boolean; use true or false", value);
-      return;
-
-    case KEY_UINT:
-      {
-        guint64 v;
-        if (!ql_value_parse_uint (value, spec->min, spec->max, &v, &message))
-          report (loader, group, spec->key, "%s", message);
-        else
-          *FIELD (base, spec->offset, guint) = (guint) v;
-        return;
-      }
-
-    case KEY_SIZE:
-      {
-        guint64 v;
-        if (!ql_value_parse_size (value, &v, &message))
-          report (loader, group, spec->key, "%s", message);
-        else if (v < spec->min || v > spec->max)
-          {
-            g_autofree char *min = ql_value_format_size (spec->min);
-            g_autofree char *max = ql_value_format_size (spec->max);
-            report (loader, group, spec->key, "%s is out of range (%s..%s)", value, min, max);
-          }
-        else
-          *FIELD (base, spec->offset, guint64) = v;
-        return;
-      }
-
-    case KEY_ENUM:
-      {
-        int v = ql_enum_from_string (spec->choices, value);
-        if (v < 0)
-          {
-            g_autofree char *choices = ql_enum_describe (spec->choices);
-            g_autofree char *hint = suggest (value, spec->choices, sizeof (char *), G_MAXSIZE);
-            report (loader, group, spec->key, "'%s' is not one of %s%s", value, choices, hint);
-          }
-        else
-          *FIELD (base, spec->offset, int) = v;
-        return;
-      }
-
-    case KEY_FILE:
-      {
-        char *path = check_file (loader, group, spec->key, value);
-        if (path != NULL)
-          {
-            g_free (*FIELD (base, spec->offset, char *));
-            *FIELD (base, spec->offset, char *) = path;
-          }
-        return;
-      }
-
-    case KEY_UUID:
-      if (!g_uuid_string_is_valid (value))
-        report (loader, group, spec->key, "'%s' is not a UUID (like 6f1e9c2a-0b5d-4a57-9d3e-2c4b8a7f1e00)", value);
-      else
-        {
-          g_free (*FIELD (base, spec->offset, char *));
-          *FIELD (base, spec->offset, char *) = g_ascii_strdown (value, -1);
-        }
-      return;
-
-    case KEY_MAC:
-      if (!mac_is_valid (value))
-        report (loader, group, spec->key, "'%s' is not a unicast MAC address (like 02:00:00:12:34:56)", value);
-      else
-        {
-          g_free (*FIELD (base, spec->offset, char *));
-          *FIELD (base, spec->offset, char *) = g_ascii_strdown (value, -1);
-        }
-      return;
-
-    case KEY_ARGS:
-      {
-        g_auto(GStrv) argv = NULL;
-        gint argc;
-        if (!g_shell_parse_argv (value, &argc, &argv, &error))
-          report (loader, group, spec->key, "cannot be split into arguments: %s", error->message);
-        else
-          {
-            g_strfreev (*FIELD (base, spec->offset, GStrv));
-            *FIELD (base, spec->offset, GStrv) = g_steal_pointer (&argv);
-          }
-        return;
-      }
-
-    case KEY_HEX16:
-      if (!parse_hex16 (value, FIELD (base, spec->offset, int)))
-        report (loader, group, spec->key, "'%s' is not a 16-bit hex id (like 10de or 0x10de)", value);
-      return;
-
-    case KEY_TRISTATE:
-      {
-        gboolean b;
-        if (!parse_bool (value, &b))
-          report (loader, group, spec->key, "'%s' is not a boolean; use true or false", value);
-        else
-          *FIELD (base, spec->offset, int) = b;
-        return;
-      }
-
-    case KEY_PCI_HOST:
-      if (!parse_pci_host (value, base))
-        report (loader, group, spec->key,
-                "'%s' is not a PCI address (like 01:00.0 or 0000:01:00.0) or VENDOR:DEVICE[#N] (like 10de:1bb6)",
-                value);
-      return;
-
-    case KEY_PCI_FUNCTIONS:
-      if (!parse_pci_functions (value, FIELD (base, spec->offset, guint8)))
-        report (loader, group, spec->key, "'%s' is not 'all' or a list of function numbers 0-7 (like 0,1)", value);
-      return;
-
-    case KEY_PCI_SLOT:
-      {
-        QlPciAddress addr;
-        g_autofree char *full = g_strconcat ("00:", value, NULL);
-        if (!ql_pci_address_parse (full, FALSE, &addr, NULL) || addr.slot < 0x1c || addr.slot > 0x1e)
-          report (loader, group, spec->key, "'%s' is not a free slot on q35's root bus; use 1c.0-1e.7", value);
-        else
-          *FIELD (base, spec->offset, int) = (int) (addr.slot << 3 | addr.function);
-        return;
-      }
-
-    case KEY_IFNAME:
-      if (!ql_profile_ifname_is_valid (value))
-        report (loader, group, spec->key,
-                "'%s' is not an interface name (1-15 characters, no '/', ':' or spaces)", value);
-      else
-        {
-          g_free (*FIELD (base, spec->offset, char *));
-          *FIELD (base, spec->offset, char *) = g_steal_pointer (&value);
-        }
-      return;
-
-    case KEY_CPU_PIN:
-      {
-        QlCpuPin *pin = FIELD (base, spec->offset, QlCpuPin);
-        g_autoptr(GArray) cpus = NULL;
-
-        if (g_ascii_strcasecmp (value, "none") != 0 && g_ascii_strcasecmp (value, "auto") != 0 &&
-            !ql_value_parse_cpu_list (value, &cpus, &message))
-          {
-            report (loader, group, spec->key, "%s, or auto, or none", message);
-            return;
-          }
-        cpu_pin_clear (pin);
-        pin->mode = cpus ? QL_PIN_LIST : g_ascii_strcasecmp (value, "auto") == 0 ? QL_PIN_AUTO : QL_PIN_NONE;
-        pin->cpus = g_steal_pointer (&cpus);
-        pin->where = key_where (loader, group, spec->key);
-        return;
-      }
-
-    case KEY_FILE_LIST:
-    case KEY_STRING_LIST:
-    default:
-      g_assert_not_reached ();
-    }
+  parser->parse_value (loader, group, spec, base, g_strstrip (value));
 }
 
 static gboolean
@@ -872,75 +936,79 @@ parse_fw_cfg (Loader *loader, const char *group)
     }
 }
 
-static void
-parse_group (Loader *loader, const char *group)
+static const SectionSpec *
+section_lookup (const char *kind)
 {
-  g_auto(GStrv) words = g_strsplit_set (group, " \t", 2);
-  const char *kind = words[0];
-  g_autofree char *id = words[1] ? g_strstrip (g_strdup (words[1])) : NULL;
   const SectionSpec *spec = NULL;
-  g_auto(GStrv) keys = NULL;
-  gpointer base;
 
   for (guint i = 0; i < G_N_ELEMENTS (sections); i++)
     if (g_strcmp0 (sections[i].name, kind) == 0)
       spec = &sections[i];
+  return spec;
+}
 
-  if (spec == NULL)
+static void
+report_unknown_section (Loader *loader, const char *group, const char *kind)
+{
+  if (ql_enum_from_string (unsupported_sections, kind) >= 0)
+    report (loader, group, NULL, "is not supported by this version of qlaunch yet");
+  else
     {
-      if (ql_enum_from_string (unsupported_sections, kind) >= 0)
-        report (loader, group, NULL, "is not supported by this version of qlaunch yet");
-      else
-        {
-          g_autofree char *hint = suggest (kind, &sections[0].name, sizeof (SectionSpec), G_N_ELEMENTS (sections));
-          report (loader, group, NULL, "unknown section%s", hint);
-        }
-      return;
+      g_autofree char *hint = suggest (kind, &sections[0].name, sizeof (SectionSpec), G_N_ELEMENTS (sections));
+      report (loader, group, NULL, "unknown section%s", hint);
     }
+}
 
+/* Named sections need a valid NAME, the others none. */
+static gboolean
+check_section_id (Loader *loader, const char *group, const SectionSpec *spec, const char *kind, const char *id)
+{
   if (spec->named && (id == NULL || id[0] == '\0'))
     {
       report (loader, group, NULL, "needs a name, like [%s NAME]", kind);
-      return;
+      return FALSE;
     }
   if (!spec->named && id != NULL)
     {
       report (loader, group, NULL, "takes no name; write [%s]", kind);
-      return;
+      return FALSE;
     }
   if (spec->named && !section_id_is_valid (id))
     {
       report (loader, group, NULL,
               "name '%s' must start with a letter and hold at most 20 letters, digits, '-' or '_'", id);
-      return;
+      return FALSE;
     }
+  return TRUE;
+}
 
-  if (spec->keys == fw_cfg_keys)
-    {
-      parse_fw_cfg (loader, group);
-      return;
-    }
+/* The new item of a named section, with its defaults, or NULL after
+ * reporting that the name is taken. */
+static gpointer
+section_item_add (Loader *loader, const char *group, const SectionSpec *spec, const char *kind, const char *id)
+{
+  GPtrArray *items = *FIELD (loader->profile, spec->array_offset, GPtrArray *);
+  gpointer item;
 
-  if (spec->named)
-    {
-      GPtrArray *items = *FIELD (loader->profile, spec->array_offset, GPtrArray *);
+  for (guint i = 0; i < items->len; i++)
+    if (g_strcmp0 (*FIELD (items->pdata[i], spec->id_offset, char *), id) == 0)
+      {
+        report (loader, group, NULL, "another [%s %s] exists; names must be unique", kind, id);
+        return NULL;
+      }
+  item = g_malloc0 (spec->item_size);
+  *FIELD (item, spec->id_offset, char *) = g_strdup (id);
+  if (spec->item_init)
+    spec->item_init (item);
+  g_ptr_array_add (items, item);
+  return item;
+}
 
-      for (guint i = 0; i < items->len; i++)
-        if (g_strcmp0 (*FIELD (items->pdata[i], spec->id_offset, char *), id) == 0)
-          {
-            report (loader, group, NULL, "another [%s %s] exists; names must be unique", kind, id);
-            return;
-          }
-      base = g_malloc0 (spec->item_size);
-      *FIELD (base, spec->id_offset, char *) = g_steal_pointer (&id);
-      if (spec->item_init)
-        spec->item_init (base);
-      g_ptr_array_add (items, base);
-    }
-  else
-    base = loader->profile;
+static void
+parse_section_keys (Loader *loader, const char *group, const SectionSpec *spec, gpointer base)
+{
+  g_auto(GStrv) keys = g_key_file_get_keys (loader->keyfile, group, NULL, NULL);
 
-  keys = g_key_file_get_keys (loader->keyfile, group, NULL, NULL);
   for (guint i = 0; keys && keys[i]; i++)
     {
       const KeySpec *key = NULL;
@@ -956,6 +1024,36 @@ parse_group (Loader *loader, const char *group)
         }
       parse_key (loader, group, key, base);
     }
+}
+
+static void
+parse_group (Loader *loader, const char *group)
+{
+  g_auto(GStrv) words = g_strsplit_set (group, " \t", 2);
+  const char *kind = words[0];
+  g_autofree char *id = words[1] ? g_strstrip (g_strdup (words[1])) : NULL;
+  const SectionSpec *spec = section_lookup (kind);
+  gpointer base = loader->profile;
+
+  if (spec == NULL)
+    {
+      report_unknown_section (loader, group, kind);
+      return;
+    }
+  if (!check_section_id (loader, group, spec, kind, id))
+    return;
+  if (spec->keys == fw_cfg_keys)
+    {
+      parse_fw_cfg (loader, group);
+      return;
+    }
+  if (spec->named)
+    {
+      base = section_item_add (loader, group, spec, kind, id);
+      if (base == NULL)
+        return;
+    }
+  parse_section_keys (loader, group, spec, base);
 }
 
 /* ---- checks across keys ---- */
@@ -1095,11 +1193,10 @@ check_cpu_pins (Loader *loader, guint vcpus)
 }
 
 static void
-check_profile (Loader *loader)
+check_vm (Loader *loader)
 {
   QlProfile *p = loader->profile;
   g_autofree char *message = NULL;
-  guint64 vcpus = (guint64) p->cpu.sockets * p->cpu.cores * p->cpu.threads;
 
   if (p->vm.name == NULL)
     {
@@ -1117,11 +1214,23 @@ check_profile (Loader *loader)
     report (loader, "vm", p->vm.initrd ? "initrd" : "append", "needs kernel= as well");
   if (p->vm.secure_boot && p->vm.firmware != QL_FIRMWARE_UEFI)
     report (loader, "vm", "secure-boot", "needs firmware=uefi");
+}
+
+static void
+check_cpu (Loader *loader)
+{
+  QlProfile *p = loader->profile;
+  guint64 vcpus = (guint64) p->cpu.sockets * p->cpu.cores * p->cpu.threads;
 
   if (vcpus > 288)
     report (loader, "cpu", NULL, "sockets × cores × threads = %" G_GUINT64_FORMAT " vCPUs; q35 allows at most 288", vcpus);
-
   check_cpu_pins (loader, (guint) vcpus);
+}
+
+static void
+check_memory (Loader *loader)
+{
+  QlProfile *p = loader->profile;
 
   if (p->memory.hugepages != QL_HUGEPAGES_NONE)
     {
@@ -1138,6 +1247,12 @@ check_profile (Loader *loader)
     report (loader, "memory", "allocate", "grows the hugepage pool; it needs hugepages=2M or hugepages=1G");
   if (p->memory.prealloc_threads > 0 && !p->memory.prealloc && p->memory.hugepages == QL_HUGEPAGES_NONE)
     report (loader, "memory", "prealloc-threads", "has no effect without prealloc=true or hugepages");
+}
+
+static void
+check_disks (Loader *loader)
+{
+  QlProfile *p = loader->profile;
 
   for (guint i = 0; i < p->disks->len; i++)
     {
@@ -1156,6 +1271,12 @@ check_profile (Loader *loader)
           disk->cache != QL_DISK_CACHE_NONE && disk->cache != QL_DISK_CACHE_DIRECTSYNC)
         report (loader, group, "aio", "native needs cache=none or cache=directsync (O_DIRECT)");
     }
+}
+
+static void
+check_cdroms (Loader *loader)
+{
+  QlProfile *p = loader->profile;
 
   for (guint i = 0; i < p->cdroms->len; i++)
     {
@@ -1165,39 +1286,78 @@ check_profile (Loader *loader)
       if (cdrom->file == NULL && !g_key_file_has_key (loader->keyfile, group, "file", NULL))
         report (loader, group, NULL, "needs file=");
     }
+}
+
+/* The i-th NIC: its forward rules and its MAC, unique among the NICs before it. */
+static void
+check_net (Loader *loader, guint i)
+{
+  QlProfile *p = loader->profile;
+  QlNet *net = p->nets->pdata[i];
+  g_autofree char *group = group_of ("net", net->id);
+
+  if (net->forward != NULL && net->forward[0] != NULL && net->mode != QL_NET_MODE_USER)
+    report (loader, group, "forward", "only works with mode=user");
+  for (guint j = 0; net->forward && net->forward[j]; j++)
+    if ((!g_str_has_prefix (net->forward[j], "tcp:") && !g_str_has_prefix (net->forward[j], "udp:")) ||
+        strchr (net->forward[j], '-') == NULL)
+      report (loader, group, "forward", "'%s' is not a forward rule like tcp:127.0.0.1:2222-:22",
+              net->forward[j]);
+  if (net->mac == NULL && p->vm.name != NULL)
+    net->mac = ql_profile_default_mac (p->vm.name, net->id);
+  for (guint j = 0; j < i; j++)
+    if (g_strcmp0 (((QlNet *) p->nets->pdata[j])->mac, net->mac) == 0)
+      report (loader, group, "mac", "%s is already used by [net %s]", net->mac,
+              ((QlNet *) p->nets->pdata[j])->id);
+}
+
+static void
+check_nets (Loader *loader)
+{
+  QlProfile *p = loader->profile;
 
   for (guint i = 0, taps = 0; i < p->nets->len; i++)
     {
-      QlNet *net = p->nets->pdata[i];
-      g_autofree char *group = group_of ("net", net->id);
-
-      if (net->forward != NULL && net->forward[0] != NULL && net->mode != QL_NET_MODE_USER)
-        report (loader, group, "forward", "only works with mode=user");
-      for (guint j = 0; net->forward && net->forward[j]; j++)
-        if ((!g_str_has_prefix (net->forward[j], "tcp:") && !g_str_has_prefix (net->forward[j], "udp:")) ||
-            strchr (net->forward[j], '-') == NULL)
-          report (loader, group, "forward", "'%s' is not a forward rule like tcp:127.0.0.1:2222-:22",
-                  net->forward[j]);
-      if (net->mac == NULL && p->vm.name != NULL)
-        net->mac = ql_profile_default_mac (p->vm.name, net->id);
-      for (guint j = 0; j < i; j++)
-        if (g_strcmp0 (((QlNet *) p->nets->pdata[j])->mac, net->mac) == 0)
-          report (loader, group, "mac", "%s is already used by [net %s]", net->mac,
-                  ((QlNet *) p->nets->pdata[j])->id);
-      check_tap (loader, net, &taps);
+      check_net (loader, i);
+      check_tap (loader, p->nets->pdata[i], &taps);
     }
+}
 
-  check_pcis (loader);
+static void
+check_display (Loader *loader)
+{
+  QlProfile *p = loader->profile;
 
   if (p->display.gl && p->display.type != QL_DISPLAY_SPICE && p->display.type != QL_DISPLAY_GTK)
     report (loader, "display", "gl", "needs type=spice or type=gtk");
   if (p->display.listen != NULL && p->display.type != QL_DISPLAY_VNC && p->display.type != QL_DISPLAY_SPICE)
     report (loader, "display", "listen", "needs type=vnc or type=spice");
+}
+
+static void
+check_acpi_tables (Loader *loader)
+{
+  QlProfile *p = loader->profile;
 
   for (guint i = 0; p->acpi_tables && p->acpi_tables[i]; i++)
     if (strchr (p->acpi_tables[i], ':') != NULL)
       report (loader, "acpi", "table", "'%s' contains ':', which QEMU's -acpitable reads as a file separator; rename the file",
               p->acpi_tables[i]);
+}
+
+/* In this order: the VM name decides the default MACs and tap names. */
+static void
+check_profile (Loader *loader)
+{
+  check_vm (loader);
+  check_cpu (loader);
+  check_memory (loader);
+  check_disks (loader);
+  check_cdroms (loader);
+  check_nets (loader);
+  check_pcis (loader);
+  check_display (loader);
+  check_acpi_tables (loader);
 }
 
 gboolean

@@ -546,52 +546,128 @@ add_hostdevs (Argv *a, const QlMachine *m)
     }
 }
 
+static void
+add_identity (Argv *a, const QlProfile *p)
+{
+  QlQemuOpts *opts = ql_qemu_opts_new (NULL);
+
+  ql_qemu_opts_add (opts, "guest", p->vm.name);
+  ql_qemu_opts_add_bool (opts, "debug-threads", TRUE);
+  add_opts (a, "-name", opts);
+  if (p->vm.uuid)
+    {
+      add (a, "-uuid");
+      add (a, p->vm.uuid);
+    }
+  add (a, "-no-user-config");
+  add (a, "-nodefaults");
+  add (a, "-msg");
+  add (a, "timestamp=on");
+  /* QEMU confines itself; spawn=deny also forbids the helper scripts we never use */
+  add (a, "-sandbox");
+  add (a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+}
+
+static void
+add_cpu (Argv *a, const QlMachine *m, const QlProfile *p)
+{
+  add (a, "-cpu");
+  add_take (a, format_cpu (m));
+  add (a, "-smp");
+  add_take (a, g_strdup_printf ("%u,sockets=%u,cores=%u,threads=%u",
+                                p->cpu.sockets * p->cpu.cores * p->cpu.threads,
+                                p->cpu.sockets, p->cpu.cores, p->cpu.threads));
+}
+
+static void
+add_chipset_globals (Argv *a, const QlProfile *p)
+{
+  /* S3/S4 break passed-through GPUs on resume; the seeds' machines disable them */
+  add (a, "-global");
+  add (a, "ICH9-LPC.disable_s3=1");
+  add (a, "-global");
+  add (a, "ICH9-LPC.disable_s4=1");
+  if (p->vm.pci_hotplug == QL_PCI_HOTPLUG_NATIVE)
+    {
+      add (a, "-global");
+      add (a, "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off");
+    }
+}
+
+static void
+add_acpi_table (Argv *a, const char *file)
+{
+  QlQemuOpts *opts = ql_qemu_opts_new (NULL);
+
+  ql_qemu_opts_add (opts, "file", file);
+  add_opts (a, "-acpitable", opts);
+}
+
+static void
+add_fw_cfg (Argv *a, const char *name, const char *file)
+{
+  QlQemuOpts *opts = ql_qemu_opts_new (NULL);
+
+  ql_qemu_opts_add (opts, "name", name);
+  ql_qemu_opts_add (opts, "file", file);
+  add_opts (a, "-fw_cfg", opts);
+}
+
+/* The profile's tables and qlaunch's SSDT, then the rom-acpi ROMs and the profile's [fw_cfg]. */
+static void
+add_acpi_and_fw_cfg (Argv *a, const QlMachine *m, const QlProfile *p)
+{
+  for (guint i = 0; p->acpi_tables && p->acpi_tables[i]; i++)
+    add_acpi_table (a, p->acpi_tables[i]);
+  if (m->ssdt != NULL)
+    add_acpi_table (a, m->ssdt);
+  for (guint i = 0; i < m->hostdevs->len; i++)
+    {
+      const QlMachineHostdev *h = m->hostdevs->pdata[i];
+      if (h->rom_fw_cfg_name != NULL)
+        add_fw_cfg (a, h->rom_fw_cfg_name, h->pci->rom);
+    }
+  for (guint i = 0; i < p->fw_cfg->len; i++)
+    {
+      QlFwCfg *entry = p->fw_cfg->pdata[i];
+      add_fw_cfg (a, entry->name, entry->file);
+    }
+}
+
+/* -kernel/-initrd/-append take the whole value: no option parsing, no escaping */
+static void
+add_kernel (Argv *a, const QlProfile *p)
+{
+  if (p->vm.kernel == NULL)
+    return;
+  add (a, "-kernel");
+  add (a, p->vm.kernel);
+  if (p->vm.initrd)
+    {
+      add (a, "-initrd");
+      add (a, p->vm.initrd);
+    }
+  if (p->vm.append)
+    {
+      add (a, "-append");
+      add (a, p->vm.append);
+    }
+}
+
 GStrv
 ql_qemu_argv_build (const QlMachine *m)
 {
   const QlProfile *p = m->profile;
   Argv a = { g_ptr_array_new () };
-  QlQemuOpts *opts;
   guint ahci_port = 0, bootindex = 1;
 
   add (&a, m->qemu_binary);
-
-  opts = ql_qemu_opts_new (NULL);
-  ql_qemu_opts_add (opts, "guest", p->vm.name);
-  ql_qemu_opts_add_bool (opts, "debug-threads", TRUE);
-  add_opts (&a, "-name", opts);
-  if (p->vm.uuid)
-    {
-      add (&a, "-uuid");
-      add (&a, p->vm.uuid);
-    }
-  add (&a, "-no-user-config");
-  add (&a, "-nodefaults");
-  add (&a, "-msg");
-  add (&a, "timestamp=on");
-  /* QEMU confines itself; spawn=deny also forbids the helper scripts we never use */
-  add (&a, "-sandbox");
-  add (&a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
-
+  add_identity (&a, p);
   add_machine (&a, m);
-  add (&a, "-cpu");
-  add_take (&a, format_cpu (m));
-  add (&a, "-smp");
-  add_take (&a, g_strdup_printf ("%u,sockets=%u,cores=%u,threads=%u",
-                                 p->cpu.sockets * p->cpu.cores * p->cpu.threads,
-                                 p->cpu.sockets, p->cpu.cores, p->cpu.threads));
+  add_cpu (&a, m, p);
   add_memory (&a, m, p);
   add_firmware (&a, m);
-  /* S3/S4 break passed-through GPUs on resume; the seeds' machines disable them */
-  add (&a, "-global");
-  add (&a, "ICH9-LPC.disable_s3=1");
-  add (&a, "-global");
-  add (&a, "ICH9-LPC.disable_s4=1");
-  if (p->vm.pci_hotplug == QL_PCI_HOTPLUG_NATIVE)
-    {
-      add (&a, "-global");
-      add (&a, "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off");
-    }
+  add_chipset_globals (&a, p);
 
   add_monitors (&a, m);
   add_display (&a, m, p);
@@ -599,54 +675,8 @@ ql_qemu_argv_build (const QlMachine *m)
   add_cdroms (&a, p, &ahci_port, &bootindex);
   add_nets (&a, m, p);
   add_hostdevs (&a, m);
-
-  for (guint i = 0; p->acpi_tables && p->acpi_tables[i]; i++)
-    {
-      opts = ql_qemu_opts_new (NULL);
-      ql_qemu_opts_add (opts, "file", p->acpi_tables[i]);
-      add_opts (&a, "-acpitable", opts);
-    }
-  if (m->ssdt != NULL)
-    {
-      opts = ql_qemu_opts_new (NULL);
-      ql_qemu_opts_add (opts, "file", m->ssdt);
-      add_opts (&a, "-acpitable", opts);
-    }
-  for (guint i = 0; i < m->hostdevs->len; i++)
-    {
-      const QlMachineHostdev *h = m->hostdevs->pdata[i];
-      if (h->rom_fw_cfg_name == NULL)
-        continue;
-      opts = ql_qemu_opts_new (NULL);
-      ql_qemu_opts_add (opts, "name", h->rom_fw_cfg_name);
-      ql_qemu_opts_add (opts, "file", h->pci->rom);
-      add_opts (&a, "-fw_cfg", opts);
-    }
-  for (guint i = 0; i < p->fw_cfg->len; i++)
-    {
-      QlFwCfg *entry = p->fw_cfg->pdata[i];
-      opts = ql_qemu_opts_new (NULL);
-      ql_qemu_opts_add (opts, "name", entry->name);
-      ql_qemu_opts_add (opts, "file", entry->file);
-      add_opts (&a, "-fw_cfg", opts);
-    }
-
-  if (p->vm.kernel)
-    {
-      /* -kernel/-initrd/-append take the whole value: no option parsing, no escaping */
-      add (&a, "-kernel");
-      add (&a, p->vm.kernel);
-      if (p->vm.initrd)
-        {
-          add (&a, "-initrd");
-          add (&a, p->vm.initrd);
-        }
-      if (p->vm.append)
-        {
-          add (&a, "-append");
-          add (&a, p->vm.append);
-        }
-    }
+  add_acpi_and_fw_cfg (&a, m, p);
+  add_kernel (&a, p);
 
   add (&a, "-S");
   for (guint i = 0; p->qemu.args && p->qemu.args[i]; i++)

@@ -18,6 +18,7 @@ typedef struct {
 } QlRomSplice;
 
 void ql_rom_splice_clear (QlRomSplice *splice);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (QlRomSplice, ql_rom_splice_clear)
 
 typedef struct {
   gboolean keep_footer;      /* data[start:], like --disable-footer-strip */
@@ -28,6 +29,7 @@ typedef struct {
 /* Finds the image and checks it parses as an NVIDIA display ROM (vendor
  * 10de, class 03xxxx).  Fails when there is no start marker, when several
  * complete ROMs start in the data (ambiguous: pass .at), or when the
- * footer's marker counts are not the patcher's (unless ignore_sanity). */
+ * footer's marker counts are not the patcher's (unless ignore_sanity).
+ * *ret_splice is set only on success; free it with ql_rom_splice_clear(). */
 gboolean ql_rom_nvidia_splice (const guint8 *data, gsize size, const QlRomSpliceOptions *options,
-                               QlRomSplice *ret, GError **error);
+                               QlRomSplice *ret_splice, GError **error);

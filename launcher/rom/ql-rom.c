@@ -61,16 +61,12 @@ ql_rom_efi_machine_name (guint16 machine)
     }
 }
 
+/* The ROM header at h and the pointer to its PCI data structure. */
 static gboolean
-parse_image (const guint8 *data, gsize size, gsize offset, QlRomImage *img, GPtrArray *warnings, GError **error)
+check_rom_header (const guint8 *h, gsize avail, gsize offset, gsize *ret_pcir_offset, GError **error)
 {
-  const guint8 *h = data + offset;
-  const guint8 *pcir;
-  gsize avail = size - offset;
-  guint16 pcir_len;
+  gsize pcir_offset;
 
-  memset (img, 0, sizeof *img);
-  img->offset = offset;
   if (avail < ROM_HEADER_SIZE)
     {
       g_set_error (error, QL_ERROR, QL_ERROR_FAILED,
@@ -84,26 +80,34 @@ parse_image (const guint8 *data, gsize size, gsize offset, QlRomImage *img, GPtr
                    offset == 0 ? "; if this is a flash-tool dump, try 'qlaunch rom patch'" : "");
       return FALSE;
     }
-  img->pcir_offset = le16 (h + 0x18);
-  if (img->pcir_offset < ROM_HEADER_SIZE || img->pcir_offset > avail || avail - img->pcir_offset < PCIR_MIN_SIZE)
+  pcir_offset = le16 (h + 0x18);
+  if (pcir_offset < ROM_HEADER_SIZE || pcir_offset > avail || avail - pcir_offset < PCIR_MIN_SIZE)
     {
       g_set_error (error, QL_ERROR, QL_ERROR_FAILED,
                    "image at 0x%zx: PCI data structure pointer 0x%zx is outside the image data (%zu bytes)", offset,
-                   img->pcir_offset, avail);
+                   pcir_offset, avail);
       return FALSE;
     }
-  pcir = h + img->pcir_offset;
-  if (memcmp (pcir, "PCIR", 4) != 0)
+  if (memcmp (h + pcir_offset, "PCIR", 4) != 0)
     {
       g_set_error (error, QL_ERROR, QL_ERROR_FAILED,
-                   "image at 0x%zx: no \"PCIR\" signature at 0x%zx", offset, offset + img->pcir_offset);
+                   "image at 0x%zx: no \"PCIR\" signature at 0x%zx", offset, offset + pcir_offset);
       return FALSE;
     }
+  *ret_pcir_offset = pcir_offset;
+  return TRUE;
+}
+
+static void
+read_pcir (const guint8 *pcir, QlRomImage *img, GPtrArray *warnings)
+{
+  guint16 pcir_len = le16 (pcir + 0x0A);
+
   if (img->pcir_offset % 4 != 0)
-    g_ptr_array_add (warnings, g_strdup_printf ("image at 0x%zx: the PCI data structure is not 4-byte aligned", offset));
+    g_ptr_array_add (warnings, g_strdup_printf ("image at 0x%zx: the PCI data structure is not 4-byte aligned",
+                                                img->offset));
   img->vendor = le16 (pcir + 0x04);
   img->device = le16 (pcir + 0x06);
-  pcir_len = le16 (pcir + 0x0A);
   img->pcir_revision = pcir[0x0C];
   img->class_code = (guint32) pcir[0x0F] << 16 | (guint32) pcir[0x0E] << 8 | pcir[0x0D];
   img->length = (gsize) le16 (pcir + 0x10) * 512;
@@ -111,50 +115,71 @@ parse_image (const guint8 *data, gsize size, gsize offset, QlRomImage *img, GPtr
   img->code_type = pcir[0x14];
   img->last = (pcir[0x15] & 0x80) != 0;
   if (pcir_len < PCIR_MIN_SIZE)
-    g_ptr_array_add (warnings, g_strdup_printf ("image at 0x%zx: PCI data structure length %u is below %d", offset,
-                                                pcir_len, PCIR_MIN_SIZE));
-  if (img->length == 0)
+    g_ptr_array_add (warnings, g_strdup_printf ("image at 0x%zx: PCI data structure length %u is below %d",
+                                                img->offset, pcir_len, PCIR_MIN_SIZE));
+}
+
+static void
+read_x86_header (const guint8 *h, QlRomImage *img, GPtrArray *warnings)
+{
+  guint8 sum = 0;
+
+  img->init_size = (gsize) h[2] * 512;
+  if (img->init_size == 0 || img->init_size > img->length)
+    {
+      g_ptr_array_add (warnings, g_strdup_printf ("image at 0x%zx: initialization size %zu does not fit the image (%zu)",
+                                                  img->offset, img->init_size, img->length));
+      return;
+    }
+  for (gsize i = 0; i < img->init_size; i++)
+    sum += h[i];
+  img->checksum_ok = sum == 0;
+  if (!img->checksum_ok)
+    g_ptr_array_add (warnings, g_strdup_printf ("image at 0x%zx: checksum is off by 0x%02x (a legacy BIOS may refuse it)",
+                                                img->offset, sum));
+}
+
+static void
+read_efi_header (const guint8 *h, QlRomImage *img, GPtrArray *warnings)
+{
+  img->init_size = (gsize) le16 (h + 2) * 512;
+  img->efi_signature_ok = le32 (h + 4) == EFI_SIGNATURE;
+  img->efi_subsystem = le16 (h + 8);
+  img->efi_machine = le16 (h + 0x0A);
+  img->efi_compression = le16 (h + 0x0C);
+  if (!img->efi_signature_ok)
+    g_ptr_array_add (warnings, g_strdup_printf ("image at 0x%zx: EFI image without the 0EF1 signature", img->offset));
+  else if (le16 (h + 0x16) >= img->length)
+    g_ptr_array_add (warnings, g_strdup_printf ("image at 0x%zx: EFI image header offset is outside the image",
+                                                img->offset));
+}
+
+static gboolean
+parse_image (const guint8 *data, gsize size, gsize offset, GPtrArray *warnings, QlRomImage *ret_image, GError **error)
+{
+  const guint8 *h = data + offset;
+  gsize avail = size - offset;
+  QlRomImage img = { .offset = offset };
+
+  if (!check_rom_header (h, avail, offset, &img.pcir_offset, error))
+    return FALSE;
+  read_pcir (h + img.pcir_offset, &img, warnings);
+  if (img.length == 0)
     {
       g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "image at 0x%zx: image length is 0", offset);
       return FALSE;
     }
-  if (img->length > avail)
+  if (img.length > avail)
     {
       g_set_error (error, QL_ERROR, QL_ERROR_FAILED,
-                   "image at 0x%zx: truncated: the image is %zu bytes, only %zu are there", offset, img->length, avail);
+                   "image at 0x%zx: truncated: the image is %zu bytes, only %zu are there", offset, img.length, avail);
       return FALSE;
     }
-
-  if (img->code_type == QL_ROM_CODE_X86)
-    {
-      guint8 sum = 0;
-
-      img->init_size = (gsize) h[2] * 512;
-      if (img->init_size == 0 || img->init_size > img->length)
-        g_ptr_array_add (warnings, g_strdup_printf ("image at 0x%zx: initialization size %zu does not fit the image (%zu)",
-                                                    offset, img->init_size, img->length));
-      else
-        {
-          for (gsize i = 0; i < img->init_size; i++)
-            sum += h[i];
-          img->checksum_ok = sum == 0;
-          if (!img->checksum_ok)
-            g_ptr_array_add (warnings, g_strdup_printf ("image at 0x%zx: checksum is off by 0x%02x (a legacy BIOS may refuse it)",
-                                                        offset, sum));
-        }
-    }
-  else if (img->code_type == QL_ROM_CODE_EFI)
-    {
-      img->init_size = (gsize) le16 (h + 2) * 512;
-      img->efi_signature_ok = le32 (h + 4) == EFI_SIGNATURE;
-      img->efi_subsystem = le16 (h + 8);
-      img->efi_machine = le16 (h + 0x0A);
-      img->efi_compression = le16 (h + 0x0C);
-      if (!img->efi_signature_ok)
-        g_ptr_array_add (warnings, g_strdup_printf ("image at 0x%zx: EFI image without the 0EF1 signature", offset));
-      else if (le16 (h + 0x16) >= img->length)
-        g_ptr_array_add (warnings, g_strdup_printf ("image at 0x%zx: EFI image header offset is outside the image", offset));
-    }
+  if (img.code_type == QL_ROM_CODE_X86)
+    read_x86_header (h, &img, warnings);
+  else if (img.code_type == QL_ROM_CODE_EFI)
+    read_efi_header (h, &img, warnings);
+  *ret_image = img;
   return TRUE;
 }
 
@@ -188,7 +213,7 @@ ql_rom_parse (const guint8 *data, gsize size, GError **error)
                        rom->images->len - 1);
           return NULL;
         }
-      if (!parse_image (data, size, offset, &img, rom->warnings, error))
+      if (!parse_image (data, size, offset, rom->warnings, &img, error))
         return NULL;
       g_array_append_val (rom->images, img);
       offset += img.length;

@@ -13,7 +13,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   for (guint mode = 0; mode < 3; mode++)
     {
       QlRomSpliceOptions options = { mode == 1, mode == 2, -1 };
-      QlRomSplice splice;
+      QlRomSplice splice = { 0 };
 
       if (ql_rom_nvidia_splice (data, size, &options, &splice, NULL))
         {
