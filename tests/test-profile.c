@@ -206,6 +206,11 @@ static const ErrorCase error_cases[] = {
     "D/vm.ini:4: [vm] name: set twice (first at line 2); keep one" },
   { "duplicate-section", "[cpu]\ncores = 2\n[vm]\n[cpu]\nthreads = 2\n",
     "D/vm.ini:4: [cpu] appears twice (first at line 1); merge the two sections" },
+  /* a duplicate does not hide the value errors of the same file */
+  { "duplicate-and-values", "[cpu]\ncores = 2\n[memory]\nsize = 12Q\n[cpu]\nthreads = many\n",
+    "D/vm.ini:4: [memory] size: '12Q' has an unknown unit 'Q'; use K, M, G or T\n"
+    "D/vm.ini:5: [cpu] appears twice (first at line 1); merge the two sections\n"
+    "D/vm.ini:6: [cpu] threads: 'many' is not a whole number" },
   { "unknown-section", "[vm]\n[memroy]\nsize = 1G\n",
     "D/vm.ini:2: [memroy]: unknown section; did you mean 'memory'?" },
   { "unknown-section-far", "[vm]\n[frobnicate]\n",
@@ -348,6 +353,29 @@ test_error (Fixture *f, gconstpointer data)
   g_assert_cmpstr (message, ==, c->expected);
 }
 
+/* Bytes that are not text stop the load with their line, never silently. */
+static void
+test_not_text (Fixture *f, gconstpointer data)
+{
+  static const struct { const char *bytes; gsize len; const char *expect; } cases[] = {
+    { "[memory]\nsize = 256\0M\n", 21, "vm.ini:2: a NUL byte; a profile is text" },
+    { "[vm]\nname = caf\xe9\n", 16, "vm.ini:2: not UTF-8 text (byte 0xe9); save the file as UTF-8" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = g_build_filename (f->dir, "vm.ini", NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QlProfile) p = NULL;
+
+      g_assert_true (g_file_set_contents (path, cases[i].bytes, (gssize) cases[i].len, NULL));
+      p = ql_profile_load (path, &error);
+      g_assert_null (p);
+      g_assert_error (error, QL_ERROR, QL_ERROR_PROFILE);
+      g_assert_true (g_str_has_suffix (error->message, cases[i].expect));
+    }
+}
+
 static void
 test_missing_profile (void)
 {
@@ -471,6 +499,7 @@ main (int argc, char **argv)
       g_test_add (path, Fixture, &error_cases[i], setup, test_error, teardown);
     }
   g_test_add_func ("/profile/missing", test_missing_profile);
+  g_test_add ("/profile/not-text", Fixture, NULL, setup, test_not_text, teardown);
   g_test_add_func ("/value/sizes", test_sizes);
   g_test_add_func ("/profile/default-mac", test_default_mac);
   g_test_add ("/profile/tap", Fixture, NULL, setup, test_tap, teardown);

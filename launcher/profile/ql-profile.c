@@ -1463,10 +1463,14 @@ ql_profile_load_from_data (const char *text, const char *display_path, GError **
       g_array_append_val (diags, diag);
     }
 
-  if (diags->len == 0 && !g_key_file_load_from_data (keyfile, text, -1, G_KEY_FILE_NONE, &local_error))
-    report (&loader, NULL, NULL, "%s", local_error->message);
-
-  if (diags->len == 0)
+  /* the index located every problem GKeyFile would stop at; a file it
+   * still reads (duplicates) is checked whole, so every error shows at once */
+  if (!g_key_file_load_from_data (keyfile, text, -1, G_KEY_FILE_NONE, &local_error))
+    {
+      if (diags->len == 0)
+        report (&loader, NULL, NULL, "%s", local_error->message);
+    }
+  else
     {
       g_auto(GStrv) groups = g_key_file_get_groups (keyfile, NULL);
 
@@ -1490,23 +1494,54 @@ ql_profile_load_from_data (const char *text, const char *display_path, GError **
   return NULL;
 }
 
+static guint
+line_of (const char *text, const char *at)
+{
+  guint line = 1;
+
+  for (const char *p = text; p < at; p++)
+    line += *p == '\n';
+  return line;
+}
+
+/* A NUL would silently end the text where it stands, and GKeyFile reads
+ * only UTF-8: both are refused with their line. */
+static gboolean
+check_text (const char *path, const char *text, gsize length, GError **error)
+{
+  const char *nul = memchr (text, '\0', length);
+  const char *end = NULL;
+
+  if (nul != NULL)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_PROFILE, "%s:%u: a NUL byte; a profile is text", path,
+                   line_of (text, nul));
+      return FALSE;
+    }
+  if (!g_utf8_validate (text, (gssize) length, &end))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_PROFILE, "%s:%u: not UTF-8 text (byte 0x%02x); save the file as UTF-8",
+                   path, line_of (text, end), (guchar) *end);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 QlProfile *
 ql_profile_load (const char *path, GError **error)
 {
   g_autofree char *text = NULL;
   g_autoptr(GError) local_error = NULL;
+  gsize length = 0;
 
-  if (!g_file_get_contents (path, &text, NULL, &local_error))
+  if (!g_file_get_contents (path, &text, &length, &local_error))
     {
       g_set_error (error, QL_ERROR,
                    g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? QL_ERROR_NOT_FOUND : QL_ERROR_FAILED,
                    "Cannot read profile: %s", local_error->message);
       return NULL;
     }
-  if (!g_utf8_validate (text, -1, NULL))
-    {
-      g_set_error (error, QL_ERROR, QL_ERROR_PROFILE, "%s: not UTF-8 text", path);
-      return NULL;
-    }
+  if (!check_text (path, text, length, error))
+    return NULL;
   return ql_profile_load_from_data (text, path, error);
 }
