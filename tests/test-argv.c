@@ -132,7 +132,7 @@ has_arg (GStrv argv, const char *arg)
 static char *
 stand_in_tree (const char *root, const char *profile_path, char **ret_copy)
 {
-  static const char *const file_keys[] = { "file", "rom", "table", "kernel", "initrd", NULL };
+  static const char *const file_keys[] = { "file", "rom", "table", "kernel", "initrd", "password-file", NULL };
   g_autofree char *tree = g_dir_make_tmp ("ql-golden-XXXXXX", NULL);
   g_autofree char *real = g_canonicalize_filename (profile_path, NULL);
   g_autofree char *real_dir = g_path_get_dirname (real);
@@ -319,6 +319,33 @@ test_escaping (void)
   /* the runtime dir carries the name too */
   g_assert_cmpstr (option_value (b.argv, "-chardev", 1), ==,
                    "socket,id=qmp,path=/run/qlaunch/x,,id=y/qmp.sock,server=on,wait=off");
+  built_clear (&b);
+}
+
+/* A display password never stands on QEMU's command line; a display open
+ * to the network without one is said before it starts. */
+static void
+test_display_password (void)
+{
+  g_autofree char *locked = data_profile ("display-password.ini");
+  g_autofree char *open = data_profile ("spice-open.ini");
+  g_autoptr(GError) error = NULL;
+  Built b;
+
+  g_assert_true (build (locked, FALSE, &b, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (option_value (b.argv, "-object", 0), "secret,id=display-password,file="));
+  g_assert_true (g_str_has_suffix (option_value (b.argv, "-object", 0), "/vnc-password,format=raw"));
+  g_assert_cmpstr (option_value (b.argv, "-vnc", 0), ==, "0.0.0.0:1,password-secret=display-password");
+  for (guint i = 0; i < b.machine->notes->len; i++)
+    g_assert_null (strstr (b.machine->notes->pdata[i], "without a password"));
+  built_clear (&b);
+
+  g_assert_true (build (open, FALSE, &b, &error));
+  g_assert_cmpstr (option_value (b.argv, "-spice", 0), ==, "addr=0.0.0.0,port=5930,disable-ticketing=on");
+  g_assert_cmpuint (b.machine->notes->len, >=, 1);
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (b.machine->notes, b.machine->notes->len - 1),
+                                   "warning: [display] listen=0.0.0.0 lets anyone who can reach 0.0.0.0 see"));
   built_clear (&b);
 }
 
@@ -671,6 +698,7 @@ main (int argc, char **argv)
   add_golden_tests (examples, "profiles");
   add_golden_tests (data, "data");
   g_test_add_func ("/argv/escaping", test_escaping);
+  g_test_add_func ("/argv/display-password", test_display_password);
   g_test_add_func ("/argv/accel", test_accel);
   g_test_add_func ("/argv/firmware", test_firmware);
   g_test_add_func ("/argv/topology", test_topology);

@@ -1,4 +1,5 @@
 #include "ql-machine.h"
+#include "ql-value.h"
 #include "ql-error.h"
 #include "ql-firmware.h"
 #include "ql-runtime-files.h"
@@ -559,6 +560,24 @@ assign_slots (QlMachine *m, const QlProfile *p, GError **error)
          check_ahci_ports (p, error);
 }
 
+/* A display on an address others can reach, without a password, hands
+ * the guest's screen and keyboard to the network. */
+static void
+note_open_display (QlMachine *m, const QlProfile *p)
+{
+  g_autofree char *host = NULL, *message = NULL;
+  guint port;
+
+  if ((p->display.type != QL_DISPLAY_VNC && p->display.type != QL_DISPLAY_SPICE) || p->display.gl ||
+      p->display.listen == NULL || p->display.password_file != NULL ||
+      !ql_value_parse_listen (p->display.listen, &host, &port, &message) || ql_value_host_is_loopback (host))
+    return;
+  g_ptr_array_add (m->notes, g_strdup_printf ("warning: [display] listen=%s lets anyone who can reach %s see "
+                                              "the guest's screen and use its keyboard, without a password; set "
+                                              "password-file= (or listen on 127.0.0.1 and use an SSH tunnel)",
+                                              p->display.listen, host ? host : "this host"));
+}
+
 QlMachine *
 ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
                     const char *runtime_dir, const char *state_dir, GError **error)
@@ -569,6 +588,7 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
       !resolve_accel (m, p, host, error))
     return NULL;
   build_cpu (m, p);
+  note_open_display (m, p);
   if (!resolve_firmware (m, p, host, error) || !resolve_hugepages (m, p, host, error) ||
       !resolve_pinning (m, p, host, error) || !resolve_hostdevs (m, p, host, error) ||
       !resolve_ssdt (m, p, error) || !assign_slots (m, p, error))

@@ -148,6 +148,7 @@ static const KeySpec pci_keys[] = {
 static const KeySpec display_keys[] = {
   { "type", KEY_ENUM, P (display.type), ql_display_type_names },
   { "listen", KEY_STRING, P (display.listen) },
+  { "password-file", KEY_FILE, P (display.password_file) },
   { "gl", KEY_BOOL, P (display.gl) },
   { "vga", KEY_ENUM, P (display.vga), ql_vga_names },
   END
@@ -321,6 +322,7 @@ ql_profile_free (QlProfile *profile)
   g_clear_pointer (&profile->nets, g_ptr_array_unref);
   g_clear_pointer (&profile->pcis, g_ptr_array_unref);
   g_free (profile->display.listen);
+  g_free (profile->display.password_file);
   g_strfreev (profile->acpi_tables);
   g_clear_pointer (&profile->fw_cfg, g_ptr_array_unref);
   g_free (profile->qemu.binary);
@@ -1332,6 +1334,16 @@ check_display (Loader *loader)
     report (loader, "display", "gl", "needs type=spice or type=gtk");
   if (p->display.listen != NULL && p->display.type != QL_DISPLAY_VNC && p->display.type != QL_DISPLAY_SPICE)
     report (loader, "display", "listen", "needs type=vnc or type=spice");
+  if (p->display.password_file != NULL && p->display.type != QL_DISPLAY_VNC && p->display.type != QL_DISPLAY_SPICE)
+    report (loader, "display", "password-file", "needs type=vnc or type=spice");
+  if (p->display.listen != NULL)
+    {
+      g_autofree char *host = NULL, *message = NULL;
+      guint port;
+
+      if (!ql_value_parse_listen (p->display.listen, &host, &port, &message))
+        report (loader, "display", "listen", "%s", message);
+    }
 }
 
 static void

@@ -124,6 +124,7 @@ typedef struct {
   struct {
     QlDisplayType type;
     char *listen;
+    char *password_file;  /* the password QEMU reads (never on its command line); NULL: none */
     gboolean gl;
     QlVga vga;           /* AUTO: std with a display, none without */
   } display;

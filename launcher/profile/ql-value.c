@@ -218,3 +218,63 @@ ql_value_edit_distance (const char *a, const char *b)
     }
   return row[lb];
 }
+
+static gboolean
+parse_port (const char *text, guint *ret_port, char **ret_message)
+{
+  guint64 port;
+
+  if (!g_ascii_string_to_unsigned (text, 10, 0, 65535, &port, NULL))
+    {
+      *ret_message = g_strdup_printf ("'%s' is not a port (0-65535)", text);
+      return FALSE;
+    }
+  *ret_port = (guint) port;
+  return TRUE;
+}
+
+gboolean
+ql_value_parse_listen (const char *text, char **ret_host, guint *ret_port, char **ret_message)
+{
+  const char *colon = strrchr (text, ':');
+  const char *close = text[0] == '[' ? strchr (text, ']') : NULL;
+  g_autofree char *host = NULL;
+  guint port = 0;
+
+  if (text[0] == '[' && (close == NULL || (close[1] != '\0' && close[1] != ':')))
+    {
+      *ret_message = g_strdup_printf ("'%s' is not [IPV6] or [IPV6]:PORT", text);
+      return FALSE;
+    }
+  if (close != NULL)
+    {
+      host = g_strndup (text + 1, close - text - 1);
+      if (close[1] == ':' && !parse_port (close + 2, &port, ret_message))
+        return FALSE;
+    }
+  else if (colon != NULL && strchr (text, ':') != colon)
+    host = g_strdup (text);     /* a bare IPv6 address */
+  else if (colon != NULL)
+    {
+      host = g_strndup (text, colon - text);
+      if (!parse_port (colon + 1, &port, ret_message))
+        return FALSE;
+    }
+  else if (g_ascii_isdigit (text[0]) && strspn (text, "0123456789") == strlen (text))
+    {
+      if (!parse_port (text, &port, ret_message))
+        return FALSE;
+    }
+  else
+    host = g_strdup (text);
+  *ret_host = host != NULL && host[0] != '\0' ? g_steal_pointer (&host) : NULL;
+  *ret_port = port;
+  return TRUE;
+}
+
+gboolean
+ql_value_host_is_loopback (const char *host)
+{
+  return host != NULL && (g_str_has_prefix (host, "127.") || g_ascii_strcasecmp (host, "localhost") == 0 ||
+                          strcmp (host, "::1") == 0);
+}

@@ -31,3 +31,12 @@ char *ql_value_format_size (guint64 bytes);
 
 /* Levenshtein distance, for "did you mean" suggestions. */
 guint ql_value_edit_distance (const char *a, const char *b);
+
+/* A listen address: "HOST:PORT", "[IPV6]:PORT", "HOST", "[IPV6]", a bare
+ * IPv6 address, or "PORT" alone; a missing part is NULL / 0.  FALSE with a
+ * message when the port is not 0..65535. */
+gboolean ql_value_parse_listen (const char *text, char **ret_host, guint *ret_port, char **ret_message);
+
+/* Whether host (as ql_value_parse_listen gives it; NULL: QEMU's default,
+ * every address) is only reachable from this machine. */
+gboolean ql_value_host_is_loopback (const char *host);

@@ -204,6 +204,38 @@ add_monitors (Argv *a, const QlMachine *m)
   add (a, "chardev:serial0");
 }
 
+#define DISPLAY_SECRET_ID "display-password"
+#define SPICE_DEFAULT_PORT 5930
+
+/* The password stays in its file: QEMU reads it as a secret object. */
+static void
+add_display_password (Argv *a, const QlProfile *p)
+{
+  QlQemuOpts *opts;
+
+  if (p->display.password_file == NULL)
+    return;
+  opts = ql_qemu_opts_new ("secret");
+  ql_qemu_opts_add (opts, "id", DISPLAY_SECRET_ID);
+  ql_qemu_opts_add (opts, "file", p->display.password_file);
+  ql_qemu_opts_add (opts, "format", "raw");
+  add_opts (a, "-object", opts);
+}
+
+/* "HOST:PORT", "HOST", "PORT" or "[IPV6]:PORT" (checked at load) */
+static void
+add_spice_listen (QlQemuOpts *opts, const char *listen)
+{
+  g_autofree char *host = NULL, *message = NULL;
+  guint port = 0;
+
+  if (!ql_value_parse_listen (listen ? listen : "127.0.0.1", &host, &port, &message))
+    g_assert_not_reached ();
+  if (host != NULL)
+    ql_qemu_opts_add (opts, "addr", host);
+  ql_qemu_opts_addf (opts, "port", "%u", port ? port : SPICE_DEFAULT_PORT);
+}
+
 static void
 add_display (Argv *a, const QlMachine *m, const QlProfile *p)
 {
@@ -217,8 +249,11 @@ add_display (Argv *a, const QlMachine *m, const QlProfile *p)
     case QL_DISPLAY_VNC:
       add (a, "-display");
       add (a, "none");
-      add (a, "-vnc");
-      add_take (a, ql_qemu_escape (p->display.listen ? p->display.listen : "127.0.0.1:0"));
+      add_display_password (a, p);
+      opts = ql_qemu_opts_new (p->display.listen ? p->display.listen : "127.0.0.1:0");
+      if (p->display.password_file != NULL)
+        ql_qemu_opts_add (opts, "password-secret", DISPLAY_SECRET_ID);
+      add_opts (a, "-vnc", opts);
       break;
     case QL_DISPLAY_SPICE:
       add (a, "-display");
@@ -233,19 +268,12 @@ add_display (Argv *a, const QlMachine *m, const QlProfile *p)
           ql_qemu_opts_add_bool (opts, "gl", TRUE);
         }
       else
-        {
-          g_autofree char *listen = g_strdup (p->display.listen ? p->display.listen : "127.0.0.1:5930");
-          char *colon = strrchr (listen, ':');
-          if (colon != NULL)
-            {
-              *colon = '\0';
-              ql_qemu_opts_add (opts, "addr", listen);
-              ql_qemu_opts_add (opts, "port", colon + 1);
-            }
-          else
-            ql_qemu_opts_add (opts, "port", listen);
-        }
-      ql_qemu_opts_add_bool (opts, "disable-ticketing", TRUE);
+        add_spice_listen (opts, p->display.listen);
+      add_display_password (a, p);
+      if (p->display.password_file != NULL)
+        ql_qemu_opts_add (opts, "password-secret", DISPLAY_SECRET_ID);
+      else
+        ql_qemu_opts_add_bool (opts, "disable-ticketing", TRUE);
       add_opts (a, "-spice", opts);
       break;
     case QL_DISPLAY_GTK:

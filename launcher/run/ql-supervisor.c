@@ -674,23 +674,31 @@ record_exit (Supervisor *s, QlExitStatus code, const char *reason, const char *m
 /* ---- one run: take the runtime dir, prepare, run QEMU, tear down ---- */
 
 /* A supervisor killed with SIGKILL leaves its state, its logs and, for
- * ~100 ms (PDEATHSIG), its QEMU: the new run waits for that QEMU, keeps the
- * logs as a normal end would, and starts from a clean runtime dir. */
+ * ~100 ms (PDEATHSIG), its QEMU.  The new run names itself in state.json at
+ * once, so that stop and status never act on the dead supervisor while it
+ * waits for that QEMU; then it keeps the logs as a normal end would. */
 static gboolean
 take_over_dead_run (Supervisor *s, GError **error)
 {
-  g_autoptr(QlRuntimeState) old = ql_runtime_state_read (s->m->runtime_dir, NULL);
+  const char *dir = s->m->runtime_dir;
+  g_autoptr(QlRuntimeState) old = ql_runtime_state_read (dir, NULL);
 
+  ql_runtime_remove_run_files (dir);
+  write_state (s);
   if (old != NULL && old->qemu.pid != 0 &&
       !ql_process_wait_gone (ql_paths_procfs (), &old->qemu, OLD_QEMU_WAIT_S * 1000))
     {
+      g_autoptr(GError) restore_error = NULL;
+
+      /* the next start, or recover, must still wait for that QEMU */
+      if (!ql_runtime_state_write (dir, old, &restore_error))
+        g_warning ("%s: cannot put back the state of the previous run: %s", s->name, restore_error->message);
       g_set_error (error, QL_ERROR, QL_ERROR_BUSY,
                    "VM '%s': the QEMU of its previous run (pid %" G_GINT64_FORMAT ") still runs; "
                    "stop it, then start again", s->name, old->qemu.pid);
       return FALSE;
     }
-  ql_runtime_keep_logs (s->m->runtime_dir, s->m->state_dir);
-  ql_runtime_remove_run_files (s->m->runtime_dir);
+  ql_runtime_keep_logs (dir, s->m->state_dir);
   return TRUE;
 }
 
@@ -715,7 +723,6 @@ take_runtime_dir (Supervisor *s, GError **error)
       g_clear_pointer (&s->lock, ql_lock_release);
       return FALSE;
     }
-  write_state (s);
   return TRUE;
 }
 
