@@ -343,13 +343,14 @@ assert_journal_is_plan (const char *name, JsonNode *steps)
   g_autofree char *path = runtime_file (name, "journal.json");
   g_autofree char *text = NULL;
   g_autoptr(JsonNode) journal = NULL;
+  g_autofree char *plan = json_to_string (steps, FALSE);
   JsonNode *changes;
 
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
   journal = parse_json (text);
   changes = json_object_get_member (json_node_get_object (journal), "changes");
   g_assert_nonnull (changes);
-  g_test_message ("plan: %s", json_to_string (steps, FALSE));
+  g_test_message ("plan: %s", plan);
   g_assert_cmpuint (json_array_get_length (json_node_get_array (steps)), >, 0);
   if (!json_node_equal (steps, changes))
     {
