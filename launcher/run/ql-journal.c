@@ -138,25 +138,45 @@ load_object (QlJournal *j, JsonObject *o, const char *runtime_dir, const char *s
 }
 
 QlJournal *
-ql_journal_load (const char *runtime_dir, const char *state_dir, GError **error)
+ql_journal_parse (const char *runtime_dir, const char *state_dir, const char *data, gsize length, GError **error)
 {
   g_autoptr(QlJournal) j = ql_journal_new (runtime_dir);
-  g_autoptr(JsonObject) o = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local_error = NULL;
+  JsonNode *root;
 
-  if (!g_file_test (j->path, G_FILE_TEST_EXISTS))
-    {
-      g_set_error (error, QL_ERROR, QL_ERROR_NOT_FOUND, "No journal '%s'", j->path);
-      return NULL;
-    }
-  o = ql_json_read_object (j->path, &local_error);
-  if (o == NULL || !load_object (j, o, runtime_dir, state_dir, &local_error))
+  if (!json_parser_load_from_data (parser, data, (gssize) length, &local_error))
+    ;
+  else if ((root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    g_set_error (&local_error, QL_ERROR, QL_ERROR_FAILED, "not a JSON object");
+  else
+    load_object (j, json_node_get_object (root), runtime_dir, state_dir, &local_error);
+  if (local_error != NULL)
     {
       g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "Journal '%s' is damaged, nothing was undone: %s", j->path,
                    local_error->message);
       return NULL;
     }
   return g_steal_pointer (&j);
+}
+
+QlJournal *
+ql_journal_load (const char *runtime_dir, const char *state_dir, GError **error)
+{
+  g_autofree char *path = g_build_filename (runtime_dir, QL_RUNTIME_JOURNAL, NULL);
+  g_autofree char *data = NULL;
+  g_autoptr(GError) local_error = NULL;
+  gsize length = 0;
+
+  if (!g_file_get_contents (path, &data, &length, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_set_error (error, QL_ERROR, QL_ERROR_NOT_FOUND, "No journal '%s'", path);
+      else
+        g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "Cannot read journal: %s", local_error->message);
+      return NULL;
+    }
+  return ql_journal_parse (runtime_dir, state_dir, data, length, error);
 }
 
 guint

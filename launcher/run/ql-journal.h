@@ -20,6 +20,9 @@ QlJournal *ql_journal_new (const char *runtime_dir);
  * runtime_dir, the varstore in state_dir); one bad step refuses the whole
  * journal, before anything acts on it. */
 QlJournal *ql_journal_load (const char *runtime_dir, const char *state_dir, GError **error);
+/* The same from the journal's bytes. */
+QlJournal *ql_journal_parse (const char *runtime_dir, const char *state_dir, const char *data, gsize length,
+                             GError **error);
 gboolean ql_journal_exists (const char *runtime_dir);
 void ql_journal_free (QlJournal *journal);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlJournal, ql_journal_free)
