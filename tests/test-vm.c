@@ -308,6 +308,242 @@ test_fake_battery (gconstpointer data)
   assert_nothing_left (vm);
 }
 
+/* ---- a run that did not end cleanly, and the start after it ---- */
+
+/* The QEMUs that serve this VM's QMP socket, whichever run started them. */
+static guint
+count_qemus (const char *name)
+{
+  g_autofree char *sock = runtime_file (name, "qmp.sock");
+  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const char *pid;
+  guint n = 0;
+
+  g_assert_nonnull (proc);
+  while ((pid = g_dir_read_name (proc)))
+    {
+      g_autofree char *path = g_build_filename ("/proc", pid, "cmdline", NULL);
+      g_autofree char *cmdline = NULL;
+      gsize len = 0;
+
+      if (!g_ascii_isdigit (pid[0]) || !g_file_get_contents (path, &cmdline, &len, NULL) ||
+          strstr (cmdline, "qemu-system") == NULL)
+        continue;
+      /* argv is NUL-separated; a zombie's is empty */
+      for (const char *arg = cmdline; arg < cmdline + len; arg += strlen (arg) + 1)
+        if (strstr (arg, sock) != NULL)
+          {
+            n++;
+            break;
+          }
+    }
+  return n;
+}
+
+static guint64
+file_inode (const char *path)
+{
+  GStatBuf st;
+
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  return st.st_ino;
+}
+
+/* 'qlaunch start --detach PROFILE', not waited for. */
+static GSubprocess *
+spawn_start_detached (const char *profile)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                                      G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = profile_path (profile);
+  g_auto(GStrv) env = child_env ();
+  GSubprocess *proc;
+
+  g_subprocess_launcher_set_environ (launcher, env);
+  proc = g_subprocess_launcher_spawn (launcher, &error, qlaunch, "start", "--detach", path, NULL);
+  g_assert_no_error (error);
+  return proc;
+}
+
+/* The start succeeded; returns the supervisor pid it reports. */
+static gint64
+started_supervisor (GSubprocess *start)
+{
+  g_autofree char *out = NULL;
+  const char *pid;
+
+  g_assert_cmpint (wait_exit (start, &out), ==, 0);
+  g_test_message ("qlaunch start: %s", out);
+  pid = strstr (out, "(supervisor pid ");
+  g_assert_nonnull (pid);
+  return g_ascii_strtoll (pid + strlen ("(supervisor pid "), NULL, 10);
+}
+
+static gint64
+start_detached (const char *profile)
+{
+  g_autoptr(GSubprocess) start = spawn_start_detached (profile);
+  return started_supervisor (start);
+}
+
+/* The supervisor state.json names, once it is another than old (or 0 after 5 s). */
+static gint64
+wait_state_supervisor_not (const char *name, gint64 old)
+{
+  g_autofree char *dir = g_build_filename (runtime_base, name, NULL);
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(QlRuntimeState) state = ql_runtime_state_read (dir, NULL);
+      if (state != NULL && state->supervisor.pid != old)
+        return state->supervisor.pid;
+      g_usleep (20 * 1000);
+    }
+  return 0;
+}
+
+/* kill -9 of the supervisor, then at once a new start.  The old QEMU is held
+ * stopped, so that it outlives its supervisor as long as the test likes:
+ * the new supervisor names itself in state.json at once, waits for that
+ * QEMU before it starts its own, keeps the old run's console log, and stop
+ * reaches it. */
+static void
+test_start_after_supervisor_killed (void)
+{
+  const char *vm = "test-ignore-acpi";
+  g_autofree char *serial = runtime_file (vm, "serial.log");
+  g_autofree char *kept = g_build_filename (state_base, vm, "serial.log", NULL);
+  g_autofree char *out = NULL;
+  g_autoptr(GSubprocess) start = NULL;
+  gint64 old_supervisor, new_supervisor, old_qemu;
+  guint64 old_log;
+
+  if (skip_if_unavailable ())
+    return;
+  old_supervisor = start_detached ("test-ignore-acpi.ini");
+  old_qemu = status_pid (vm, "qemu-pid");
+  old_log = file_inode (serial);
+  /* its PDEATHSIG waits until SIGCONT; status would wait for its QMP */
+  g_assert_cmpint (kill ((pid_t) old_qemu, SIGSTOP), ==, 0);
+  kill_supervisor_pid (vm, old_supervisor);
+
+  start = spawn_start_detached ("test-ignore-acpi.ini");
+  new_supervisor = wait_state_supervisor_not (vm, old_supervisor);
+  g_assert_cmpint (new_supervisor, >, 0);
+  g_assert_cmpint (kill ((pid_t) new_supervisor, 0), ==, 0);
+  g_usleep (200 * 1000);
+  g_assert_cmpuint (count_qemus (vm), ==, 1);
+  g_assert_cmpint (kill ((pid_t) old_qemu, SIGCONT), ==, 0);
+  g_assert_cmpint (started_supervisor (start), ==, new_supervisor);
+
+  g_assert_cmpint (status_pid (vm, "supervisor-pid"), ==, new_supervisor);
+  g_assert_cmpint (status_pid (vm, "qemu-pid"), !=, old_qemu);
+  g_assert_cmpuint (count_qemus (vm), ==, 1);
+  /* moved, not overwritten by the new QEMU */
+  g_assert_cmpuint (file_inode (kept), ==, old_log);
+  g_assert_cmpuint (file_inode (serial), !=, old_log);
+
+  g_assert_cmpint (run_qlaunch (&out, NULL, "stop", "--timeout", "1", vm, NULL), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "VM 'test-ignore-acpi' stopped: stopped by force (quit)"));
+  g_assert_cmpuint (count_qemus (vm), ==, 0);
+  assert_nothing_left (vm);
+}
+
+/* A process that looks like a QEMU to anyone who only reads its name. */
+static GPid
+stand_in_qemu (void)
+{
+  const char *argv[] = { "/bin/bash", "-c", "exec -a qemu-system-x86_64 sleep 60", NULL };
+  g_autoptr(GError) error = NULL;
+  GPid pid;
+
+  g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, &error));
+  g_assert_no_error (error);
+  g_usleep (100 * 1000);
+  return pid;
+}
+
+static gboolean
+alive (GPid pid)
+{
+  return waitpid (pid, NULL, WNOHANG) == 0 && kill (pid, 0) == 0;
+}
+
+/* A state.json left in the runtime dir that names a live process as the
+ * supervisor (its true start time) and as QEMU (a PID reused since). */
+static void
+plant_state (const char *name, GPid stand_in)
+{
+  g_autofree char *dir = g_build_filename (runtime_base, name, NULL);
+  g_autofree char *path = g_build_filename (dir, "state.json", NULL);
+  g_autofree char *state = NULL;
+  guint64 start_time;
+
+  g_assert_true (ql_process_start_time ("/proc", stand_in, &start_time, NULL));
+  state = g_strdup_printf ("{\"supervisor-pid\": %d, \"supervisor-start-time\": %" G_GUINT64_FORMAT ", "
+                           "\"qemu-pid\": %d, \"qemu-start-time\": 1, \"started-usec\": 1, \"stop-timeout\": 5}",
+                           (int) stand_in, start_time, (int) stand_in);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, state, -1, NULL));
+}
+
+/* A planted state.json is replaced by the start, so that kill signals the
+ * new supervisor and never the process the file named. */
+static void
+test_start_replaces_planted_state (void)
+{
+  const char *vm = "test-ignore-acpi";
+  g_autofree char *out = NULL;
+  gint64 supervisor, t0;
+  GPid stand_in;
+
+  if (skip_if_unavailable ())
+    return;
+  stand_in = stand_in_qemu ();
+  plant_state (vm, stand_in);
+  /* no lock held: nothing runs, whatever the file says */
+  g_assert_cmpint (run_qlaunch (&out, NULL, "kill", vm, NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "VM 'test-ignore-acpi' is not running\n");
+
+  /* the reused QEMU PID is not waited for */
+  t0 = g_get_monotonic_time ();
+  supervisor = start_detached ("test-ignore-acpi.ini");
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 8 * G_USEC_PER_SEC);
+  g_assert_cmpint (status_pid (vm, "supervisor-pid"), ==, supervisor);
+  g_assert_cmpint (status_pid (vm, "qemu-pid"), !=, stand_in);
+  g_assert_true (alive (stand_in));
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "kill", vm, NULL), ==, 0);
+  g_assert_cmpuint (count_qemus (vm), ==, 0);
+  assert_nothing_left (vm);
+  g_assert_true (alive (stand_in));
+  kill (stand_in, SIGKILL);
+  waitpid (stand_in, NULL, 0);
+}
+
+/* kill -9 of the supervisor of a VM without host changes: recover waits for
+ * its QEMU, cleans the runtime dir and keeps the run's console log. */
+static void
+test_recover_without_host_changes (void)
+{
+  g_autofree char *serial = runtime_file ("demo", "serial.log");
+  g_autofree char *kept = g_build_filename (state_base, "demo", "serial.log", NULL);
+  g_autofree char *out = NULL;
+  guint64 old_log;
+
+  if (skip_if_unavailable ())
+    return;
+  start_detached ("demo.ini");
+  old_log = file_inode (serial);
+  kill_supervisor ("demo");
+  g_assert_cmpint (run_qlaunch (&out, NULL, "recover", "demo", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "VM 'demo' has no host changes to undo\n"));
+  g_assert_cmpuint (count_qemus ("demo"), ==, 0);
+  assert_nothing_left ("demo");
+  g_assert_cmpuint (file_inode (kept), ==, old_log);
+}
+
 /* ---- taps: in this test's own network namespace, a bridge with a veth
  * pair, one end a port, the other the "peer" at 10.99.0.1 ---- */
 
@@ -689,6 +925,161 @@ test_tap_no_permission (void)
   peer_net_down ();
 }
 
+/* No journal, nor a temp file of one, anywhere under dir. */
+static void
+assert_no_journal (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)))
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      g_assert_false (g_str_has_prefix (name, "journal.json"));
+      if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+        assert_no_journal (path);
+    }
+}
+
+/* A foreground start of test-tap, its stderr to read line by line. */
+static GSubprocess *
+start_tap_foreground (GDataInputStream **ret_err)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                                      G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = profile_path ("test-tap.ini");
+  g_auto(GStrv) env = child_env ();
+  GSubprocess *proc;
+
+  g_subprocess_launcher_set_environ (launcher, env);
+  proc = g_subprocess_launcher_spawn (launcher, &error, qlaunch, "start", path, NULL);
+  g_assert_no_error (error);
+  *ret_err = g_data_input_stream_new (g_subprocess_get_stderr_pipe (proc));
+  return proc;
+}
+
+/* Appends lines of in to text up to one that holds needle, or to the end
+ * when needle is NULL; FALSE when the end came first. */
+static gboolean
+read_lines (GDataInputStream *in, GString *text, const char *needle)
+{
+  char *line;
+
+  while ((line = g_data_input_stream_read_line_utf8 (in, NULL, NULL, NULL)))
+    {
+      gboolean found = needle != NULL && strstr (line, needle) != NULL;
+
+      g_string_append_printf (text, "%s\n", line);
+      g_free (line);
+      if (found)
+        return TRUE;
+    }
+  return needle == NULL;
+}
+
+/* Ctrl-C, and again a moment later when twice.  Before the VM runs, that
+ * aborts the start: status 1.  Once it runs, Ctrl-C is a stop that presses
+ * the power button, which the booting guest does not hear yet; one more
+ * Ctrl-C quits it: status 3. */
+static void
+interrupt_start (GSubprocess *proc, GDataInputStream *err, GString *text, gboolean twice)
+{
+  gboolean ran;
+
+  g_subprocess_send_signal (proc, SIGINT);
+  if (twice)
+    {
+      g_usleep (1000);
+      g_subprocess_send_signal (proc, SIGINT);
+    }
+  if (read_lines (err, text, "pressing the ACPI power button"))
+    g_subprocess_send_signal (proc, SIGINT);
+  g_assert_true (read_lines (err, text, NULL));
+  g_assert_true (g_subprocess_wait (proc, NULL, NULL));
+  g_test_message ("%s", text->str);
+  if (g_subprocess_get_if_signaled (proc))
+    {
+      /* before qlaunch took SIGINT over: it had done nothing yet */
+      g_assert_cmpint (g_subprocess_get_term_sig (proc), ==, SIGINT);
+      return;
+    }
+  ran = strstr (text->str, "test-tap: running (QEMU pid") != NULL;
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, ran ? 3 : 1);
+  if (!ran)
+    g_assert_nonnull (strstr (text->str, "Start of VM 'test-tap' interrupted"));
+}
+
+/* Ctrl-C delay_ms after the start, or once its stderr shows after_line. */
+static void
+interrupt_tap_start (guint delay_ms, const char *after_line, gboolean twice)
+{
+  g_autoptr(GDataInputStream) err = NULL;
+  g_autoptr(GSubprocess) proc = start_tap_foreground (&err);
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  if (after_line != NULL)
+    {
+      g_string_printf (text, "SIGINT%s after '%s':\n", twice ? " twice" : "", after_line);
+      g_assert_true (read_lines (err, text, after_line));
+    }
+  else
+    {
+      g_string_printf (text, "SIGINT%s after %u ms:\n", twice ? " twice" : "", delay_ms);
+      g_usleep (delay_ms * 1000);
+    }
+  interrupt_start (proc, err, text, twice);
+}
+
+/* The host is as it was before the start. */
+static void
+assert_tap_start_undone (const BridgeState *before)
+{
+  g_assert_false (link_exists ("ql-test-tap-0"));
+  assert_bridge_unchanged (before);
+  assert_nothing_left ("test-tap");
+  assert_no_journal (runtime_base);
+}
+
+/* Ctrl-C at any moment of a start with a tap, once or twice: the start ends
+ * and the host is left as it was; then a start works. */
+static void
+test_tap_interrupted_start (void)
+{
+  static const guint delays_ms[] = { 0, 5, 15, 30, 60, 120, 250 };
+  g_autoptr(JsonObject) exit_info = NULL;
+  BridgeState before;
+
+  if (skip_if_no_net ())
+    return;
+  peer_net_up ();
+  bridge_state ("qlbr0", &before);
+  for (guint twice = 0; twice < 2; twice++)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (delays_ms); i++)
+        {
+          interrupt_tap_start (delays_ms[i], NULL, twice);
+          assert_tap_start_undone (&before);
+        }
+      /* right after the tap was made, whatever the machine's speed */
+      interrupt_tap_start (0, "tap ql-test-tap-0: 2 queues", twice);
+      assert_tap_start_undone (&before);
+    }
+
+  /* once it runs */
+  interrupt_tap_start (0, "test-tap: running (QEMU pid", FALSE);
+  exit_info = last_exit ("test-tap");
+  g_assert_cmpstr (json_object_get_string_member (exit_info, "reason"), ==, "forced");
+  assert_tap_start_undone (&before);
+
+  start_detached ("test-tap.ini");
+  g_assert_true (link_exists ("ql-test-tap-0"));
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "kill", "test-tap", NULL), ==, 0);
+  assert_tap_start_undone (&before);
+  peer_net_down ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -719,6 +1110,9 @@ main (int argc, char **argv)
   g_test_add_func ("/vm/demo", test_demo);
   g_test_add_data_func ("/vm/fake-battery/bios", "bios", test_fake_battery);
   g_test_add_data_func ("/vm/fake-battery/uefi", "uefi", test_fake_battery);
+  g_test_add_func ("/vm/dead-run/start-after", test_start_after_supervisor_killed);
+  g_test_add_func ("/vm/dead-run/planted-state", test_start_replaces_planted_state);
+  g_test_add_func ("/vm/dead-run/recover", test_recover_without_host_changes);
   g_test_add_func ("/vm/tap/ping-stop", test_tap_ping_stop);
   g_test_add_func ("/vm/tap/qemu-killed", test_tap_qemu_killed);
   g_test_add_func ("/vm/tap/supervisor-killed", test_tap_supervisor_killed);
@@ -727,6 +1121,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vm/tap/host-setup", test_tap_host_setup);
   g_test_add_func ("/vm/tap/vhost", test_tap_vhost);
   g_test_add_func ("/vm/tap/no-permission", test_tap_no_permission);
+  g_test_add_func ("/vm/tap/interrupted-start", test_tap_interrupted_start);
   ret = g_test_run ();
   remove_tree (tmp_root);
   return ret;

@@ -131,10 +131,16 @@ status_pid (const char *name, const char *member)
 void
 kill_supervisor (const char *name)
 {
+  kill_supervisor_pid (name, status_pid (name, "supervisor-pid"));
+}
+
+void
+kill_supervisor_pid (const char *name, gint64 pid)
+{
   g_autofree char *dir = g_build_filename (runtime_base, name, NULL);
   gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
 
-  g_assert_cmpint (kill ((pid_t) status_pid (name, "supervisor-pid"), SIGKILL), ==, 0);
+  g_assert_cmpint (kill ((pid_t) pid, SIGKILL), ==, 0);
   /* the lock goes with the dead supervisor's last fd, a moment later */
   while (ql_lock_is_held (dir))
     {

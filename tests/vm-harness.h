@@ -35,6 +35,8 @@ JsonObject *status_json (const char *name);
 gint64 status_pid (const char *name, const char *member);
 /* SIGKILL to a running VM's supervisor; returns once its lock is free. */
 void kill_supervisor (const char *name);
+/* The same, for the supervisor known by pid: without asking the VM's status. */
+void kill_supervisor_pid (const char *name, gint64 pid);
 void wait_running (const char *name);
 int wait_exit (GSubprocess *proc, char **ret_stdout);
 char *runtime_file (const char *name, const char *file);
