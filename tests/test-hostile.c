@@ -33,32 +33,6 @@ plant (const char *dir, const char *file, const char *text)
   g_assert_no_error (error);
 }
 
-/* A process that looks like a QEMU to anyone who only reads its name. */
-static GPid
-stand_in_qemu (void)
-{
-  const char *argv[] = { "/bin/bash", "-c", "exec -a qemu-system-x86_64 sleep 60", NULL };
-  g_autoptr(GError) error = NULL;
-  GPid pid;
-
-  g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, &error));
-  g_assert_no_error (error);
-  g_usleep (100 * 1000);
-  return pid;
-}
-
-static gboolean
-alive (GPid pid)
-{
-  return waitpid (pid, NULL, WNOHANG) == 0 && kill (pid, 0) == 0;
-}
-
-static void
-stop_stand_in (GPid pid)
-{
-  kill (pid, SIGKILL);
-  waitpid (pid, NULL, 0);
-}
 
 /* 1: a name with '/' or a leading '.' never reaches a path. */
 static void
@@ -86,7 +60,7 @@ test_names (void)
         g_assert_cmpint (run_qlaunch (NULL, &err, verbs[v], names[n], NULL), ==, 1);
         g_assert_nonnull (strstr (err, "the VM name"));
       }
-  g_assert_true (alive (victim));
+  g_assert_true (stand_in_alive (victim));
   g_assert_true (g_file_test (outside, G_FILE_TEST_IS_DIR));
   stop_stand_in (victim);
   remove_tree (outside);
@@ -209,7 +183,7 @@ test_state_pids (void)
                               "\"qemu-start-time\": 0, \"started-usec\": -9223372036854775807, \"stop-timeout\": 5}");
     g_assert_cmpint (run_qlaunch (&out, NULL, "status", "pids", NULL), ==, 0);
   }
-  g_assert_true (alive (victim));
+  g_assert_true (stand_in_alive (victim));
   close (lock);
   stop_stand_in (victim);
   remove_tree (dir);
@@ -230,7 +204,7 @@ test_journal_qemu_pid (void)
   g_assert_cmpint (run_qlaunch (&out, &err, "recover", "reused", NULL), ==, 0);
   g_assert_null (strstr (out, "waiting for QEMU"));
   g_assert_nonnull (strstr (out, "tap ql-gone-0 is gone"));
-  g_assert_true (alive (victim));
+  g_assert_true (stand_in_alive (victim));
   g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
   stop_stand_in (victim);
 }

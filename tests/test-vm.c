@@ -451,25 +451,6 @@ test_start_after_supervisor_killed (void)
   assert_nothing_left (vm);
 }
 
-/* A process that looks like a QEMU to anyone who only reads its name. */
-static GPid
-stand_in_qemu (void)
-{
-  const char *argv[] = { "/bin/bash", "-c", "exec -a qemu-system-x86_64 sleep 60", NULL };
-  g_autoptr(GError) error = NULL;
-  GPid pid;
-
-  g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, &error));
-  g_assert_no_error (error);
-  g_usleep (100 * 1000);
-  return pid;
-}
-
-static gboolean
-alive (GPid pid)
-{
-  return waitpid (pid, NULL, WNOHANG) == 0 && kill (pid, 0) == 0;
-}
 
 /* A state.json left in the runtime dir that names a live process as the
  * supervisor (its true start time) and as QEMU (a PID reused since). */
@@ -513,13 +494,12 @@ test_start_replaces_planted_state (void)
   g_assert_cmpint (g_get_monotonic_time () - t0, <, 8 * G_USEC_PER_SEC);
   g_assert_cmpint (status_pid (vm, "supervisor-pid"), ==, supervisor);
   g_assert_cmpint (status_pid (vm, "qemu-pid"), !=, stand_in);
-  g_assert_true (alive (stand_in));
+  g_assert_true (stand_in_alive (stand_in));
   g_assert_cmpint (run_qlaunch (NULL, NULL, "kill", vm, NULL), ==, 0);
   g_assert_cmpuint (count_qemus (vm), ==, 0);
   assert_nothing_left (vm);
-  g_assert_true (alive (stand_in));
-  kill (stand_in, SIGKILL);
-  waitpid (stand_in, NULL, 0);
+  g_assert_true (stand_in_alive (stand_in));
+  stop_stand_in (stand_in);
 }
 
 /* kill -9 of the supervisor of a VM without host changes: recover waits for

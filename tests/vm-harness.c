@@ -364,3 +364,29 @@ assert_journal_is_plan (const char *name, JsonNode *steps)
       g_error ("the journal of %s is not its plan:\nplan %s\njournal %s", name, a, b);
     }
 }
+
+GPid
+stand_in_qemu (void)
+{
+  const char *argv[] = { "/bin/bash", "-c", "exec -a qemu-system-x86_64 sleep 60", NULL };
+  g_autoptr(GError) error = NULL;
+  GPid pid;
+
+  g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, &error));
+  g_assert_no_error (error);
+  g_usleep (100 * 1000);
+  return pid;
+}
+
+gboolean
+stand_in_alive (GPid pid)
+{
+  return waitpid (pid, NULL, WNOHANG) == 0 && kill (pid, 0) == 0;
+}
+
+void
+stop_stand_in (GPid pid)
+{
+  kill (pid, SIGKILL);
+  waitpid (pid, NULL, 0);
+}

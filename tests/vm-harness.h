@@ -57,4 +57,10 @@ JsonNode *qmp (QlQmpClient *client, const char *command);
 /* The guest's serial log once it holds needle. */
 char *wait_serial (const char *name, const char *needle);
 gboolean skip_if_unavailable (void);
+
+/* A process that looks like a QEMU to anyone who only reads its name
+ * (a child of the test; stop it with stop_stand_in). */
+GPid stand_in_qemu (void);
+gboolean stand_in_alive (GPid pid);
+void stop_stand_in (GPid pid);
 void remove_tree (const char *path);

@@ -34,6 +34,14 @@ ql_cmd_check_vm_name (const char *name)
 }
 
 void
+ql_cmd_print_json (JsonNode *node)
+{
+  g_autofree char *text = json_to_string (node, TRUE);
+
+  printf ("%s\n", text);
+}
+
+void
 ql_cmd_print_error (const GError *error)
 {
   g_printerr ("qlaunch: %s\n", error->message);

@@ -165,8 +165,7 @@ ql_cmd_devices (int argc, char **argv)
   if (json)
     {
       g_autoptr(JsonNode) root = devices_to_json (host);
-      g_autofree char *text = json_to_string (root, TRUE);
-      printf ("%s\n", text);
+      ql_cmd_print_json (root);
     }
   else if (tree)
     print_tree (host);

@@ -30,19 +30,6 @@ print_plan (const QlPrepared *prepared, const QlHostPlan *plan, const GPtrArray 
   printf ("  runtime %s (removed when the VM ends)\n", m->runtime_dir);
 }
 
-static void
-print_plan_json (const QlPrepared *prepared, const QlHostPlan *plan)
-{
-  g_autoptr(JsonNode) root = ql_host_plan_to_json (plan, prepared->profile->vm.name);
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autofree char *text = NULL;
-
-  json_generator_set_root (generator, root);
-  json_generator_set_pretty (generator, TRUE);
-  text = json_generator_to_data (generator, NULL);
-  printf ("%s\n", text);
-}
-
 int
 ql_cmd_plan (int argc, char **argv)
 {
@@ -72,7 +59,10 @@ ql_cmd_plan (int argc, char **argv)
       return 1;
     }
   if (json)
-    print_plan_json (prepared, plan);
+    {
+      g_autoptr(JsonNode) root = ql_host_plan_to_json (plan, prepared->profile->vm.name);
+      ql_cmd_print_json (root);
+    }
   else
     print_plan (prepared, plan, rom_notes);
   return 0;

@@ -88,8 +88,7 @@ print_rom (const char *label, const QlRom *rom, gboolean json)
   if (json)
     {
       g_autoptr(JsonNode) node = ql_rom_to_json (rom);
-      g_autofree char *text = json_to_string (node, TRUE);
-      printf ("%s\n", text);
+      ql_cmd_print_json (node);
     }
   else
     {

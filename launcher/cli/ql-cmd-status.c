@@ -125,18 +125,6 @@ print_human (JsonObject *o)
     }
 }
 
-static void
-print_json (JsonNode *node)
-{
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autofree char *text = NULL;
-
-  json_generator_set_root (generator, node);
-  json_generator_set_pretty (generator, TRUE);
-  text = json_generator_to_data (generator, NULL);
-  g_print ("%s\n", text);
-}
-
 int
 ql_cmd_status (int argc, char **argv)
 {
@@ -198,7 +186,7 @@ ql_cmd_status (int argc, char **argv)
         json_node_set_object (root, json_node_get_object (json_array_get_element (all, 0)));
       else
         json_node_set_array (root, all);
-      print_json (root);
+      ql_cmd_print_json (root);
     }
   else if (names->len == 0)
     g_print ("No VM is running\n");

@@ -30,5 +30,7 @@ void ql_cmd_print_threads (JsonArray *threads);
  * is a name a profile could have (no '/', no leading '.' or '-', …), so that
  * no verb reads or signals anything outside the VM's own directories. */
 gboolean ql_cmd_check_vm_name (const char *name);
+/* Prints node as pretty JSON to stdout. */
+void ql_cmd_print_json (JsonNode *node);
 /* Prints "qlaunch: MESSAGE" (every line of it) to stderr. */
 void ql_cmd_print_error (const GError *error);
