@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,6 +95,9 @@ test_journal_fields (void)
       "\"before\": \"0\", \"added\": 1}", "'before' is not a number in range" },
     { "interface with '/'", "{\"kind\": \"tap\", \"name\": \"../eth0\"}", "'name' is not valid" },
     { "interface too long", "{\"kind\": \"bridge\", \"name\": \"abcdefghijklmnop\"}", "'name' is not valid" },
+    { "interface template", "{\"kind\": \"bridge\", \"name\": \"virbr%d\"}", "'name' is not valid" },
+    { "nested too deep", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+      "nests deeper than 32 levels" },
     { "someone else's file", "{\"kind\": \"ssdt\", \"path\": \"/etc/passwd\"}", "not this VM's" },
     { "varstore elsewhere", "{\"kind\": \"nvram\", \"path\": \"/etc/shadow\", \"template\": \"/dev/null\"}",
       "not this VM's" },
@@ -118,7 +122,7 @@ test_journal_fields (void)
       g_assert_true (g_file_set_contents (override, "untouched\n", -1, NULL));
       plant (dir, "journal.json", journal);
       g_assert_cmpint (run_qlaunch (NULL, &err, "recover", "planted", NULL), ==, 1);
-      g_assert_nonnull (strstr (err, "is damaged, nothing was undone: change 2"));
+      g_assert_nonnull (strstr (err, "is damaged, nothing was undone: "));
       g_assert_nonnull (strstr (err, changes[i].expect));
       g_assert_true (g_file_get_contents (override, &text, NULL, NULL));
       g_assert_cmpstr (text, ==, "untouched\n");
@@ -227,6 +231,101 @@ test_recover_without_journal (void)
   g_assert_true (g_file_test (kept, G_FILE_TEST_EXISTS));
 }
 
+/* The review's findings: what is not a file or directory of qlaunch's own
+ * is refused before anything in it is believed. */
+static void
+test_symlinked_runtime_dir (void)
+{
+  g_autofree char *victim = g_build_filename (tmp_root, "victim", NULL);
+  g_autofree char *link = g_build_filename (runtime_base, "sym", NULL);
+  g_autofree char *kept = g_build_filename (victim, "state.json", NULL);
+  g_autofree char *err = NULL;
+  GStatBuf st;
+
+  g_assert_cmpint (g_mkdir_with_parents (runtime_base, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (victim, 0755), ==, 0);
+  plant (victim, "state.json", "{}");
+  g_assert_cmpint (symlink (victim, link), ==, 0);
+  g_assert_cmpint (run_qlaunch (NULL, &err, "recover", "sym", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "is a symbolic link"));
+  g_assert_true (g_file_test (kept, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (g_stat (victim, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0755);
+  g_unlink (link);
+  remove_tree (victim);
+}
+
+/* Anyone can read a process's start time: a QEMU is also known by its binary. */
+static void
+test_stand_in_with_start_time (void)
+{
+  g_autofree char *dir = runtime_dir_of ("copied");
+  GPid victim = stand_in_qemu ();
+  g_autofree char *stat_path = g_strdup_printf ("/proc/%d/stat", (int) victim);
+  g_autofree char *stat = NULL, *journal = NULL, *out = NULL;
+  char *paren;
+
+  g_assert_true (g_file_get_contents (stat_path, &stat, NULL, NULL));
+  paren = strrchr (stat, ')');
+  {
+    g_auto(GStrv) fields = g_strsplit (paren + 2, " ", 0);
+    journal = g_strdup_printf ("{\"version\": 1, \"qemu-pid\": %d, \"qemu-start-time\": %s, \"changes\": []}",
+                               (int) victim, fields[19]);
+  }
+  plant (dir, "journal.json", journal);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "recover", "copied", NULL), ==, 0);
+  g_assert_null (strstr (out, "waiting for QEMU"));
+  g_assert_true (stand_in_alive (victim));
+  /* an empty journal goes too, or every later start would ask for recover */
+  g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+  stop_stand_in (victim);
+}
+
+static void
+test_files_not_regular (void)
+{
+  g_autofree char *dir = runtime_dir_of ("odd");
+  g_autofree char *lock = g_build_filename (dir, "lock", NULL);
+  g_autofree char *journal = g_build_filename (dir, "journal.json", NULL);
+  g_autofree char *err = NULL, *out = NULL;
+
+  /* a FIFO as the lock: nothing may wait on it forever */
+  g_assert_cmpint (mkfifo (lock, 0600), ==, 0);
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "status", "odd", NULL), ==, 0);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "stop", "odd", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "is not running"));
+  g_assert_cmpint (run_qlaunch (NULL, &err, "recover", "odd", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "is not a lock file qlaunch made"));
+  g_unlink (lock);
+  /* the journal as a link to a device that never ends */
+  g_assert_cmpint (symlink ("/dev/zero", journal), ==, 0);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_qlaunch (NULL, &err, "recover", "odd", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "is damaged, nothing was undone: "));
+  g_assert_nonnull (strstr (err, "Too many levels of symbolic links"));
+  remove_tree (dir);
+}
+
+/* A device someone moved to another driver since is not qlaunch's to unbind. */
+static void
+test_device_moved_since (void)
+{
+  g_autofree char *sysfs = fake_sysfs_new ();
+  g_autofree char *dir = runtime_dir_of ("moved");
+  g_autofree char *unbind = g_build_filename (sysfs, "bus/pci/drivers/nouveau/unbind", NULL);
+  g_autofree char *out = NULL, *text = NULL;
+
+  g_setenv ("QLAUNCH_SYSFS", sysfs, TRUE);
+  plant (dir, "journal.json", "{\"version\": 1, \"changes\": [{\"kind\": \"vfio-bind\", "
+                              "\"device\": \"0000:02:00.0\", \"driver\": \"nvidia\"}]}");
+  g_assert_cmpint (run_qlaunch (&out, NULL, "recover", "moved", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "0000:02:00.0 is on nouveau now, not on vfio-pci; left alone"));
+  g_assert_true (g_file_get_contents (unbind, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "");
+  g_unsetenv ("QLAUNCH_SYSFS");
+  fake_sysfs_remove (sysfs);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -237,5 +336,9 @@ main (int argc, char **argv)
   g_test_add_func ("/hostile/state-pids", test_state_pids);
   g_test_add_func ("/hostile/journal-qemu-pid", test_journal_qemu_pid);
   g_test_add_func ("/hostile/recover-without-journal", test_recover_without_journal);
+  g_test_add_func ("/hostile/symlinked-runtime-dir", test_symlinked_runtime_dir);
+  g_test_add_func ("/hostile/stand-in-with-start-time", test_stand_in_with_start_time);
+  g_test_add_func ("/hostile/files-not-regular", test_files_not_regular);
+  g_test_add_func ("/hostile/device-moved-since", test_device_moved_since);
   return g_test_run ();
 }

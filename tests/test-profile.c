@@ -329,8 +329,11 @@ static const ErrorCase error_cases[] = {
   { "tap-create-bridge-alone", "[net lan]\nmode = tap\ncreate-bridge = true\n",
     "D/vm.ini:3: [net lan] create-bridge: needs bridge= (the name of the bridge to create)" },
   { "tap-bad-ifname", "[net lan]\nmode = tap\nifname = much-too-long-name\nbridge = br 0\n",
-    "D/vm.ini:3: [net lan] ifname: 'much-too-long-name' is not an interface name (1-15 characters, no '/', ':' or spaces)\n"
-    "D/vm.ini:4: [net lan] bridge: 'br 0' is not an interface name (1-15 characters, no '/', ':' or spaces)" },
+    "D/vm.ini:3: [net lan] ifname: 'much-too-long-name' is not an interface name (1-15 characters, no '/', ':', '%' or spaces)\n"
+    "D/vm.ini:4: [net lan] bridge: 'br 0' is not an interface name (1-15 characters, no '/', ':', '%' or spaces)" },
+  /* the kernel would read "br%d" as a template and make "br0" */
+  { "ifname-template", "[net lan]\nmode = tap\nbridge = br%d\n",
+    "D/vm.ini:3: [net lan] bridge: 'br%d' is not an interface name (1-15 characters, no '/', ':', '%' or spaces)" },
   { "tap-same-ifname", "[net a]\nmode = tap\nifname = tap0\n[net b]\nmode = tap\nifname = tap0\n",
     "D/vm.ini:6: [net b] ifname: 'tap0' is already the tap of [net a]" },
   { "tap-queues-range", "[net lan]\nmode = tap\nqueues = 0\nmtu = 9\n",

@@ -11,4 +11,13 @@ void ql_json_add_string_or_null (JsonBuilder *builder, const char *name, const c
 
 /* Writes a JSON object atomically (temporary file + rename), mode 0600. */
 gboolean ql_json_write_file (const char *path, JsonNode *root, GError **error);
+/* A JSON file qlaunch wrote in its runtime or state dir, read as untrusted:
+ * a regular file (no symlink, FIFO or device), owned by this user, at most
+ * QL_JSON_FILE_MAX bytes, nested at most QL_JSON_DEPTH_MAX deep. */
+#define QL_JSON_FILE_MAX (1 << 20)
+#define QL_JSON_DEPTH_MAX 32
+/* Whether no object or array in text nests deeper than max_depth (json-glib
+ * recurses once per level: a deep file would exhaust the stack). */
+gboolean ql_json_depth_within (const char *text, gsize length, guint max_depth);
+gboolean ql_json_read_file (const char *path, char **ret_text, gsize *ret_length, GError **error);
 JsonObject *ql_json_read_object (const char *path, GError **error);

@@ -1,6 +1,8 @@
 #include "ql-paths.h"
 #include "ql-error.h"
 
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char *
@@ -8,8 +10,9 @@ base_dir (const char *env, const char *root_dir, const char *user_parent)
 {
   const char *override = g_getenv (env);
 
+  /* canonical, so that the paths journaled under it read back the same */
   if (override != NULL && override[0] != '\0')
-    return g_strdup (override);
+    return g_canonicalize_filename (override, NULL);
   if (geteuid () == 0)
     return g_strdup (root_dir);
   return g_build_filename (user_parent, "qlaunch", NULL);
@@ -111,4 +114,33 @@ const char *
 ql_paths_devfs (void)
 {
   return env_or ("QLAUNCH_DEVFS", "/dev");
+}
+
+gboolean
+ql_paths_check_own_dir (const char *path, GError **error)
+{
+  struct stat st;
+
+  if (lstat (path, &st) != 0)
+    return ql_error_set_errno (error, errno, "Cannot use '%s'", path);
+  if (!S_ISDIR (st.st_mode) || st.st_uid != geteuid () || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST,
+                   "'%s' is %s; qlaunch keeps its files only in directories of its own user that no one else can "
+                   "write.  Remove it (qlaunch makes it again)", path,
+                   S_ISLNK (st.st_mode) ? "a symbolic link" : !S_ISDIR (st.st_mode) ? "not a directory"
+                   : st.st_uid != geteuid () ? "owned by another user" : "writable by others");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+ql_paths_make_own_dir (const char *path, GError **error)
+{
+  g_autofree char *parent = g_path_get_dirname (path);
+
+  if (g_mkdir_with_parents (path, 0700) != 0)
+    return ql_error_set_errno (error, errno, "Cannot create directory '%s'", path);
+  return ql_paths_check_own_dir (parent, error) && ql_paths_check_own_dir (path, error);
 }

@@ -21,3 +21,10 @@ char *ql_paths_find_profile (const char *name_or_path, GError **error);
 const char *ql_paths_sysfs (void);
 const char *ql_paths_procfs (void);
 const char *ql_paths_devfs (void);
+
+/* A directory qlaunch keeps files in: a real directory (no symbolic link),
+ * owned by this user, writable by no one else.  QL_ERROR_HOST otherwise. */
+gboolean ql_paths_check_own_dir (const char *path, GError **error);
+
+/* Creates path (0700) and its parents, then checks it and its parent as above. */
+gboolean ql_paths_make_own_dir (const char *path, GError **error);

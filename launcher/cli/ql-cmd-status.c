@@ -19,7 +19,6 @@ collect_status (const char *name)
 {
   g_autofree char *runtime_dir = ql_paths_runtime_dir (name);
   g_autofree char *state_dir = ql_paths_state_dir (name);
-  g_autofree char *last_exit_path = g_build_filename (state_dir, QL_STATE_LAST_EXIT, NULL);
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonObject) last_exit = NULL;
 
@@ -83,7 +82,7 @@ collect_status (const char *name)
       json_builder_add_string_value (b, "stopped");
     }
 
-  last_exit = ql_json_read_object (last_exit_path, NULL);
+  last_exit = ql_runtime_last_exit_read (state_dir);
   if (last_exit != NULL)
     {
       JsonNode *node = json_node_new (JSON_NODE_OBJECT);

@@ -19,7 +19,6 @@ stop_vm (const char *name, gboolean force, guint timeout_s)
 {
   g_autofree char *runtime_dir = ql_paths_runtime_dir (name);
   g_autofree char *state_dir = ql_paths_state_dir (name);
-  g_autofree char *last_exit_path = g_build_filename (state_dir, QL_STATE_LAST_EXIT, NULL);
   g_autoptr(QlRuntimeState) state = NULL;
   g_autoptr(JsonObject) last_exit = NULL;
   g_autoptr(GError) error = NULL;
@@ -59,7 +58,7 @@ stop_vm (const char *name, gboolean force, guint timeout_s)
       return 1;
     }
 
-  last_exit = ql_json_read_object (last_exit_path, NULL);
+  last_exit = ql_runtime_last_exit_read (state_dir);
   g_print ("VM '%s' stopped: %s\n", name,
            last_exit ? json_object_get_string_member_with_default (last_exit, "message", "") : "done");
   return 0;

@@ -25,7 +25,7 @@ parse_start_time (const char *stat, guint64 *ret)
   const char *p = strrchr (stat, ')');
   g_auto(GStrv) fields = NULL;
 
-  if (p == NULL)
+  if (p == NULL || p[1] != ' ')
     return FALSE;
   fields = g_strsplit (p + 2, " ", STARTTIME_FIELD);
   if (g_strv_length (fields) < STARTTIME_FIELD - 2)
@@ -61,10 +61,41 @@ ql_process_start_time (const char *procfs, gint64 pid, guint64 *ret_start_time, 
 QlProcessId
 ql_process_self (const char *procfs)
 {
-  QlProcessId id = { getpid (), 0 };
+  QlProcessId id = { getpid (), 0, QL_PROCESS_QLAUNCH };
 
   ql_process_start_time (procfs, id.pid, &id.start_time, NULL);
   return id;
+}
+
+/* /proc/PID/exe without the " (deleted)" of a binary replaced since */
+static char *
+read_exe (const char *procfs, gint64 pid)
+{
+  g_autofree char *path = g_strdup_printf ("%s/%" G_GINT64_FORMAT "/exe", procfs, pid);
+  char *exe = g_file_read_link (path, NULL);
+
+  if (exe != NULL && g_str_has_suffix (exe, " (deleted)"))
+    exe[strlen (exe) - strlen (" (deleted)")] = '\0';
+  return exe;
+}
+
+static gboolean
+runs_expected_binary (const char *procfs, const QlProcessId *id)
+{
+  g_autofree char *exe = NULL, *self = NULL, *name = NULL;
+
+  if (id->kind == QL_PROCESS_ANY)
+    return TRUE;
+  exe = read_exe (procfs, id->pid);
+  if (exe == NULL)
+    return FALSE;
+  if (id->kind == QL_PROCESS_QEMU)
+    {
+      name = g_path_get_basename (exe);
+      return g_str_has_prefix (name, "qemu");   /* qemu-system-x86_64, qemu-kvm */
+    }
+  self = read_exe (procfs, getpid ());
+  return self != NULL && strcmp (exe, self) == 0;
 }
 
 gboolean
@@ -72,7 +103,8 @@ ql_process_is_alive (const char *procfs, const QlProcessId *id)
 {
   guint64 start_time;
 
-  return ql_process_start_time (procfs, id->pid, &start_time, NULL) && start_time == id->start_time;
+  return ql_process_start_time (procfs, id->pid, &start_time, NULL) && start_time == id->start_time &&
+         runs_expected_binary (procfs, id);
 }
 
 static int

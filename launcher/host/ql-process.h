@@ -5,9 +5,16 @@
 /* A process known by more than its number: its PID and the time it started
  * (field 22 of /proc/PID/stat, clock ticks after boot), so that a PID that
  * was reused by another process is never signalled by mistake. */
+typedef enum {
+  QL_PROCESS_ANY,            /* only PID and start time are compared */
+  QL_PROCESS_QLAUNCH,        /* and it runs this qlaunch binary (a supervisor) */
+  QL_PROCESS_QEMU,           /* and it runs a qemu* binary (qemu-system-x86_64, qemu-kvm) */
+} QlProcessKind;
+
 typedef struct {
   gint64 pid;
   guint64 start_time;
+  QlProcessKind kind;        /* set by whoever reads the PID, never from the file */
 } QlProcessId;
 
 #define QL_PROCESS_PID_MAX 4194304     /* the kernel's PID_MAX_LIMIT */
@@ -21,7 +28,8 @@ gboolean ql_process_start_time (const char *procfs, gint64 pid, guint64 *ret_sta
 /* This process, now. */
 QlProcessId ql_process_self (const char *procfs);
 
-/* Whether id still names the process it named (alive, same start time). */
+/* Whether id still names the process it named: alive, the same start time,
+ * and the binary its kind says (a start time can be read by anyone). */
 gboolean ql_process_is_alive (const char *procfs, const QlProcessId *id);
 
 /* Sends sig to id through a pidfd, after checking through that pidfd's

@@ -1,6 +1,7 @@
 #include "ql-host-step.h"
 #include "ql-error.h"
 #include "ql-hugepage-pool.h"
+#include "ql-profile.h"
 
 #include <string.h>
 
@@ -161,20 +162,6 @@ ql_host_driver_name_valid (const char *name)
   return TRUE;
 }
 
-/* The kernel's dev_valid_name () and no characters a terminal or a
- * message would show wrongly. */
-gboolean
-ql_host_ifname_valid (const char *name)
-{
-  gsize len = name ? strlen (name) : 0;
-
-  if (len == 0 || len > IFNAME_MAX_LEN || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
-    return FALSE;
-  for (gsize i = 0; i < len; i++)
-    if (!g_ascii_isgraph (name[i]) || name[i] == '/' || name[i] == ':')
-      return FALSE;
-  return TRUE;
-}
 
 gboolean
 ql_host_pool_dir_valid (const char *pool)
@@ -310,9 +297,9 @@ parse_link (QlHostStep *step, JsonObject *o, GError **error)
   if (!get_string (o, "name", FALSE, &name, error) ||
       (step->kind == QL_HOST_STEP_TAP && !get_string (o, "bridge", TRUE, &bridge, error)))
     return FALSE;
-  if (!ql_host_ifname_valid (name))
+  if (!ql_profile_ifname_is_valid (name))
     return invalid (error, "name", name);
-  if (bridge != NULL && !ql_host_ifname_valid (bridge))
+  if (bridge != NULL && !ql_profile_ifname_is_valid (bridge))
     return invalid (error, "bridge", bridge);
   step->name = g_strdup (name);
   step->bridge = g_strdup (bridge);

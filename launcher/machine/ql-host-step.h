@@ -56,7 +56,7 @@ JsonObject *ql_host_step_to_json (const QlHostStep *step);
  * checks that paths are the VM's own. */
 QlHostStep *ql_host_step_from_json (JsonObject *object, GError **error);
 
-/* The kernel's rules for names that go into sysfs paths and netlink. */
+/* The kernel's rules for names that go into sysfs paths (interface names:
+ * ql_profile_ifname_is_valid ()). */
 gboolean ql_host_driver_name_valid (const char *name);
-gboolean ql_host_ifname_valid (const char *name);
 gboolean ql_host_pool_dir_valid (const char *pool);

@@ -4,9 +4,11 @@
 #include "ql-value.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- the schema ---- */
@@ -774,7 +776,7 @@ static void
 parse_ifname_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
 {
   if (!ql_profile_ifname_is_valid (value))
-    report (loader, group, spec->key, "'%s' is not an interface name (1-15 characters, no '/', ':' or spaces)", value);
+    report (loader, group, spec->key, "'%s' is not an interface name (1-15 characters, no '/', ':', '%%' or spaces)", value);
   else
     replace_string (FIELD (base, spec->offset, char *), g_strdup (value));
 }
@@ -1065,13 +1067,16 @@ probe_disk_format (const char *path)
 {
   static const guint8 qcow2_magic[4] = { 'Q', 'F', 'I', 0xfb };
   guint8 head[4] = { 0 };
-  FILE *f = fopen (path, "rb");
-  gsize n = 0;
+  /* non-blocking: a FIFO named as a disk must not hang the load */
+  int fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  gssize n = 0;
 
-  if (f != NULL)
+  if (fd >= 0)
     {
-      n = fread (head, 1, sizeof head, f);
-      fclose (f);
+      if (fstat (fd, &st) == 0 && (S_ISREG (st.st_mode) || S_ISBLK (st.st_mode)))
+        n = read (fd, head, sizeof head);
+      close (fd);
     }
   return n == 4 && memcmp (head, qcow2_magic, 4) == 0 ? QL_DISK_FORMAT_QCOW2 : QL_DISK_FORMAT_RAW;
 }
@@ -1401,6 +1406,17 @@ ql_profile_name_is_valid (const char *name, char **ret_message)
       *ret_message = g_strdup ("the VM name is not valid UTF-8");
       return FALSE;
     }
+  /* C1 controls and format characters (bidi overrides, zero-width) would
+   * make the name print as another one */
+  for (const char *p = name; *p; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      if (g_unichar_iscntrl (c) || g_unichar_type (c) == G_UNICODE_FORMAT)
+        {
+          *ret_message = g_strdup_printf ("the VM name contains the invisible or control character U+%04X", c);
+          return FALSE;
+        }
+    }
   return TRUE;
 }
 
@@ -1426,7 +1442,7 @@ ql_profile_ifname_is_valid (const char *name)
   if (len == 0 || len >= 16 || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
     return FALSE;
   for (const char *c = name; *c; c++)
-    if (*c == '/' || *c == ':' || g_ascii_isspace (*c) || g_ascii_iscntrl (*c) || (guchar) *c >= 0x80)
+    if (*c == '/' || *c == ':' || *c == '%' || g_ascii_isspace (*c) || g_ascii_iscntrl (*c) || (guchar) *c >= 0x80)
       return FALSE;
   return TRUE;
 }

@@ -176,5 +176,6 @@ char *ql_profile_default_mac (const char *vm_name, const char *net_id);
  * than letters, digits, '-' and '_'. */
 char *ql_profile_default_ifname (const char *vm_name, guint n);
 
-/* A Linux interface name: 1-15 characters, none of '/', ':', whitespace. */
+/* A Linux interface name: 1-15 printable ASCII characters, none of '/', ':', whitespace, and no
+ * '%' (the kernel reads "br%d" as a template and makes "br0"). */
 gboolean ql_profile_ifname_is_valid (const char *name);

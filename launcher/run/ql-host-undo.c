@@ -30,9 +30,18 @@ shrink_hugepages (const QlHostStep *step, const char *sysfs, char **ret_done, GE
   return TRUE;
 }
 
+/* Only a device that is on vfio-pci (or on no driver) is qlaunch's to give
+ * back: one that something else moved since is left where it is. */
 static gboolean
 give_back_device (const QlHostStep *step, const char *sysfs, char **ret_done, GError **error)
 {
+  g_autofree char *current = ql_vfio_current_driver (sysfs, step->device);
+
+  if (current != NULL && g_strcmp0 (current, "vfio-pci") != 0 && g_strcmp0 (current, step->driver) != 0)
+    {
+      *ret_done = g_strdup_printf ("%s is on %s now, not on vfio-pci; left alone", step->device, current);
+      return TRUE;
+    }
   if (!ql_vfio_restore (sysfs, step->device, step->driver, step->driver_override, FALSE, error))
     return FALSE;
   *ret_done = g_strdup_printf ("%s is back on %s", step->device, step->driver ? step->driver : "no driver");
@@ -74,8 +83,6 @@ ql_host_undo (QlJournal *journal, const char *sysfs, gboolean start_failed,
   g_autoptr(GString) failures = g_string_new (NULL);
   g_autoptr(GError) save_error = NULL;
 
-  if (steps->len == 0)
-    return TRUE;
   for (guint i = steps->len; i-- > 0;)
     {
       g_autoptr(GError) step_error = NULL;

@@ -4,6 +4,7 @@
 #include "ql-runtime-files.h"
 
 #include <errno.h>
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #define JOURNAL_VERSION 1
@@ -118,11 +119,18 @@ static gboolean
 load_object (QlJournal *j, JsonObject *o, const char *runtime_dir, const char *state_dir, GError **error)
 {
   JsonNode *changes = json_object_get_member (o, "changes");
-  gint64 start_time;
+  gint64 start_time, version;
 
   if (changes == NULL || !JSON_NODE_HOLDS_ARRAY (changes))
     {
       g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "no changes array");
+      return FALSE;
+    }
+  if (!load_int (o, "version", JOURNAL_VERSION, &version, error) || version == 0)
+    {
+      g_clear_error (error);
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "not a version %d journal (written by a newer qlaunch?)",
+                   JOURNAL_VERSION);
       return FALSE;
     }
   if (!load_int (o, "qemu-pid", QL_PROCESS_PID_MAX, &j->qemu.pid, error) ||
@@ -134,6 +142,7 @@ load_object (QlJournal *j, JsonObject *o, const char *runtime_dir, const char *s
       return FALSE;
     }
   j->qemu.start_time = (guint64) start_time;
+  j->qemu.kind = QL_PROCESS_QEMU;
   return load_steps (j, json_node_get_array (changes), runtime_dir, state_dir, error);
 }
 
@@ -145,7 +154,10 @@ ql_journal_parse (const char *runtime_dir, const char *state_dir, const char *da
   g_autoptr(GError) local_error = NULL;
   JsonNode *root;
 
-  if (!json_parser_load_from_data (parser, data, (gssize) length, &local_error))
+  if (length > QL_JSON_FILE_MAX || !ql_json_depth_within (data, length, QL_JSON_DEPTH_MAX))
+    g_set_error (&local_error, QL_ERROR, QL_ERROR_FAILED, "larger than %d bytes or nested deeper than %d levels",
+                 QL_JSON_FILE_MAX, QL_JSON_DEPTH_MAX);
+  else if (!json_parser_load_from_data (parser, data, (gssize) length, &local_error))
     ;
   else if ((root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     g_set_error (&local_error, QL_ERROR, QL_ERROR_FAILED, "not a JSON object");
@@ -168,12 +180,13 @@ ql_journal_load (const char *runtime_dir, const char *state_dir, GError **error)
   g_autoptr(GError) local_error = NULL;
   gsize length = 0;
 
-  if (!g_file_get_contents (path, &data, &length, &local_error))
+  if (!ql_json_read_file (path, &data, &length, &local_error))
     {
-      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
         g_set_error (error, QL_ERROR, QL_ERROR_NOT_FOUND, "No journal '%s'", path);
       else
-        g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "Cannot read journal: %s", local_error->message);
+        g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "Journal '%s' is damaged, nothing was undone: %s", path,
+                     local_error->message);
       return NULL;
     }
   return ql_journal_parse (runtime_dir, state_dir, data, length, error);

@@ -1,6 +1,7 @@
 #include "ql-runtime.h"
 #include "ql-error.h"
 #include "ql-json.h"
+#include "ql-paths.h"
 #include "ql-runtime-files.h"
 
 #include <gio/gio.h>
@@ -20,14 +21,10 @@ struct _QlLock {
 static gboolean
 make_private_dir (const char *dir, GError **error)
 {
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      return ql_error_set_errno (error, errno, "Cannot create directory '%s'", dir);
-    }
+  if (!ql_paths_make_own_dir (dir, error))
+    return FALSE;
   if (chmod (dir, 0700) != 0)
-    {
-      return ql_error_set_errno (error, errno, "Cannot make '%s' private", dir);
-    }
+    return ql_error_set_errno (error, errno, "Cannot make '%s' private", dir);
   return TRUE;
 }
 
@@ -44,11 +41,17 @@ ql_lock_acquire (const char *runtime_dir, const char *vm_name, GError **error)
   for (int attempt = 0; attempt < 10; attempt++)
     {
       struct stat by_fd, by_path;
-      int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+      int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 
       if (fd < 0)
         {
           ql_error_set_errno (error, errno, "Cannot open lock '%s'", path);
+          return NULL;
+        }
+      if (fstat (fd, &by_fd) != 0 || !S_ISREG (by_fd.st_mode))
+        {
+          close (fd);
+          g_set_error (error, QL_ERROR, QL_ERROR_HOST, "'%s' is not a lock file qlaunch made; remove it", path);
           return NULL;
         }
       if (flock (fd, LOCK_EX | LOCK_NB) != 0)
@@ -93,12 +96,17 @@ gboolean
 ql_lock_is_held (const char *runtime_dir)
 {
   g_autofree char *path = g_build_filename (runtime_dir, QL_RUNTIME_LOCK, NULL);
-  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st;
   gboolean held;
+  int fd;
 
+  /* a runtime dir that is not ours (a symlink, another user's) holds no VM of ours */
+  if (!ql_paths_check_own_dir (runtime_dir, NULL))
+    return FALSE;
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0)
     return FALSE;
-  held = flock (fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  held = fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && flock (fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
   close (fd);
   return held;
 }
@@ -211,6 +219,8 @@ ql_runtime_state_read (const char *runtime_dir, GError **error)
                    local_error->message);
       return NULL;
     }
+  state->supervisor.kind = QL_PROCESS_QLAUNCH;
+  state->qemu.kind = QL_PROCESS_QEMU;
   state->accel = g_strdup (read_string (o, "accel"));
   state->profile = g_strdup (read_string (o, "profile"));
   return g_steal_pointer (&state);
@@ -231,10 +241,9 @@ ql_runtime_keep_logs (const char *runtime_dir, const char *state_dir)
 
       if (!g_file_test (from, G_FILE_TEST_EXISTS))
         continue;
-      if (g_mkdir_with_parents (state_dir, 0700) != 0 ||
-          !g_file_move (src, dst, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, &error))
-        g_warning ("cannot keep %s in '%s': %s, ignoring", logs[i], state_dir,
-                   error ? error->message : g_strerror (errno));
+      if (!ql_paths_make_own_dir (state_dir, &error) ||
+          !g_file_move (src, dst, G_FILE_COPY_OVERWRITE | G_FILE_COPY_NOFOLLOW_SYMLINKS, NULL, NULL, NULL, &error))
+        g_warning ("cannot keep %s in '%s': %s, ignoring", logs[i], state_dir, error->message);
     }
 }
 
@@ -250,4 +259,26 @@ ql_runtime_remove_run_files (const char *runtime_dir)
       if (g_unlink (path) != 0 && errno != ENOENT)
         g_warning ("cannot remove '%s': %s, ignoring", path, g_strerror (errno));
     }
+}
+
+static gboolean
+member_is (JsonObject *o, const char *member, GType type)
+{
+  JsonNode *node = json_object_get_member (o, member);
+
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
+}
+
+JsonObject *
+ql_runtime_last_exit_read (const char *state_dir)
+{
+  g_autofree char *path = g_build_filename (state_dir, QL_STATE_LAST_EXIT, NULL);
+  g_autoptr(JsonObject) o = ql_json_read_object (path, NULL);
+  gint64 latest = g_get_real_time () + G_TIME_SPAN_DAY;
+
+  if (o == NULL || !member_is (o, "message", G_TYPE_STRING) || !member_is (o, "reason", G_TYPE_STRING) ||
+      !member_is (o, "exit-status", G_TYPE_INT64) || !member_is (o, "ended-usec", G_TYPE_INT64) ||
+      json_object_get_int_member (o, "ended-usec") < 0 || json_object_get_int_member (o, "ended-usec") > latest)
+    return NULL;
+  return g_steal_pointer (&o);
 }

@@ -49,3 +49,7 @@ void ql_runtime_keep_logs (const char *runtime_dir, const char *state_dir);
 /* Removes what a run leaves in the runtime dir (QL_RUNTIME_RUN_FILES), as
  * its end does and recover after a supervisor that died. */
 void ql_runtime_remove_run_files (const char *runtime_dir);
+
+/* STATE/last-exit.json when it holds what the supervisor writes (a message,
+ * a reason, an exit status, an end time not in the future); else NULL. */
+JsonObject *ql_runtime_last_exit_read (const char *state_dir);

@@ -468,6 +468,9 @@ child_setup (gpointer user_data)
     _exit (127);
   /* what QEMU creates in the runtime dir (serial.log) is the VM's alone */
   umask (0077);
+  /* out of the terminal's process group: Ctrl-C is for the supervisor, which
+   * shuts the guest down; QEMU would just die of it */
+  setpgid (0, 0);
   /* every thread QEMU makes inherits this; vCPUs and iothreads are moved
    * before the guest runs.  A failure shows when the threads are pinned. */
   if (emulator_pinned)
@@ -554,8 +557,8 @@ prepare_host (Supervisor *s, GError **error)
 
   if (!ql_rom_check_for_machine (s->m, notes, error))
     return FALSE;
-  if (g_mkdir_with_parents (s->m->state_dir, 0700) != 0)
-    return ql_error_set_errno (error, errno, "Cannot create state directory '%s'", s->m->state_dir);
+  if (!ql_paths_make_own_dir (s->m->state_dir, error))
+    return FALSE;
   plan = ql_host_plan_for_machine (s->m, error);
   if (plan == NULL)
     return FALSE;
@@ -739,6 +742,7 @@ run_qemu (Supervisor *s)
       return;
     }
   s->qemu_id.pid = qemu_pid (s);
+  s->qemu_id.kind = QL_PROCESS_QEMU;
   ql_process_start_time (ql_paths_procfs (), s->qemu_id.pid, &s->qemu_id.start_time, NULL);
   if (!ql_journal_set_qemu (s->journal, &s->qemu_id, &spawn_error))
     fail_start (s, spawn_error);
