@@ -42,6 +42,7 @@ QlAml *ql_aml_copy_object (QlAml *value, QlAml *target);
 QlAml *ql_aml_increment (QlAml *target);
 QlAml *ql_aml_shift_left (QlAml *value, QlAml *count);
 QlAml *ql_aml_or (QlAml *a, QlAml *b);
+QlAml *ql_aml_add (QlAml *a, QlAml *b);
 QlAml *ql_aml_subtract (QlAml *a, QlAml *b);
 /* Index(object, index) as a reference, the target of a Store. */
 QlAml *ql_aml_index (QlAml *object, QlAml *index);

@@ -2,12 +2,17 @@
 #include "ql-aml.h"
 #include "ql-profile.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 #define FW_CFG_PORT_SELECTOR 0x510
 #define FW_CFG_FILE_DIR 0x19
 #define FW_CFG_NAME_SIZE 56
 #define ACPI_ROM_MAX_CHUNK 0x1000   /* ACPI 6.4 §B.4.3: _ROM returns at most 4 KiB */
+/* ACPICA aborts a While loop that runs longer than 30 s (AE_AML_LOOP_TIMEOUT),
+ * and a port read costs milliseconds in a slow emulated guest: the ROM is read
+ * in loops of this many bytes, one after another, never inside one loop. */
+#define ROM_READ_CHUNK 0x400
 
 /* LocalN = 0; While (LocalN < limit) { body; LocalN++ } */
 static QlAml *
@@ -45,15 +50,12 @@ method_read_buffer (void)
       NULL));
 }
 
-/* Once: walks the fw_cfg file directory for QRNM and reads the file into
- * QROM.  Serialized, so a second caller never sees half a ROM. */
+/* Walks the fw_cfg file directory for QRNM: its selector to QSLT, its size
+ * to QSIZ; 1 when found. */
 static QlAml *
-method_init (void)
+method_find (void)
 {
-  return ql_aml_method ("QRIN", 0, TRUE, ql_aml_list (
-      ql_aml_if (ql_aml_name ("QRDN"), ql_aml_return (ql_aml_int (0))),
-      ql_aml_store (ql_aml_int (1), ql_aml_name ("QRDN")),
-      ql_aml_if (ql_aml_lnot (ql_aml_cond_ref_of (ql_aml_name ("\\_SB.PCI0.FWCF"))), ql_aml_return (ql_aml_int (0))),
+  return ql_aml_method ("QRFN", 0, TRUE, ql_aml_list (
       ql_aml_store (ql_aml_int (FW_CFG_FILE_DIR), ql_aml_name ("QSEL")),
       ql_aml_store (ql_aml_call ("QRBE", ql_aml_int (4), NULL), ql_aml_local (0)),       /* count */
       count_up (1, ql_aml_local (0), ql_aml_list (
@@ -62,12 +64,54 @@ method_init (void)
           ql_aml_call ("QRBE", ql_aml_int (2), NULL),                                  /* reserved */
           ql_aml_store (ql_aml_call ("QRBF", ql_aml_int (FW_CFG_NAME_SIZE), NULL), ql_aml_local (4)),
           ql_aml_if (ql_aml_lequal (ql_aml_local (4), ql_aml_name ("QRNM")), ql_aml_list (
-              ql_aml_store (ql_aml_local (3), ql_aml_name ("QSEL")),
-              ql_aml_copy_object (ql_aml_call ("QRBF", ql_aml_local (2), NULL), ql_aml_name ("QROM")),
+              ql_aml_store (ql_aml_local (3), ql_aml_name ("QSLT")),
+              ql_aml_store (ql_aml_local (2), ql_aml_name ("QSIZ")),
               ql_aml_return (ql_aml_int (1)),
               NULL)),
           NULL)),
       ql_aml_return (ql_aml_int (0)),
+      NULL));
+}
+
+/* QROM[Arg0 .. Arg0 + chunk) from the selected file, in a loop of its own. */
+static QlAml *
+method_read_chunk (void)
+{
+  return ql_aml_method ("QRCK", 1, TRUE, ql_aml_list (
+      ql_aml_store (ql_aml_add (ql_aml_arg (0), ql_aml_int (ROM_READ_CHUNK)), ql_aml_local (0)),
+      ql_aml_if (ql_aml_lgreater (ql_aml_local (0), ql_aml_name ("QSIZ")),
+                 ql_aml_store (ql_aml_name ("QSIZ"), ql_aml_local (0))),
+      ql_aml_store (ql_aml_arg (0), ql_aml_local (1)),
+      ql_aml_while (ql_aml_lless (ql_aml_local (1), ql_aml_local (0)), ql_aml_list (
+          ql_aml_store (ql_aml_name ("QDAT"), ql_aml_index (ql_aml_name ("QROM"), ql_aml_local (1))),
+          ql_aml_increment (ql_aml_local (1)),
+          NULL)),
+      NULL));
+}
+
+/* Once: finds the file and reads it into QROM, chunk after chunk (as many
+ * as the ROM had when the table was made).  Serialized, so a second caller
+ * never sees half a ROM. */
+static QlAml *
+method_init (gsize rom_size)
+{
+  QlAml *chunks = g_byte_array_new ();
+
+  for (gsize at = 0; at < rom_size; at += ROM_READ_CHUNK)
+    {
+      QlAml *call = ql_aml_call ("QRCK", ql_aml_int (at), NULL);
+      g_byte_array_append (chunks, call->data, call->len);
+      g_byte_array_unref (call);
+    }
+  return ql_aml_method ("QRIN", 0, TRUE, ql_aml_list (
+      ql_aml_if (ql_aml_name ("QRDN"), ql_aml_return (ql_aml_int (0))),
+      ql_aml_store (ql_aml_int (1), ql_aml_name ("QRDN")),
+      ql_aml_if (ql_aml_lnot (ql_aml_cond_ref_of (ql_aml_name ("\\_SB.PCI0.FWCF"))), ql_aml_return (ql_aml_int (0))),
+      ql_aml_if (ql_aml_lnot (ql_aml_call ("QRFN", NULL, NULL)), ql_aml_return (ql_aml_int (0))),
+      ql_aml_store (ql_aml_name ("QSLT"), ql_aml_name ("QSEL")),
+      ql_aml_copy_object (ql_aml_buffer (ql_aml_name ("QSIZ"), NULL, 0), ql_aml_name ("QROM")),
+      chunks,
+      ql_aml_return (ql_aml_int (1)),
       NULL));
 }
 
@@ -103,10 +147,14 @@ rom_device (const QlSsdtRom *rom)
       /* compared with the directory entry's NUL-padded name as it is */
       ql_aml_name_decl ("QRNM", ql_aml_buffer (ql_aml_int (FW_CFG_NAME_SIZE), name, sizeof name)),
       ql_aml_name_decl ("QRDN", ql_aml_int (0)),
+      ql_aml_name_decl ("QSLT", ql_aml_int (0)),
+      ql_aml_name_decl ("QSIZ", ql_aml_int (0)),
       ql_aml_name_decl ("QROM", ql_aml_buffer (ql_aml_int (1), &placeholder, 1)),
       method_read_be (),
       method_read_buffer (),
-      method_init (),
+      method_find (),
+      method_read_chunk (),
+      method_init (rom->rom_size),
       method_rom (),
       NULL);
   if (rom->define_device)
@@ -179,6 +227,14 @@ ql_ssdt_build (const QlSsdtRom *roms, guint n_roms, gboolean fake_battery)
   return ql_aml_table ("SSDT", 1, QL_SSDT_OEM_ID, QL_SSDT_TABLE_ID, 1, body);
 }
 
+static gsize
+rom_file_size (const char *path)
+{
+  GStatBuf st;
+
+  return path != NULL && g_stat (path, &st) == 0 && st.st_size > 0 ? (gsize) st.st_size : 0;
+}
+
 GBytes *
 ql_ssdt_for_machine (const QlMachine *m)
 {
@@ -189,7 +245,7 @@ ql_ssdt_for_machine (const QlMachine *m)
   for (guint i = 0; i < m->hostdevs->len; i++)
     {
       const QlMachineHostdev *h = m->hostdevs->pdata[i];
-      QlSsdtRom rom = { h->acpi_path, h->rom_fw_cfg_name, h->acpi_define_device };
+      QlSsdtRom rom = { h->acpi_path, h->rom_fw_cfg_name, h->acpi_define_device, rom_file_size (h->pci->rom) };
       if (h->rom_fw_cfg_name != NULL)
         g_array_append_val (roms, rom);
     }

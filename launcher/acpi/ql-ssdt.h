@@ -11,6 +11,7 @@ typedef struct {
   const char *acpi_path;      /* \_SB.PCI0.SE0.S00 */
   const char *fw_cfg_name;    /* the fw_cfg file that holds the ROM */
   gboolean define_device;     /* QEMU does not describe the device: Device() instead of Scope() */
+  gsize rom_size;             /* of the ROM file: how many chunks the table reads */
 } QlSsdtRom;
 
 #define QL_SSDT_OEM_ID "QLNCH"
