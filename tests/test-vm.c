@@ -349,23 +349,6 @@ file_inode (const char *path)
   return st.st_ino;
 }
 
-/* 'qlaunch start --detach PROFILE', not waited for. */
-static GSubprocess *
-spawn_start_detached (const char *profile)
-{
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                                                      G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *path = profile_path (profile);
-  g_auto(GStrv) env = child_env ();
-  GSubprocess *proc;
-
-  g_subprocess_launcher_set_environ (launcher, env);
-  proc = g_subprocess_launcher_spawn (launcher, &error, qlaunch, "start", "--detach", path, NULL);
-  g_assert_no_error (error);
-  return proc;
-}
-
 /* The start succeeded; returns the supervisor pid it reports. */
 static gint64
 started_supervisor (GSubprocess *start)
@@ -383,7 +366,7 @@ started_supervisor (GSubprocess *start)
 static gint64
 start_detached (const char *profile)
 {
-  g_autoptr(GSubprocess) start = spawn_start_detached (profile);
+  g_autoptr(GSubprocess) start = start_process (profile, TRUE);
   return started_supervisor (start);
 }
 
@@ -429,7 +412,7 @@ test_start_after_supervisor_killed (void)
   g_assert_cmpint (kill ((pid_t) old_qemu, SIGSTOP), ==, 0);
   kill_supervisor_pid (vm, old_supervisor);
 
-  start = spawn_start_detached ("test-ignore-acpi.ini");
+  start = start_process ("test-ignore-acpi.ini", TRUE);
   new_supervisor = wait_state_supervisor_not (vm, old_supervisor);
   g_assert_cmpint (new_supervisor, >, 0);
   g_assert_cmpint (kill ((pid_t) new_supervisor, 0), ==, 0);

@@ -93,9 +93,8 @@ run_qlaunch (char **ret_out, char **ret_err, ...)
   return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
 }
 
-/* A foreground 'qlaunch start', as systemd would run it. */
 GSubprocess *
-start_foreground (const char *profile)
+start_process (const char *profile, gboolean detach)
 {
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                                                                       G_SUBPROCESS_FLAGS_STDERR_PIPE);
@@ -105,9 +104,19 @@ start_foreground (const char *profile)
   GSubprocess *proc;
 
   g_subprocess_launcher_set_environ (launcher, env);
-  proc = g_subprocess_launcher_spawn (launcher, &error, qlaunch, "start", path, NULL);
+  if (detach)
+    proc = g_subprocess_launcher_spawn (launcher, &error, qlaunch, "start", "--detach", path, NULL);
+  else
+    proc = g_subprocess_launcher_spawn (launcher, &error, qlaunch, "start", path, NULL);
   g_assert_no_error (error);
   return proc;
+}
+
+/* A foreground 'qlaunch start', as systemd would run it. */
+GSubprocess *
+start_foreground (const char *profile)
+{
+  return start_process (profile, FALSE);
 }
 
 JsonObject *

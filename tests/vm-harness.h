@@ -30,6 +30,8 @@ gchar **child_env (void);
 int run_qlaunch (char **ret_out, char **ret_err, ...) G_GNUC_NULL_TERMINATED;
 /* A foreground 'qlaunch start', as systemd would run it. */
 GSubprocess *start_foreground (const char *profile);
+/* 'qlaunch start [--detach] PROFILE', not waited for. */
+GSubprocess *start_process (const char *profile, gboolean detach);
 JsonObject *status_json (const char *name);
 /* "qemu-pid" or "supervisor-pid" of a running VM */
 gint64 status_pid (const char *name, const char *member);
