@@ -47,5 +47,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       (void) reply;
     }
   ql_qmp_client_close (client);
+  /* the cancelled read completes on the next iteration and drops its
+   * references, as it does in the supervisor's main loop */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
   return 0;
 }
