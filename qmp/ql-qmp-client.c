@@ -220,6 +220,42 @@ send_command (QlQmpClient *self, const char *command, JsonNode *arguments)
   return id;
 }
 
+/* ---- cancelling a task ---- */
+
+typedef struct {
+  GCancellable *cancellable;
+  gulong handler;
+} CancelWatch;
+
+static void
+cancel_watch_end (gpointer data, GObject *task_was)
+{
+  CancelWatch *watch = data;
+
+  /* a cancelled cancellable emits no more (ours are never reset); and
+   * disconnecting from inside its handler would wait for itself */
+  if (!g_cancellable_is_cancelled (watch->cancellable))
+    g_cancellable_disconnect (watch->cancellable, watch->handler);
+  g_object_unref (watch->cancellable);
+  g_free (watch);
+}
+
+/* The handler gets the task without a reference: the task holds the
+ * cancellable, so a reference back would keep both, and the client, for
+ * ever.  The handler goes when the task does. */
+static void
+watch_cancel (GTask *task, GCancellable *cancellable, GCallback handler)
+{
+  CancelWatch *watch;
+
+  if (cancellable == NULL)
+    return;
+  watch = g_new0 (CancelWatch, 1);
+  watch->cancellable = g_object_ref (cancellable);
+  watch->handler = g_cancellable_connect (cancellable, handler, task, NULL);
+  g_object_weak_ref (G_OBJECT (task), cancel_watch_end, watch);
+}
+
 /* ---- commands ---- */
 
 static void
@@ -265,9 +301,7 @@ execute_task (QlQmpClient *self, const char *command, JsonNode *arguments,
   id = send_command (self, command, arguments);
   g_hash_table_insert (self->pending, g_memdup2 (&id, sizeof id), g_object_ref (task));
   g_object_set_data (G_OBJECT (task), "ql-qmp-id", GSIZE_TO_POINTER ((gsize) id));
-  if (cancellable != NULL)
-    g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled), g_object_ref (task),
-                           g_object_unref);
+  watch_cancel (task, cancellable, G_CALLBACK (on_cancelled));
   if (ret_id != NULL)
     *ret_id = id;
   return g_steal_pointer (&task);
@@ -407,9 +441,7 @@ ql_qmp_client_handshake_async (QlQmpClient *self, GCancellable *cancellable,
       return;
     }
   self->handshake = g_object_ref (task);
-  if (cancellable != NULL)
-    g_cancellable_connect (cancellable, G_CALLBACK (on_handshake_cancelled), g_object_ref (task),
-                           g_object_unref);
+  watch_cancel (task, cancellable, G_CALLBACK (on_handshake_cancelled));
   negotiate (self);
 }
 

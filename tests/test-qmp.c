@@ -496,6 +496,35 @@ test_sync_round_trip (Fixture *f, gconstpointer data)
 
 /* ---- the framer alone ---- */
 
+/* A closed client is freed: a task's cancel handler once held the task,
+ * which holds the cancellable and the client (found by fuzz-qmp-client,
+ * which grew by every client it made). */
+static void
+test_client_freed (void)
+{
+  const char *peer = "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n{\"return\": {}, \"id\": 1}\r\n";
+  g_autoptr(GError) error = NULL;
+  QlQmpClient *client;
+  gpointer alive;
+  int pair[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
+  g_assert_cmpint (write (pair[1], peer, strlen (peer)), ==, (gssize) strlen (peer));
+  close (pair[1]);
+  client = ql_qmp_client_new_for_fd (pair[0], &error);
+  g_assert_no_error (error);
+  alive = client;
+  g_object_add_weak_pointer (G_OBJECT (client), &alive);
+  g_assert_true (ql_qmp_client_handshake_sync (client, 1000, &error));
+  g_assert_null (ql_qmp_client_execute_sync (client, "query-status", NULL, 1000, &error));
+  g_assert_error (error, QL_QMP_ERROR, QL_QMP_ERROR_DISCONNECTED);
+  ql_qmp_client_close (client);
+  g_object_unref (client);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_null (alive);
+}
+
 static void
 test_framer_limits (void)
 {
@@ -561,6 +590,7 @@ main (int argc, char **argv)
   ADD ("/qmp/disconnect-pending", test_disconnect_pending);
   ADD ("/qmp/eof-in-handshake", test_eof_in_handshake);
   ADD ("/qmp/timeouts", test_timeouts);
+  g_test_add_func ("/qmp/client-freed", test_client_freed);
   ADD ("/qmp/sync-round-trip", test_sync_round_trip);
   g_test_add_func ("/qmp/framer/limits", test_framer_limits);
   g_test_add_func ("/qmp/framer/incremental", test_framer_incremental);
