@@ -325,6 +325,28 @@ ql_qmp_client_execute_finish (QlQmpClient *self, GAsyncResult *result, GError **
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* What a (possibly compromised) QEMU sends is checked for its type: a
+ * member of another type reads as absent. */
+static const char *
+member_string (JsonObject *o, const char *name)
+{
+  JsonNode *node = json_object_get_member (o, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return "";
+  return json_node_get_string (node);
+}
+
+static gint64
+member_int (JsonObject *o, const char *name)
+{
+  JsonNode *node = json_object_get_member (o, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return 0;
+  return json_node_get_int (node);
+}
+
 static QlQmpError
 error_code_from_class (const char *klass)
 {
@@ -361,8 +383,8 @@ complete_command (QlQmpClient *self, JsonObject *message)
     {
       JsonNode *err = json_object_get_member (message, "error");
       JsonObject *obj = JSON_NODE_HOLDS_OBJECT (err) ? json_node_get_object (err) : NULL;
-      const char *klass = obj ? json_object_get_string_member_with_default (obj, "class", "") : "";
-      const char *desc = obj ? json_object_get_string_member_with_default (obj, "desc", "") : "";
+      const char *klass = obj ? member_string (obj, "class") : "";
+      const char *desc = obj ? member_string (obj, "desc") : "";
       QlQmpError code = error_code_from_class (klass);
 
       if (code == QL_QMP_ERROR_UNKNOWN_CLASS)
@@ -499,7 +521,7 @@ handle_message (QlQmpClient *self, const char *text)
 
   if (json_object_has_member (message, "event"))
     {
-      const char *name = json_object_get_string_member_with_default (message, "event", "");
+      const char *name = member_string (message, "event");
       JsonNode *data = json_object_get_member (message, "data");
       gint64 usec = 0;
 
@@ -509,8 +531,8 @@ handle_message (QlQmpClient *self, const char *text)
           if (JSON_NODE_HOLDS_OBJECT (ts))
             {
               JsonObject *t = json_node_get_object (ts);
-              usec = json_object_get_int_member_with_default (t, "seconds", 0) * G_USEC_PER_SEC +
-                     json_object_get_int_member_with_default (t, "microseconds", 0);
+              usec = CLAMP (member_int (t, "seconds"), 0, G_MAXINT64 / G_USEC_PER_SEC - 1) * G_USEC_PER_SEC +
+                     CLAMP (member_int (t, "microseconds"), 0, G_USEC_PER_SEC - 1);
             }
         }
       g_signal_emit (self, signals[SIGNAL_EVENT], 0, name, data, usec);

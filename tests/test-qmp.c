@@ -378,6 +378,28 @@ test_malformed_object (Fixture *f, gconstpointer data)
   g_assert_true (g_str_has_prefix (error->message, "QMP peer sent malformed JSON"));
 }
 
+/* Members of the wrong type (a compromised QEMU) read as absent, without a
+ * GLib critical (fatal in tests) and without an overflowing timestamp. */
+static void
+test_wrong_member_types (Fixture *f, gconstpointer data)
+{
+  Call a;
+  gint64 id;
+  g_autofree char *reply = NULL;
+
+  handshake (f);
+  peer_send (f, "{\"event\": {\"x\": 1}, \"timestamp\": {\"seconds\": 9223372036854775807, \"microseconds\": \"1\"}}\r\n");
+  call_start (f, &a, "odd", "a");
+  id = peer_expect (f, "odd");
+  reply = g_strdup_printf ("{\"id\": %" G_GINT64_FORMAT ", \"error\": {\"class\": {}, \"desc\": [1]}}\r\n", id);
+  peer_send (f, reply);
+  call_wait (&a);
+  g_assert_error (a.error, QL_QMP_ERROR, QL_QMP_ERROR_UNKNOWN_CLASS);
+  g_assert_cmpstr (a.error->message, ==, " (QMP error class '')");
+  g_assert_false (ql_qmp_client_is_closed (f->client));
+  call_clear (&a);
+}
+
 /* Whatever precedes the greeting, nothing is accepted until it came. */
 static void
 test_no_greeting (Fixture *f, gconstpointer data)
@@ -590,6 +612,7 @@ main (int argc, char **argv)
   ADD ("/qmp/disconnect-pending", test_disconnect_pending);
   ADD ("/qmp/eof-in-handshake", test_eof_in_handshake);
   ADD ("/qmp/timeouts", test_timeouts);
+  ADD ("/qmp/wrong-member-types", test_wrong_member_types);
   g_test_add_func ("/qmp/client-freed", test_client_freed);
   ADD ("/qmp/sync-round-trip", test_sync_round_trip);
   g_test_add_func ("/qmp/framer/limits", test_framer_limits);
