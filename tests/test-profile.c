@@ -219,6 +219,9 @@ static const ErrorCase error_cases[] = {
     "D/vm.ini:1: [mdev vgpu]: is not supported by this version of qlaunch yet" },
   { "pci-needs-host", "[pci gpu]\nx-vga = true\n",
     "D/vm.ini:1: [pci gpu]: needs host= (an address like 01:00.0, or VENDOR:DEVICE; see 'qlaunch devices')" },
+  /* found by fuzz-profile: an empty host= reached g_strsplit as NULL */
+  { "pci-empty-host", "[pci gpu]\nhost =\n",
+    "D/vm.ini:2: [pci gpu] host: '' is not a PCI address (like 01:00.0 or 0000:01:00.0) or VENDOR:DEVICE[#N] (like 10de:1bb6)" },
   { "pci-bad-host", "[pci gpu]\nhost = 1:0.0\n",
     "D/vm.ini:2: [pci gpu] host: '1:0.0' is not a PCI address (like 01:00.0 or 0000:01:00.0) or VENDOR:DEVICE[#N] (like 10de:1bb6)" },
   { "pci-bad-index", "[pci gpu]\nhost = 10de:1bb6#0\n",

@@ -499,8 +499,10 @@ parse_pci_host (const char *text, QlPci *pci)
       pci->by_address = TRUE;
       return TRUE;
     }
-  /* VENDOR:DEVICE[#N] */
+  /* VENDOR:DEVICE[#N]; an empty value splits into no parts at all */
   id_index = g_strsplit (text, "#", 2);
+  if (id_index[0] == NULL)
+    return FALSE;
   {
     g_auto(GStrv) ids = g_strsplit (id_index[0], ":", -1);
     if (g_strv_length (ids) != 2 || strlen (ids[0]) != 4 || strlen (ids[1]) != 4 ||
