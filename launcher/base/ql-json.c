@@ -122,3 +122,25 @@ ql_json_read_object (const char *path, GError **error)
     }
   return json_object_ref (json_node_get_object (root));
 }
+
+gboolean
+ql_json_get_int (JsonObject *o, const char *member, gint64 min, gint64 max, const gint64 *fallback, gint64 *ret,
+                 GError **error)
+{
+  JsonNode *node = json_object_get_member (o, member);
+
+  if (node == NULL && fallback != NULL)
+    {
+      *ret = *fallback;
+      return TRUE;
+    }
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64 ||
+      json_node_get_int (node) < min || json_node_get_int (node) > max)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "'%s' is %s", member,
+                   node == NULL ? "missing" : "not a number in range");
+      return FALSE;
+    }
+  *ret = json_node_get_int (node);
+  return TRUE;
+}

@@ -21,3 +21,9 @@ gboolean ql_json_write_file (const char *path, JsonNode *root, GError **error);
 gboolean ql_json_depth_within (const char *text, gsize length, guint max_depth);
 gboolean ql_json_read_file (const char *path, char **ret_text, gsize *ret_length, GError **error);
 JsonObject *ql_json_read_object (const char *path, GError **error);
+
+/* An integer member of an object read from a file, in min..max.  When it is
+ * absent: *fallback if given, else "'MEMBER' is missing"; of another type or
+ * out of range: "'MEMBER' is not a number in range" (QL_ERROR_FAILED). */
+gboolean ql_json_get_int (JsonObject *object, const char *member, gint64 min, gint64 max, const gint64 *fallback,
+                          gint64 *ret, GError **error);

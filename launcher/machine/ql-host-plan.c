@@ -195,9 +195,10 @@ add_bridge_step (QlHostPlan *plan, const QlNet *net, const QlHostState *state, G
                    net->where, net->bridge, net->bridge, net->bridge);
       return FALSE;
     }
-  step = ql_host_step_new (QL_HOST_STEP_BRIDGE, "");
-  g_free (step->label);
-  step->label = g_strdup_printf ("[net %s] create-bridge", net->id);
+  {
+    g_autofree char *label = g_strdup_printf ("[net %s] create-bridge", net->id);
+    step = ql_host_step_new (QL_HOST_STEP_BRIDGE, label);
+  }
   step->name = g_strdup (net->bridge);
   g_ptr_array_add (plan->steps, step);
   return TRUE;

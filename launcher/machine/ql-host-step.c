@@ -1,5 +1,6 @@
 #include "ql-host-step.h"
 #include "ql-error.h"
+#include "ql-json.h"
 #include "ql-hugepage-pool.h"
 #include "ql-profile.h"
 
@@ -207,24 +208,6 @@ get_string (JsonObject *o, const char *member, gboolean nullable, const char **r
 }
 
 static gboolean
-get_int (JsonObject *o, const char *member, gint64 min, gint64 max, gint64 fallback, gint64 *ret, GError **error)
-{
-  JsonNode *node = json_object_get_member (o, member);
-
-  *ret = fallback;
-  if (node == NULL && fallback >= min)
-    return TRUE;
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64 ||
-      (*ret = json_node_get_int (node)) < min || *ret > max)
-    {
-      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "'%s' is %s", member,
-                   node == NULL ? "missing" : "not a number in range");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
 invalid (GError **error, const char *member, const char *value)
 {
   g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "'%s' is not valid: \"%s\"", member, value ? value : "");
@@ -254,8 +237,8 @@ parse_hugepages (QlHostStep *step, JsonObject *o, GError **error)
   const char *pool;
   gint64 before, added;
 
-  if (!get_string (o, "pool", FALSE, &pool, error) || !get_int (o, "before", 0, PAGES_MAX, -1, &before, error) ||
-      !get_int (o, "added", 0, PAGES_MAX, -1, &added, error))
+  if (!get_string (o, "pool", FALSE, &pool, error) || !ql_json_get_int (o, "before", 0, PAGES_MAX, NULL, &before, error) ||
+      !ql_json_get_int (o, "added", 0, PAGES_MAX, NULL, &added, error))
     return FALSE;
   if (!ql_host_pool_dir_valid (pool))
     return invalid (error, "pool", pool);
@@ -274,7 +257,7 @@ parse_vfio (QlHostStep *step, JsonObject *o, GError **error)
 
   if (!get_string (o, "device", FALSE, &device, error) || !get_string (o, "driver", TRUE, &driver, error) ||
       !get_string (o, "driver-override", TRUE, &override, error) ||
-      !get_int (o, "iommu-group", -1, IOMMU_GROUP_MAX, -1, &group, error))
+      !ql_json_get_int (o, "iommu-group", -1, IOMMU_GROUP_MAX, &(gint64) { -1 }, &group, error))
     return FALSE;
   if (!ql_pci_address_parse (device, FALSE, &addr, NULL) || strlen (device) != QL_PCI_ADDRESS_LEN - 1)
     return invalid (error, "device", device);

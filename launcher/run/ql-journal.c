@@ -98,24 +98,6 @@ load_steps (QlJournal *j, JsonArray *changes, const char *runtime_dir, const cha
 }
 
 static gboolean
-load_int (JsonObject *o, const char *member, gint64 max, gint64 *ret, GError **error)
-{
-  JsonNode *node = json_object_get_member (o, member);
-
-  *ret = 0;
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64 ||
-      json_node_get_int (node) < 0 || json_node_get_int (node) > max)
-    {
-      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "'%s' is not a number in range", member);
-      return FALSE;
-    }
-  *ret = json_node_get_int (node);
-  return TRUE;
-}
-
-static gboolean
 load_object (QlJournal *j, JsonObject *o, const char *runtime_dir, const char *state_dir, GError **error)
 {
   JsonNode *changes = json_object_get_member (o, "changes");
@@ -126,15 +108,15 @@ load_object (QlJournal *j, JsonObject *o, const char *runtime_dir, const char *s
       g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "no changes array");
       return FALSE;
     }
-  if (!load_int (o, "version", JOURNAL_VERSION, &version, error) || version == 0)
+  if (!ql_json_get_int (o, "version", 0, JOURNAL_VERSION, &(gint64) { 0 }, &version, error) || version == 0)
     {
       g_clear_error (error);
       g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "not a version %d journal (written by a newer qlaunch?)",
                    JOURNAL_VERSION);
       return FALSE;
     }
-  if (!load_int (o, "qemu-pid", QL_PROCESS_PID_MAX, &j->qemu.pid, error) ||
-      !load_int (o, "qemu-start-time", G_MAXINT64, &start_time, error))
+  if (!ql_json_get_int (o, "qemu-pid", 0, QL_PROCESS_PID_MAX, &(gint64) { 0 }, &j->qemu.pid, error) ||
+      !ql_json_get_int (o, "qemu-start-time", 0, G_MAXINT64, &(gint64) { 0 }, &start_time, error))
     return FALSE;
   if (j->qemu.pid != 0 && !ql_process_pid_valid (j->qemu.pid))
     {

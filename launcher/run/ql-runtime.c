@@ -154,29 +154,13 @@ ql_runtime_state_write (const char *runtime_dir, const QlRuntimeState *state, GE
 }
 
 static gboolean
-read_int (JsonObject *o, const char *member, gint64 min, gint64 max, gint64 *ret, GError **error)
-{
-  JsonNode *node = json_object_get_member (o, member);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64 ||
-      json_node_get_int (node) < min || json_node_get_int (node) > max)
-    {
-      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "'%s' is %s", member,
-                   node == NULL ? "missing" : "not a number in range");
-      return FALSE;
-    }
-  *ret = json_node_get_int (node);
-  return TRUE;
-}
-
-static gboolean
 read_process (JsonObject *o, const char *pid_name, const char *start_name, gboolean optional, QlProcessId *ret,
               GError **error)
 {
   gint64 start_time;
 
-  if (!read_int (o, pid_name, optional ? 0 : 2, QL_PROCESS_PID_MAX, &ret->pid, error) ||
-      !read_int (o, start_name, 0, G_MAXINT64, &start_time, error))
+  if (!ql_json_get_int (o, pid_name, optional ? 0 : 2, QL_PROCESS_PID_MAX, NULL, &ret->pid, error) ||
+      !ql_json_get_int (o, start_name, 0, G_MAXINT64, NULL, &start_time, error))
     return FALSE;
   if (ret->pid != 0 && !ql_process_pid_valid (ret->pid))
     {
@@ -212,8 +196,8 @@ ql_runtime_state_read (const char *runtime_dir, GError **error)
   state = g_new0 (QlRuntimeState, 1);
   if (!read_process (o, "supervisor-pid", "supervisor-start-time", FALSE, &state->supervisor, &local_error) ||
       !read_process (o, "qemu-pid", "qemu-start-time", TRUE, &state->qemu, &local_error) ||
-      !read_int (o, "started-usec", 0, latest, &state->started_usec, &local_error) ||
-      !read_int (o, "stop-timeout", 1, 3600, &state->stop_timeout_s, &local_error))
+      !ql_json_get_int (o, "started-usec", 0, latest, NULL, &state->started_usec, &local_error) ||
+      !ql_json_get_int (o, "stop-timeout", 1, 3600, NULL, &state->stop_timeout_s, &local_error))
     {
       g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "'%s' is not a state file qlaunch wrote: %s", path,
                    local_error->message);
