@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """exec -> running: 'qlaunch start --detach' against bare QEMU with the same argv.
 
-Both are measured the same way: from exec until QEMU's public QMP socket
-answers query-status with "running".  Bare QEMU gets qlaunch's own argv
+Both are measured the same way: from exec until the QMP socket (QEMU's own
+for bare QEMU, the supervisor's relay for qlaunch) answers query-status with
+"running".  Bare QEMU gets qlaunch's own argv
 (from 'qlaunch argv') without -S and without the supervisor's inherited
 sockets.  Runs are interleaved; prints each median and the median ratio.
 Usage: bench/start-latency.py [ROUNDS] [PROFILE]   (needs build/ and build/guest)
@@ -27,11 +28,9 @@ def bare_argv():
             i += 1
             continue
         if a == "-chardev" and "fd=3" in nxt:
-            i += 4  # the supervisor's chardev and its -mon
-            continue
-        if a == "-chardev" and nxt.startswith("socket,id=qmp,"):
-            result += [a, "socket,id=qmp,path=%s,server=on,wait=off" % sock]
-            i += 2
+            # the supervisor's monitor and its -mon: bare QEMU gets a socket of its own
+            result += [a, "socket,id=qmp,path=%s,server=on,wait=off" % sock, "-mon", "chardev=qmp,mode=control"]
+            i += 4
             continue
         if a == "-chardev" and "fd=4" in nxt:
             result += [a, "file,id=serial0,path=%s" % os.path.join(tmp, "bare-serial.log")]

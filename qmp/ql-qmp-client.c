@@ -325,6 +325,26 @@ ql_qmp_client_execute_finish (QlQmpClient *self, GAsyncResult *result, GError **
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+void
+ql_qmp_client_forward_async (QlQmpClient *self, const char *command, JsonNode *arguments,
+                             GCancellable *cancellable, GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (QL_IS_QMP_CLIENT (self));
+  task = execute_task (self, command, arguments, cancellable, callback, user_data, NULL);
+  if (task != NULL)
+    g_object_set_data (G_OBJECT (task), "ql-qmp-whole-reply", GINT_TO_POINTER (TRUE));
+}
+
+JsonObject *
+ql_qmp_client_forward_finish (QlQmpClient *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 /* What a (possibly compromised) QEMU sends is checked for its type: a
  * member of another type reads as absent. */
 static const char *
@@ -356,6 +376,17 @@ error_code_from_class (const char *klass)
   return QL_QMP_ERROR_UNKNOWN_CLASS;
 }
 
+/* The reply without its id (ours, not the forwarding client's). */
+static JsonObject *
+whole_reply (JsonObject *message)
+{
+  JsonObject *reply = json_object_new ();
+  const char *member = json_object_has_member (message, "error") ? "error" : "return";
+
+  json_object_set_member (reply, member, json_node_copy (json_object_get_member (message, member)));
+  return reply;
+}
+
 static void
 complete_command (QlQmpClient *self, JsonObject *message)
 {
@@ -379,7 +410,9 @@ complete_command (QlQmpClient *self, JsonObject *message)
   g_free (key);
   task = value;
 
-  if (json_object_has_member (message, "error"))
+  if (g_object_get_data (G_OBJECT (task), "ql-qmp-whole-reply") != NULL)
+    g_task_return_pointer (task, whole_reply (message), (GDestroyNotify) json_object_unref);
+  else if (json_object_has_member (message, "error"))
     {
       JsonNode *err = json_object_get_member (message, "error");
       JsonObject *obj = JSON_NODE_HOLDS_OBJECT (err) ? json_node_get_object (err) : NULL;
@@ -719,10 +752,11 @@ ql_qmp_client_handshake_sync (QlQmpClient *self, guint timeout_ms, GError **erro
   if (!ok)
     {
       sync_error (&wait, error, "handshake", timeout_ms);
-      /* QEMU serves one client per monitor; the next waits, ungreeted */
+      /* a monitor of QEMU's own serves one client at a time, the next waits
+       * ungreeted; qlaunch's relay greets at once unless its supervisor is stuck */
       if (error != NULL && g_error_matches (*error, QL_QMP_ERROR, QL_QMP_ERROR_TIMEOUT))
-        g_prefix_error (error, "QEMU did not greet: another client (a console, a script) probably holds its "
-                               "QMP socket, which takes one client at a time.  ");
+        g_prefix_error (error, "No QMP greeting: the peer is stuck, or it is a monitor of QEMU's own that "
+                               "another client holds (it takes one at a time).  ");
       return FALSE;
     }
   return TRUE;
@@ -745,4 +779,23 @@ ql_qmp_client_execute_sync (QlQmpClient *self, const char *command, JsonNode *ar
   if (ret == NULL)
     sync_error (&wait, error, command, timeout_ms);
   return ret;
+}
+
+JsonObject *
+ql_qmp_client_forward_sync (QlQmpClient *self, const char *command, JsonNode *arguments,
+                            guint timeout_ms, GError **error)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  SyncWait wait = { 0 };
+  JsonObject *reply;
+
+  g_main_context_push_thread_default (self->context);
+  ql_qmp_client_forward_async (self, command, arguments, cancellable, sync_done, &wait);
+  sync_run (self, &wait, cancellable, timeout_ms);
+  g_main_context_pop_thread_default (self->context);
+  reply = ql_qmp_client_forward_finish (self, wait.result, error);
+  g_object_unref (wait.result);
+  if (reply == NULL)
+    sync_error (&wait, error, command, timeout_ms);
+  return reply;
 }

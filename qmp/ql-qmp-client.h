@@ -56,11 +56,23 @@ void ql_qmp_client_execute_async (QlQmpClient *self, const char *command, JsonNo
                                   gpointer user_data);
 JsonNode *ql_qmp_client_execute_finish (QlQmpClient *self, GAsyncResult *result, GError **error);
 
+/* Sends a command on behalf of another QMP client (a relay): the reply
+ * comes back whole, an object with "return" or "error" as QEMU sent it,
+ * without the id; a QMP error is not a GError here, only a lost connection,
+ * a cancellation or bad arguments are. */
+void ql_qmp_client_forward_async (QlQmpClient *self, const char *command, JsonNode *arguments,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
+                                  gpointer user_data);
+JsonObject *ql_qmp_client_forward_finish (QlQmpClient *self, GAsyncResult *result, GError **error);
+
 /* Blocking forms for command-line verbs and tests: they iterate the client's
  * main context until done or timeout_ms passed (QL_QMP_ERROR_TIMEOUT). */
 gboolean ql_qmp_client_handshake_sync (QlQmpClient *self, guint timeout_ms, GError **error);
 JsonNode *ql_qmp_client_execute_sync (QlQmpClient *self, const char *command, JsonNode *arguments,
                                       guint timeout_ms, GError **error);
+
+JsonObject *ql_qmp_client_forward_sync (QlQmpClient *self, const char *command, JsonNode *arguments,
+                                        guint timeout_ms, GError **error);
 
 gboolean ql_qmp_client_is_closed (QlQmpClient *self);
 /* Closes the connection; pending commands fail with QL_QMP_ERROR_DISCONNECTED.  Idempotent. */

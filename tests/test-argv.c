@@ -318,7 +318,7 @@ test_escaping (void)
   g_assert_true (g_str_has_prefix (option_value (b.argv, "-fw_cfg", 0), "name=opt/com.example/a,,b,file="));
   /* the runtime dir carries the name too */
   g_assert_cmpstr (option_value (b.argv, "-chardev", 1), ==,
-                   "socket,id=qmp,path=/run/qlaunch/x,,id=y/qmp.sock,server=on,wait=off");
+                   "socket,id=serial0,fd=4,logfile=/run/qlaunch/x,,id=y/serial.log");
   built_clear (&b);
 }
 

@@ -314,7 +314,7 @@ test_fake_battery (gconstpointer data)
 static guint
 count_qemus (const char *name)
 {
-  g_autofree char *sock = runtime_file (name, "qmp.sock");
+  g_autofree char *sock = runtime_file (name, "serial.log");
   g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
   const char *pid;
   guint n = 0;

@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   meson ninja-build pkg-config gcc
-  libglib2.0-dev libjson-glib-dev libpci-dev pci.ids libnl-3-dev libnl-route-3-dev
+  libglib2.0-dev libjson-glib-dev libpci-dev pci.ids libnl-3-dev libnl-route-3-dev libreadline-dev
   qemu-system-x86 ovmf seabios
   busybox-static cpio kmod python3 iproute2 acpica-tools make
 )

@@ -14,6 +14,24 @@
 /* Beyond the power-button wait, the ladder needs at most quit + SIGTERM grace. */
 #define LADDER_TAIL_S 15
 
+/* The supervisor runs the ladder; the request says how, a signal says when. */
+gboolean
+ql_cmd_request_stop (const char *name, const QlRuntimeState *state, gboolean force, guint timeout_s,
+                     GError **error)
+{
+  g_autofree char *runtime_dir = ql_paths_runtime_dir (name);
+
+  if (!ql_supervisor_request_stop (runtime_dir, force, timeout_s ? timeout_s : (guint) state->stop_timeout_s, error))
+    return FALSE;
+  if (!ql_process_signal (ql_paths_procfs (), &state->supervisor, SIGTERM, error))
+    {
+      g_prefix_error (error, "cannot signal the supervisor of '%s' (pid %" G_GINT64_FORMAT "): ", name,
+                      state->supervisor.pid);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static int
 stop_vm (const char *name, gboolean force, guint timeout_s)
 {
@@ -36,16 +54,9 @@ stop_vm (const char *name, gboolean force, guint timeout_s)
       return 1;
     }
 
-  /* The supervisor runs the ladder; the request says how. */
-  if (!ql_supervisor_request_stop (runtime_dir, force, timeout_s ? timeout_s : (guint) state->stop_timeout_s, &error))
+  if (!ql_cmd_request_stop (name, state, force, timeout_s, &error))
     {
       ql_cmd_print_error (error);
-      return 1;
-    }
-  if (!ql_process_signal (ql_paths_procfs (), &state->supervisor, SIGTERM, &error))
-    {
-      g_printerr ("qlaunch: cannot signal the supervisor of '%s' (pid %" G_GINT64_FORMAT "): %s\n", name,
-                  state->supervisor.pid, error->message);
       return 1;
     }
 

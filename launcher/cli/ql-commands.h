@@ -2,6 +2,8 @@
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
+#include "ql-qmp-client.h"
+#include "ql-runtime.h"
 
 /* Verb handlers: argv[0] is "qlaunch VERB"; each returns the process exit status. */
 int ql_cmd_start (int argc, char **argv);
@@ -20,6 +22,16 @@ int ql_cmd_pin (int argc, char **argv);
 int ql_cmd_hugepages (int argc, char **argv);
 int ql_cmd_rom (int argc, char **argv);
 int ql_cmd_acpi (int argc, char **argv);
+int ql_cmd_qmp (int argc, char **argv);
+int ql_cmd_events (int argc, char **argv);
+int ql_cmd_console (int argc, char **argv);
+
+/* QMP to a running VM (through its supervisor's relay), handshake done;
+ * QL_ERROR_NOT_RUNNING when it is not running or still starting. */
+QlQmpClient *ql_cmd_connect_vm (const char *name, guint timeout_ms, QlRuntimeState **ret_state, GError **error);
+/* Asks the supervisor of a running VM to run its stop ladder; returns at once. */
+gboolean ql_cmd_request_stop (const char *name, const QlRuntimeState *state, gboolean force, guint timeout_s,
+                              GError **error);
 
 /* Parses the verb's options; prints the error and returns FALSE on bad usage. */
 gboolean ql_cmd_parse (GOptionContext *context, int *argc, char ***argv, int min_args, int max_args);

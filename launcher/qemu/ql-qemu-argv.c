@@ -176,23 +176,15 @@ add_monitors (Argv *a, const QlMachine *m)
   QlQemuOpts *opts;
 
   /* The supervisor's own monitor on an inherited socket: it is connected
-   * before QEMU runs a single instruction, and no other client can take it. */
+   * before QEMU runs a single instruction, and no other client can take it.
+   * Everyone else (status, pin, console, scripts) reaches QEMU through the
+   * supervisor's relay on RUNTIME/qmp.sock, any number at once. */
   opts = ql_qemu_opts_new ("socket");
   ql_qemu_opts_add (opts, "id", "qmp-supervisor");
   ql_qemu_opts_addf (opts, "fd", "%d", QL_MACHINE_QMP_FD);
   add_opts (a, "-chardev", opts);
   add (a, "-mon");
   add (a, "chardev=qmp-supervisor,mode=control");
-
-  /* The public monitor for qlaunch stop/status/console. */
-  opts = ql_qemu_opts_new ("socket");
-  ql_qemu_opts_add (opts, "id", "qmp");
-  ql_qemu_opts_add (opts, "path", m->qmp_socket);
-  ql_qemu_opts_add_bool (opts, "server", TRUE);
-  ql_qemu_opts_add_bool (opts, "wait", FALSE);
-  add_opts (a, "-chardev", opts);
-  add (a, "-mon");
-  add (a, "chardev=qmp,mode=control");
 
   /* Serial console: QEMU writes the log itself, the supervisor relays it live. */
   opts = ql_qemu_opts_new ("socket");

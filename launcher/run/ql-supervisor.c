@@ -8,6 +8,7 @@
 #include "ql-pin.h"
 #include "ql-process.h"
 #include "ql-qmp-client.h"
+#include "ql-qmp-relay.h"
 #include "ql-rom-check.h"
 #include "ql-runtime.h"
 #include "ql-value.h"
@@ -51,6 +52,7 @@ typedef struct {
   GMainLoop *loop;
   GSubprocess *qemu;
   QlQmpClient *qmp;
+  QlQmpRelay *relay;          /* qmp.sock: QMP for everyone else */
   GSocket *serial;
   GSource *serial_source;
   GString *stderr_tail;
@@ -417,6 +419,12 @@ handshake_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
 
   if (!ql_qmp_client_handshake_finish (QL_QMP_CLIENT (source), result, &error))
+    {
+      fail_start (s, g_steal_pointer (&error));
+      return;
+    }
+  s->relay = ql_qmp_relay_new (s->qmp);
+  if (!ql_qmp_relay_listen (s->relay, s->m->qmp_socket, &error))
     {
       fail_start (s, g_steal_pointer (&error));
       return;
@@ -798,6 +806,7 @@ tear_down (Supervisor *s)
   g_clear_handle_id (&s->start_timer, g_source_remove);
   if (s->serial_source != NULL)
     g_source_destroy (s->serial_source);
+  ql_qmp_relay_close (s->relay);
   if (s->qmp != NULL)
     ql_qmp_client_close (s->qmp);
   code = classify_end (s, &reason, &message);
@@ -827,6 +836,7 @@ supervisor_done (Supervisor *s)
 {
   for (guint i = 0; i < G_N_ELEMENTS (s->signal_ids); i++)
     g_clear_handle_id (&s->signal_ids[i], g_source_remove);
+  g_clear_pointer (&s->relay, ql_qmp_relay_free);
   g_clear_object (&s->qmp);
   g_clear_object (&s->serial);
   g_clear_object (&s->qemu);

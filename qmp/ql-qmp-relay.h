@@ -1,0 +1,36 @@
+#pragma once
+
+#include "ql-qmp-client.h"
+
+G_BEGIN_DECLS
+
+/* Serves QMP to any number of clients over the one connection a QMP client
+ * holds to QEMU (QEMU takes one client per monitor).  Each client sees a
+ * monitor of its own: a greeting, capabilities negotiation, replies carrying
+ * its own ids (its commands go upstream with the upstream client's ids) and
+ * every event.  Idle, it waits on sockets only: no timers. */
+
+typedef struct _QlQmpRelay QlQmpRelay;
+
+/* upstream must have finished its handshake (the greeting is copied). */
+QlQmpRelay *ql_qmp_relay_new (QlQmpClient *upstream);
+
+/* Listens on a new socket at path (mode 0600) for peers of the same user
+ * (or root); others are turned away on connect. */
+gboolean ql_qmp_relay_listen (QlQmpRelay *relay, const char *path, GError **error);
+
+/* Serves one already connected peer (the listener's, or a test's). */
+void ql_qmp_relay_add_peer (QlQmpRelay *relay, GIOStream *stream);
+
+guint ql_qmp_relay_get_n_peers (QlQmpRelay *relay);
+
+/* Stops listening, removes the socket and drops every peer.  Idempotent. */
+void ql_qmp_relay_close (QlQmpRelay *relay);
+void ql_qmp_relay_free (QlQmpRelay *relay);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlQmpRelay, ql_qmp_relay_free)
+
+/* What a relay allows one peer. */
+#define QL_QMP_RELAY_MAX_PEERS 32
+#define QL_QMP_RELAY_MAX_QUEUED (16u * 1024 * 1024)  /* unread replies and events */
+
+G_END_DECLS
