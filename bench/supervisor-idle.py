@@ -2,14 +2,28 @@
 """What the supervisor costs while a VM idles: its RSS next to QEMU's, and its
 wakeups per second (context switches of all its threads, from /proc) next to
 QEMU's own, over one window; then the system calls strace sees in a second
-window.  Goal: RSS <= 4 MiB and no periodic timers (0 wakeups/s).
-Usage: bench/supervisor-idle.py [SECONDS]
+window.  With CLIENTS > 0, that many QMP clients (negotiated, idle, as an open
+console is) and one 'qlaunch events' stay connected to the supervisor's relay
+through both windows.  Goal: RSS <= 4 MiB and no periodic timers (0 wakeups/s).
+Usage: bench/supervisor-idle.py [SECONDS] [CLIENTS]
 """
-import os, shutil, subprocess, sys, time
+import json, os, shutil, socket, subprocess, sys, time
 
 from qlbench import run, state, tmp, write_profile, qmp_socket, wait_running
 
 seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 20
+clients = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+
+
+def idle_client(path):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    f = s.makefile("rwb")
+    f.readline()
+    f.write(b'{"execute": "qmp_capabilities"}\n')
+    f.flush()
+    assert "return" in json.loads(f.readline())
+    return s
 
 
 def status_field(pid, field, task=None):
@@ -35,6 +49,9 @@ def main():
     path = write_profile("idle", "[cpu]\ncores = 1\n[memory]\nsize = 256M\n")
     run("start", "--detach", path)
     wait_running(qmp_socket("idle"))
+    held = [idle_client(qmp_socket("idle")) for _ in range(clients)]
+    events = subprocess.Popen([run.__globals__["qlaunch"], "events", "idle"], env=run.__globals__["env"],
+                              stdout=subprocess.DEVNULL) if clients else None
     try:
         time.sleep(5)   # past the guest's boot
         s = state("idle")
@@ -46,6 +63,7 @@ def main():
         qemu_rate = (switches(qemu) - qemu0) / seconds
         sup_rss, qemu_rss = status_field(sup, "VmRSS"), status_field(qemu, "VmRSS")
         rollup = {l.split(":")[0]: int(l.split()[1]) for l in open("/proc/%d/smaps_rollup" % sup) if "kB" in l}
+        print("%d idle QMP clients and %d 'qlaunch events' connected" % (clients, 1 if events else 0))
         print("supervisor: RSS %d KiB (%.2f MiB): %d KiB its own (anonymous), %d KiB shared library pages; "
               "PSS %d KiB; %d threads, %.2f wakeups/s" % (sup_rss, sup_rss / 1024, status_field(sup, "RssAnon"),
                                                           status_field(sup, "RssFile"), rollup["Pss"], threads,
@@ -58,6 +76,11 @@ def main():
         print("strace -f -c of the supervisor over %d s:" % seconds)
         print("\n".join("  " + l for l in lines[-8:]))
     finally:
+        if events:
+            events.terminate()
+            events.wait()
+        for c in held:
+            c.close()
         run("kill", "idle", check=False)
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -7,7 +7,7 @@
 #define QL_RUNTIME_LOCK "lock"                  /* flock()ed by the supervisor for the VM's life */
 #define QL_RUNTIME_STATE "state.json"           /* what the supervisor runs: PIDs, start time */
 #define QL_RUNTIME_JOURNAL "journal.json"       /* host changes made, to undo */
-#define QL_RUNTIME_QMP_SOCKET "qmp.sock"        /* QMP for the commands (status, stop, pin) */
+#define QL_RUNTIME_QMP_SOCKET "qmp.sock"        /* the supervisor's QMP relay: status, pin, console, scripts */
 #define QL_RUNTIME_STOP_REQUEST "stop-request.json"
 #define QL_RUNTIME_PIN_PLAN "pin.json"          /* the pinning the supervisor applied */
 #define QL_RUNTIME_SSDT "qlaunch-ssdt.aml"      /* qlaunch's generated SSDT, read by QEMU */

@@ -65,7 +65,7 @@ typedef struct {
 
   char *runtime_dir;
   char *state_dir;
-  char *qmp_socket;           /* for qlaunch stop/status/console */
+  char *qmp_socket;           /* the supervisor's relay: status, pin, console, scripts */
   char *serial_log;
   char *ssdt;                 /* qlaunch's generated SSDT (rom-acpi, fake-battery), written at start; or NULL */
 
