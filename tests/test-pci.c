@@ -7,6 +7,7 @@
 #include "ql-journal.h"
 #include "ql-pci-host.h"
 #include "ql-sysfs.h"
+#include "ql-vfio.h"
 #include "ql-vfio-plan.h"
 #include "ql-pci-scan.h"
 
@@ -383,6 +384,86 @@ test_journal_undo (Fixture *f, gconstpointer data)
   g_rmdir (dir);
 }
 
+static void
+collect_line (const char *line, gpointer data)
+{
+  g_ptr_array_add (data, g_strdup (line));
+}
+
+/* release=vfio leaves the device on vfio-pci (driver_override too), and
+ * power=auto hands it to the kernel's runtime PM; both survive the journal. */
+static void
+test_release_vfio_power_auto (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = g_dir_make_tmp ("ql-journal-XXXXXX", NULL);
+  g_autofree char *power = g_build_filename (f->sysfs, "bus/pci/devices/0000:03:00.0/power", NULL);
+  g_autofree char *control_path = g_build_filename (power, "control", NULL);
+  g_autofree char *status_path = g_build_filename (power, "runtime_status", NULL);
+  g_autofree char *control = NULL, *driver = NULL;
+  g_autoptr(QlJournal) journal = ql_journal_new (dir);
+  g_autoptr(QlJournal) loaded = NULL;
+  g_autoptr(QlHostStep) step = ql_host_step_new (QL_HOST_STEP_VFIO_BIND, "[pci nic]");
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *described = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (power, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (control_path, "on\n", -1, NULL));
+  g_assert_true (g_file_set_contents (status_path, "suspended\n", -1, NULL));
+  g_strlcpy (step->device, "0000:03:00.0", sizeof step->device);
+  step->driver = g_strdup ("e1000e");
+  step->release = QL_PCI_RELEASE_VFIO;
+  step->power = QL_PCI_POWER_AUTO;
+  described = ql_host_step_describe (step);
+  g_assert_nonnull (strstr (described, "stays on vfio-pci after the VM; then power/control=auto"));
+  g_assert_true (ql_journal_record (journal, step, &error));
+  g_assert_no_error (error);
+
+  loaded = ql_journal_load (dir, "/nonexistent", &error);
+  g_assert_no_error (error);
+  g_assert_true (ql_host_undo (loaded, f->sysfs, FALSE, collect_line, lines, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (lines->len, ==, 1);
+  g_assert_cmpstr (lines->pdata[0], ==, "0000:03:00.0 stays on vfio-pci (release=vfio; 'qlaunch unbind 0000:03:00.0' "
+                                        "gives it back); power/control=auto (runtime status: suspended)");
+  driver = ql_vfio_current_driver (f->sysfs, "0000:03:00.0");
+  g_assert_cmpstr (driver, ==, "vfio-pci");
+  control = ql_sysfs_read (control_path);
+  g_assert_cmpstr (control, ==, "auto");
+  g_assert_false (ql_journal_exists (dir));
+  g_rmdir (dir);
+}
+
+/* The members are optional (journals of earlier versions), and checked. */
+static void
+test_step_release_power_json (void)
+{
+  static const char *const refused[] = {
+    "{\"kind\": \"vfio-bind\", \"device\": \"0000:01:00.0\", \"driver\": null, \"driver-override\": null, \"release\": \"guest\"}",
+    "{\"kind\": \"vfio-bind\", \"device\": \"0000:01:00.0\", \"driver\": null, \"driver-override\": null, \"power\": \"off\"}",
+    "{\"kind\": \"vfio-bind\", \"device\": \"0000:01:00.0\", \"driver\": null, \"driver-override\": null, \"power\": 1}",
+  };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(QlHostStep) old = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (json_parser_load_from_data (parser, "{\"kind\": \"vfio-bind\", \"device\": \"0000:01:00.0\", "
+                                                     "\"driver\": \"nvidia\", \"driver-override\": null}", -1, NULL));
+  old = ql_host_step_from_json (json_node_get_object (json_parser_get_root (parser)), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (old->release, ==, QL_PCI_RELEASE_HOST);
+  g_assert_cmpint (old->power, ==, QL_PCI_POWER_UNCHANGED);
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(QlHostStep) step = NULL;
+      g_autoptr(GError) e = NULL;
+      g_assert_true (json_parser_load_from_data (parser, refused[i], -1, NULL));
+      step = ql_host_step_from_json (json_node_get_object (json_parser_get_root (parser)), &e);
+      g_assert_null (step);
+      g_assert_error (e, QL_ERROR, QL_ERROR_FAILED);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -399,5 +480,8 @@ main (int argc, char **argv)
   g_test_add_func ("/sysfs/timeout", test_sysfs_timeout);
   g_test_add_func ("/journal/roundtrip", test_journal_roundtrip);
   g_test_add ("/journal/undo", Fixture, NULL, fixture_set_up, test_journal_undo, fixture_tear_down);
+  g_test_add ("/journal/release-vfio-power-auto", Fixture, NULL, fixture_set_up, test_release_vfio_power_auto,
+              fixture_tear_down);
+  g_test_add_func ("/journal/step-release-power-json", test_step_release_power_json);
   return g_test_run ();
 }

@@ -188,6 +188,23 @@ test_full (Fixture *f, gconstpointer data)
   g_assert_cmpstr (p->qemu.args[2], ==, "-no-hpet");
 }
 
+static void
+test_pci_release_power (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlProfile) p = load (f, "[pci gpu]\nhost = 01:00.0\nrelease = vfio\npower = auto\n"
+                                    "[pci usb]\nhost = 02:00.0\n", &error);
+  const QlPci *gpu, *usb;
+
+  g_assert_no_error (error);
+  gpu = p->pcis->pdata[0];
+  usb = p->pcis->pdata[1];
+  g_assert_cmpint (gpu->release, ==, QL_PCI_RELEASE_VFIO);
+  g_assert_cmpint (gpu->power, ==, QL_PCI_POWER_AUTO);
+  g_assert_cmpint (usb->release, ==, QL_PCI_RELEASE_HOST);
+  g_assert_cmpint (usb->power, ==, QL_PCI_POWER_UNCHANGED);
+}
+
 typedef struct {
   const char *name;
   const char *text;
@@ -234,6 +251,10 @@ static const ErrorCase error_cases[] = {
     "D/vm.ini:3: [pci gpu] root-port: '03.0' is not a free slot on q35's root bus; use 1c.0-1e.7" },
   { "pci-same-host", "[pci a]\nhost = 01:00.0\n[pci b]\nhost = 01:00.0\n",
     "D/vm.ini:4: [pci b] host: '01:00.0' is already passed through by [pci a]" },
+  { "pci-bad-release", "[pci gpu]\nhost = 01:00.0\nrelease = guest\n",
+    "D/vm.ini:3: [pci gpu] release: 'guest' is not one of host or vfio" },
+  { "pci-bad-power", "[pci gpu]\nhost = 01:00.0\npower = d3cold\n",
+    "D/vm.ini:3: [pci gpu] power: 'd3cold' is not one of unchanged, on or auto" },
   { "pci-two-vgas", "[pci a]\nhost = 01:00.0\nx-vga = true\n[pci b]\nhost = 02:00.0\nx-vga = on\n",
     "D/vm.ini:6: [pci b] x-vga: only one device can be the guest's primary VGA" },
   { "pci-x-vga-and-vga", "[display]\ntype = vnc\nvga = std\n[pci a]\nhost = 01:00.0\nx-vga = true\n",
@@ -499,6 +520,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/profile/defaults", Fixture, NULL, setup, test_defaults, teardown);
   g_test_add ("/profile/full", Fixture, NULL, setup, test_full, teardown);
+  g_test_add ("/profile/pci-release-power", Fixture, NULL, setup, test_pci_release_power, teardown);
   for (guint i = 0; i < G_N_ELEMENTS (error_cases); i++)
     {
       g_autofree char *path = g_strdup_printf ("/profile/error/%s", error_cases[i].name);

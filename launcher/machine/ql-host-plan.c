@@ -135,6 +135,8 @@ add_vfio_steps (QlHostPlan *plan, const QlVfioPlan *vfio)
       step->driver = g_strdup (item->driver);
       step->driver_override = g_strdup (item->driver_override);
       step->iommu_group = item->iommu_group;
+      step->release = item->release;
+      step->power = item->power;
       g_ptr_array_add (plan->steps, step);
     }
   for (guint i = 0; i < vfio->notes->len; i++)

@@ -82,8 +82,11 @@ ql_host_step_describe (const QlHostStep *s)
       return g_strdup_printf ("grow %s  by %" G_GUINT64_FORMAT " pages to %" G_GUINT64_FORMAT "  (%s)", s->pool,
                               s->added, s->before + s->added, s->label);
     case QL_HOST_STEP_VFIO_BIND:
-      return g_strdup_printf ("bind %s  %s -> vfio-pci  (IOMMU group %d, %s)", s->device,
-                              s->driver ? s->driver : "no driver", s->iommu_group, s->label);
+      return g_strdup_printf ("bind %s  %s -> vfio-pci  (IOMMU group %d, %s%s%s%s)", s->device,
+                              s->driver ? s->driver : "no driver", s->iommu_group, s->label,
+                              s->release == QL_PCI_RELEASE_VFIO ? "; stays on vfio-pci after the VM" : "",
+                              s->power != QL_PCI_POWER_UNCHANGED ? "; then power/control=" : "",
+                              s->power != QL_PCI_POWER_UNCHANGED ? ql_pci_power_names[s->power] : "");
     case QL_HOST_STEP_BRIDGE:
       return g_strdup_printf ("create bridge %s  (%s; deleted when no port is left)", s->name, s->label);
     case QL_HOST_STEP_TAP:
@@ -128,6 +131,8 @@ ql_host_step_to_json (const QlHostStep *s)
       set_string_or_null (o, "driver", s->driver);
       set_string_or_null (o, "driver-override", s->driver_override);
       json_object_set_int_member (o, "iommu-group", s->iommu_group);
+      json_object_set_string_member (o, "release", ql_pci_release_names[s->release]);
+      json_object_set_string_member (o, "power", ql_pci_power_names[s->power]);
       break;
     case QL_HOST_STEP_TAP:
       set_string_or_null (o, "bridge", s->bridge);
@@ -248,17 +253,43 @@ parse_hugepages (QlHostStep *step, JsonObject *o, GError **error)
   return TRUE;
 }
 
+/* An optional member that names one of names (absent in older journals:
+ * the first, the default). */
+static gboolean
+get_name (JsonObject *o, const char *member, const char *const *names, int *ret, GError **error)
+{
+  const char *value;
+
+  if (!get_string (o, member, TRUE, &value, error))
+    return FALSE;
+  *ret = 0;
+  if (value == NULL)
+    return TRUE;
+  for (int i = 0; names[i] != NULL; i++)
+    if (strcmp (names[i], value) == 0)
+      {
+        *ret = i;
+        return TRUE;
+      }
+  return invalid (error, member, value);
+}
+
 static gboolean
 parse_vfio (QlHostStep *step, JsonObject *o, GError **error)
 {
   const char *device, *driver, *override;
   QlPciAddress addr;
   gint64 group;
+  int release, power;
 
   if (!get_string (o, "device", FALSE, &device, error) || !get_string (o, "driver", TRUE, &driver, error) ||
       !get_string (o, "driver-override", TRUE, &override, error) ||
-      !ql_json_get_int (o, "iommu-group", -1, IOMMU_GROUP_MAX, &(gint64) { -1 }, &group, error))
+      !ql_json_get_int (o, "iommu-group", -1, IOMMU_GROUP_MAX, &(gint64) { -1 }, &group, error) ||
+      !get_name (o, "release", ql_pci_release_names, &release, error) ||
+      !get_name (o, "power", ql_pci_power_names, &power, error))
     return FALSE;
+  step->release = release;
+  step->power = power;
   if (!ql_pci_address_parse (device, FALSE, &addr, NULL) || strlen (device) != QL_PCI_ADDRESS_LEN - 1)
     return invalid (error, "device", device);
   if (driver != NULL && !ql_host_driver_name_valid (driver))

@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include "ql-pci-address.h"
+#include "ql-enums.h"
 
 /* One change that 'start' makes to the host, as data: planned by
  * ql_host_plan_build (), journaled before it is made, undone in reverse.
@@ -27,6 +28,8 @@ typedef struct {
   char *driver;              /* VFIO_BIND: the driver it leaves; NULL: none */
   char *driver_override;     /* VFIO_BIND: driver_override before; NULL: none */
   int iommu_group;           /* VFIO_BIND: -1 when unknown (journals of older versions) */
+  QlPciRelease release;      /* VFIO_BIND: the undo leaves it on vfio-pci when VFIO */
+  QlPciPower power;          /* VFIO_BIND: power/control written by the undo */
   char *name;                /* BRIDGE, TAP: the interface */
   char *bridge;              /* TAP: the bridge it joins; NULL: none */
   char *pool;                /* HUGEPAGES: the pool's directory relative to sysfs */

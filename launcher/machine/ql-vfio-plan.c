@@ -51,8 +51,12 @@ ql_vfio_requests_from_machine (const QlMachine *m)
       g_autofree char *label = g_strdup_printf ("[pci %s]", h->pci->id);
 
       for (guint j = 0; j < h->functions->len; j++)
-        g_ptr_array_add (requests,
-                         ql_vfio_request_new (((QlMachineFunction *) h->functions->pdata[j])->host, label));
+        {
+          QlVfioRequest *r = ql_vfio_request_new (((QlMachineFunction *) h->functions->pdata[j])->host, label);
+          r->release = h->pci->release;
+          r->power = h->pci->power;
+          g_ptr_array_add (requests, r);
+        }
     }
   return requests;
 }
@@ -142,6 +146,8 @@ plan_item_add (QlVfioPlan *plan, const QlPciDevice *d, const QlVfioRequest *r)
   item->iommu_group = d->iommu_group;
   item->bind = g_strcmp0 (d->driver, "vfio-pci") != 0;
   item->label = g_strdup (r->label);
+  item->release = r->release;
+  item->power = r->power;
   g_ptr_array_add (plan->items, item);
   if (d->boot_vga)
     g_ptr_array_add (plan->notes,

@@ -10,6 +10,8 @@
 typedef struct {
   char address[QL_PCI_ADDRESS_LEN];
   char *label;           /* who wants it: "[pci gpu]" */
+  QlPciRelease release;
+  QlPciPower power;
 } QlVfioRequest;
 
 typedef struct {
@@ -20,6 +22,8 @@ typedef struct {
   int iommu_group;
   gboolean bind;         /* FALSE: already on vfio-pci, nothing to do or undo */
   char *label;
+  QlPciRelease release;
+  QlPciPower power;
 } QlVfioPlanItem;
 
 typedef struct {

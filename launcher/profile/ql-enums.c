@@ -11,6 +11,8 @@ const char *const ql_net_mode_names[] = { "user", "tap", "none", NULL };
 const char *const ql_net_model_names[] = { "virtio", "e1000e", "e1000", "rtl8139", NULL };
 const char *const ql_display_type_names[] = { "none", "vnc", "spice", "gtk", NULL };
 const char *const ql_pci_hotplug_names[] = { "acpi", "native", NULL };
+const char *const ql_pci_release_names[] = { "host", "vfio", NULL };
+const char *const ql_pci_power_names[] = { "unchanged", "on", "auto", NULL };
 const char *const ql_vga_names[] = { "auto", "none", "std", "qxl", "virtio", NULL };
 
 int

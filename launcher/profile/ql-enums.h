@@ -19,6 +19,10 @@ typedef enum { QL_NET_MODE_USER, QL_NET_MODE_TAP, QL_NET_MODE_NONE } QlNetMode;
 typedef enum { QL_NET_MODEL_VIRTIO, QL_NET_MODEL_E1000E, QL_NET_MODEL_E1000, QL_NET_MODEL_RTL8139 } QlNetModel;
 typedef enum { QL_DISPLAY_NONE, QL_DISPLAY_VNC, QL_DISPLAY_SPICE, QL_DISPLAY_GTK } QlDisplayType;
 typedef enum { QL_PCI_HOTPLUG_ACPI, QL_PCI_HOTPLUG_NATIVE } QlPciHotplug;
+/* [pci] release=: where a device goes when the VM ends */
+typedef enum { QL_PCI_RELEASE_HOST, QL_PCI_RELEASE_VFIO } QlPciRelease;
+/* [pci] power=: the device's power/control once released */
+typedef enum { QL_PCI_POWER_UNCHANGED, QL_PCI_POWER_ON, QL_PCI_POWER_AUTO } QlPciPower;
 typedef enum { QL_VGA_AUTO, QL_VGA_NONE, QL_VGA_STD, QL_VGA_QXL, QL_VGA_VIRTIO } QlVga;
 
 extern const char *const ql_accel_names[];
@@ -33,6 +37,8 @@ extern const char *const ql_net_model_names[];
 extern const char *const ql_display_type_names[];
 extern const char *const ql_vga_names[];
 extern const char *const ql_pci_hotplug_names[];
+extern const char *const ql_pci_release_names[];
+extern const char *const ql_pci_power_names[];
 
 /* Index of name in table (case-insensitive), or -1. */
 int ql_enum_from_string (const char *const *table, const char *name);

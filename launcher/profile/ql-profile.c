@@ -144,6 +144,8 @@ static const KeySpec pci_keys[] = {
   { "x-vga", KEY_BOOL, PC (x_vga) },
   { "rom-acpi", KEY_BOOL, PC (rom_acpi) },
   { "hotplug", KEY_BOOL, PC (hotplug) },
+  { "release", KEY_ENUM, PC (release), ql_pci_release_names },
+  { "power", KEY_ENUM, PC (power), ql_pci_power_names },
   END
 };
 

@@ -65,6 +65,8 @@ typedef struct {
   gboolean hotplug;      /* the root port's hotplug= (TRUE: QEMU's default) */
   char *rom_where;       /* "FILE:LINE: [pci NAME] rom" for errors found at start */
   gboolean x_vga;
+  QlPciRelease release;  /* host: back to the driver it had; vfio: left on vfio-pci */
+  QlPciPower power;      /* power/control written once the device is released */
   char *where;           /* "FILE:LINE: [pci NAME] host" for errors found on the host */
 } QlPci;
 

@@ -2,6 +2,7 @@
 #include "ql-error.h"
 #include "ql-hugepages.h"
 #include "ql-net-host.h"
+#include "ql-pci-power.h"
 #include "ql-vfio.h"
 
 #include <errno.h>
@@ -30,21 +31,47 @@ shrink_hugepages (const QlHostStep *step, const char *sysfs, char **ret_done, GE
   return TRUE;
 }
 
+/* power= applies once the device is where release= puts it; a device that
+ * cannot be power-managed keeps its place, with a warning, not a failure. */
+static char *
+apply_power (const QlHostStep *step, const char *sysfs)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *status = NULL;
+
+  if (step->power == QL_PCI_POWER_UNCHANGED)
+    return g_strdup ("");
+  if (!ql_pci_power_set_control (sysfs, step->device, ql_pci_power_names[step->power], &error))
+    return g_strdup_printf ("; power/control not set: %s", error->message);
+  status = ql_pci_power_runtime_status (sysfs, step->device);
+  return g_strdup_printf ("; power/control=%s (runtime status: %s)", ql_pci_power_names[step->power],
+                          status ? status : "unknown");
+}
+
 /* Only a device that is on vfio-pci (or on no driver) is qlaunch's to give
  * back: one that something else moved since is left where it is. */
 static gboolean
 give_back_device (const QlHostStep *step, const char *sysfs, char **ret_done, GError **error)
 {
   g_autofree char *current = ql_vfio_current_driver (sysfs, step->device);
+  g_autofree char *power = NULL;
 
   if (current != NULL && g_strcmp0 (current, "vfio-pci") != 0 && g_strcmp0 (current, step->driver) != 0)
     {
       *ret_done = g_strdup_printf ("%s is on %s now, not on vfio-pci; left alone", step->device, current);
       return TRUE;
     }
+  if (step->release == QL_PCI_RELEASE_VFIO && g_strcmp0 (current, "vfio-pci") == 0)
+    {
+      power = apply_power (step, sysfs);
+      *ret_done = g_strdup_printf ("%s stays on vfio-pci (release=vfio; 'qlaunch unbind %s' gives it back)%s",
+                                   step->device, step->device, power);
+      return TRUE;
+    }
   if (!ql_vfio_restore (sysfs, step->device, step->driver, step->driver_override, FALSE, error))
     return FALSE;
-  *ret_done = g_strdup_printf ("%s is back on %s", step->device, step->driver ? step->driver : "no driver");
+  power = apply_power (step, sysfs);
+  *ret_done = g_strdup_printf ("%s is back on %s%s", step->device, step->driver ? step->driver : "no driver", power);
   return TRUE;
 }
 

@@ -195,6 +195,32 @@ expect_driver "qlaunch unbind gives it back to e1000e" "$GPU" e1000e
 if ! "$QL" bind "$PAIR" > $T/bindpair.log 2>&1 && grep -q "not viable" $T/bindpair.log; then
   ok "qlaunch bind refuses half a group"
 else not_ok "bind half a group: $(tr '\n' ' ' < $T/bindpair.log)"; fi
+# ---- release=vfio and power=auto: where the device goes when the VM ends ----
+write_profile keep <<PROFILE
+[pci gpu]
+host=$GPU
+release=vfio
+power=auto
+PROFILE
+pm=/sys/bus/pci/devices/$GPU/power
+pm_before=$(cat $pm/control)
+if "$QL" plan keep 2>&1 | grep -q "bind $GPU  e1000e -> vfio-pci .*stays on vfio-pci after the VM; then power/control=auto"; then
+  ok "plan says release=vfio and power=auto"
+else not_ok "plan keep: $("$QL" plan keep 2>&1 | tr '\n' ' ')"; fi
+if "$QL" start keep --detach > $T/keep.log 2>&1; then ok "start with release=vfio power=auto"
+else not_ok "start keep: $(tr '\n' ' ' < $T/keep.log)"; fi
+"$QL" kill lab > $T/kill.log 2>&1
+expect_driver "release=vfio: the device stays on vfio-pci after the VM" "$GPU" vfio-pci
+if [ "$(cat $pm/control)" = auto ]; then
+  ok "power=auto: power/control is auto after the VM (runtime status $(cat $pm/runtime_status), was control=$pm_before)"
+else not_ok "power=auto: power/control is $(cat $pm/control)"; fi
+host_clean "release=vfio: nothing else is left"
+if "$QL" plan keep 2>&1 | grep -q "keep $GPU  already on vfio-pci"; then ok "the next start has nothing to bind"
+else not_ok "plan after release=vfio: $("$QL" plan keep 2>&1 | tr '\n' ' ')"; fi
+"$QL" unbind "$GPU" > $T/unbind.log 2>&1
+expect_driver "unbind gives a released device back to e1000e" "$GPU" e1000e
+echo "$pm_before" > $pm/control
+
 # ---- vBIOS: the stand-in's real ROM BAR through sysfs ----
 romfile=/usr/lib/ipxe/qemu/efi-e1000e.rom   # what L1's QEMU put behind the e1000e's ROM BAR
 if "$QL" rom dump "$GPU" $T/dumped.rom > $T/dump.log 2>&1 && cmp -s $T/dumped.rom "$romfile"; then
