@@ -21,6 +21,8 @@ static const Verb verbs[] = {
   { "plan", ql_cmd_plan, "Show what a start would change on the host (no side effects)" },
   { "console", ql_cmd_console, "Talk to a running VM: shut it down, pause, its CPUs, PCI tree, raw QMP" },
   { "qmp", ql_cmd_qmp, "Send one QMP command to a running VM and print the reply (for scripts)" },
+  { "detach", ql_cmd_detach, "Take a passed-through device out of the running guest, back to the host" },
+  { "attach", ql_cmd_attach, "Put a detached device back into the running guest" },
   { "events", ql_cmd_events, "Print a running VM's QMP events as they come" },
   { "pin", ql_cmd_pin, "Pin a running VM's vCPU, iothread and emulator threads again, or move them" },
   { "hugepages", ql_cmd_hugepages, "Show the hugepage pools, or reserve and release pages" },

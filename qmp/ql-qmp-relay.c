@@ -15,7 +15,13 @@ struct _QlQmpRelay {
   gulong event_handler;
   gulong closed_handler;
   gboolean closed;
+  GHashTable *commands;     /* name -> LocalCommand*: answered here, not by QEMU */
 };
+
+typedef struct {
+  QlQmpRelayHandler handler;
+  gpointer user_data;
+} LocalCommand;
 
 typedef struct {
   QlQmpRelay *relay;        /* NULL once the peer is closed */
@@ -233,6 +239,54 @@ negotiate (Peer *peer, JsonNode *id, JsonNode *arguments)
   peer_send (peer, reply);
 }
 
+struct _QlQmpRelayRequest {
+  Peer *peer;
+  JsonNode *id;
+};
+
+void
+ql_qmp_relay_request_return (QlQmpRelayRequest *request, JsonNode *ret)
+{
+  g_autoptr(JsonObject) reply = json_object_new ();
+
+  json_object_set_member (reply, "return", ret ? ret : json_node_init_object (json_node_alloc (), json_object_new ()));
+  if (request->id != NULL)
+    json_object_set_member (reply, "id", json_node_copy (request->id));
+  peer_send (request->peer, reply);
+  peer_unref (request->peer);
+  g_clear_pointer (&request->id, json_node_unref);
+  g_free (request);
+}
+
+void
+ql_qmp_relay_request_error (QlQmpRelayRequest *request, const char *klass, const char *desc)
+{
+  peer_send_error (request->peer, request->id, klass, desc);
+  peer_unref (request->peer);
+  g_clear_pointer (&request->id, json_node_unref);
+  g_free (request);
+}
+
+static void
+run_local (Peer *peer, const LocalCommand *local, JsonNode *id, JsonNode *arguments)
+{
+  QlQmpRelayRequest *request = g_new0 (QlQmpRelayRequest, 1);
+
+  request->peer = peer_ref (peer);
+  request->id = id ? json_node_copy (id) : NULL;
+  local->handler (request, arguments ? json_node_get_object (arguments) : NULL, local->user_data);
+}
+
+void
+ql_qmp_relay_add_command (QlQmpRelay *relay, const char *name, QlQmpRelayHandler handler, gpointer user_data)
+{
+  LocalCommand *local = g_new0 (LocalCommand, 1);
+
+  local->handler = handler;
+  local->user_data = user_data;
+  g_hash_table_replace (relay->commands, g_strdup (name), local);
+}
+
 static void
 forward (Peer *peer, const char *command, JsonNode *id, JsonNode *arguments)
 {
@@ -274,6 +328,9 @@ peer_handle (Peer *peer, const char *text)
     negotiate (peer, id, json_object_get_member (message, "arguments"));
   else if (g_strcmp0 (command, "qmp_capabilities") == 0)
     peer_send_error (peer, id, "CommandNotFound", "Capabilities negotiation is already complete, command ignored");
+  else if (g_hash_table_contains (peer->relay->commands, command))
+    run_local (peer, g_hash_table_lookup (peer->relay->commands, command), id,
+               json_object_get_member (message, "arguments"));
   else
     forward (peer, command, id, json_object_get_member (message, "arguments"));
 }
@@ -407,6 +464,7 @@ ql_qmp_relay_new (QlQmpClient *upstream)
   relay->upstream = g_object_ref (upstream);
   relay->greeting = greeting_line (upstream);
   relay->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) peer_unref);
+  relay->commands = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   relay->event_handler = g_signal_connect (upstream, "event", G_CALLBACK (on_upstream_event), relay);
   relay->closed_handler = g_signal_connect (upstream, "closed", G_CALLBACK (on_upstream_closed), relay);
   if (ql_qmp_client_is_closed (upstream))
@@ -513,6 +571,7 @@ ql_qmp_relay_free (QlQmpRelay *relay)
   g_clear_object (&relay->upstream);
   g_clear_object (&relay->service);
   g_ptr_array_unref (relay->peers);
+  g_hash_table_unref (relay->commands);
   g_free (relay->greeting);
   g_free (relay->path);
   g_free (relay);

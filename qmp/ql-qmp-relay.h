@@ -24,6 +24,19 @@ void ql_qmp_relay_add_peer (QlQmpRelay *relay, GIOStream *stream);
 
 guint ql_qmp_relay_get_n_peers (QlQmpRelay *relay);
 
+/* Commands the relay's owner answers itself instead of QEMU (qlaunch's own,
+ * named "qlaunch-…", which QEMU never uses).  The handler gets the request
+ * and the arguments (NULL: none) and answers it, at once or later, exactly
+ * once with _return or _error; a request whose client hung up is answered
+ * into the void. */
+typedef struct _QlQmpRelayRequest QlQmpRelayRequest;
+typedef void (*QlQmpRelayHandler) (QlQmpRelayRequest *request, JsonObject *arguments, gpointer user_data);
+
+void ql_qmp_relay_add_command (QlQmpRelay *relay, const char *name, QlQmpRelayHandler handler, gpointer user_data);
+/* Takes ret (NULL: an empty object). */
+void ql_qmp_relay_request_return (QlQmpRelayRequest *request, JsonNode *ret);
+void ql_qmp_relay_request_error (QlQmpRelayRequest *request, const char *klass, const char *desc);
+
 /* Stops listening, removes the socket and drops every peer.  Idempotent. */
 void ql_qmp_relay_close (QlQmpRelay *relay);
 void ql_qmp_relay_free (QlQmpRelay *relay);

@@ -469,6 +469,67 @@ test_listen_owner_only (Fixture *f, gconstpointer data)
   g_rmdir (dir);
 }
 
+static void
+echo_command (QlQmpRelayRequest *request, JsonObject *arguments, gpointer user_data)
+{
+  JsonObject *copy = json_object_new ();
+
+  if (arguments != NULL && json_object_has_member (arguments, "fail"))
+    {
+      ql_qmp_relay_request_error (request, "DeviceNotFound", "as asked");
+      json_object_unref (copy);
+      return;
+    }
+  json_object_set_int_member (copy, "args", arguments ? (gint64) json_object_get_size (arguments) : -1);
+  ql_qmp_relay_request_return (request, json_node_init_object (json_node_alloc (), copy));
+  json_object_unref (copy);
+}
+
+static void
+later_command (QlQmpRelayRequest *request, JsonObject *arguments, gpointer user_data)
+{
+  *(QlQmpRelayRequest **) user_data = request;
+}
+
+/* qlaunch's own commands are answered by the relay's owner, at once or
+ * later, never by QEMU; a late answer to a client that hung up is harmless. */
+static void
+test_local_commands (Fixture *f, gconstpointer data)
+{
+  End c = { -1 };
+  QlQmpRelayRequest *pending = NULL;
+  g_autoptr(JsonObject) r1 = NULL, r2 = NULL, r3 = NULL, r4 = NULL, sent = NULL;
+
+  ql_qmp_relay_add_command (f->relay, "qlaunch-echo", echo_command, NULL);
+  ql_qmp_relay_add_command (f->relay, "qlaunch-later", later_command, &pending);
+  client_connect (f, &c, FALSE);
+  end_write (&c, "{\"execute\": \"qlaunch-echo\", \"id\": 1}");
+  r1 = end_read (&c);
+  g_assert_cmpstr (error_class (r1), ==, "CommandNotFound");   /* not before negotiation */
+  end_write (&c, "{\"execute\": \"qmp_capabilities\"}");
+  json_object_unref (end_read (&c));
+  end_write (&c, "{\"execute\": \"qlaunch-echo\", \"arguments\": {\"a\": 1, \"b\": 2}, \"id\": \"x\"}");
+  r2 = end_read (&c);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (r2, "return"), "args"), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (r2, "id"), ==, "x");
+  end_write (&c, "{\"execute\": \"qlaunch-echo\", \"arguments\": {\"fail\": true}, \"id\": 3}");
+  r3 = end_read (&c);
+  g_assert_cmpstr (error_class (r3), ==, "DeviceNotFound");
+  g_assert_cmpint (json_object_get_int_member (r3, "id"), ==, 3);
+  /* QEMU saw none of it: the next thing upstream is a forwarded command */
+  end_write (&c, "{\"execute\": \"query-name\"}");
+  sent = qemu_expect (f, "query-name");
+
+  end_write (&c, "{\"execute\": \"qlaunch-later\", \"id\": 4}");
+  while (pending == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  end_clear (&c);
+  spin ();
+  ql_qmp_relay_request_return (pending, NULL);
+  spin ();
+  g_assert_cmpuint (ql_qmp_relay_get_n_peers (f->relay), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -483,5 +544,6 @@ main (int argc, char **argv)
   ADD ("/qmp-relay/too-many-clients", test_too_many_clients);
   ADD ("/qmp-relay/slow-reader-dropped", test_slow_reader_dropped);
   ADD ("/qmp-relay/listen-owner-only", test_listen_owner_only);
+  ADD ("/qmp-relay/local-commands", test_local_commands);
   return g_test_run ();
 }

@@ -1,4 +1,5 @@
 #include "ql-commands.h"
+#include "ql-hotplug-client.h"
 #include "ql-error.h"
 #include "ql-paths.h"
 #include "ql-pin-query.h"
@@ -33,6 +34,7 @@ collect_status (const char *name)
       g_autoptr(QlQmpClient) qmp = NULL;
       g_autoptr(JsonNode) ret = NULL;
       g_autoptr(GPtrArray) threads = NULL;
+      g_autoptr(JsonObject) devices = NULL;
       g_autoptr(GError) error = NULL;
       const char *status = "starting";
 
@@ -47,6 +49,8 @@ collect_status (const char *name)
             status = "unknown";
           if (ret != NULL)
             threads = ql_pin_query_threads (qmp, state->qemu.pid, STATUS_QMP_TIMEOUT_MS, &error);
+          if (ret != NULL)
+            devices = ql_qmp_client_forward_sync (qmp, "qlaunch-devices", NULL, STATUS_QMP_TIMEOUT_MS, NULL);
         }
       json_builder_set_member_name (b, "state");
       json_builder_add_string_value (b, status);
@@ -72,6 +76,13 @@ collect_status (const char *name)
         {
           json_builder_set_member_name (b, "threads");
           json_builder_add_value (b, ql_pin_threads_to_json (state->qemu.pid, threads));
+        }
+      if (devices != NULL && json_object_has_member (devices, "return") &&
+          JSON_NODE_HOLDS_ARRAY (json_object_get_member (devices, "return")) &&
+          json_array_get_length (json_object_get_array_member (devices, "return")) > 0)
+        {
+          json_builder_set_member_name (b, "devices");
+          json_builder_add_value (b, json_node_copy (json_object_get_member (devices, "return")));
         }
       if (qmp != NULL)
         ql_qmp_client_close (qmp);
@@ -110,6 +121,13 @@ print_human (JsonObject *o)
     g_print ("%s: %s\n", name, state);
   if (json_object_has_member (o, "threads"))
     ql_cmd_print_threads (json_object_get_array_member (o, "threads"));
+  if (json_object_has_member (o, "devices"))
+    {
+      g_autofree char *devices = ql_cmd_hotplug_describe_devices (json_object_get_member (o, "devices"));
+      g_auto(GStrv) lines = g_strsplit (g_strchomp (devices), "\n", -1);
+      for (guint i = 0; lines[i] != NULL; i++)
+        g_print ("  %s\n", lines[i]);
+    }
   if (json_object_has_member (o, "qmp-error"))
     g_print ("  QMP: %s\n", json_object_get_string_member (o, "qmp-error"));
   if (g_strcmp0 (state, "stopped") == 0 && json_object_has_member (o, "last-exit"))

@@ -2,6 +2,7 @@
  * readline's line editing, a history per VM and completion.  Events are
  * printed above the line being edited as they arrive. */
 #include "ql-commands.h"
+#include "ql-hotplug-client.h"
 #include "ql-paths.h"
 #include "ql-pin-query.h"
 #include "ql-qmp-command.h"
@@ -31,6 +32,7 @@ typedef struct {
   char *history_path;
   GPtrArray *qmp_commands;   /* from query-commands, for completion */
   GPtrArray *device_ids;     /* qdev ids from query-pci, for completion */
+  GPtrArray *pci_names;      /* the profile's [pci NAME]s, for completion */
   GPtrArray *recent_events;  /* lines */
   gboolean follow_events;
   gboolean in_command;       /* readline's line is not on the screen */
@@ -313,6 +315,56 @@ run_json (Console *c, const char *line)
   printf ("%s\n", text);
 }
 
+static void
+cmd_devices (Console *c, char **words, const char *line)
+{
+  g_autoptr(JsonObject) reply = run_qmp (c, "qlaunch-devices", NULL, FALSE);
+  g_autofree char *text = NULL;
+
+  if (reply == NULL || json_object_has_member (reply, "error"))
+    return;
+  text = ql_cmd_hotplug_describe_devices (json_object_get_member (reply, "return"));
+  printf ("%s", text);
+}
+
+static void
+hotplug (Console *c, const char *command, char **words)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) reply = NULL;
+  g_autofree char *text = NULL;
+  guint64 timeout = 0;
+
+  if (words[1] == NULL || (words[2] != NULL && !g_ascii_string_to_unsigned (words[2], 10, 1, 3600, &timeout, NULL)))
+    {
+      printf ("usage: %s DEVICE%s ('devices' lists them)\n", words[0],
+              g_str_equal (words[0], "detach") ? " [TIMEOUT-SECONDS]" : "");
+      return;
+    }
+  printf ("%s [pci %s]…\n", g_str_equal (words[0], "detach") ? "detaching" : "attaching", words[1]);
+  fflush (stdout);
+  reply = ql_cmd_hotplug_request (c->qmp, command, words[1], (guint) timeout, &error);
+  if (reply == NULL)
+    {
+      printf ("error: %s\n", error->message);
+      return;
+    }
+  text = ql_cmd_hotplug_describe (reply);
+  printf ("%s%s", text, g_str_has_suffix (text, "\n") ? "" : "\n");
+}
+
+static void
+cmd_detach (Console *c, char **words, const char *line)
+{
+  hotplug (c, "qlaunch-detach", words);
+}
+
+static void
+cmd_attach (Console *c, char **words, const char *line)
+{
+  hotplug (c, "qlaunch-attach", words);
+}
+
 static void cmd_help (Console *c, char **words, const char *line);
 
 static void
@@ -331,6 +383,9 @@ static const ConsoleCommand commands[] = {
   { "quit", cmd_quit, "", "end QEMU at once, without a guest shutdown (asks twice)" },
   { "cpus", cmd_cpus, "", "each vCPU and iothread: its thread and the host CPUs it may run on" },
   { "pci", cmd_pci, "", "the guest's PCI tree, with device ids" },
+  { "devices", cmd_devices, "", "each passed-through device: in the guest or not, its host driver, its power state" },
+  { "detach", cmd_detach, "DEVICE [TIMEOUT]", "take a [pci] device out of the guest and give it back to the host" },
+  { "attach", cmd_attach, "DEVICE", "put a detached device back, at the same guest address" },
   { "events", cmd_events, "[off]", "the last events, and follow them as they come (or stop)" },
   { "hmp", cmd_hmp, "COMMAND", "QEMU's human monitor, e.g. 'hmp info pci'" },
   { "execute", cmd_execute, "COMMAND [KEY=VALUE…]", "any QMP command; values read as JSON, else strings" },
@@ -445,6 +500,12 @@ complete_qmp_command (const char *text, int state)
 }
 
 static char *
+complete_pci_name (const char *text, int state)
+{
+  return complete_from (text, state, NULL, 0, console->pci_names);
+}
+
+static char *
 complete_device_id (const char *text, int state)
 {
   return complete_from (text, state, NULL, 0, console->device_ids);
@@ -464,6 +525,8 @@ complete (const char *text, int start, int end)
     return rl_completion_matches (text, complete_console_command);
   if (n == 1 && g_str_equal (words[0], "execute"))
     return rl_completion_matches (text, complete_qmp_command);
+  if (n == 1 && (g_str_equal (words[0], "detach") || g_str_equal (words[0], "attach")))
+    return rl_completion_matches (text, complete_pci_name);
   if (g_str_has_prefix (text, "id="))
     {
       rl_completion_append_character = '\0';
@@ -520,6 +583,22 @@ on_interrupt (gpointer user_data)
 }
 
 static void
+learn_pci_names (Console *c)
+{
+  g_autoptr(JsonObject) reply = ql_qmp_client_forward_sync (c->qmp, "qlaunch-devices", NULL, CONSOLE_QMP_TIMEOUT_MS, NULL);
+  JsonNode *ret = reply ? json_object_get_member (reply, "return") : NULL;
+  JsonArray *list = ret && JSON_NODE_HOLDS_ARRAY (ret) ? json_node_get_array (ret) : NULL;
+
+  for (guint i = 0; list != NULL && i < json_array_get_length (list); i++)
+    {
+      JsonNode *node = json_array_get_element (list, i);
+      if (JSON_NODE_HOLDS_OBJECT (node))
+        g_ptr_array_add (c->pci_names,
+                         g_strdup (json_object_get_string_member_with_default (json_node_get_object (node), "name", "")));
+    }
+}
+
+static void
 learn_qmp_commands (Console *c)
 {
   g_autoptr(JsonObject) reply = ql_qmp_client_forward_sync (c->qmp, "query-commands", NULL, CONSOLE_QMP_TIMEOUT_MS, NULL);
@@ -567,6 +646,7 @@ console_begin (Console *c)
   rl_attempted_completion_function = complete;
   rl_catch_signals = 0;   /* Ctrl-C is the console's (on_interrupt) */
   learn_qmp_commands (c);
+  learn_pci_names (c);
   json_node_unref (query_pci (c, TRUE) ?: json_node_new (JSON_NODE_NULL));   /* device ids for completion */
   printf ("qlaunch console on VM '%s' ('help' lists the commands; 'exit' or Ctrl-D leaves, the VM keeps running)\n",
           c->name);
@@ -610,6 +690,7 @@ ql_cmd_console (int argc, char **argv)
   c.loop = g_main_loop_new (NULL, FALSE);
   c.qmp_commands = g_ptr_array_new_with_free_func (g_free);
   c.device_ids = g_ptr_array_new_with_free_func (g_free);
+  c.pci_names = g_ptr_array_new_with_free_func (g_free);
   c.recent_events = g_ptr_array_new_with_free_func (g_free);
   g_signal_connect (c.qmp, "event", G_CALLBACK (on_event), &c);
   g_signal_connect (c.qmp, "closed", G_CALLBACK (on_closed), &c);
@@ -627,6 +708,7 @@ ql_cmd_console (int argc, char **argv)
   g_main_loop_unref (c.loop);
   g_ptr_array_unref (c.qmp_commands);
   g_ptr_array_unref (c.device_ids);
+  g_ptr_array_unref (c.pci_names);
   g_ptr_array_unref (c.recent_events);
   g_free (c.prompt);
   g_free (c.history_path);

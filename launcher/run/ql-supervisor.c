@@ -9,6 +9,7 @@
 #include "ql-process.h"
 #include "ql-qmp-client.h"
 #include "ql-qmp-relay.h"
+#include "ql-hotplug.h"
 #include "ql-rom-check.h"
 #include "ql-runtime.h"
 #include "ql-value.h"
@@ -53,6 +54,7 @@ typedef struct {
   GSubprocess *qemu;
   QlQmpClient *qmp;
   QlQmpRelay *relay;          /* qmp.sock: QMP for everyone else */
+  QlHotplug *hotplug;         /* detach and attach of the [pci] devices */
   GSocket *serial;
   GSource *serial_source;
   GString *stderr_tail;
@@ -424,6 +426,8 @@ handshake_done (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   s->relay = ql_qmp_relay_new (s->qmp);
+  s->hotplug = ql_hotplug_new (s->m, s->opts->argv, s->qmp, s->journal);
+  ql_hotplug_serve (s->hotplug, s->relay);
   if (!ql_qmp_relay_listen (s->relay, s->m->qmp_socket, &error))
     {
       fail_start (s, g_steal_pointer (&error));
@@ -807,6 +811,7 @@ tear_down (Supervisor *s)
   if (s->serial_source != NULL)
     g_source_destroy (s->serial_source);
   ql_qmp_relay_close (s->relay);
+  g_clear_pointer (&s->hotplug, ql_hotplug_free);
   if (s->qmp != NULL)
     ql_qmp_client_close (s->qmp);
   code = classify_end (s, &reason, &message);
