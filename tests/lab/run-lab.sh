@@ -20,7 +20,7 @@ skip() { echo "1..0 # SKIP $*"; exit 0; }
 log=$build/lab/l2-console.log
 rm -f "$log"
 start=$(date +%s)
-timeout -k 10 1800 "$qemu" -name lab-l2 \
+timeout -k 10 2700 "$qemu" -name lab-l2 \
   -machine q35,accel=tcg,kernel-irqchip=split -cpu max -smp 2 -m 2048 \
   -device intel-iommu,intremap=on,caching-mode=on \
   -nodefaults -no-user-config -display none -no-reboot -serial "file:$log" \
