@@ -20,6 +20,7 @@ int ql_cmd_pin (int argc, char **argv);
 int ql_cmd_hugepages (int argc, char **argv);
 int ql_cmd_rom (int argc, char **argv);
 int ql_cmd_acpi (int argc, char **argv);
+int ql_cmd_unit (int argc, char **argv);
 
 /* Parses the verb's options; prints the error and returns FALSE on bad usage. */
 gboolean ql_cmd_parse (GOptionContext *context, int *argc, char ***argv, int min_args, int max_args);
