@@ -86,7 +86,9 @@ ql_notify_send (const char *state, GError **error)
   fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return ql_error_set_errno (error, errno, "Cannot make a socket for NOTIFY_SOCKET");
-  sent = sendto (fd, state, strlen (state), MSG_NOSIGNAL, (struct sockaddr *) &addr, addr_len);
+  /* never wait for the manager: a full queue costs this message, not the
+   * event loop that runs the VM (a blocked send would also stop the ladder) */
+  sent = sendto (fd, state, strlen (state), MSG_NOSIGNAL | MSG_DONTWAIT, (struct sockaddr *) &addr, addr_len);
   if (sent < 0)
     {
       int saved = errno;

@@ -6,8 +6,9 @@
 /* The service manager's notification protocol (sd_notify(3), without
  * libsystemd): datagrams to the unix socket in $NOTIFY_SOCKET.  Every call
  * is a no-op when qlaunch was not started by a service manager that asked
- * for them.  Sending is best effort: a failure is logged at debug level and
- * ignored, since the VM must not stop because its manager went away. */
+ * for them.  Sending is best effort and never blocks: a failure (no
+ * manager, or its queue full) is logged at debug level and ignored, since
+ * the VM must not stop because its manager went away or fell behind. */
 
 /* Takes NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID out of the
  * environment (so that QEMU, started later, does not inherit them) and
