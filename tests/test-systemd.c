@@ -182,6 +182,12 @@ test_verify_template (void)
 
   g_assert_nonnull (strstr (text, "\nType=notify\n"));
   g_assert_nonnull (strstr (text, "\nKillMode=mixed\n"));
+  /* the template's stop timeout is what 'qlaunch unit' gives a profile with the default timeout */
+  {
+    g_autoptr(QlProfile) defaults = profile_from ("[vm]\nname = a\n");
+    g_autofree char *line = g_strdup_printf ("\nTimeoutStopSec=%u\n", ql_unit_stop_timeout_s (defaults));
+    g_assert_nonnull (strstr (text, line));
+  }
   assert_verifies (path, TRUE);
   assert_verifies (path, FALSE);
   /* and the check is real: a unit systemd would complain about fails it */
