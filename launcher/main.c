@@ -1,4 +1,6 @@
 #include "ql-commands.h"
+#include "ql-log.h"
+#include "ql-notify.h"
 
 #include <locale.h>
 #include <signal.h>
@@ -33,20 +35,8 @@ static const Verb verbs[] = {
   { "bind", ql_cmd_bind, "Give host PCI devices to vfio-pci by hand" },
   { "unbind", ql_cmd_unbind, "Give host PCI devices back from vfio-pci" },
   { "host-setup", ql_cmd_host_setup, "Make a VM's taps persistent for a user, once, as root" },
+  { "unit", ql_cmd_unit, "Print or install a VM's systemd unit" },
 };
-
-static gboolean verbose;
-
-static void
-log_handler (const char *domain, GLogLevelFlags level, const char *message, gpointer user_data)
-{
-  if ((level & G_LOG_LEVEL_DEBUG) && !verbose)
-    return;
-  if (level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR))
-    fprintf (stderr, "qlaunch: warning: %s\n", message);
-  else
-    fprintf (stderr, "qlaunch: %s\n", message);
-}
 
 static void
 usage (FILE *out)
@@ -61,12 +51,14 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *verb_argv0 = NULL;
+  gboolean verbose = FALSE;
   int first = 1;
 
   setlocale (LC_ALL, "");
   /* a closed terminal or pipe must not kill the supervisor mid-teardown */
   signal (SIGPIPE, SIG_IGN);
-  g_log_set_default_handler (log_handler, NULL);
+  /* before any thread: QEMU must not inherit the service manager's socket */
+  ql_notify_init ();
 
   while (first < argc && argv[first][0] == '-')
     {
@@ -90,6 +82,7 @@ main (int argc, char **argv)
         }
       first++;
     }
+  ql_log_setup ("qlaunch", verbose);
   if (first >= argc)
     {
       usage (stderr);

@@ -271,6 +271,21 @@ static const ErrorCase error_cases[] = {
     "D/vm.ini:2: [acpi] fake-battery: '2' is not a boolean; use true or false" },
   { "unknown-key", "[cpu]\ncors = 4\n",
     "D/vm.ini:2: [cpu] cors: unknown key; did you mean 'cores'?" },
+  { "autostart-bad-bool", "[vm]\nautostart = sometimes\n",
+    "D/vm.ini:2: [vm] autostart: 'sometimes' is not a boolean; use true or false" },
+  { "systemd-unknown-key", "[systemd]\nbefore = a.service\n",
+    "D/vm.ini:2: [systemd] before: unknown key" },
+  { "systemd-no-type", "[systemd]\nafter = network-online\n",
+    "D/vm.ini:2: [systemd] after: 'network-online' is not a unit name: it needs a prefix and a type, like "
+    "network-online.target or nfs.mount" },
+  { "systemd-bad-chars", "[systemd]\nwants = a.service b;c.service\n",
+    "D/vm.ini:2: [systemd] wants: 'b;c.service' is not a unit name (at most 255 letters, digits and ':-_.\\@')" },
+  { "systemd-template", "[systemd]\nrequires = getty@.service\n",
+    "D/vm.ini:2: [systemd] requires: 'getty@.service' is not a unit name a dependency can name: a template "
+    "needs one instance, like getty@tty1.service" },
+  { "systemd-no-prefix", "[systemd]\nafter = .target\n",
+    "D/vm.ini:2: [systemd] after: '.target' is not a unit name: it needs a prefix and a type, like "
+    "network-online.target or nfs.mount" },
   { "later-key", "[vm]\nrun-as = qemu\n",
     "D/vm.ini:2: [vm] run-as: is not supported by this version of qlaunch yet" },
   { "pin-bad-list", "[cpu]\npin = 2-a\n",
@@ -514,6 +529,77 @@ test_default_ifname (void)
   }
 }
 
+/* [vm] autostart and [systemd]: off and empty by default, lists kept in order */
+static void
+test_systemd (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlProfile) plain = load (f, "[vm]\nname = a\n", &error);
+  g_autoptr(QlProfile) profile = NULL;
+
+  g_assert_no_error (error);
+  g_assert_false (plain->vm.autostart);
+  g_assert_null (plain->systemd.after);
+  g_assert_null (plain->systemd.wants);
+  g_assert_null (plain->systemd.requires);
+  profile = load (f, "[vm]\nautostart = true\n[systemd]\nafter = network-online.target  nfs.mount\n"
+                  "wants = network-online.target\nrequires = getty@tty1.service sys-devices-x.device\n", &error);
+  g_assert_no_error (error);
+  g_assert_true (profile->vm.autostart);
+  g_assert_cmpstrv (profile->systemd.after, ((const char *[]) { "network-online.target", "nfs.mount", NULL }));
+  g_assert_cmpstrv (profile->systemd.wants, ((const char *[]) { "network-online.target", NULL }));
+  g_assert_cmpstrv (profile->systemd.requires, ((const char *[]) { "getty@tty1.service", "sys-devices-x.device", NULL }));
+}
+
+/* For a unit, the files a profile names need not exist yet; everything else is checked. */
+static void
+test_for_unit (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "vm.ini", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlProfile) profile = NULL;
+
+  g_assert_true (g_file_set_contents (path, "[vm]\nautostart = on\n[disk system]\nfile = /not/mounted/yet.img\n", -1, NULL));
+  profile = ql_profile_load_for_unit (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (profile->vm.autostart);
+  g_clear_pointer (&profile, ql_profile_free);
+  profile = ql_profile_load (path, &error);
+  g_assert_error (error, QL_ERROR, QL_ERROR_PROFILE);
+  g_clear_error (&error);
+  g_assert_true (g_file_set_contents (path, "[vm]\nautostart = on\n[systemd]\nafter = x\n", -1, NULL));
+  profile = ql_profile_load_for_unit (path, &error);
+  g_assert_error (error, QL_ERROR, QL_ERROR_PROFILE);
+  g_assert_nonnull (strstr (error->message, "vm.ini:4: [systemd] after: 'x' is not a unit name"));
+}
+
+static void
+test_unit_names (void)
+{
+  const char *valid[] = { "a.service", "network-online.target", "getty@tty1.service", "dev-disk-by\\x2dlabel.device",
+                          "x:y_z.mount", "a.b.c.slice", NULL };
+  const char *invalid[] = { "", "a", "a.", "a.unknown", "@x.service", "a@.service", "a@b@c.service", "a b.service",
+                            "ä.service", "a/b.service", NULL };
+  g_autofree char *a250 = g_strnfill (250, 'a');
+  g_autofree char *long_name = g_strdup_printf ("%s.service", a250);
+
+  for (guint i = 0; valid[i]; i++)
+    {
+      g_autofree char *message = NULL;
+      g_assert_true (ql_value_unit_name_is_valid (valid[i], &message));
+    }
+  for (guint i = 0; invalid[i]; i++)
+    {
+      g_autofree char *message = NULL;
+      g_assert_false (ql_value_unit_name_is_valid (invalid[i], &message));
+      g_assert_nonnull (message);
+    }
+  {
+    g_autofree char *message = NULL;
+    g_assert_false (ql_value_unit_name_is_valid (long_name, &message));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -527,6 +613,9 @@ main (int argc, char **argv)
       g_test_add (path, Fixture, &error_cases[i], setup, test_error, teardown);
     }
   g_test_add_func ("/profile/missing", test_missing_profile);
+  g_test_add ("/profile/systemd", Fixture, NULL, setup, test_systemd, teardown);
+  g_test_add ("/profile/for-unit", Fixture, NULL, setup, test_for_unit, teardown);
+  g_test_add_func ("/value/unit-names", test_unit_names);
   g_test_add ("/profile/not-text", Fixture, NULL, setup, test_not_text, teardown);
   g_test_add_func ("/value/sizes", test_sizes);
   g_test_add_func ("/profile/default-mac", test_default_mac);

@@ -33,6 +33,12 @@ ql_cmd_check_vm_name (const char *name)
   return FALSE;
 }
 
+int
+ql_cmd_compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
 void
 ql_cmd_print_json (JsonNode *node)
 {

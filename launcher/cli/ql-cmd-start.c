@@ -1,5 +1,7 @@
 #include "ql-commands.h"
 #include "ql-error.h"
+#include "ql-log.h"
+#include "ql-notify.h"
 #include "ql-prepare.h"
 #include "ql-qemu-argv.h"
 #include "ql-supervisor.h"
@@ -83,6 +85,7 @@ ql_cmd_start (int argc, char **argv)
       ql_cmd_print_error (error);
       return QL_EXIT_START_FAILED;
     }
+  ql_log_set_vm (prepared->profile->vm.name);
   print_notes (prepared);
 
   opts.machine = prepared->machine;
@@ -109,6 +112,8 @@ ql_cmd_start (int argc, char **argv)
       if (pid > 0)
         {
           close (pipe_fds[1]);
+          /* a service manager hears from the supervisor from now on */
+          ql_notify_main_pid (pid);
           return wait_for_detached (pipe_fds[0], pid, prepared->profile->vm.name);
         }
       close (pipe_fds[0]);

@@ -181,7 +181,7 @@ ql_cmd_status (int argc, char **argv)
           g_ptr_array_add (names, g_strdup (entry));
         else
           g_clear_pointer (&unused, g_free);
-      g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+      g_ptr_array_sort (names, ql_cmd_compare_strings);
     }
 
   for (guint i = 0; i < names->len; i++)
@@ -230,7 +230,7 @@ ql_cmd_list (int argc, char **argv)
       while (dir && (entry = g_dir_read_name (dir)))
         if (g_str_has_suffix (entry, ".ini"))
           g_ptr_array_add (files, g_strdup (entry));
-      g_ptr_array_sort (files, (GCompareFunc) g_strcmp0);
+      g_ptr_array_sort (files, ql_cmd_compare_strings);
       for (guint j = 0; j < files->len; j++)
         {
           g_autofree char *name = g_strndup (files->pdata[j], strlen (files->pdata[j]) - 4);

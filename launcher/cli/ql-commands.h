@@ -22,6 +22,7 @@ int ql_cmd_pin (int argc, char **argv);
 int ql_cmd_hugepages (int argc, char **argv);
 int ql_cmd_rom (int argc, char **argv);
 int ql_cmd_acpi (int argc, char **argv);
+int ql_cmd_unit (int argc, char **argv);
 int ql_cmd_qmp (int argc, char **argv);
 int ql_cmd_events (int argc, char **argv);
 int ql_cmd_console (int argc, char **argv);
@@ -44,6 +45,8 @@ void ql_cmd_print_threads (JsonArray *threads);
  * is a name a profile could have (no '/', no leading '.' or '-', …), so that
  * no verb reads or signals anything outside the VM's own directories. */
 gboolean ql_cmd_check_vm_name (const char *name);
+/* For g_ptr_array_sort () of strings (it passes pointers to the elements). */
+int ql_cmd_compare_strings (gconstpointer a, gconstpointer b);
 /* Prints node as pretty JSON to stdout. */
 void ql_cmd_print_json (JsonNode *node);
 /* Prints "qlaunch: MESSAGE" (every line of it) to stderr. */

@@ -612,7 +612,7 @@ learn_qmp_commands (Console *c)
         g_ptr_array_add (c->qmp_commands,
                          g_strdup (json_object_get_string_member_with_default (json_node_get_object (node), "name", "")));
     }
-  g_ptr_array_sort (c->qmp_commands, (GCompareFunc) (void (*) (void)) g_strcmp0);
+  g_ptr_array_sort (c->qmp_commands, ql_cmd_compare_strings);
 }
 
 /* The history file is the VM owner's alone; one that is not a regular file

@@ -32,6 +32,7 @@ typedef enum {
   KEY_PCI_SLOT,      /* int: slot << 3 | function */
   KEY_IFNAME,        /* a network interface name */
   KEY_CPU_PIN,       /* QlCpuPin: none, auto or a CPU list */
+  KEY_UNIT_LIST,     /* GStrv of systemd unit names, written space-separated */
   KEY_UNSUPPORTED,   /* in the design vocabulary, not in this version */
   KEY_N_TYPES
 } KeyType;
@@ -70,6 +71,7 @@ static const KeySpec vm_keys[] = {
   { "initrd", KEY_FILE, P (vm.initrd) },
   { "append", KEY_STRING, P (vm.append) },
   { "pci-hotplug", KEY_ENUM, P (vm.pci_hotplug), ql_pci_hotplug_names },
+  { "autostart", KEY_BOOL, P (vm.autostart) },
   { "run-as", KEY_UNSUPPORTED },
   END
 };
@@ -167,6 +169,13 @@ static const KeySpec acpi_keys[] = {
 static const KeySpec shutdown_keys[] = {
   { "timeout", KEY_UINT, P (shutdown.timeout), NULL, 1, 3600 },
   { "powerdown-retries", KEY_UINT, P (shutdown.powerdown_retries), NULL, 1, 10 },
+  END
+};
+
+static const KeySpec systemd_keys[] = {
+  { "after", KEY_UNIT_LIST, P (systemd.after) },
+  { "wants", KEY_UNIT_LIST, P (systemd.wants) },
+  { "requires", KEY_UNIT_LIST, P (systemd.requires) },
   END
 };
 
@@ -270,6 +279,7 @@ static const SectionSpec sections[] = {
   { "acpi", FALSE, acpi_keys },
   { "fw_cfg", FALSE, fw_cfg_keys },
   { "shutdown", FALSE, shutdown_keys },
+  { "systemd", FALSE, systemd_keys },
   { "qemu", FALSE, qemu_keys },
 };
 
@@ -331,6 +341,9 @@ ql_profile_free (QlProfile *profile)
   g_clear_pointer (&profile->fw_cfg, g_ptr_array_unref);
   g_free (profile->qemu.binary);
   g_strfreev (profile->qemu.args);
+  g_strfreev (profile->systemd.after);
+  g_strfreev (profile->systemd.wants);
+  g_strfreev (profile->systemd.requires);
   g_free (profile);
 }
 
@@ -374,6 +387,7 @@ typedef struct {
   GKeyFile *keyfile;
   GArray *diags;     /* Diag */
   QlProfile *profile;
+  gboolean files_unchecked;  /* files named need not exist (yet) */
 } Loader;
 
 static void
@@ -579,6 +593,8 @@ check_file (Loader *loader, const char *group, const char *key, const char *valu
       return NULL;
     }
   path = expand_path (loader, value);
+  if (loader->files_unchecked)
+    return g_steal_pointer (&path);
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       report (loader, group, key, "file '%s' does not exist", path);
@@ -804,6 +820,35 @@ parse_cpu_pin_key (Loader *loader, const char *group, const KeySpec *spec, gpoin
   pin->where = key_where (loader, group, spec->key);
 }
 
+/* The field is replaced only when every unit name is valid. */
+static void
+parse_unit_list_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  g_auto(GStrv) words = g_strsplit_set (value, " \t", -1);
+  g_autoptr(GPtrArray) units = g_ptr_array_new_with_free_func (g_free);
+  gboolean valid = TRUE;
+
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      g_autofree char *message = NULL;
+
+      if (words[i][0] == '\0')
+        continue;
+      if (!ql_value_unit_name_is_valid (words[i], &message))
+        {
+          report (loader, group, spec->key, "%s", message);
+          valid = FALSE;
+          continue;
+        }
+      g_ptr_array_add (units, g_strdup (words[i]));
+    }
+  if (!valid)
+    return;
+  g_ptr_array_add (units, NULL);
+  g_strfreev (*FIELD (base, spec->offset, GStrv));
+  *FIELD (base, spec->offset, GStrv) = (GStrv) g_ptr_array_free (g_steal_pointer (&units), FALSE);
+}
+
 /* List items: the new string, or NULL after reporting why the item is unusable. */
 static char *
 parse_file_item (Loader *loader, const char *group, const KeySpec *spec, const char *item)
@@ -846,6 +891,7 @@ static const KeyParser key_parsers[KEY_N_TYPES] = {
   [KEY_PCI_SLOT] = { parse_pci_slot_key },
   [KEY_IFNAME] = { parse_ifname_key },
   [KEY_CPU_PIN] = { parse_cpu_pin_key },
+  [KEY_UNIT_LIST] = { parse_unit_list_key },
   [KEY_UNSUPPORTED] = { parse_unsupported_key },
 };
 
@@ -1469,8 +1515,8 @@ ql_profile_default_ifname (const char *vm_name, guint n)
   return g_strdup_printf ("ql-%s%.4s%s", clean->str, sum, suffix);
 }
 
-QlProfile *
-ql_profile_load_from_data (const char *text, const char *display_path, GError **error)
+static QlProfile *
+profile_load_from_data (const char *text, const char *display_path, gboolean files_unchecked, GError **error)
 {
   g_autoptr(QlIniIndex) index = ql_ini_index_scan (text);
   g_autoptr(GKeyFile) keyfile = g_key_file_new ();
@@ -1480,7 +1526,7 @@ ql_profile_load_from_data (const char *text, const char *display_path, GError **
   g_autofree char *dir = g_path_get_dirname (canonical);
   g_autoptr(GError) local_error = NULL;
   GPtrArray *problems = ql_ini_index_get_problems (index);
-  Loader loader = { display_path, NULL, index, keyfile, diags, profile };
+  Loader loader = { display_path, NULL, index, keyfile, diags, profile, files_unchecked };
   g_autoptr(GString) all = NULL;
 
   g_array_set_clear_func (diags, diag_clear);
@@ -1526,6 +1572,12 @@ ql_profile_load_from_data (const char *text, const char *display_path, GError **
   return NULL;
 }
 
+QlProfile *
+ql_profile_load_from_data (const char *text, const char *display_path, GError **error)
+{
+  return profile_load_from_data (text, display_path, /* files_unchecked= */ FALSE, error);
+}
+
 static guint
 line_of (const char *text, const char *at)
 {
@@ -1559,8 +1611,8 @@ check_text (const char *path, const char *text, gsize length, GError **error)
   return TRUE;
 }
 
-QlProfile *
-ql_profile_load (const char *path, GError **error)
+static QlProfile *
+profile_load (const char *path, gboolean files_unchecked, GError **error)
 {
   g_autofree char *text = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -1575,5 +1627,17 @@ ql_profile_load (const char *path, GError **error)
     }
   if (!check_text (path, text, length, error))
     return NULL;
-  return ql_profile_load_from_data (text, path, error);
+  return profile_load_from_data (text, path, files_unchecked, error);
+}
+
+QlProfile *
+ql_profile_load (const char *path, GError **error)
+{
+  return profile_load (path, /* files_unchecked= */ FALSE, error);
+}
+
+QlProfile *
+ql_profile_load_for_unit (const char *path, GError **error)
+{
+  return profile_load (path, /* files_unchecked= */ TRUE, error);
 }

@@ -98,6 +98,7 @@ typedef struct {
     char *initrd;
     char *append;
     QlPciHotplug pci_hotplug;  /* how the guest hotplugs behind root ports: ACPI (QEMU's default) or PCIe native */
+    gboolean autostart;  /* qlaunch-generator makes the VM's unit start with the service manager */
   } vm;
 
   struct {
@@ -140,6 +141,13 @@ typedef struct {
     guint powerdown_retries;
   } shutdown;
 
+  /* [systemd]: dependencies of the VM's unit, valid unit names (NULL: none) */
+  struct {
+    GStrv after;
+    GStrv wants;
+    GStrv requires;
+  } systemd;
+
   struct {
     char *binary;        /* NULL: qemu-system-x86_64 from PATH */
     GStrv args;          /* appended verbatim */
@@ -162,6 +170,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlProfile, ql_profile_free)
 /* Reads and validates a profile.  On failure the QL_ERROR_PROFILE message
  * holds every problem found, one "FILE:LINE: [section] key: what" per line. */
 QlProfile *ql_profile_load (const char *path, GError **error);
+
+/* The same, except that the files the profile names need not exist: what
+ * a systemd unit is written from, at boot, before every filesystem is
+ * mounted.  'qlaunch start' checks them. */
+QlProfile *ql_profile_load_for_unit (const char *path, GError **error);
 
 /* The same from text; display_path is used in messages and its directory
  * resolves relative paths. */

@@ -278,3 +278,43 @@ ql_value_host_is_loopback (const char *host)
   return host != NULL && (g_str_has_prefix (host, "127.") || g_ascii_strcasecmp (host, "localhost") == 0 ||
                           strcmp (host, "::1") == 0);
 }
+
+static const char *const unit_types[] = {
+  "service", "socket", "target", "device", "mount", "automount", "swap", "timer", "path", "slice", "scope", NULL
+};
+
+static gboolean
+unit_name_chars_are_valid (const char *name)
+{
+  for (const char *p = name; *p; p++)
+    if (!g_ascii_isalnum (*p) && strchr (":-_.\\@", *p) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+ql_value_unit_name_is_valid (const char *name, char **ret_message)
+{
+  const char *dot = strrchr (name, '.');
+  const char *at = strchr (name, '@');
+
+  /* systemd's UNIT_NAME_MAX is 256 with the NUL */
+  if (strlen (name) > 255 || !unit_name_chars_are_valid (name))
+    {
+      *ret_message = g_strdup_printf ("'%s' is not a unit name (at most 255 letters, digits and ':-_.\\@')", name);
+      return FALSE;
+    }
+  if (dot == NULL || dot == name || g_strv_contains (unit_types, dot + 1) == FALSE)
+    {
+      *ret_message = g_strdup_printf ("'%s' is not a unit name: it needs a prefix and a type, like "
+                                      "network-online.target or nfs.mount", name);
+      return FALSE;
+    }
+  if (at != NULL && (at == name || at + 1 == dot || strchr (at + 1, '@') != NULL))
+    {
+      *ret_message = g_strdup_printf ("'%s' is not a unit name a dependency can name: a template "
+                                      "needs one instance, like getty@tty1.service", name);
+      return FALSE;
+    }
+  return TRUE;
+}

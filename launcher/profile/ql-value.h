@@ -40,3 +40,8 @@ gboolean ql_value_parse_listen (const char *text, char **ret_host, guint *ret_po
 /* Whether host (as ql_value_parse_listen gives it; NULL: QEMU's default,
  * every address) is only reachable from this machine. */
 gboolean ql_value_host_is_loopback (const char *host);
+
+/* A systemd unit name a dependency can name: PREFIX[@INSTANCE].TYPE of at
+ * most 255 characters from [A-Za-z0-9:_.\\@-], with a known unit type; a
+ * template without an instance ("foo@.service") is refused. */
+gboolean ql_value_unit_name_is_valid (const char *name, char **ret_message);

@@ -4,6 +4,7 @@
 #include "ql-host-undo.h"
 #include "ql-journal.h"
 #include "ql-net-host.h"
+#include "ql-notify.h"
 #include "ql-paths.h"
 #include "ql-pin.h"
 #include "ql-process.h"
@@ -13,6 +14,7 @@
 #include "ql-rom-check.h"
 #include "ql-runtime.h"
 #include "ql-value.h"
+#include "ql-watchdog.h"
 #include "ql-runtime-files.h"
 #include "ql-json.h"
 
@@ -31,8 +33,6 @@
 #include <unistd.h>
 
 #define HANDSHAKE_TIMEOUT_S 60
-#define QUIT_GRACE_S 5
-#define TERM_GRACE_S 5
 #define STDERR_TAIL_MAX 4096
 #define OLD_QEMU_WAIT_S 10
 
@@ -135,6 +135,7 @@ ladder_timer_fired (gpointer user_data)
                  s->powerdowns_sent + 1, s->ladder_retries);
       execute_ignoring_reply (s, "system_powerdown");
       s->powerdowns_sent++;
+      ql_notify_ladder ("powerdown", s->powerdowns_sent, s->ladder_retries);
       s->ladder_timer = g_timeout_add (s->ladder_timeout_s * 1000 / s->ladder_retries, ladder_timer_fired, s);
       return G_SOURCE_REMOVE;
     }
@@ -165,12 +166,12 @@ ladder_enter (Supervisor *s, LadderStage stage)
     case LADDER_QUIT:
       g_message ("%s: stopping QEMU with QMP quit", s->name);
       execute_ignoring_reply (s, "quit");
-      s->ladder_timer = g_timeout_add_seconds (QUIT_GRACE_S, ladder_timer_fired, s);
+      s->ladder_timer = g_timeout_add_seconds (QL_SUPERVISOR_QUIT_GRACE_S, ladder_timer_fired, s);
       break;
     case LADDER_TERM:
       g_message ("%s: sending SIGTERM to QEMU", s->name);
       g_subprocess_send_signal (s->qemu, SIGTERM);
-      s->ladder_timer = g_timeout_add_seconds (TERM_GRACE_S, ladder_timer_fired, s);
+      s->ladder_timer = g_timeout_add_seconds (QL_SUPERVISOR_TERM_GRACE_S, ladder_timer_fired, s);
       break;
     case LADDER_KILL:
       g_message ("%s: sending SIGKILL to QEMU", s->name);
@@ -180,6 +181,7 @@ ladder_enter (Supervisor *s, LadderStage stage)
     default:
       break;
     }
+  ql_notify_ladder (ladder_names[stage], stage == LADDER_POWERDOWN ? s->powerdowns_sent : 0, s->ladder_retries);
 }
 
 static void
@@ -328,6 +330,8 @@ cont_done (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   g_clear_handle_id (&s->start_timer, g_source_remove);
   s->running = TRUE;
+  ql_notify_ready ();
+  ql_watchdog_start (s->qmp);
   g_message ("%s: running (QEMU pid %s, %s)", s->name, g_subprocess_get_identifier (s->qemu),
              s->m->accel == QL_ACCEL_KVM ? "KVM" : "TCG");
   if (s->opts->ready_fd >= 0)
@@ -459,6 +463,7 @@ qemu_exited (GObject *source, GAsyncResult *result, gpointer user_data)
   g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
   s->exited = TRUE;
   s->exited_monotonic = g_get_monotonic_time ();
+  ql_notify_stopping ("QEMU exited; giving the host back");
   g_clear_handle_id (&s->ladder_timer, g_source_remove);
   g_clear_handle_id (&s->start_timer, g_source_remove);
   maybe_quit (s);
@@ -567,6 +572,7 @@ prepare_host (Supervisor *s, GError **error)
   g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(QlHostPlan) plan = NULL;
 
+  ql_notify_status ("applying host changes");
   if (!ql_rom_check_for_machine (s->m, notes, error))
     return FALSE;
   if (!ql_paths_make_own_dir (s->m->state_dir, error))
@@ -747,6 +753,7 @@ run_qemu (Supervisor *s)
   GError *spawn_error = NULL;
   g_autofree char *qemu_log = g_build_filename (s->m->runtime_dir, QL_RUNTIME_QEMU_LOG, NULL);
 
+  ql_notify_status ("starting QEMU");
   s->qemu_log_fd = open (qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (!spawn_qemu (s, &spawn_error))
     {
@@ -808,6 +815,7 @@ tear_down (Supervisor *s)
 
   g_clear_handle_id (&s->ladder_timer, g_source_remove);
   g_clear_handle_id (&s->start_timer, g_source_remove);
+  ql_watchdog_stop ();
   if (s->serial_source != NULL)
     g_source_destroy (s->serial_source);
   ql_qmp_relay_close (s->relay);

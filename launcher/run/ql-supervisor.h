@@ -3,6 +3,10 @@
 #include <glib.h>
 #include "ql-machine.h"
 
+/* The stop ladder's grace after QMP quit, and after SIGTERM, before the next rung. */
+#define QL_SUPERVISOR_QUIT_GRACE_S 5
+#define QL_SUPERVISOR_TERM_GRACE_S 5
+
 /* Exit statuses of 'qlaunch start' (foreground), also in last-exit.json. */
 typedef enum {
   QL_EXIT_POWEROFF = 0,      /* the guest powered itself off (on its own or after the power button) */

@@ -240,6 +240,10 @@ wait_serial() { # TEXT SECONDS: the running VM's console says TEXT
     tr -d '\r' < "$rt/serial.log" 2>/dev/null | grep -qF "$1" && return 0; sleep 0.5; done; return 1
 }
 last_pci_now() { tr -d '\r' < "$rt/serial.log" | grep '^QL: pci-now' | tail -n 1; }
+count_pci_now() { tr -d '\r' < "$rt/serial.log" | grep -c '^QL: pci-now'; }
+wait_pci_change() { # COUNT-BEFORE SECONDS: a new 'QL: pci-now' line
+  local i; for ((i = 0; i < $2 * 2; i++)); do [ "$(count_pci_now)" -gt "$1" ] && return 0; sleep 0.5; done; return 1
+}
 in_query_pci() { "$QL" qmp lab query-pci | grep -c '"qdev_id" : "hostdev-gpu"'; }
 write_profile hot "kernel=$QL_BUILD/guest/vmlinuz
 initrd=$QL_BUILD/guest/initrd.img
@@ -252,28 +256,30 @@ mode=none
 host=$GPU
 PROFILE
 t0=$(now_ms)
-if "$QL" start hot --detach > $T/hot.log 2>&1 && wait_serial "QL: ready for hotplug" 900; then
+if "$QL" start hot --detach > $T/hot.log 2>&1 && wait_serial "QL: ready for hotplug" 900 && wait_serial "QL: pci-now" 30; then
   info "hotplug: the L3 guest was up after $(( ($(now_ms) - t0) / 1000 )) s: $(last_pci_now)"
   if last_pci_now | grep -q " 01:00.0 "; then ok "hotplug: the guest has the device at 01:00.0"
   else not_ok "hotplug: the guest has no 01:00.0: $(last_pci_now)"; fi
+  seen=$(count_pci_now)
   t0=$(now_ms)
   if "$QL" detach lab gpu --timeout 300 > $T/detach.log 2>&1; then
     ok "detach: the guest let go in $(( $(now_ms) - t0 )) ms: $(tr '\n' ' ' < $T/detach.log)"
   else not_ok "detach: $(tr '\n' ' ' < $T/detach.log)"; fi
   expect_driver "detach: the device is back on e1000e while the VM runs" "$GPU" e1000e
   [ "$(in_query_pci)" = 0 ] && ok "detach: query-pci no longer has it" || not_ok "detach: still in query-pci"
-  if wait_serial "QL: pci-now" 5 && ! last_pci_now | grep -q " 01:00.0 "; then ok "detach: the guest's own sysfs no longer has 01:00.0"
+  if wait_pci_change "$seen" 10 && ! last_pci_now | grep -q " 01:00.0 "; then ok "detach: the guest's own sysfs no longer has 01:00.0"
   else not_ok "detach: the guest still lists: $(last_pci_now)"; fi
   if ! grep -q "\"device\" : \"$GPU\"" "$rt/journal.json" 2>/dev/null; then ok "detach: the journal no longer holds its bind"
   else not_ok "detach: the journal still binds $GPU"; fi
   "$QL" status lab | sed 's/^/LAB: info   /'
+  seen=$(count_pci_now)
   if "$QL" attach lab gpu > $T/attach.log 2>&1; then ok "attach: $(tr '\n' ' ' < $T/attach.log)"
   else not_ok "attach: $(tr '\n' ' ' < $T/attach.log)"; fi
   expect_driver "attach: the device is on vfio-pci again" "$GPU" vfio-pci
   [ "$(in_query_pci)" = 1 ] && ok "attach: query-pci has it again" || not_ok "attach: not in query-pci"
   if qmp "$rt/qmp.sock" wait-pci 60 "0=8086:10d3" > /dev/null; then ok "attach: at 01:00.0 behind 00:1c.0, as before"
   else not_ok "attach: not at 01:00.0"; fi
-  for ((i = 0; i < 120; i++)); do last_pci_now | grep -q " 01:00.0 " && break; sleep 0.5; done
+  wait_pci_change "$seen" 60
   if last_pci_now | grep -q " 01:00.0 "; then ok "attach: the guest sees 01:00.0 again"
   else not_ok "attach: the guest lists: $(last_pci_now)"; fi
   # kill -9 of the supervisor between a detach and an attach: recover leaves the host as before
