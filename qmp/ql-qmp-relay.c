@@ -31,11 +31,15 @@ typedef struct {
   GQueue out;               /* GBytes* */
   GBytes *writing;
   gsize queued;             /* bytes in out and writing */
+  guint in_flight;          /* commands not answered yet */
+  gboolean reading;         /* a read is outstanding */
+  gboolean draining;        /* in peer_drain (): a command answered at once must not recurse */
   gboolean negotiated;
   gboolean closed;
 } Peer;
 
 static void peer_read (Peer *peer);
+static void peer_command_done (Peer *peer);
 
 /* ---- peers ---- */
 
@@ -192,6 +196,7 @@ forward_done (GObject *source, GAsyncResult *result, gpointer user_data)
         json_object_set_member (reply, "id", json_node_copy (f->id));
       peer_send (f->peer, reply);
     }
+  peer_command_done (f->peer);
   forwarded_free (f);
 }
 
@@ -253,6 +258,7 @@ ql_qmp_relay_request_return (QlQmpRelayRequest *request, JsonNode *ret)
   if (request->id != NULL)
     json_object_set_member (reply, "id", json_node_copy (request->id));
   peer_send (request->peer, reply);
+  peer_command_done (request->peer);
   peer_unref (request->peer);
   g_clear_pointer (&request->id, json_node_unref);
   g_free (request);
@@ -262,6 +268,7 @@ void
 ql_qmp_relay_request_error (QlQmpRelayRequest *request, const char *klass, const char *desc)
 {
   peer_send_error (request->peer, request->id, klass, desc);
+  peer_command_done (request->peer);
   peer_unref (request->peer);
   g_clear_pointer (&request->id, json_node_unref);
   g_free (request);
@@ -274,6 +281,7 @@ run_local (Peer *peer, const LocalCommand *local, JsonNode *id, JsonNode *argume
 
   request->peer = peer_ref (peer);
   request->id = id ? json_node_copy (id) : NULL;
+  peer->in_flight++;
   local->handler (request, arguments ? json_node_get_object (arguments) : NULL, local->user_data);
 }
 
@@ -294,7 +302,9 @@ forward (Peer *peer, const char *command, JsonNode *id, JsonNode *arguments)
 
   f->peer = peer_ref (peer);
   f->id = id ? json_node_copy (id) : NULL;
-  ql_qmp_client_forward_async (peer->relay->upstream, command, arguments, NULL, forward_done, f);
+  peer->in_flight++;
+  /* a peer that hangs up takes its commands back from the queue to QEMU */
+  ql_qmp_client_forward_async (peer->relay->upstream, command, arguments, peer->cancellable, forward_done, f);
 }
 
 static void
@@ -335,25 +345,24 @@ peer_handle (Peer *peer, const char *text)
     forward (peer, command, id, json_object_get_member (message, "arguments"));
 }
 
-static void
-peer_read_done (GObject *source, GAsyncResult *result, gpointer user_data)
+/* Handles what the peer sent, as far as its commands in flight allow;
+ * FALSE while it must wait for replies before more is read. */
+static gboolean
+peer_drain (Peer *peer)
 {
-  g_autoptr(Peer) peer = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+  gboolean more = TRUE;
 
-  if (peer->closed)
-    return;
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
-    {
-      peer_close (peer, bytes == NULL ? error->message : "it hung up");
-      return;
-    }
-  ql_qmp_framer_push (peer->framer, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  peer->draining = TRUE;
   while (!peer->closed)
     {
       g_autofree char *message = NULL;
 
+      if (peer->in_flight >= QL_QMP_RELAY_MAX_IN_FLIGHT)
+        {
+          more = FALSE;
+          break;
+        }
       if (!ql_qmp_framer_next (peer->framer, &message, &error))
         {
           /* past a framing error the stream cannot be resynchronised */
@@ -366,14 +375,45 @@ peer_read_done (GObject *source, GAsyncResult *result, gpointer user_data)
         }
       peer_handle (peer, message);
     }
-  peer_read (peer);
+  peer->draining = FALSE;
+  return more;
+}
+
+static void
+peer_read_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(Peer) peer = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+
+  peer->reading = FALSE;
+  if (peer->closed)
+    return;
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
+    {
+      peer_close (peer, bytes == NULL ? error->message : "it hung up");
+      return;
+    }
+  ql_qmp_framer_push (peer->framer, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  if (peer_drain (peer))
+    peer_read (peer);
+}
+
+/* A reply went out: a peer held back by its commands in flight goes on. */
+static void
+peer_command_done (Peer *peer)
+{
+  peer->in_flight--;
+  if (!peer->closed && !peer->reading && !peer->draining && peer_drain (peer))
+    peer_read (peer);
 }
 
 static void
 peer_read (Peer *peer)
 {
-  if (peer->closed)
+  if (peer->closed || peer->reading)
     return;
+  peer->reading = TRUE;
   g_input_stream_read_bytes_async (g_io_stream_get_input_stream (peer->stream), 64 * 1024,
                                    G_PRIORITY_DEFAULT, peer->cancellable, peer_read_done,
                                    peer_ref (peer));
@@ -397,7 +437,7 @@ ql_qmp_relay_add_peer (QlQmpRelay *relay, GIOStream *stream)
   peer->relay = relay;
   peer->stream = g_object_ref (stream);
   peer->cancellable = g_cancellable_new ();
-  peer->framer = ql_qmp_framer_new (QL_QMP_MAX_MESSAGE_SIZE);
+  peer->framer = ql_qmp_framer_new (QL_QMP_RELAY_MAX_MESSAGE);
   g_queue_init (&peer->out);
   g_ptr_array_add (relay->peers, peer);
   greeting = g_bytes_new (relay->greeting, strlen (relay->greeting));

@@ -42,8 +42,12 @@ void ql_qmp_relay_close (QlQmpRelay *relay);
 void ql_qmp_relay_free (QlQmpRelay *relay);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlQmpRelay, ql_qmp_relay_free)
 
-/* What a relay allows one peer. */
-#define QL_QMP_RELAY_MAX_PEERS 32
-#define QL_QMP_RELAY_MAX_QUEUED (16u * 1024 * 1024)  /* unread replies and events */
+/* What a relay allows: what one peer may have queued or in flight is
+ * bounded, so that no peer can grow the supervisor's memory, or fill QEMU's
+ * queue ahead of the supervisor's own commands, without limit. */
+#define QL_QMP_RELAY_MAX_PEERS 16
+#define QL_QMP_RELAY_MAX_QUEUED (16u * 1024 * 1024)   /* unread replies and events */
+#define QL_QMP_RELAY_MAX_IN_FLIGHT 8                  /* commands without a reply yet, as QEMU's own monitor */
+#define QL_QMP_RELAY_MAX_MESSAGE (1024u * 1024)        /* one command */
 
 G_END_DECLS

@@ -160,10 +160,25 @@ test_event_and_reply (void)
   g_assert_cmpstr (err, ==, "error: DeviceNotFound: no gpu");
   g_assert_true (json_parser_load_from_data (parser, "{\"return\": \"VM status: running\\r\\n\"}", -1, NULL));
   hmp = ql_qmp_render_reply (json_node_get_object (json_parser_get_root (parser)));
-  g_assert_cmpstr (hmp, ==, "VM status: running\r\n");
+  g_assert_cmpstr (hmp, ==, "VM status: running\n");
   g_assert_true (json_parser_load_from_data (parser, "{\"return\": {}}", -1, NULL));
   ret = ql_qmp_render_reply (json_node_get_object (json_parser_get_root (parser)));
   g_assert_cmpstr (ret, ==, "{}");
+}
+
+/* What QEMU says cannot drive the user's terminal. */
+static void
+test_for_terminal (void)
+{
+  g_autofree char *text = ql_qmp_render_for_terminal (g_strdup ("ok\r\n\ttab\r \x1b]0;title\x07 \x1b[2J \xc2\x9b" "1m \xff é"));
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *err = NULL;
+
+  g_assert_cmpstr (text, ==, "ok\n\ttab? ?]0;title? ?[2J ?1m \xef\xbf\xbd é");
+  g_assert_true (json_parser_load_from_data (parser, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"\\u001b[31mred\"}}",
+                                             -1, NULL));
+  err = ql_qmp_render_reply (json_node_get_object (json_parser_get_root (parser)));
+  g_assert_cmpstr (err, ==, "error: GenericError: ?[31mred");
 }
 
 int
@@ -176,5 +191,6 @@ main (int argc, char **argv)
   g_test_add_func ("/qmp-render/pci-tree", test_pci_tree);
   g_test_add_func ("/qmp-render/pci-tree-hostile", test_pci_tree_hostile);
   g_test_add_func ("/qmp-render/event-and-reply", test_event_and_reply);
+  g_test_add_func ("/qmp-render/for-terminal", test_for_terminal);
   return g_test_run ();
 }

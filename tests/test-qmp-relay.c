@@ -6,9 +6,11 @@
 #include "ql-qmp-client.h"
 #include "ql-qmp-framer.h"
 #include "ql-qmp-relay.h"
+#include "ql-hotplug.h"
 
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,7 +45,9 @@ end_write (End *e, const char *text)
 
   while (off < len)
     {
-      gssize n = write (e->fd, text + off, len - off);
+      gssize n = send (e->fd, text + off, len - off, MSG_NOSIGNAL);
+      if (n < 0 && errno == EPIPE)
+        break;   /* the other side hung up on us */
       if (n > 0)
         off += n;
       spin ();
@@ -530,6 +534,108 @@ test_local_commands (Fixture *f, gconstpointer data)
   g_assert_cmpuint (ql_qmp_relay_get_n_peers (f->relay), ==, 0);
 }
 
+/* Everything QEMU has been sent so far, as commands. */
+static guint
+qemu_drain_commands (Fixture *f, GPtrArray *ids)
+{
+  guint n = 0;
+
+  for (;;)
+    {
+      g_autofree char *message = NULL;
+      char buf[65536];
+      gssize got;
+
+      spin ();
+      while ((got = read (f->qemu.fd, buf, sizeof buf)) > 0)
+        ql_qmp_framer_push (f->qemu.inbox, buf, got);
+      if (!ql_qmp_framer_next (f->qemu.inbox, &message, NULL))
+        return n;
+      {
+        g_autoptr(JsonParser) parser = json_parser_new ();
+        g_assert_true (json_parser_load_from_data (parser, message, -1, NULL));
+        if (ids != NULL)
+          g_ptr_array_add (ids, GSIZE_TO_POINTER ((gsize) json_object_get_int_member (
+                                  json_node_get_object (json_parser_get_root (parser)), "id")));
+      }
+      n++;
+    }
+}
+
+/* A client is held to QEMU's own monitor's limit of commands in flight, its
+ * commands are bounded in size, and what it leaves queued goes with it. */
+static void
+test_in_flight_limit (Fixture *f, gconstpointer data)
+{
+  End c = { -1 }, other = { -1 };
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  g_autofree char *answer = NULL;
+  g_autofree char *huge = NULL;
+  g_autofree char *pad = g_strnfill (QL_QMP_RELAY_MAX_MESSAGE, 'a');
+  g_autoptr(JsonObject) reply = NULL, ev = NULL;
+
+  client_connect (f, &c, TRUE);
+  for (guint i = 0; i < 3 * QL_QMP_RELAY_MAX_IN_FLIGHT; i++)
+    end_write (&c, "{\"execute\": \"query-name\"}");
+  g_assert_cmpuint (qemu_drain_commands (f, ids), ==, QL_QMP_RELAY_MAX_IN_FLIGHT);
+  answer = g_strdup_printf ("{\"return\": {}, \"id\": %" G_GSIZE_FORMAT "}\r\n", GPOINTER_TO_SIZE (ids->pdata[0]));
+  end_write (&f->qemu, answer);
+  reply = end_read (&c);
+  g_assert_true (json_object_has_member (reply, "return"));
+  g_assert_cmpuint (qemu_drain_commands (f, NULL), ==, 1);   /* one answered, one more let through */
+
+  /* another client is not held back by the first one's backlog */
+  client_connect (f, &other, TRUE);
+  end_write (&other, "{\"execute\": \"query-uuid\"}");
+  g_assert_cmpuint (qemu_drain_commands (f, NULL), ==, 1);
+  end_clear (&c);            /* hangs up with 16 commands unread, 8 unanswered */
+  spin ();
+  end_write (&f->qemu, "{\"event\": \"STOP\"}\r\n");
+  ev = end_read (&other);
+  g_assert_cmpstr (json_object_get_string_member (ev, "event"), ==, "STOP");
+
+  /* one command beyond the size limit: an error, and the client is dropped */
+  huge = g_strdup_printf ("{\"execute\": \"x\", \"arguments\": {\"a\": \"%s\"}}", pad);
+  end_write (&other, huge);
+  for (JsonObject *m; (m = end_read (&other)) != NULL;)
+    json_object_unref (m);
+  g_assert_cmpuint (ql_qmp_relay_get_n_peers (f->relay), ==, 0);
+  end_clear (&other);
+}
+
+/* The supervisor's teardown while a detach waits for QEMU: relay closed,
+ * hotplug freed, QEMU's connection closed, the main loop run again (as the
+ * undo's log does).  The late callback must not touch the freed device
+ * (found by review: a use-after-free under ASan). */
+static void
+test_hotplug_freed_in_flight (Fixture *f, gconstpointer data)
+{
+  QlProfile profile = { .vm.name = (char *) "vm" };
+  QlPci pci = { .id = (char *) "gpu" };
+  QlMachineFunction fn = { .host = "0000:01:00.0", .id = (char *) "hostdev-gpu" };
+  QlMachineHostdev hostdev = { .pci = &pci, .port_id = (char *) "rp-gpu", .functions = g_ptr_array_new () };
+  QlMachine m = { .profile = &profile, .hostdevs = g_ptr_array_new () };
+  const char *argv[] = { "qemu", "-device", "vfio-pci,host=0000:01:00.0,id=hostdev-gpu", NULL };
+  g_autoptr(JsonObject) sent = NULL;
+  QlHotplug *h;
+  End c = { -1 };
+
+  g_ptr_array_add (hostdev.functions, &fn);
+  g_ptr_array_add (m.hostdevs, &hostdev);
+  h = ql_hotplug_new (&m, argv, f->upstream, NULL);
+  ql_hotplug_serve (h, f->relay);
+  client_connect (f, &c, TRUE);
+  end_write (&c, "{\"execute\": \"qlaunch-detach\", \"arguments\": {\"device\": \"gpu\"}, \"id\": 1}");
+  sent = qemu_expect (f, "query-status");   /* never answered */
+  ql_qmp_relay_close (f->relay);
+  ql_hotplug_free (h);
+  ql_qmp_client_close (f->upstream);
+  spin ();
+  end_clear (&c);
+  g_ptr_array_unref (hostdev.functions);
+  g_ptr_array_unref (m.hostdevs);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -545,5 +651,7 @@ main (int argc, char **argv)
   ADD ("/qmp-relay/slow-reader-dropped", test_slow_reader_dropped);
   ADD ("/qmp-relay/listen-owner-only", test_listen_owner_only);
   ADD ("/qmp-relay/local-commands", test_local_commands);
+  ADD ("/qmp-relay/in-flight-limit", test_in_flight_limit);
+  ADD ("/qmp-relay/hotplug-freed-in-flight", test_hotplug_freed_in_flight);
   return g_test_run ();
 }

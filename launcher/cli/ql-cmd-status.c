@@ -1,5 +1,6 @@
 #include "ql-commands.h"
 #include "ql-hotplug-client.h"
+#include "ql-qmp-render.h"
 #include "ql-error.h"
 #include "ql-paths.h"
 #include "ql-pin-query.h"
@@ -37,6 +38,7 @@ collect_status (const char *name)
       g_autoptr(JsonObject) devices = NULL;
       g_autoptr(GError) error = NULL;
       const char *status = "starting";
+      g_autofree char *safe_status = NULL;
 
       if (state != NULL && state->qemu.pid != 0)
         {
@@ -44,7 +46,8 @@ collect_status (const char *name)
           if (qmp != NULL && ql_qmp_client_handshake_sync (qmp, STATUS_QMP_TIMEOUT_MS, &error))
             ret = ql_qmp_client_execute_sync (qmp, "query-status", NULL, STATUS_QMP_TIMEOUT_MS, &error);
           if (ret != NULL && JSON_NODE_HOLDS_OBJECT (ret))
-            status = json_object_get_string_member_with_default (json_node_get_object (ret), "status", "unknown");
+            status = safe_status = ql_qmp_render_for_terminal (
+              g_strdup (json_object_get_string_member_with_default (json_node_get_object (ret), "status", "unknown")));
           else
             status = "unknown";
           if (ret != NULL)

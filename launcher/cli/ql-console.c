@@ -17,11 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #define CONSOLE_QMP_TIMEOUT_MS 10000
 #define CONSOLE_HISTORY_LINES 1000
 #define CONSOLE_RECENT_EVENTS 50
+#define CONSOLE_HISTORY_MAX_BYTES (1024 * 1024)
 
 typedef struct {
   const char *name;
@@ -29,7 +32,7 @@ typedef struct {
   QlRuntimeState *state;
   GMainLoop *loop;
   char *prompt;
-  char *history_path;
+  int history_fd;             /* -1: no history kept */
   GPtrArray *qmp_commands;   /* from query-commands, for completion */
   GPtrArray *device_ids;     /* qdev ids from query-pci, for completion */
   GPtrArray *pci_names;      /* the profile's [pci NAME]s, for completion */
@@ -81,6 +84,15 @@ print_above_prompt (Console *c, const char *text)
   free (saved_line);
 }
 
+/* QEMU's words (a GError's message may be its "desc") made safe to print. */
+static void
+print_error (const GError *error)
+{
+  g_autofree char *text = ql_qmp_render_for_terminal (g_strdup_printf ("error: %s", error->message));
+
+  printf ("%s\n", text);
+}
+
 static void
 print_reply (JsonObject *reply)
 {
@@ -98,7 +110,7 @@ run_qmp (Console *c, const char *command, JsonNode *arguments, gboolean print)
   JsonObject *reply = ql_qmp_client_forward_sync (c->qmp, command, arguments, CONSOLE_QMP_TIMEOUT_MS, &error);
 
   if (reply == NULL)
-    printf ("error: %s\n", error->message);
+    print_error (error);
   else if (print || json_object_has_member (reply, "error"))
     print_reply (reply);
   return reply;
@@ -122,11 +134,15 @@ cmd_status (Console *c, char **words, const char *line)
   JsonNode *ret = reply ? json_object_get_member (reply, "return") : NULL;
   gint64 up = c->state->started_usec > 0 ? (g_get_real_time () - c->state->started_usec) / G_USEC_PER_SEC : 0;
 
+  g_autofree char *text = NULL;
+
   if (ret == NULL || !JSON_NODE_HOLDS_OBJECT (ret))
     return;
-  printf ("%s: %s (QEMU pid %" G_GINT64_FORMAT ", supervisor pid %" G_GINT64_FORMAT ", %s, up %" G_GINT64_FORMAT
-          " s)\n", c->name, json_object_get_string_member_with_default (json_node_get_object (ret), "status", "?"),
-          c->state->qemu.pid, c->state->supervisor.pid, c->state->accel, MAX (up, 0));
+  text = ql_qmp_render_for_terminal (g_strdup_printf (
+    "%s: %s (QEMU pid %" G_GINT64_FORMAT ", supervisor pid %" G_GINT64_FORMAT ", %s, up %" G_GINT64_FORMAT " s)",
+    c->name, json_object_get_string_member_with_default (json_node_get_object (ret), "status", "?"),
+    c->state->qemu.pid, c->state->supervisor.pid, c->state->accel, MAX (up, 0)));
+  printf ("%s\n", text);
 }
 
 static void
@@ -141,7 +157,7 @@ cmd_stop (Console *c, char **words, const char *line)
   g_autoptr(GError) error = NULL;
 
   if (!ql_cmd_request_stop (c->name, c->state, FALSE, 0, &error))
-    printf ("error: %s\n", error->message);
+    print_error (error);
   else
     printf ("stopping: the power button, then QMP quit after %" G_GINT64_FORMAT " s if the guest does not power off\n",
             c->state->stop_timeout_s);
@@ -189,7 +205,7 @@ cmd_cpus (Console *c, char **words, const char *line)
 
   if (threads == NULL)
     {
-      printf ("error: %s\n", error->message);
+      print_error (error);
       return;
     }
   json = ql_pin_threads_to_json (c->state->qemu.pid, threads);
@@ -304,7 +320,7 @@ run_json (Console *c, const char *line)
 
   if (command == NULL)
     {
-      printf ("error: %s\n", error->message);
+      print_error (error);
       return;
     }
   reply = run_qmp (c, command, arguments, FALSE);
@@ -346,7 +362,7 @@ hotplug (Console *c, const char *command, char **words)
   reply = ql_cmd_hotplug_request (c->qmp, command, words[1], (guint) timeout, &error);
   if (reply == NULL)
     {
-      printf ("error: %s\n", error->message);
+      print_error (error);
       return;
     }
   text = ql_cmd_hotplug_describe (reply);
@@ -427,7 +443,7 @@ run_line (Console *c, const char *line)
     }
   if (!g_shell_parse_argv (line, NULL, &words, &error))
     {
-      printf ("error: %s\n", error->message);
+      print_error (error);
       return;
     }
   command = find_command (words[0]);
@@ -615,33 +631,71 @@ learn_qmp_commands (Console *c)
   g_ptr_array_sort (c->qmp_commands, ql_cmd_compare_strings);
 }
 
-/* The history file is the VM owner's alone; one that is not a regular file
- * of theirs is left alone and the history not kept. */
-static char *
-history_path (const char *name)
+/* The history is the VM owner's alone and may hold secrets (a set_password
+ * typed in raw QMP): 0600, in the VM's own state dir, opened once without
+ * following links and then only used through that fd.  Anything else and
+ * the console keeps no history. */
+static int
+open_history (const char *name)
 {
   g_autofree char *state_dir = ql_paths_state_dir (name);
   g_autofree char *path = g_build_filename (state_dir, "console-history", NULL);
+  g_autoptr(GError) error = NULL;
   struct stat st;
+  int fd;
 
-  if (lstat (state_dir, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_uid != geteuid ())
-    return NULL;
-  if (lstat (path, &st) == 0 && (!S_ISREG (st.st_mode) || st.st_uid != geteuid ()))
+  if (!ql_paths_check_own_dir (state_dir, &error))
     {
-      g_message ("%s is not a file of yours; the console keeps no history", path);
-      return NULL;
+      g_message ("no console history: %s", error->message);
+      return -1;
     }
-  return g_steal_pointer (&path);
+  fd = open (path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_uid != geteuid () || fchmod (fd, 0600) != 0)
+    {
+      g_message ("no console history: %s is not a file of yours", path);
+      if (fd >= 0)
+        close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+static void
+load_history (int fd)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_auto(GStrv) lines = NULL;
+  char buf[8192];
+  ssize_t n;
+
+  while ((n = read (fd, buf, sizeof buf)) > 0 && text->len < CONSOLE_HISTORY_MAX_BYTES)
+    g_string_append_len (text, buf, n);
+  lines = g_strsplit (text->str, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (lines[i][0] != '\0' && g_utf8_validate (lines[i], -1, NULL))
+      add_history (lines[i]);
+}
+
+static void
+save_history (int fd)
+{
+  HIST_ENTRY **entries = history_list ();
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint i = 0; entries != NULL && entries[i] != NULL; i++)
+    g_string_append_printf (text, "%s\n", entries[i]->line);
+  if (ftruncate (fd, 0) != 0 || lseek (fd, 0, SEEK_SET) != 0 || write (fd, text->str, text->len) != (ssize_t) text->len)
+    g_message ("the console history was not saved: %s", g_strerror (errno));
 }
 
 static void
 console_begin (Console *c)
 {
-  c->history_path = history_path (c->name);
   using_history ();
   stifle_history (CONSOLE_HISTORY_LINES);
-  if (c->history_path != NULL)
-    read_history (c->history_path);
+  c->history_fd = open_history (c->name);
+  if (c->history_fd >= 0)
+    load_history (c->history_fd);
   rl_readline_name = "qlaunch";
   rl_attempted_completion_function = complete;
   rl_catch_signals = 0;   /* Ctrl-C is the console's (on_interrupt) */
@@ -658,12 +712,10 @@ static void
 console_end (Console *c)
 {
   rl_callback_handler_remove ();
-  if (c->history_path != NULL)
+  if (c->history_fd >= 0)
     {
-      mode_t old = umask (0077);
-      write_history (c->history_path);
-      history_truncate_file (c->history_path, CONSOLE_HISTORY_LINES);
-      umask (old);
+      save_history (c->history_fd);
+      close (c->history_fd);
     }
 }
 
@@ -672,7 +724,7 @@ ql_cmd_console (int argc, char **argv)
 {
   g_autoptr(GOptionContext) context = g_option_context_new ("NAME");
   g_autoptr(GError) error = NULL;
-  Console c = { .follow_events = TRUE };
+  Console c = { .follow_events = TRUE, .history_fd = -1 };
   guint stdin_watch, sigint;
 
   g_option_context_set_summary (context, "An interactive QMP console on a running VM: shut it down, pause it,\n"
@@ -711,7 +763,6 @@ ql_cmd_console (int argc, char **argv)
   g_ptr_array_unref (c.pci_names);
   g_ptr_array_unref (c.recent_events);
   g_free (c.prompt);
-  g_free (c.history_path);
   console = NULL;
   return 0;
 }

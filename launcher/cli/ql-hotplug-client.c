@@ -64,7 +64,7 @@ ql_cmd_hotplug_describe (JsonObject *reply)
                             json_object_get_string_member_with_default (device, "name", "?")),
                           json_object_has_member (device, "state") ? "is back in the guest" : "is out of the guest");
   describe_functions (out, device, "  ");
-  return g_string_free (out, FALSE);
+  return ql_qmp_render_for_terminal (g_string_free (out, FALSE));
 }
 
 char *
@@ -88,5 +88,5 @@ ql_cmd_hotplug_describe_devices (JsonNode *devices)
                               json_object_get_string_member_with_default (d, "root-port", "?"));
       describe_functions (out, d, "  ");
     }
-  return g_string_free (out, FALSE);
+  return ql_qmp_render_for_terminal (g_string_free (out, FALSE));
 }

@@ -1,5 +1,7 @@
 #include "ql-qmp-render.h"
 
+#include <string.h>
+
 static gint64
 int_member (JsonObject *o, const char *name)
 {
@@ -37,6 +39,26 @@ array_member (JsonObject *o, const char *name)
 }
 
 char *
+ql_qmp_render_for_terminal (char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+  GString *out = g_string_sized_new (strlen (valid));
+
+  g_free (text);
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      if (c == '\r' && p[1] == '\n')
+        continue;   /* HMP ends its lines so; a lone CR could overwrite what was printed */
+      if ((c < 0x20 && c != '\n' && c != '\t') || (c >= 0x7f && c < 0xa0))
+        g_string_append_c (out, '?');
+      else
+        g_string_append_unichar (out, c);
+    }
+  return g_string_free (out, FALSE);
+}
+
+char *
 ql_qmp_render_event (const char *name, JsonNode *data, gint64 usec, gboolean json)
 {
   g_autofree char *data_text = data ? json_to_string (data, FALSE) : NULL;
@@ -62,7 +84,8 @@ ql_qmp_render_event (const char *name, JsonNode *data, gint64 usec, gboolean jso
   second = g_date_time_new_from_unix_local (usec / G_USEC_PER_SEC);
   when = second ? g_date_time_add (second, usec % G_USEC_PER_SEC) : NULL;
   clock = when ? g_date_time_format (when, "%H:%M:%S.%f") : g_strdup ("--:--:--");
-  return g_strdup_printf ("%s %s%s%s", clock, name, data_text ? " " : "", data_text ? data_text : "");
+  return ql_qmp_render_for_terminal (g_strdup_printf ("%s %s%s%s", clock, name, data_text ? " " : "",
+                                                      data_text ? data_text : ""));
 }
 
 static void render_devices (GString *out, JsonArray *devices, const char *prefix, guint depth);
@@ -122,7 +145,7 @@ ql_qmp_render_pci_tree (JsonNode *query_pci)
       g_string_append_printf (out, "[0000:%02x]\n", (guint) int_member (bus, "bus") & 0xff);
       render_devices (out, array_member (bus, "devices"), " ", 0);
     }
-  return g_string_free (out, FALSE);
+  return ql_qmp_render_for_terminal (g_string_free (out, FALSE));
 }
 
 char *
@@ -132,11 +155,12 @@ ql_qmp_render_reply (JsonObject *reply)
   JsonNode *ret;
 
   if (error != NULL || json_object_has_member (reply, "error"))
-    return g_strdup_printf ("error: %s: %s", string_member (error, "class"), string_member (error, "desc"));
+    return ql_qmp_render_for_terminal (g_strdup_printf ("error: %s: %s", string_member (error, "class"),
+                                                        string_member (error, "desc")));
   ret = json_object_get_member (reply, "return");
   if (ret == NULL)
     return g_strdup ("");
   if (JSON_NODE_HOLDS_VALUE (ret) && json_node_get_value_type (ret) == G_TYPE_STRING)
-    return g_strdup (json_node_get_string (ret));   /* human-monitor-command's output */
-  return json_to_string (ret, TRUE);
+    return ql_qmp_render_for_terminal (g_strdup (json_node_get_string (ret)));   /* human-monitor-command's output */
+  return ql_qmp_render_for_terminal (json_to_string (ret, TRUE));
 }

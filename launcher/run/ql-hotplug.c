@@ -20,6 +20,8 @@ typedef struct {
   guint timer;
   guint timeout_s;
   guint next_add;              /* attach: functions left to device_add, highest first */
+  guint64 added;               /* attach: bit per function device_add put back */
+  gboolean unplug_requested;   /* device_del was sent: DEVICE_DELETED counts from then on */
 } Device;
 
 struct _QlHotplug {
@@ -29,7 +31,16 @@ struct _QlHotplug {
   QlJournal *journal;
   GPtrArray *devices;          /* Device* */
   gulong event_handler;
+  GCancellable *cancellable;   /* every QMP call: cancelled before the devices go */
 };
+
+/* A reply that arrives after ql_hotplug_free () is for no one: the callbacks
+ * check this before they touch their device. */
+static gboolean
+cancelled (const GError *error)
+{
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
 
 static const char *
 device_name (const Device *d)
@@ -279,7 +290,8 @@ on_event (QlQmpClient *client, const char *name, JsonNode *data, gint64 usec, gp
   for (guint i = 0; i < h->devices->len; i++)
     {
       Device *d = h->devices->pdata[i];
-      for (guint j = 0; j < d->hostdev->functions->len; j++)
+      /* QEMU's word counts only for an unplug qlaunch asked for */
+      for (guint j = 0; d->unplug_requested && j < d->hostdev->functions->len; j++)
         if (g_strcmp0 (function_at (d, j)->id, id) == 0)
           d->deleted |= G_GUINT64_CONSTANT (1) << j;
       if (d->state == DEV_DETACHING && d->deleted == all_functions (d) && d->next_add == 0)
@@ -309,6 +321,8 @@ device_del_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) ret = ql_qmp_client_execute_finish (QL_QMP_CLIENT (source), result, &error);
 
+  if (ret == NULL && cancelled (error))
+    return;
   /* a request of an earlier detach that timed out still stands */
   if (ret == NULL && d->state == DEV_DETACHING && strstr (error->message, "in the process of unplug") == NULL)
     {
@@ -329,6 +343,8 @@ status_for_detach (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(JsonObject) args = NULL;
   g_autoptr(JsonNode) node = NULL;
 
+  if (ret == NULL && cancelled (error))
+    return;
   if (g_strcmp0 (status, "running") != 0)
     {
       g_autofree char *desc = g_strdup_printf ("The guest is %s, and a guest that does not run cannot let go of "
@@ -341,8 +357,9 @@ status_for_detach (GObject *source, GAsyncResult *result, gpointer user_data)
   json_object_set_string_member (args, "id", function_at (d, 0)->id);
   node = json_node_init_object (json_node_alloc (), args);
   d->timer = g_timeout_add_seconds (d->timeout_s, detach_timed_out, d);
+  d->unplug_requested = TRUE;
   /* unplugging function 0 takes the whole slot out, every function with it */
-  ql_qmp_client_execute_async (d->owner->qmp, "device_del", node, NULL, device_del_done, d);
+  ql_qmp_client_execute_async (d->owner->qmp, "device_del", node, d->owner->cancellable, device_del_done, d);
 }
 
 static void
@@ -371,24 +388,68 @@ serve_detach (QlQmpRelayRequest *request, JsonObject *arguments, gpointer user_d
   if (d->deleted == all_functions (d))
     give_back (d);
   else
-    ql_qmp_client_execute_async (h->qmp, "query-status", NULL, NULL, status_for_detach, d);
+    ql_qmp_client_execute_async (h->qmp, "query-status", NULL, h->cancellable, status_for_detach, d);
 }
 
 /* ---- attach ---- */
+
+/* Whether QEMU's option string (key=value pairs split at ',', where ',,'
+ * is a comma inside a value) has id=ID as a pair of its own. */
+static gboolean
+options_have_id (const char *options, const char *id)
+{
+  g_autofree char *wanted = g_strdup_printf ("id=%s", id);
+  g_autoptr(GString) pair = g_string_new (NULL);
+
+  for (const char *p = options;; p++)
+    {
+      if (*p == ',' && p[1] == ',')
+        {
+          g_string_append_c (pair, ',');
+          p++;
+          continue;
+        }
+      if (*p == ',' || *p == '\0')
+        {
+          if (strcmp (pair->str, wanted) == 0)
+            return TRUE;
+          if (*p == '\0')
+            return FALSE;
+          g_string_truncate (pair, 0);
+          continue;
+        }
+      g_string_append_c (pair, *p);
+    }
+}
 
 /* The -device options QEMU got for id at start: attach puts the device back
  * exactly as it was (overrides, ROM, address). */
 static const char *
 device_options (QlHotplug *h, const char *id)
 {
-  g_autofree char *needle = g_strdup_printf (",id=%s,", id);
-  g_autofree char *tail = g_strdup_printf (",id=%s", id);
-
   for (guint i = 0; h->argv[i] != NULL && h->argv[i + 1] != NULL; i++)
-    if (strcmp (h->argv[i], "-device") == 0 &&
-        (strstr (h->argv[i + 1], needle) != NULL || g_str_has_suffix (h->argv[i + 1], tail)))
+    if (strcmp (h->argv[i], "-device") == 0 && options_have_id (h->argv[i + 1], id))
       return h->argv[i + 1];
   return NULL;
+}
+
+/* HMP's device_add takes the options as one argument, quoted so that a
+ * space in a path stays inside it; HMP reads at most 1023 bytes of it. */
+static char *
+hmp_device_add (const char *options)
+{
+  g_autoptr(GString) quoted = g_string_new ("device_add \"");
+
+  if (strlen (options) > 1000)
+    return NULL;
+  for (const char *p = options; *p != '\0'; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        g_string_append_c (quoted, '\\');
+      g_string_append_c (quoted, *p);
+    }
+  g_string_append_c (quoted, '"');
+  return g_string_free (g_steal_pointer (&quoted), FALSE);
 }
 
 static gboolean
@@ -422,6 +483,26 @@ rebind_function (Device *d, const QlMachineFunction *f, GError **error)
 
 static void add_next_function (Device *d);
 
+/* An attach that failed half-way takes out what it put in, so that the
+ * device is wholly on the host again and can be attached anew. */
+static void
+unplug_added (Device *d)
+{
+  for (guint i = 0; i < d->hostdev->functions->len; i++)
+    {
+      g_autoptr(JsonObject) args = NULL;
+      g_autoptr(JsonNode) node = NULL;
+
+      if (!(d->added & (G_GUINT64_CONSTANT (1) << i)))
+        continue;
+      args = json_object_new ();
+      json_object_set_string_member (args, "id", function_at (d, i)->id);
+      node = json_node_init_object (json_node_alloc (), args);
+      ql_qmp_client_execute_async (d->owner->qmp, "device_del", node, d->owner->cancellable, NULL, NULL);
+    }
+  d->added = 0;
+}
+
 static void
 device_add_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -430,16 +511,21 @@ device_add_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(JsonNode) ret = ql_qmp_client_execute_finish (QL_QMP_CLIENT (source), result, &error);
   const char *said = ret && JSON_NODE_HOLDS_VALUE (ret) ? json_node_get_string (ret) : NULL;
 
+  if (ret == NULL && cancelled (error))
+    return;
   /* HMP answers success with nothing and failure with its message */
   if (ret == NULL || (said != NULL && *said != '\0'))
     {
+      g_autofree char *said_stripped = said ? g_strstrip (g_strdup (said)) : NULL;
       g_autofree char *desc = g_strdup_printf ("QEMU did not take [pci %s] back: %s (it stays on vfio-pci, given "
                                                "back when the VM ends)", device_name (d),
-                                               ret ? g_strstrip (g_strdup (said)) : error->message);
+                                               ret ? said_stripped : error->message);
       d->next_add = 0;
+      unplug_added (d);
       finish (d, DEV_ON_HOST, NULL, desc);
       return;
     }
+  d->added |= G_GUINT64_CONSTANT (1) << d->next_add;
   add_next_function (d);
 }
 
@@ -464,16 +550,24 @@ add_next_function (Device *d)
   options = device_options (d->owner, f->id);
   if (options == NULL)
     {
+      unplug_added (d);
       finish (d, DEV_ON_HOST, NULL, "qlaunch lost the device's options");
       return;
     }
   /* HMP's device_add parses the options as the command line did, escaping
    * included; QMP's would need every property's JSON type */
-  command_line = g_strdup_printf ("device_add %s", options);
+  command_line = hmp_device_add (options);
+  if (command_line == NULL)
+    {
+      unplug_added (d);
+      finish (d, DEV_ON_HOST, NULL, "The device's options are too long for QEMU's human monitor (1023 bytes)");
+      return;
+    }
   args = json_object_new ();
   json_object_set_string_member (args, "command-line", command_line);
   node = json_node_init_object (json_node_alloc (), args);
-  ql_qmp_client_execute_async (d->owner->qmp, "human-monitor-command", node, NULL, device_add_done, d);
+  ql_qmp_client_execute_async (d->owner->qmp, "human-monitor-command", node, d->owner->cancellable,
+                               device_add_done, d);
 }
 
 static void
@@ -487,6 +581,9 @@ serve_attach (QlQmpRelayRequest *request, JsonObject *arguments, gpointer user_d
     return;
   d->request = request;
   d->state = DEV_ATTACHING;
+  d->deleted = 0;
+  d->added = 0;
+  d->unplug_requested = FALSE;
   for (guint i = 0; i < d->hostdev->functions->len; i++)
     if (!rebind_function (d, function_at (d, i), &error))
       {
@@ -512,6 +609,7 @@ ql_hotplug_new (const QlMachine *m, const char *const *argv, QlQmpClient *qmp, Q
   h->qmp = g_object_ref (qmp);
   h->journal = journal;
   h->devices = g_ptr_array_new ();
+  h->cancellable = g_cancellable_new ();
   for (guint i = 0; m->hostdevs != NULL && i < m->hostdevs->len; i++)
     {
       Device *d = g_new0 (Device, 1);
@@ -538,6 +636,7 @@ ql_hotplug_free (QlHotplug *h)
   if (h == NULL)
     return;
   g_clear_signal_handler (&h->event_handler, h->qmp);
+  g_cancellable_cancel (h->cancellable);
   for (guint i = 0; i < h->devices->len; i++)
     {
       Device *d = h->devices->pdata[i];
@@ -547,6 +646,7 @@ ql_hotplug_free (QlHotplug *h)
       g_free (d);
     }
   g_ptr_array_unref (h->devices);
+  g_object_unref (h->cancellable);
   g_object_unref (h->qmp);
   g_free (h);
 }
