@@ -237,7 +237,7 @@ test_prepare_for_sleep (void)
     return;
   bus = ql_system_bus_open (QL_DBUS_TIMEOUT_MS, &error);
   g_assert_no_error (error);
-  id = ql_logind_watch_sleep (bus, on_sleep, seen);
+  id = ql_logind_watch_sleep (bus, on_sleep, seen, NULL);
   mock_logind_prepare_for_sleep (mock, TRUE);
   mock_logind_prepare_for_sleep (mock, FALSE);
   while (seen->len < 2 && g_get_monotonic_time () < deadline)

@@ -348,7 +348,16 @@ ql_logind_inhibit (GDBusConnection *bus, const char *what, const char *who, cons
 typedef struct {
   void (*func) (gboolean before, gpointer data);
   gpointer data;
+  GDestroyNotify destroy;
 } SleepWatch;
+
+static void
+sleep_watch_free (SleepWatch *watch)
+{
+  if (watch->destroy != NULL)
+    watch->destroy (watch->data);
+  g_free (watch);
+}
 
 static void
 on_prepare_for_sleep (GDBusConnection *bus, const char *sender, const char *path, const char *interface,
@@ -364,12 +373,15 @@ on_prepare_for_sleep (GDBusConnection *bus, const char *sender, const char *path
 }
 
 guint
-ql_logind_watch_sleep (GDBusConnection *bus, void (*func) (gboolean before, gpointer data), gpointer data)
+ql_logind_watch_sleep (GDBusConnection *bus, void (*func) (gboolean before, gpointer data), gpointer data,
+                       GDestroyNotify destroy)
 {
   SleepWatch *watch = g_new (SleepWatch, 1);
 
   watch->func = func;
   watch->data = data;
+  watch->destroy = destroy;
   return g_dbus_connection_signal_subscribe (bus, LOGIND_NAME, LOGIND_MANAGER, "PrepareForSleep", LOGIND_PATH, NULL,
-                                             G_DBUS_SIGNAL_FLAGS_NONE, on_prepare_for_sleep, watch, g_free);
+                                             G_DBUS_SIGNAL_FLAGS_NONE, on_prepare_for_sleep, watch,
+                                             (GDestroyNotify) sleep_watch_free);
 }

@@ -40,5 +40,7 @@ int ql_logind_inhibit (GDBusConnection *bus, const char *what, const char *who, 
 
 /* Calls func (before, data) for logind's PrepareForSleep (before: TRUE as
  * the host goes to sleep, FALSE once it woke) in the thread-default main
- * context; returns the subscription (g_dbus_connection_signal_unsubscribe). */
-guint ql_logind_watch_sleep (GDBusConnection *bus, void (*func) (gboolean before, gpointer data), gpointer data);
+ * context; destroy (data) once unsubscribed (g_dbus_connection_signal_unsubscribe
+ * with the id it returns), after which func is not called. */
+guint ql_logind_watch_sleep (GDBusConnection *bus, void (*func) (gboolean before, gpointer data), gpointer data,
+                             GDestroyNotify destroy);
