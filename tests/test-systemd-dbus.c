@@ -6,6 +6,8 @@
  * systemd: PID 1 is not systemd where these run. */
 #include "dbus-mock.h"
 #include "ql-error.h"
+#include "ql-host-step.h"
+#include "ql-journal.h"
 #include "ql-systemd-dbus.h"
 
 #include <string.h>
@@ -278,6 +280,112 @@ test_no_systemd (void)
     g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", saved, TRUE);
 }
 
+static JsonObject *
+parse_object (const char *text)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (json_parser_load_from_data (parser, text, -1, &error));
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
+/* The journal's form of the step is what plan --json shows, and reads back. */
+static void
+test_step_roundtrip (void)
+{
+  g_autoptr(QlHostStep) step = ql_host_step_new (QL_HOST_STEP_CPU_ISOLATE, "[cpu] isolate");
+  g_autoptr(QlHostStep) back = NULL;
+  g_autoptr(JsonObject) o = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+
+  step->unit = g_strdup ("system.slice");
+  step->cpus = g_strdup ("0-1,4-5");
+  step->cpus_before = g_strdup ("");
+  step->vcpus = g_strdup ("2-3,6-7");
+  line = ql_host_step_describe (step);
+  g_assert_cmpstr (line, ==, "isolate system.slice to CPUs 0-1,4-5  (vCPUs on 2-3,6-7; was all; [cpu] isolate)");
+  o = ql_host_step_to_json (step);
+  g_assert_cmpstr (json_object_get_string_member (o, "kind"), ==, "cpu-isolate");
+  back = ql_host_step_from_json (o, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (back->kind, ==, QL_HOST_STEP_CPU_ISOLATE);
+  g_assert_cmpstr (back->unit, ==, "system.slice");
+  g_assert_cmpstr (back->cpus, ==, "0-1,4-5");
+  g_assert_cmpstr (back->cpus_before, ==, "");
+  g_assert_cmpstr (back->vcpus, ==, "2-3,6-7");
+}
+
+typedef struct {
+  const char *step;
+  const char *expect;        /* NULL: accepted */
+} StepCase;
+
+/* A journal is input: unit names by systemd's rules (and only slices and
+ * scopes), CPU lists by the kernel's grammar and in range. */
+static const StepCase step_cases[] = {
+  { "\"unit\": \"-.slice\", \"cpus\": \"0\", \"cpus-before\": \"0-3\", \"vcpus\": \"1\"", NULL },
+  { "\"unit\": \"user-1000.slice\", \"cpus\": \"0\", \"cpus-before\": \"\", \"vcpus\": \"1\"", NULL },
+  { "\"unit\": \"run-u7@x.scope\", \"cpus\": \"0\", \"cpus-before\": \"\", \"vcpus\": \"1\"", NULL },
+  { "\"unit\": \"sshd.service\", \"cpus\": \"0\", \"cpus-before\": \"\", \"vcpus\": \"1\"",
+    "a cpu-isolate step: 'unit' is not valid: \"sshd.service\"" },
+  { "\"unit\": \"../../x.slice\", \"cpus\": \"0\", \"cpus-before\": \"\", \"vcpus\": \"1\"",
+    "'unit' is not valid" },
+  { "\"unit\": \".slice\", \"cpus\": \"0\", \"cpus-before\": \"\", \"vcpus\": \"1\"", "'unit' is not valid" },
+  { "\"unit\": \"a b.slice\", \"cpus\": \"0\", \"cpus-before\": \"\", \"vcpus\": \"1\"", "'unit' is not valid" },
+  { "\"unit\": \"a@b@c.scope\", \"cpus\": \"0\", \"cpus-before\": \"\", \"vcpus\": \"1\"",
+    "'unit' is not valid" },
+  { "\"unit\": \"system.slice\", \"cpus\": \"\", \"cpus-before\": \"\", \"vcpus\": \"1\"",
+    "'cpus' is not valid: \"\"" },
+  { "\"unit\": \"system.slice\", \"cpus\": \"0-99999\", \"cpus-before\": \"\", \"vcpus\": \"1\"",
+    "'cpus' is not valid" },
+  { "\"unit\": \"system.slice\", \"cpus\": \"0\", \"cpus-before\": \"3-1\", \"vcpus\": \"1\"",
+    "'cpus-before' is not valid" },
+  { "\"unit\": \"system.slice\", \"cpus\": \"0\", \"cpus-before\": \"0;rm\", \"vcpus\": \"1\"",
+    "'cpus-before' is not valid" },
+  { "\"unit\": \"system.slice\", \"cpus\": \"0\", \"vcpus\": \"1\"", "'cpus-before' is missing" },
+  { "\"unit\": \"system.slice\", \"cpus\": 0, \"cpus-before\": \"\", \"vcpus\": \"1\"", "'cpus' is not a string" },
+};
+
+static void
+test_step_validation (gconstpointer data)
+{
+  const StepCase *c = data;
+  g_autofree char *text = g_strdup_printf ("{\"kind\": \"cpu-isolate\", %s}", c->step);
+  g_autoptr(JsonObject) o = parse_object (text);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlHostStep) step = ql_host_step_from_json (o, &error);
+
+  if (c->expect == NULL)
+    {
+      g_assert_no_error (error);
+      g_assert_nonnull (step);
+      return;
+    }
+  g_assert_null (step);
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, c->expect));
+}
+
+/* One bad cpu-isolate step refuses the whole journal, before anything is undone. */
+static void
+test_journal_refused (void)
+{
+  static const char journal[] =
+    "{\"version\": 1, \"changes\": [{\"kind\": \"cpu-isolate\", \"unit\": \"system.slice\", \"cpus\": \"0\", "
+    "\"cpus-before\": \"\", \"vcpus\": \"1\"}, {\"kind\": \"cpu-isolate\", \"unit\": \"x.slice\n\", "
+    "\"cpus\": \"0\", \"cpus-before\": \"\", \"vcpus\": \"1\"}]}";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlJournal) loaded = ql_journal_parse ("/run/x", "/var/lib/x", journal, sizeof journal - 1, &error);
+
+  g_assert_null (loaded);
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "'unit' is not valid"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -293,6 +401,13 @@ main (int argc, char **argv)
     }
   else
     g_printerr ("# %s\n", skip);
+  g_test_add_func ("/isolate/step-roundtrip", test_step_roundtrip);
+  for (guint i = 0; i < G_N_ELEMENTS (step_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/isolate/step-validation/%u", i);
+      g_test_add_data_func (path, &step_cases[i], test_step_validation);
+    }
+  g_test_add_func ("/isolate/journal-refused", test_journal_refused);
   g_test_add_func ("/systemd-dbus/mask", test_mask);
   g_test_add_func ("/systemd-dbus/allowed-cpus", test_allowed_cpus);
   g_test_add_func ("/systemd-dbus/allowed-cpus-scope", test_allowed_cpus_scope);
