@@ -271,6 +271,11 @@ static const ErrorCase error_cases[] = {
     "D/vm.ini:2: [acpi] fake-battery: '2' is not a boolean; use true or false" },
   { "unknown-key", "[cpu]\ncors = 4\n",
     "D/vm.ini:2: [cpu] cors: unknown key; did you mean 'cores'?" },
+  { "isolate-needs-pin", "[cpu]\ncores = 2\nisolate = true\n",
+    "D/vm.ini:3: [cpu] isolate: keeps the host off the vCPUs' CPUs, and the vCPUs are not pinned; "
+    "set pin=auto or pin=LIST as well" },
+  { "inhibit-sleep-bad", "[vm]\ninhibit-sleep = always\n",
+    "D/vm.ini:2: [vm] inhibit-sleep: 'always' is not one of auto, block, delay or no" },
   { "autostart-bad-bool", "[vm]\nautostart = sometimes\n",
     "D/vm.ini:2: [vm] autostart: 'sometimes' is not a boolean; use true or false" },
   { "systemd-unknown-key", "[systemd]\nbefore = a.service\n",

@@ -2,6 +2,9 @@
 #include "ql-hugepages.h"
 #include "ql-net-host.h"
 #include "ql-pci-scan.h"
+#include "ql-cpu-topology-read.h"
+#include "ql-systemd-dbus.h"
+#include "ql-value.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -71,6 +74,37 @@ read_nvram_sizes (const QlMachine *m, QlHostState *state)
   state->nvram_template_size = file_size (m->firmware_vars_template);
 }
 
+/* [cpu] isolate: the online CPUs, and what the units allow now (systemd's
+ * answer, so that the run's end can put it back). */
+static gboolean
+read_isolate_units (QlHostState *state, const char *sysfs, GError **error)
+{
+  g_autoptr(QlCpuTopology) topology = ql_cpu_topology_read (sysfs, error);
+
+  if (topology == NULL)
+    return FALSE;
+  state->online_cpus = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (guint i = 0; i < topology->cpus->len; i++)
+    g_array_append_val (state->online_cpus, g_array_index (topology->cpus, QlHostCpu, i).cpu);
+  state->isolate_units = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_host_unit_cpus_free);
+  for (guint i = 0; ql_isolate_units[i] != NULL; i++)
+    {
+      g_autoptr(GArray) cpus = NULL;
+      QlHostUnitCpus *unit;
+
+      if (!ql_systemd_get_allowed_cpus (ql_isolate_units[i], &cpus, error))
+        {
+          g_prefix_error (error, "[cpu] isolate: cannot read what %s may run on: ", ql_isolate_units[i]);
+          return FALSE;
+        }
+      unit = g_new0 (QlHostUnitCpus, 1);
+      unit->unit = g_strdup (ql_isolate_units[i]);
+      unit->cpus = ql_value_format_cpu_set (cpus);
+      g_ptr_array_add (state->isolate_units, unit);
+    }
+  return TRUE;
+}
+
 QlHostState *
 ql_host_state_read (const QlMachine *m, const char *sysfs, const char *procfs, const char *devfs, GError **error)
 {
@@ -95,6 +129,8 @@ ql_host_state_read (const QlMachine *m, const char *sysfs, const char *procfs, c
   read_nvram_sizes (m, state);
   state->links = ql_net_host_read_links (m, error);
   if (state->links == NULL)
+    return NULL;
+  if (m->profile->cpu.isolate && !read_isolate_units (state, sysfs, error))
     return NULL;
   return g_steal_pointer (&state);
 }

@@ -1,5 +1,6 @@
 #include "ql-host-plan.h"
 #include "ql-error.h"
+#include "ql-value.h"
 
 #include <string.h>
 
@@ -11,6 +12,16 @@ ql_host_link_free (QlHostLink *link)
   g_free (link);
 }
 
+const char *const ql_isolate_units[] = { "system.slice", "user.slice", "init.scope", NULL };
+
+void
+ql_host_unit_cpus_free (QlHostUnitCpus *unit)
+{
+  g_free (unit->unit);
+  g_free (unit->cpus);
+  g_free (unit);
+}
+
 void
 ql_host_state_free (QlHostState *state)
 {
@@ -19,6 +30,8 @@ ql_host_state_free (QlHostState *state)
   ql_vfio_plan_free (state->vfio);
   ql_hugepage_pool_free (state->hugepages);
   g_clear_pointer (&state->links, g_ptr_array_unref);
+  g_clear_pointer (&state->online_cpus, g_array_unref);
+  g_clear_pointer (&state->isolate_units, g_ptr_array_unref);
   g_free (state);
 }
 
@@ -237,6 +250,54 @@ add_tap_step (QlHostPlan *plan, const QlNet *net, const QlHostState *state, GErr
   return TRUE;
 }
 
+static gboolean
+is_vcpu_cpu (const GArray *vcpus, guint cpu)
+{
+  for (guint i = 0; i < vcpus->len; i++)
+    if (g_array_index (vcpus, guint, i) == cpu)
+      return TRUE;
+  return FALSE;
+}
+
+/* [cpu] isolate: every unit the host's work runs in gets the online CPUs
+ * the vCPUs leave, for the run; the last steps, so the host keeps all its
+ * CPUs while it is being prepared. */
+static gboolean
+add_isolate_steps (QlHostPlan *plan, const QlMachine *m, const QlHostState *state, GError **error)
+{
+  const GArray *vcpus = m->pin != NULL ? m->pin->vcpus : NULL;
+  g_autoptr(GArray) host = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autofree char *host_set = NULL, *vcpu_set = NULL;
+
+  if (!m->profile->cpu.isolate)
+    return TRUE;
+  g_return_val_if_fail (vcpus != NULL && state->online_cpus != NULL && state->isolate_units != NULL, FALSE);
+  for (guint i = 0; i < state->online_cpus->len; i++)
+    if (!is_vcpu_cpu (vcpus, g_array_index (state->online_cpus, guint, i)))
+      g_array_append_val (host, g_array_index (state->online_cpus, guint, i));
+  vcpu_set = ql_value_format_cpu_set (vcpus);
+  if (host->len == 0)
+    {
+      g_autofree char *online = ql_value_format_cpu_set (state->online_cpus);
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: [cpu] isolate: the vCPUs are on every online CPU (%s), none "
+                   "would be left to the host; pin fewer vCPUs or leave isolate off", m->profile->path, online);
+      return FALSE;
+    }
+  host_set = ql_value_format_cpu_set (host);
+  for (guint i = 0; i < state->isolate_units->len; i++)
+    {
+      const QlHostUnitCpus *unit = state->isolate_units->pdata[i];
+      QlHostStep *step = ql_host_step_new (QL_HOST_STEP_CPU_ISOLATE, "[cpu] isolate");
+
+      step->unit = g_strdup (unit->unit);
+      step->cpus = g_strdup (host_set);
+      step->cpus_before = g_strdup (unit->cpus);
+      step->vcpus = g_strdup (vcpu_set);
+      g_ptr_array_add (plan->steps, step);
+    }
+  return TRUE;
+}
+
 QlHostPlan *
 ql_host_plan_build (const QlMachine *m, const QlHostState *state, GError **error)
 {
@@ -254,6 +315,8 @@ ql_host_plan_build (const QlMachine *m, const QlHostState *state, GError **error
   for (guint i = 0; i < m->taps->len; i++)
     if (!add_tap_step (plan, g_array_index (m->taps, QlMachineTap, i).net, state, error))
       return NULL;
+  if (!add_isolate_steps (plan, m, state, error))
+    return NULL;
   return g_steal_pointer (&plan);
 }
 

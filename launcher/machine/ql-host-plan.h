@@ -20,6 +20,16 @@ typedef struct {
   gboolean tun_in_use;       /* a tun with queues attached */
 } QlHostLink;
 
+/* [cpu] isolate: a unit whose AllowedCPUs= the run sets, and its value now. */
+typedef struct {
+  char *unit;
+  char *cpus;                /* a kernel cpulist; "": not set, all CPUs */
+} QlHostUnitCpus;
+
+/* The units [cpu] isolate keeps off the vCPUs' CPUs: every service, every
+ * user session, and PID 1 itself. */
+extern const char *const ql_isolate_units[];
+
 typedef struct {
   QlVfioPlan *vfio;          /* NULL: no device passed through */
   QlHugepagePool *hugepages; /* NULL: no hugepages */
@@ -27,6 +37,8 @@ typedef struct {
   gint64 nvram_size;         /* of the VM's varstore, when it exists */
   gint64 nvram_template_size;  /* of its template; -1: unreadable */
   GPtrArray *links;          /* QlHostLink*: the machine's taps and bridges that exist */
+  GArray *online_cpus;       /* guint; read only for [cpu] isolate */
+  GPtrArray *isolate_units;  /* QlHostUnitCpus*, as ql_isolate_units; only for [cpu] isolate */
 } QlHostState;
 
 typedef struct {
@@ -35,6 +47,7 @@ typedef struct {
 } QlHostPlan;
 
 void ql_host_link_free (QlHostLink *link);
+void ql_host_unit_cpus_free (QlHostUnitCpus *unit);
 void ql_host_state_free (QlHostState *state);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlHostState, ql_host_state_free)
 void ql_host_plan_free (QlHostPlan *plan);

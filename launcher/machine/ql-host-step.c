@@ -3,6 +3,7 @@
 #include "ql-json.h"
 #include "ql-hugepage-pool.h"
 #include "ql-profile.h"
+#include "ql-value.h"
 
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #define IFNAME_MAX_LEN 15          /* IFNAMSIZ - 1 */
 #define PAGES_MAX (G_GUINT64_CONSTANT (1) << 40)
 #define IOMMU_GROUP_MAX (1 << 20)
+#define UNIT_NAME_MAX_LEN 255      /* systemd's UNIT_NAME_MAX - 1 */
 
 static const char *const kind_names[QL_HOST_STEP_MAX] = {
   [QL_HOST_STEP_SSDT] = "ssdt",
@@ -18,6 +20,7 @@ static const char *const kind_names[QL_HOST_STEP_MAX] = {
   [QL_HOST_STEP_VFIO_BIND] = "vfio-bind",
   [QL_HOST_STEP_BRIDGE] = "bridge",
   [QL_HOST_STEP_TAP] = "tap",
+  [QL_HOST_STEP_CPU_ISOLATE] = "cpu-isolate",
 };
 
 const char *
@@ -39,6 +42,10 @@ ql_host_step_free (QlHostStep *step)
   g_free (step->name);
   g_free (step->bridge);
   g_free (step->pool);
+  g_free (step->unit);
+  g_free (step->cpus);
+  g_free (step->cpus_before);
+  g_free (step->vcpus);
   g_free (step);
 }
 
@@ -66,6 +73,10 @@ ql_host_step_copy (const QlHostStep *s)
   step->name = g_strdup (s->name);
   step->bridge = g_strdup (s->bridge);
   step->pool = g_strdup (s->pool);
+  step->unit = g_strdup (s->unit);
+  step->cpus = g_strdup (s->cpus);
+  step->cpus_before = g_strdup (s->cpus_before);
+  step->vcpus = g_strdup (s->vcpus);
   return step;
 }
 
@@ -92,6 +103,9 @@ ql_host_step_describe (const QlHostStep *s)
     case QL_HOST_STEP_TAP:
       return g_strdup_printf ("create tap %s%s%s  (%s)", s->name, s->bridge ? " on bridge " : "",
                               s->bridge ? s->bridge : "", s->label);
+    case QL_HOST_STEP_CPU_ISOLATE:
+      return g_strdup_printf ("isolate %s to CPUs %s  (vCPUs on %s; was %s; %s)", s->unit, s->cpus, s->vcpus,
+                              s->cpus_before[0] ? s->cpus_before : "all", s->label);
     case QL_HOST_STEP_MAX:
     default:
       return g_strdup ("unknown step");
@@ -139,6 +153,12 @@ ql_host_step_to_json (const QlHostStep *s)
       G_GNUC_FALLTHROUGH;
     case QL_HOST_STEP_BRIDGE:
       json_object_set_string_member (o, "name", s->name);
+      break;
+    case QL_HOST_STEP_CPU_ISOLATE:
+      json_object_set_string_member (o, "unit", s->unit);
+      json_object_set_string_member (o, "cpus", s->cpus);
+      json_object_set_string_member (o, "cpus-before", s->cpus_before);
+      json_object_set_string_member (o, "vcpus", s->vcpus);
       break;
     case QL_HOST_STEP_MAX:
     default:
@@ -320,6 +340,63 @@ parse_link (QlHostStep *step, JsonObject *o, GError **error)
   return TRUE;
 }
 
+/* systemd's unit_name_is_valid (): at most 255 characters, a prefix of
+ * [A-Za-z0-9:_.\\-] with at most one '@' (a template's instance), and for
+ * this step the suffix of a unit with AllowedCPUs= that qlaunch sets. */
+gboolean
+ql_host_cpu_unit_name_valid (const char *name)
+{
+  gsize len = name ? strlen (name) : 0;
+  const char *dot = name ? strrchr (name, '.') : NULL;
+  gboolean at = FALSE;
+
+  if (len == 0 || len > UNIT_NAME_MAX_LEN || dot == NULL || dot == name || name[0] == '.' || name[0] == '@' ||
+      (strcmp (dot, ".slice") != 0 && strcmp (dot, ".scope") != 0))
+    return FALSE;
+  for (const char *c = name; c < dot; c++)
+    {
+      if (*c == '@' && !at)
+        at = TRUE;
+      else if (!g_ascii_isalnum (*c) && strchr (":_.\\-", *c) == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+cpu_list_valid (const char *text, gboolean may_be_empty)
+{
+  g_autoptr(GArray) cpus = NULL;
+  g_autofree char *message = NULL;
+
+  if (text[0] == '\0')
+    return may_be_empty;
+  return ql_value_parse_cpu_list (text, &cpus, &message);
+}
+
+static gboolean
+parse_cpu_isolate (QlHostStep *step, JsonObject *o, GError **error)
+{
+  const char *unit, *cpus, *before, *vcpus;
+
+  if (!get_string (o, "unit", FALSE, &unit, error) || !get_string (o, "cpus", FALSE, &cpus, error) ||
+      !get_string (o, "cpus-before", FALSE, &before, error) || !get_string (o, "vcpus", FALSE, &vcpus, error))
+    return FALSE;
+  if (!ql_host_cpu_unit_name_valid (unit))
+    return invalid (error, "unit", unit);
+  if (!cpu_list_valid (cpus, FALSE))
+    return invalid (error, "cpus", cpus);
+  if (!cpu_list_valid (before, TRUE))
+    return invalid (error, "cpus-before", before);
+  if (!cpu_list_valid (vcpus, FALSE))
+    return invalid (error, "vcpus", vcpus);
+  step->unit = g_strdup (unit);
+  step->cpus = g_strdup (cpus);
+  step->cpus_before = g_strdup (before);
+  step->vcpus = g_strdup (vcpus);
+  return TRUE;
+}
+
 QlHostStep *
 ql_host_step_from_json (JsonObject *o, GError **error)
 {
@@ -352,6 +429,9 @@ ql_host_step_from_json (JsonObject *o, GError **error)
     case QL_HOST_STEP_BRIDGE:
     case QL_HOST_STEP_TAP:
       ok = parse_link (step, o, error);
+      break;
+    case QL_HOST_STEP_CPU_ISOLATE:
+      ok = parse_cpu_isolate (step, o, error);
       break;
     case QL_HOST_STEP_MAX:
     default:

@@ -16,6 +16,7 @@ typedef enum {
   QL_HOST_STEP_VFIO_BIND,    /* move a device to vfio-pci; undo: back to its driver */
   QL_HOST_STEP_BRIDGE,       /* create a bridge; undo: delete it once no port is left */
   QL_HOST_STEP_TAP,          /* create a tap; undo: delete it if it is still there */
+  QL_HOST_STEP_CPU_ISOLATE,  /* a systemd unit's AllowedCPUs= for the run; undo: its earlier value */
   QL_HOST_STEP_MAX,
 } QlHostStepKind;
 
@@ -34,6 +35,10 @@ typedef struct {
   char *bridge;              /* TAP: the bridge it joins; NULL: none */
   char *pool;                /* HUGEPAGES: the pool's directory relative to sysfs */
   guint64 before, added;     /* HUGEPAGES: nr_hugepages before, and the growth */
+  char *unit;                /* CPU_ISOLATE: system.slice, user.slice, init.scope */
+  char *cpus;                /* CPU_ISOLATE: AllowedCPUs= while the VM runs, a kernel cpulist */
+  char *cpus_before;         /* CPU_ISOLATE: AllowedCPUs= before; "": not set, all CPUs */
+  char *vcpus;               /* CPU_ISOLATE: the CPUs the vCPUs are pinned to (shown) */
 } QlHostStep;
 
 #define QL_HOST_STEP_LIMIT 4096    /* more steps than any machine has: a journal is refused beyond */
@@ -63,3 +68,6 @@ QlHostStep *ql_host_step_from_json (JsonObject *object, GError **error);
  * ql_profile_ifname_is_valid ()). */
 gboolean ql_host_driver_name_valid (const char *name);
 gboolean ql_host_pool_dir_valid (const char *pool);
+/* systemd's rules for a unit name (unit_name_is_valid ()), for the slices
+ * and scopes whose AllowedCPUs= qlaunch sets. */
+gboolean ql_host_cpu_unit_name_valid (const char *name);

@@ -13,6 +13,7 @@ const char *const ql_display_type_names[] = { "none", "vnc", "spice", "gtk", NUL
 const char *const ql_pci_hotplug_names[] = { "acpi", "native", NULL };
 const char *const ql_pci_release_names[] = { "host", "vfio", NULL };
 const char *const ql_pci_power_names[] = { "unchanged", "on", "auto", NULL };
+const char *const ql_inhibit_sleep_names[] = { "auto", "block", "delay", "no", NULL };
 const char *const ql_vga_names[] = { "auto", "none", "std", "qxl", "virtio", NULL };
 
 int

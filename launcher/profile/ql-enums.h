@@ -23,6 +23,8 @@ typedef enum { QL_PCI_HOTPLUG_ACPI, QL_PCI_HOTPLUG_NATIVE } QlPciHotplug;
 typedef enum { QL_PCI_RELEASE_HOST, QL_PCI_RELEASE_VFIO } QlPciRelease;
 /* [pci] power=: the device's power/control once released */
 typedef enum { QL_PCI_POWER_UNCHANGED, QL_PCI_POWER_ON, QL_PCI_POWER_AUTO } QlPciPower;
+/* [vm] inhibit-sleep=: the logind sleep lock the supervisor holds while the VM runs */
+typedef enum { QL_INHIBIT_SLEEP_AUTO, QL_INHIBIT_SLEEP_BLOCK, QL_INHIBIT_SLEEP_DELAY, QL_INHIBIT_SLEEP_NO } QlInhibitSleep;
 typedef enum { QL_VGA_AUTO, QL_VGA_NONE, QL_VGA_STD, QL_VGA_QXL, QL_VGA_VIRTIO } QlVga;
 
 extern const char *const ql_accel_names[];
@@ -39,6 +41,7 @@ extern const char *const ql_vga_names[];
 extern const char *const ql_pci_hotplug_names[];
 extern const char *const ql_pci_release_names[];
 extern const char *const ql_pci_power_names[];
+extern const char *const ql_inhibit_sleep_names[];
 
 /* Index of name in table (case-insensitive), or -1. */
 int ql_enum_from_string (const char *const *table, const char *name);

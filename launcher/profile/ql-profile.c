@@ -72,6 +72,7 @@ static const KeySpec vm_keys[] = {
   { "append", KEY_STRING, P (vm.append) },
   { "pci-hotplug", KEY_ENUM, P (vm.pci_hotplug), ql_pci_hotplug_names },
   { "autostart", KEY_BOOL, P (vm.autostart) },
+  { "inhibit-sleep", KEY_ENUM, P (vm.inhibit_sleep), ql_inhibit_sleep_names },
   { "run-as", KEY_UNSUPPORTED },
   END
 };
@@ -85,6 +86,7 @@ static const KeySpec cpu_keys[] = {
   { "emulator-pin", KEY_CPU_PIN, P (cpu.emulator_pin) },
   { "iothreads", KEY_UINT, P (cpu.iothreads), NULL, 0, 16 },
   { "iothread-pin", KEY_CPU_PIN, P (cpu.iothread_pin) },
+  { "isolate", KEY_BOOL, P (cpu.isolate) },
   END
 };
 
@@ -1236,6 +1238,9 @@ check_cpu_pins (Loader *loader, guint vcpus)
   if (p->cpu.pin.mode == QL_PIN_LIST && p->cpu.pin.cpus->len != vcpus)
     report (loader, "cpu", "pin", "lists %u host CPUs for %u vCPUs (sockets × cores × threads); "
             "give one host CPU per vCPU, in vCPU order, or write pin=auto", p->cpu.pin.cpus->len, vcpus);
+  if (p->cpu.isolate && p->cpu.pin.mode == QL_PIN_NONE)
+    report (loader, "cpu", "isolate", "keeps the host off the vCPUs' CPUs, and the vCPUs are not pinned; "
+            "set pin=auto or pin=LIST as well");
   if (p->cpu.iothread_pin.mode != QL_PIN_NONE && p->cpu.iothreads == 0)
     report (loader, "cpu", "iothread-pin", "there are no iothreads to pin; set iothreads=N as well");
   if (p->cpu.pin.mode == QL_PIN_NONE)

@@ -99,6 +99,7 @@ typedef struct {
     char *append;
     QlPciHotplug pci_hotplug;  /* how the guest hotplugs behind root ports: ACPI (QEMU's default) or PCIe native */
     gboolean autostart;  /* qlaunch-generator makes the VM's unit start with the service manager */
+    QlInhibitSleep inhibit_sleep;  /* auto: block while [pci] devices are passed through */
   } vm;
 
   struct {
@@ -108,6 +109,7 @@ typedef struct {
     QlCpuPin emulator_pin;   /* a set: QEMU's threads other than vCPUs and iothreads */
     guint iothreads;     /* virtio disks are spread over them */
     QlCpuPin iothread_pin;   /* a set shared by the iothreads */
+    gboolean isolate;    /* host units kept off the vCPUs' CPUs while the VM runs (needs pin) */
   } cpu;
 
   struct {

@@ -5,6 +5,8 @@
 #include "ql-net-host.h"
 #include "ql-paths.h"
 #include "ql-ssdt.h"
+#include "ql-systemd-dbus.h"
+#include "ql-value.h"
 #include "ql-vfio.h"
 
 #include <errno.h>
@@ -82,6 +84,26 @@ bind_vfio (const QlHostStep *step, gboolean *vfio_loaded, GError **error)
   return ql_vfio_bind (ql_paths_sysfs (), ql_paths_devfs (), step->device, step->iommu_group, error);
 }
 
+static gboolean
+isolate_unit (const char *vm, const QlHostStep *step, GError **error)
+{
+  g_autoptr(GArray) cpus = NULL;
+  g_autofree char *message = NULL;
+
+  if (!ql_value_parse_cpu_list (step->cpus, &cpus, &message))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "[cpu] isolate: '%s': %s", step->cpus, message);
+      return FALSE;
+    }
+  if (!ql_systemd_set_allowed_cpus (step->unit, cpus, error))
+    {
+      g_prefix_error (error, "[cpu] isolate: ");
+      return FALSE;
+    }
+  g_message ("%s: %s may run on CPUs %s while the VM runs (vCPUs on %s)", vm, step->unit, step->cpus, step->vcpus);
+  return TRUE;
+}
+
 static const QlMachineTap *
 machine_tap (const QlMachine *m, const char *ifname)
 {
@@ -110,6 +132,8 @@ apply_step (const QlMachine *m, const QlHostStep *step, gboolean *vfio_loaded, G
       return ql_net_host_create_bridge (step->name, error);
     case QL_HOST_STEP_TAP:
       return ql_net_host_open_tap (vm, machine_tap (m, step->name), TRUE, passed_fds, error);
+    case QL_HOST_STEP_CPU_ISOLATE:
+      return isolate_unit (vm, step, error);
     case QL_HOST_STEP_MAX:
     default:
       g_assert_not_reached ();

@@ -3,6 +3,8 @@
 #include "ql-hugepages.h"
 #include "ql-net-host.h"
 #include "ql-pci-power.h"
+#include "ql-systemd-dbus.h"
+#include "ql-value.h"
 #include "ql-vfio.h"
 
 #include <errno.h>
@@ -75,6 +77,29 @@ give_back_device (const QlHostStep *step, const char *sysfs, char **ret_done, GE
   return TRUE;
 }
 
+/* The earlier AllowedCPUs=; "" (not set) is the empty mask: all CPUs. */
+static gboolean
+restore_unit_cpus (const QlHostStep *step, char **ret_done, GError **error)
+{
+  g_autoptr(GArray) cpus = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autofree char *message = NULL;
+
+  if (step->cpus_before[0] != '\0' && !ql_value_parse_cpu_list (step->cpus_before, &cpus, &message))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "Cannot give %s its CPUs back: '%s': %s", step->unit,
+                   step->cpus_before, message);
+      return FALSE;
+    }
+  if (!ql_systemd_set_allowed_cpus (step->unit, cpus, error))
+    {
+      g_prefix_error (error, "Cannot give %s its CPUs back: ", step->unit);
+      return FALSE;
+    }
+  *ret_done = g_strdup_printf ("%s may run on %s again", step->unit,
+                               step->cpus_before[0] ? step->cpus_before : "all CPUs");
+  return TRUE;
+}
+
 static gboolean
 undo_step (const QlHostStep *step, const char *sysfs, gboolean start_failed, char **ret_done, GError **error)
 {
@@ -95,6 +120,8 @@ undo_step (const QlHostStep *step, const char *sysfs, gboolean start_failed, cha
       return ql_net_host_remove_bridge (step->name, ret_done, error);
     case QL_HOST_STEP_TAP:
       return ql_net_host_remove_tap (step->name, ret_done, error);
+    case QL_HOST_STEP_CPU_ISOLATE:
+      return restore_unit_cpus (step, ret_done, error);
     case QL_HOST_STEP_MAX:
     default:
       g_assert_not_reached ();

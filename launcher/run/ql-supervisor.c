@@ -13,6 +13,7 @@
 #include "ql-hotplug.h"
 #include "ql-rom-check.h"
 #include "ql-runtime.h"
+#include "ql-sleep-inhibit.h"
 #include "ql-value.h"
 #include "ql-watchdog.h"
 #include "ql-runtime-files.h"
@@ -83,6 +84,7 @@ typedef struct {
   gboolean tearing_down;
   guint signal_ids[3];
   gboolean prepared;          /* the host is ready: QEMU was or is about to be started */
+  QlSleepInhibitor *sleep_lock;  /* [vm] inhibit-sleep: logind's lock, until the host is given back */
 } Supervisor;
 
 /* ---- small helpers ---- */
@@ -573,6 +575,9 @@ prepare_host (Supervisor *s, GError **error)
   g_autoptr(QlHostPlan) plan = NULL;
 
   ql_notify_status ("applying host changes");
+  s->sleep_lock = ql_sleep_inhibitor_take (s->m, error);
+  if (s->sleep_lock == NULL && error != NULL && *error != NULL)
+    return FALSE;
   if (!ql_rom_check_for_machine (s->m, notes, error))
     return FALSE;
   if (!ql_paths_make_own_dir (s->m->state_dir, error))
@@ -760,6 +765,7 @@ run_qemu (Supervisor *s)
       s->start_error = spawn_error;
       return;
     }
+  ql_sleep_inhibitor_set_qmp (s->sleep_lock, s->qmp);
   s->qemu_id.pid = qemu_pid (s);
   s->qemu_id.kind = QL_PROCESS_QEMU;
   ql_process_start_time (ql_paths_procfs (), s->qemu_id.pid, &s->qemu_id.start_time, NULL);
@@ -831,6 +837,7 @@ tear_down (Supervisor *s)
   ql_net_host_close_fds (s->passed_fds);
   s->tearing_down = TRUE;
   undo_host_changes (s, code == QL_EXIT_START_FAILED);
+  g_clear_pointer (&s->sleep_lock, ql_sleep_inhibitor_free);
   ql_runtime_remove_run_files (s->m->runtime_dir);
   if (s->qemu_log_fd >= 0)
     close (s->qemu_log_fd);
