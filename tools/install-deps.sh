@@ -7,7 +7,7 @@ packages=(
   libglib2.0-dev libjson-glib-dev libpci-dev pci.ids libnl-3-dev libnl-route-3-dev libreadline-dev
   qemu-system-x86 ovmf seabios
   busybox-static cpio kmod python3 iproute2 acpica-tools make
-  dbus-daemon python3-dbusmock
+  dbus-daemon python3-dbusmock systemd-container
 )
 missing=()
 for p in "${packages[@]}"; do
