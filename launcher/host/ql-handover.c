@@ -196,7 +196,8 @@ ql_handover_module_unload (const char *sysfs, const char *name, guint timeout_ms
   else
     g_set_error (error, QL_ERROR, QL_ERROR_HOST, "Cannot unload module %s: %s%s", name, g_strerror (ABS (err)),
                  err == EWOULDBLOCK ? " (something started using it)" :
-                 err == EPERM ? " (run qlaunch as root)" : "");
+                 err == EPERM ? " (run qlaunch as root)" :
+                 err == ENOSYS ? " (the kernel cannot unload modules: CONFIG_MODULE_UNLOAD is off)" : "");
   return FALSE;
 }
 
