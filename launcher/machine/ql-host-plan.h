@@ -93,8 +93,7 @@ QlHostPlan *ql_host_plan_build (const QlMachine *machine, const QlHostState *sta
  * one made for the user, used as it is). */
 const QlHostStep *ql_host_plan_find_tap (const QlHostPlan *plan, const char *ifname);
 
-/* Whether the plan has [host] handover steps (their vfio binds check the
- * devices' holders again, right before each bind). */
+/* Whether the plan has [host] handover steps. */
 gboolean ql_host_plan_has_handover (const QlHostPlan *plan);
 
 /* {"vm": NAME, "steps": [step, …], "notes": […]} */

@@ -77,7 +77,7 @@ grow_hugepages (const char *vm, const QlHostStep *step, GError **error)
 
 typedef struct {
   gboolean vfio_loaded;
-  gboolean recheck_holders;  /* the plan let holders be, expecting the handover steps to end them */
+  gboolean recheck_holders;  /* the vfio plan let holders be, expecting [host] handover to end them */
 } ApplyState;
 
 static gboolean
@@ -230,7 +230,8 @@ gboolean
 ql_host_apply (const QlHostPlan *plan, const QlMachine *m, QlJournal *journal, GArray *passed_fds,
                gboolean (*interrupted) (gpointer data), gpointer data, GError **error)
 {
-  ApplyState state = { .recheck_holders = ql_host_plan_has_handover (plan) };
+  /* as the vfio plan: holders were noted, not refused, for any [host] key */
+  ApplyState state = { .recheck_holders = ql_profile_has_handover (m->profile) };
 
   for (guint i = 0; i < plan->steps->len; i++)
     {
