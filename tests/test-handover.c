@@ -357,17 +357,17 @@ test_device_holders (void)
   g_autofree char *who = NULL, *nobody = NULL;
   g_autoptr(GError) error = NULL;
 
-  who = ql_host_device_holders ("0000:02:00.0", sysfs, "/proc", "/dev", &error);
+  g_assert_true (ql_host_device_holders ("0000:02:00.0", sysfs, "/proc", "/dev", &who, &error));
   g_assert_no_error (error);
   g_assert_nonnull (who);
   g_assert_nonnull (strstr (who, pid));
   stop_holder (holder);
   /* other processes of this host may hold /dev/null too; the sleeper is gone */
-  nobody = ql_host_device_holders ("0000:02:00.0", sysfs, "/proc", "/dev", &error);
+  g_assert_true (ql_host_device_holders ("0000:02:00.0", sysfs, "/proc", "/dev", &nobody, &error));
   g_assert_no_error (error);
   g_assert_true (nobody == NULL || strstr (nobody, pid) == NULL);
   g_clear_pointer (&nobody, g_free);
-  nobody = ql_host_device_holders ("0000:01:00.0", sysfs, "/proc", "/dev", &error);
+  g_assert_true (ql_host_device_holders ("0000:01:00.0", sysfs, "/proc", "/dev", &nobody, &error));
   g_assert_no_error (error);
   g_assert_null (nobody);
   fake_sysfs_remove (sysfs);

@@ -57,9 +57,9 @@ is_address (const QlPciDevice *d, gpointer data)
   return strcmp (d->address, data) == 0;
 }
 
-char *
+gboolean
 ql_host_device_holders (const char *address, const char *sysfs, const char *procfs, const char *devfs,
-                        GError **error)
+                        char **ret_who, GError **error)
 {
   g_autoptr(QlPciHost) host = ql_pci_host_scan (sysfs, error);
   g_autoptr(GString) who = NULL;
@@ -67,14 +67,16 @@ ql_host_device_holders (const char *address, const char *sysfs, const char *proc
   QlPciAddress addr;
 
   if (host == NULL)
-    return NULL;
+    return FALSE;
   ql_pci_host_find_holders (host, procfs, devfs, is_address, (gpointer) address);
+  *ret_who = NULL;
   if (!ql_pci_address_parse (address, FALSE, &addr, NULL) || (d = ql_pci_host_lookup (host, &addr)) == NULL ||
       d->holders->len == 0)
-    return NULL;
+    return TRUE;
   who = g_string_new (NULL);
   ql_vfio_describe_holders (who, d);
-  return g_string_free (g_steal_pointer (&who), FALSE);
+  *ret_who = g_string_free (g_steal_pointer (&who), FALSE);
+  return TRUE;
 }
 
 /* [host] release-units: what systemd says of each unit now. */

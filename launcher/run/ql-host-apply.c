@@ -83,11 +83,12 @@ typedef struct {
 static gboolean
 check_still_held (const QlHostStep *step, GError **error)
 {
-  g_autofree char *who = ql_host_device_holders (step->device, ql_paths_sysfs (), ql_paths_procfs (),
-                                                 ql_paths_devfs (), error);
+  g_autofree char *who = NULL;
 
+  if (!ql_host_device_holders (step->device, ql_paths_sysfs (), ql_paths_procfs (), ql_paths_devfs (), &who, error))
+    return FALSE;
   if (who == NULL)
-    return error == NULL || *error == NULL;
+    return TRUE;
   g_set_error (error, QL_ERROR, QL_ERROR_HOST,
                "%s: %s (%s) is still in use on the host by %s after the [host] handover steps; the start stops "
                "and everything is put back. Fix: stop what uses it (add its unit to [host] release-units, or its "
