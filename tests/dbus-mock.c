@@ -240,3 +240,119 @@ mock_logind_prepare_for_sleep (MockBus *mock, gboolean before)
                                  g_variant_new ("(sss@av)", "org.freedesktop.login1.Manager", "PrepareForSleep", "b",
                                                 g_variant_new_array (G_VARIANT_TYPE_VARIANT, args, 1))));
 }
+
+#define UNIT_IFACE "org.freedesktop.systemd1.Unit"
+
+void
+mock_systemd_add_unit (MockBus *mock, const char *unit, const char *active_state)
+{
+  g_autofree char *path = unit_path (unit);
+  GVariantBuilder props;
+
+  g_variant_unref (mock_control (mock, "org.freedesktop.systemd1", SYSTEMD_PATH, "AddMockUnit",
+                                 g_variant_new ("(s)", unit)));
+  g_variant_unref (mock_control (mock, "org.freedesktop.systemd1", path, "AddProperty",
+                                 g_variant_new ("(ssv)", UNIT_IFACE, "QemuRanAtStop", g_variant_new_boolean (FALSE))));
+  g_variant_builder_init (&props, G_VARIANT_TYPE ("a{sv}"));
+  g_variant_builder_add (&props, "{sv}", "ActiveState", g_variant_new_string (active_state));
+  g_variant_unref (mock_control (mock, "org.freedesktop.systemd1", path, "UpdateProperties",
+                                 g_variant_new ("(sa{sv})", UNIT_IFACE, &props)));
+}
+
+/* Python run by the mock; loops, not comprehensions: exec () gives the
+ * snippet separate locals, which a comprehension's scope cannot see. */
+static const char job_code[] =
+  "name = str(args[0])\n"
+  "unit = objects[self.units[name]]\n"
+  "self.next_job_id += 1\n"
+  "job = '/org/freedesktop/systemd1/job/%d' % self.next_job_id\n"
+  "result = 'done'\n"
+  "if METHOD == 'StopUnit' and name == FAIL:\n"
+  "    result = 'failed'\n"
+  "elif METHOD == 'StopUnit':\n"
+  "    seen = False\n"
+  "    for pid in os.listdir('/proc'):\n"
+  "        if not pid.isdigit():\n"
+  "            continue\n"
+  "        try:\n"
+  "            with open('/proc/' + pid + '/cmdline', 'rb') as f:\n"
+  "                if (b'guest=' + VM.encode() + b',') in f.read():\n"
+  "                    seen = True\n"
+  "        except OSError:\n"
+  "            pass\n"
+  "    unit.UpdateProperties('org.freedesktop.systemd1.Unit', {'ActiveState': 'inactive', "
+  "'QemuRanAtStop': dbus.Boolean(seen)})\n"
+  "else:\n"
+  "    unit.UpdateProperties('org.freedesktop.systemd1.Unit', {'ActiveState': 'active'})\n"
+  "self.EmitSignal('org.freedesktop.systemd1.Manager', 'JobRemoved', 'uoss', [self.next_job_id, job, name, result])\n"
+  "ret = job\n";
+
+static void
+replace_job_method (MockBus *mock, const char *method, const char *vm, const char *fail_stop)
+{
+  g_autofree char *code = g_strdup_printf ("METHOD = '%s'\nVM = '%s'\nFAIL = '%s'\n%s", method, vm,
+                                           fail_stop ? fail_stop : "", job_code);
+
+  g_variant_unref (mock_control (mock, "org.freedesktop.systemd1", SYSTEMD_PATH, "AddMethod",
+                                 g_variant_new ("(sssss)", "org.freedesktop.systemd1.Manager", method, "ss", "o",
+                                                code)));
+}
+
+void
+mock_systemd_replace_jobs (MockBus *mock, const char *vm, const char *fail_stop)
+{
+  replace_job_method (mock, "StopUnit", vm, fail_stop);
+  replace_job_method (mock, "StartUnit", vm, fail_stop);
+}
+
+static GVariant *
+unit_property (MockBus *mock, const char *unit, const char *name)
+{
+  g_autofree char *path = unit_path (unit);
+  g_autoptr(GVariant) reply = mock_call (mock, "org.freedesktop.systemd1", path, "org.freedesktop.DBus.Properties",
+                                         "Get", g_variant_new ("(ss)", UNIT_IFACE, name));
+  GVariant *value;
+
+  g_variant_get (reply, "(v)", &value);
+  return value;
+}
+
+char *
+mock_systemd_active_state (MockBus *mock, const char *unit)
+{
+  g_autoptr(GVariant) value = unit_property (mock, unit, "ActiveState");
+  return g_variant_dup_string (value, NULL);
+}
+
+gboolean
+mock_systemd_qemu_ran_at_stop (MockBus *mock, const char *unit)
+{
+  g_autoptr(GVariant) value = unit_property (mock, unit, "QemuRanAtStop");
+  return g_variant_get_boolean (value);
+}
+
+char *
+mock_systemd_call_units (MockBus *mock, const char *method)
+{
+  g_autoptr(GVariant) reply = mock_control (mock, "org.freedesktop.systemd1", SYSTEMD_PATH, "GetMethodCalls",
+                                            g_variant_new ("(s)", method));
+  g_autoptr(GVariant) calls = g_variant_get_child_value (reply, 0);
+  GString *out = g_string_new (NULL);
+
+  for (gsize i = 0; i < g_variant_n_children (calls); i++)
+    {
+      g_autoptr(GVariant) call = g_variant_get_child_value (calls, i);
+      g_autoptr(GVariant) args = g_variant_get_child_value (call, 1);
+      g_autoptr(GVariant) first = g_variant_get_child_value (args, 0);
+      g_autoptr(GVariant) unit = g_variant_get_variant (first);
+
+      g_string_append_printf (out, "%s%s", out->len ? "," : "", g_variant_get_string (unit, NULL));
+    }
+  return g_string_free (out, FALSE);
+}
+
+void
+mock_systemd_clear_calls (MockBus *mock)
+{
+  g_autoptr(GVariant) reply = mock_control (mock, "org.freedesktop.systemd1", SYSTEMD_PATH, "ClearCalls", NULL);
+}

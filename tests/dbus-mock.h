@@ -33,6 +33,20 @@ char *mock_systemd_allowed_cpus (MockBus *mock, const char *unit);
 /* How many times method was called on the systemd mock's manager. */
 guint mock_systemd_calls (MockBus *mock, const char *method);
 
+/* A unit (AddMockUnit) with its ActiveState, and the manager's StopUnit
+ * and StartUnit replaced by ones that are logged (GetMethodCalls), set
+ * ActiveState and send JobRemoved; StopUnit of fail_stop (may be NULL)
+ * ends with "failed" and leaves the unit as it was.  Each unit's
+ * QemuRanAtStop says whether a QEMU with "guest=VM" in its command line
+ * ran when it was stopped. */
+void mock_systemd_add_unit (MockBus *mock, const char *unit, const char *active_state);
+void mock_systemd_replace_jobs (MockBus *mock, const char *vm, const char *fail_stop);
+char *mock_systemd_active_state (MockBus *mock, const char *unit);
+gboolean mock_systemd_qemu_ran_at_stop (MockBus *mock, const char *unit);
+/* The first argument of each call of method, comma-separated ("" for none). */
+char *mock_systemd_call_units (MockBus *mock, const char *method);
+void mock_systemd_clear_calls (MockBus *mock);
+
 /* logind's current inhibitors: "WHAT WHO MODE: WHY; …" ("" for none). */
 char *mock_logind_inhibitors (MockBus *mock);
 void mock_logind_prepare_for_sleep (MockBus *mock, gboolean before);

@@ -291,6 +291,22 @@ static const ErrorCase error_cases[] = {
   { "systemd-no-prefix", "[systemd]\nafter = .target\n",
     "D/vm.ini:2: [systemd] after: '.target' is not a unit name: it needs a prefix and a type, like "
     "network-online.target or nfs.mount" },
+  { "host-unit-no-type", "[host]\nrelease-units = display-manager\n",
+    "D/vm.ini:2: [host] release-units: 'display-manager' is not a unit name: it needs a prefix and a type, like "
+    "network-online.target or nfs.mount" },
+  { "host-unit-bad-chars", "[host]\nrelease-units = gdm.service $(reboot).service\n",
+    "D/vm.ini:2: [host] release-units: '$(reboot).service' is not a unit name (at most 255 letters, digits and "
+    "':-_.\\@')" },
+  { "host-consoles-bad-bool", "[vm]\n[host]\nunbind-consoles = maybe\n",
+    "D/vm.ini:3: [host] unbind-consoles: 'maybe' is not a boolean; use true or false" },
+  { "host-module-path", "[host]\nunload-modules = nvidia ../../etc/x\n",
+    "D/vm.ini:2: [host] unload-modules: '../../etc/x' is not a kernel module name (1-55 letters, digits, '_' "
+    "and '-', like nvidia_drm)" },
+  { "host-module-too-long", "[host]\nunload-modules = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+    "D/vm.ini:2: [host] unload-modules: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' is not a kernel "
+    "module name (1-55 letters, digits, '_' and '-', like nvidia_drm)" },
+  { "host-unknown-key", "[host]\nunload-module = nvidia\n",
+    "D/vm.ini:2: [host] unload-module: unknown key; did you mean 'unload-modules'?" },
   { "later-key", "[vm]\nrun-as = qemu\n",
     "D/vm.ini:2: [vm] run-as: is not supported by this version of qlaunch yet" },
   { "pin-bad-list", "[cpu]\npin = 2-a\n",
@@ -556,6 +572,29 @@ test_systemd (Fixture *f, gconstpointer data)
   g_assert_cmpstrv (profile->systemd.requires, ((const char *[]) { "getty@tty1.service", "sys-devices-x.device", NULL }));
 }
 
+/* [host]: the handover keys, module names in /sys/module's spelling. */
+static void
+test_host_handover (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlProfile) plain = load (f, "[vm]\nname = a\n", &error);
+  g_autoptr(QlProfile) profile = NULL;
+
+  g_assert_no_error (error);
+  g_assert_null (plain->host.release_units);
+  g_assert_false (plain->host.unbind_consoles);
+  g_assert_null (plain->host.unload_modules);
+  g_assert_false (ql_profile_has_handover (plain));
+  profile = load (f, "[vm]\nname = a\n[host]\nrelease-units = display-manager.service  nvidia-persistenced.service\n"
+                  "unbind-consoles = true\nunload-modules = nvidia-drm nvidia_modeset nvidia\n", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstrv (profile->host.release_units,
+                    ((const char *[]) { "display-manager.service", "nvidia-persistenced.service", NULL }));
+  g_assert_true (profile->host.unbind_consoles);
+  g_assert_cmpstrv (profile->host.unload_modules, ((const char *[]) { "nvidia_drm", "nvidia_modeset", "nvidia", NULL }));
+  g_assert_true (ql_profile_has_handover (profile));
+}
+
 /* For a unit, the files a profile names need not exist yet; everything else is checked. */
 static void
 test_for_unit (Fixture *f, gconstpointer data)
@@ -620,6 +659,7 @@ main (int argc, char **argv)
   g_test_add_func ("/profile/missing", test_missing_profile);
   g_test_add ("/profile/systemd", Fixture, NULL, setup, test_systemd, teardown);
   g_test_add ("/profile/for-unit", Fixture, NULL, setup, test_for_unit, teardown);
+  g_test_add ("/profile/host-handover", Fixture, NULL, setup, test_host_handover, teardown);
   g_test_add_func ("/value/unit-names", test_unit_names);
   g_test_add ("/profile/not-text", Fixture, NULL, setup, test_not_text, teardown);
   g_test_add_func ("/value/sizes", test_sizes);

@@ -149,6 +149,62 @@ test_stop_start (void)
   g_assert_no_error (error);
 }
 
+/* [host] release-units reads ActiveState; the mock's StartUnit sets it. */
+static void
+test_active_state (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *before = NULL, *after = NULL;
+  char *unknown = NULL;
+
+  if (!have_mock ())
+    return;
+  g_variant_unref (mock_control (mock, "org.freedesktop.systemd1", "/org/freedesktop/systemd1", "AddMockUnit",
+                                 g_variant_new ("(s)", "gdm.service")));
+  g_assert_true (ql_systemd_get_active_state ("gdm.service", &before, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (before, ==, "inactive");
+  g_assert_true (ql_systemd_start_unit ("gdm.service", 5000, &error));
+  g_assert_true (ql_systemd_get_active_state ("gdm.service", &after, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (after, ==, "active");
+  /* the mock answers an unknown unit with its own error, not systemd's NoSuchUnit */
+  g_assert_false (ql_systemd_get_active_state ("nothere.service", &unknown, &error));
+  g_assert_null (unknown);
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "systemd: GetUnit (nothere.service): "));
+}
+
+/* systemd answers GetUnit of a unit it has not loaded with NoSuchUnit:
+ * that unit is not running ("inactive", as systemctl shows it).  On a bus
+ * of its own: this GetUnit replaces the template's. */
+static void
+test_active_state_not_loaded (void)
+{
+  g_autofree char *saved = g_strdup (g_getenv ("DBUS_SYSTEM_BUS_ADDRESS"));
+  g_autofree char *skip = NULL, *state = NULL;
+  g_autoptr(GError) error = NULL;
+  MockBus *own;
+
+  if ((own = mock_bus_start (&skip)) == NULL)
+    {
+      g_test_skip (skip);
+      return;
+    }
+  mock_bus_add_template (own, "systemd", "org.freedesktop.systemd1");
+  g_variant_unref (mock_control (own, "org.freedesktop.systemd1", "/org/freedesktop/systemd1", "AddMethod",
+                                 g_variant_new ("(sssss)", "org.freedesktop.systemd1.Manager", "GetUnit", "s", "o",
+                                                "raise dbus.exceptions.DBusException('Unit ' + args[0] + ' not "
+                                                "loaded.', name='org.freedesktop.systemd1.NoSuchUnit')")));
+  g_assert_true (ql_systemd_get_active_state ("sddm.service", &state, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (state, ==, "inactive");
+  mock_bus_stop (own);
+  if (saved != NULL)
+    g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", saved, TRUE);
+}
+
 /* A job that fails says so, even when its JobRemoved comes before the reply. */
 static void
 test_job_failed (void)
@@ -413,6 +469,8 @@ main (int argc, char **argv)
   g_test_add_func ("/systemd-dbus/allowed-cpus-scope", test_allowed_cpus_scope);
   g_test_add_func ("/systemd-dbus/unknown-unit", test_unknown_unit);
   g_test_add_func ("/systemd-dbus/stop-start", test_stop_start);
+  g_test_add_func ("/systemd-dbus/active-state", test_active_state);
+  g_test_add_func ("/systemd-dbus/active-state-not-loaded", test_active_state_not_loaded);
   /* these two replace the template's StartUnit and StopUnit */
   g_test_add_func ("/systemd-dbus/job-failed", test_job_failed);
   g_test_add_func ("/systemd-dbus/job-timeout", test_job_timeout);

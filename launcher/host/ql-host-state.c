@@ -1,4 +1,5 @@
 #include "ql-host-state.h"
+#include "ql-handover.h"
 #include "ql-hugepages.h"
 #include "ql-net-host.h"
 #include "ql-pci-scan.h"
@@ -48,6 +49,77 @@ ql_host_vfio_plan_for_requests (GPtrArray *requests, const char *sysfs, const ch
   filter.host = host;
   ql_pci_host_find_holders (host, procfs, devfs, in_requested_group, &filter);
   return ql_vfio_plan_build (host, requests, error);
+}
+
+static gboolean
+is_address (const QlPciDevice *d, gpointer data)
+{
+  return strcmp (d->address, data) == 0;
+}
+
+gboolean
+ql_host_device_holders (const char *address, const char *sysfs, const char *procfs, const char *devfs,
+                        char **ret_who, GError **error)
+{
+  g_autoptr(QlPciHost) host = ql_pci_host_scan (sysfs, error);
+  g_autoptr(GString) who = NULL;
+  const QlPciDevice *d;
+  QlPciAddress addr;
+
+  if (host == NULL)
+    return FALSE;
+  ql_pci_host_find_holders (host, procfs, devfs, is_address, (gpointer) address);
+  *ret_who = NULL;
+  if (!ql_pci_address_parse (address, FALSE, &addr, NULL) || (d = ql_pci_host_lookup (host, &addr)) == NULL ||
+      d->holders->len == 0)
+    return TRUE;
+  who = g_string_new (NULL);
+  ql_vfio_describe_holders (who, d);
+  *ret_who = g_string_free (g_steal_pointer (&who), FALSE);
+  return TRUE;
+}
+
+/* [host] release-units: what systemd says of each unit now. */
+static gboolean
+read_release_units (QlHostState *state, GStrv units, GError **error)
+{
+  state->release_units = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_host_unit_state_free);
+  for (guint i = 0; units != NULL && units[i] != NULL; i++)
+    {
+      QlHostUnitState *unit = g_new0 (QlHostUnitState, 1);
+
+      unit->unit = g_strdup (units[i]);
+      g_ptr_array_add (state->release_units, unit);
+      if (!ql_systemd_get_active_state (units[i], &unit->active_state, error))
+        {
+          g_prefix_error (error, "[host] release-units: cannot read whether %s runs: ", units[i]);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+read_handover (const QlMachine *m, QlHostState *state, const char *sysfs, GError **error)
+{
+  const QlProfile *p = m->profile;
+
+  if (p->host.release_units != NULL && !read_release_units (state, p->host.release_units, error))
+    return FALSE;
+  if (p->host.unbind_consoles)
+    {
+      state->vtconsoles = ql_handover_read_vtconsoles (sysfs);
+      state->framebuffers = ql_handover_read_framebuffers (sysfs);
+    }
+  state->modules = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_host_module_free);
+  for (guint i = 0; p->host.unload_modules != NULL && p->host.unload_modules[i] != NULL; i++)
+    {
+      QlHostModule *module = g_new0 (QlHostModule, 1);
+      module->name = g_strdup (p->host.unload_modules[i]);
+      module->state = ql_handover_module_state (sysfs, module->name);
+      g_ptr_array_add (state->modules, module);
+    }
+  return TRUE;
 }
 
 static guint64
@@ -131,6 +203,8 @@ ql_host_state_read (const QlMachine *m, const char *sysfs, const char *procfs, c
   if (state->links == NULL)
     return NULL;
   if (m->profile->cpu.isolate && !read_isolate_units (state, sysfs, error))
+    return NULL;
+  if (!read_handover (m, state, sysfs, error))
     return NULL;
   return g_steal_pointer (&state);
 }

@@ -31,52 +31,69 @@ ql_sysfs_read (const char *path)
   return g_strstrip (text);
 }
 
+typedef struct {
+  const char *path;
+  const char *value;
+  gsize len;
+} WriteOp;
+
 /* In the child only async-signal-safe calls: the parent has threads. */
-static G_NORETURN void
-child_write (const char *path, const char *value, gsize len, int report_fd)
+static int
+write_op (gconstpointer data)
 {
-  int fd = open (path, O_WRONLY | O_TRUNC | O_CLOEXEC);   /* as a shell redirect does */
+  const WriteOp *op = data;
+  int fd = open (op->path, O_WRONLY | O_TRUNC | O_CLOEXEC);   /* as a shell redirect does */
   int err = 0;
 
   if (fd < 0)
+    return errno;
+  if (write (fd, op->value, op->len) != (ssize_t) op->len)
+    err = errno ? errno : EIO;
+  if (close (fd) != 0 && err == 0)
     err = errno;
-  else
-    {
-      if (write (fd, value, len) != (ssize_t) len)
-        err = errno ? errno : EIO;
-      if (close (fd) != 0 && err == 0)
-        err = errno;
-    }
+  return err;
+}
+
+static G_NORETURN void
+child_run (int (*op) (gconstpointer data), gconstpointer data, int report_fd)
+{
+  int err = op (data);
+
   if (write (report_fd, &err, sizeof err) < 0)
     _exit (2);
   _exit (0);
 }
 
-gboolean
-ql_sysfs_write (const char *path, const char *value, guint timeout_ms, GError **error)
+/* A child stuck in the kernel cannot be reaped now; never wait for it. */
+static void
+kill_child (pid_t pid)
 {
-  g_autofree char *shown = g_strstrip (g_strdup (value));
-  int report[2];
-  pid_t pid;
-  int pidfd, err = -1, status;
+  int status;
+
+  kill (pid, SIGKILL);
+  for (int i = 0; i < 10 && waitpid (pid, &status, WNOHANG) == 0; i++)
+    g_usleep (10000);
+}
+
+int
+ql_sysfs_run_timed (int (*op) (gconstpointer data), gconstpointer data, guint timeout_ms)
+{
+  int report[2], pidfd, err = -1, status, ready;
   struct pollfd pfd;
-  int ready;
+  pid_t pid;
 
   if (pipe2 (report, O_CLOEXEC) != 0)
-    {
-      return ql_error_set_errno (error, errno, "Cannot write '%s': pipe", path);
-    }
+    return -errno;
   pid = fork ();
   if (pid < 0)
     {
       int e = errno;
       close (report[0]);
       close (report[1]);
-      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "Cannot write '%s': fork: %s", path, g_strerror (e));
-      return FALSE;
+      return -e;
     }
   if (pid == 0)
-    child_write (path, value, strlen (value), report[1]);
+    child_run (op, data, report[1]);
   close (report[1]);
 
   pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
@@ -85,31 +102,37 @@ ql_sysfs_write (const char *path, const char *value, guint timeout_ms, GError **
   do
     ready = poll (&pfd, 1, (int) timeout_ms);
   while (ready < 0 && errno == EINTR);
-
   if (ready == 0)
+    kill_child (pid);
+  else
+    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+      ;
+  if (pidfd >= 0)
+    close (pidfd);
+  if (ready != 0 && read (report[0], &err, sizeof err) != sizeof err)
+    err = EIO;
+  close (report[0]);
+  return ready == 0 ? -ETIMEDOUT : err;
+}
+
+gboolean
+ql_sysfs_write (const char *path, const char *value, guint timeout_ms, GError **error)
+{
+  g_autofree char *shown = g_strstrip (g_strdup (value));
+  WriteOp op = { path, value, strlen (value) };
+  int err = ql_sysfs_run_timed (write_op, &op, timeout_ms);
+
+  if (err == -ETIMEDOUT)
     {
-      kill (pid, SIGKILL);
-      /* a child stuck in the kernel cannot be reaped now; never wait for it */
-      for (int i = 0; i < 10 && waitpid (pid, &status, WNOHANG) == 0; i++)
-        g_usleep (10000);
-      if (pidfd >= 0)
-        close (pidfd);
-      close (report[0]);
       g_set_error (error, QL_ERROR, QL_ERROR_TIMEOUT,
                    "Writing '%s' to '%s' did not finish within %u ms (the kernel is blocked on the device; "
                    "a process may still use it)", shown, path, timeout_ms);
       return FALSE;
     }
-  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  if (pidfd >= 0)
-    close (pidfd);
-  if (read (report[0], &err, sizeof err) != sizeof err)
-    err = EIO;
-  close (report[0]);
   if (err != 0)
     {
-      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "Cannot write '%s' to '%s': %s", shown, path, g_strerror (err));
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "Cannot write '%s' to '%s': %s%s", shown, path,
+                   err < 0 ? "fork: " : "", g_strerror (ABS (err)));
       return FALSE;
     }
   return TRUE;

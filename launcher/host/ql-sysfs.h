@@ -14,3 +14,9 @@ gboolean ql_sysfs_write (const char *path, const char *value, guint timeout_ms, 
 
 /* The contents without surrounding whitespace, or NULL. */
 char *ql_sysfs_read (const char *path);
+
+/* Runs op (data) in a child process (only async-signal-safe calls there)
+ * and returns what it returned (0 or an errno); -ETIMEDOUT when it did not
+ * finish within timeout_ms (the child is killed), -errno when no child
+ * could be made. */
+int ql_sysfs_run_timed (int (*op) (gconstpointer data), gconstpointer data, guint timeout_ms);

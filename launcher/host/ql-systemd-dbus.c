@@ -196,6 +196,75 @@ ql_systemd_get_allowed_cpus (const char *unit, GArray **ret_cpus, GError **error
   return TRUE;
 }
 
+static gboolean
+is_no_such_unit (const GError *error)
+{
+  g_autofree char *remote = g_dbus_error_get_remote_error (error);
+
+  return g_strcmp0 (remote, "org.freedesktop.systemd1.NoSuchUnit") == 0;
+}
+
+/* GetUnit's object path; NULL and no error when systemd has no such unit loaded. */
+static char *
+get_unit_path (GDBusConnection *bus, const char *unit, GError **error)
+{
+  GError *cause = NULL;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_sync (bus, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, "GetUnit",
+                                                           g_variant_new ("(s)", unit), G_VARIANT_TYPE ("(o)"),
+                                                           G_DBUS_CALL_FLAGS_NO_AUTO_START, QL_DBUS_TIMEOUT_MS, NULL,
+                                                           &cause);
+  char *path;
+
+  if (reply == NULL)
+    {
+      if (is_no_such_unit (cause))
+        {
+          g_error_free (cause);
+          return NULL;
+        }
+      fail_call (error, cause, SYSTEMD_NAME, "GetUnit", unit);
+      return NULL;
+    }
+  g_variant_get (reply, "(o)", &path);
+  return path;
+}
+
+gboolean
+ql_systemd_get_active_state (const char *unit, char **ret_state, GError **error)
+{
+  g_autoptr(GDBusConnection) bus = ql_system_bus_open (QL_DBUS_TIMEOUT_MS, error);
+  g_autoptr(GVariant) value = NULL, state = NULL;
+  g_autofree char *object = NULL;
+  GError *local = NULL;
+
+  if (bus == NULL)
+    return FALSE;
+  object = get_unit_path (bus, unit, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  if (object == NULL)
+    {
+      *ret_state = g_strdup ("inactive");
+      return TRUE;
+    }
+  value = call (bus, SYSTEMD_NAME, object, "org.freedesktop.DBus.Properties", "Get",
+                g_variant_new ("(ss)", SYSTEMD_NAME ".Unit", "ActiveState"), "(v)", unit, error);
+  if (value == NULL)
+    return FALSE;
+  g_variant_get (value, "(v)", &state);
+  if (!g_variant_is_of_type (state, G_VARIANT_TYPE_STRING))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "systemd: ActiveState of '%s' is a '%s', not an 's'", unit,
+                   g_variant_get_type_string (state));
+      return FALSE;
+    }
+  *ret_state = g_variant_dup_string (state, NULL);
+  return TRUE;
+}
+
 gboolean
 ql_systemd_set_allowed_cpus (const char *unit, const GArray *cpus, GError **error)
 {

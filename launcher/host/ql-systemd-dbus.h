@@ -27,6 +27,11 @@ gboolean ql_systemd_get_allowed_cpus (const char *unit, GArray **ret_cpus, GErro
  * means all CPUs again (systemd resets the property).  Idempotent. */
 gboolean ql_systemd_set_allowed_cpus (const char *unit, const GArray *cpus, GError **error);
 
+/* The unit's ActiveState ("active", "inactive", "failed", ...) through
+ * GetUnit and org.freedesktop.systemd1.Unit; a unit systemd has not loaded
+ * (NoSuchUnit) is "inactive", as systemctl shows it. */
+gboolean ql_systemd_get_active_state (const char *unit, char **ret_state, GError **error);
+
 /* StopUnit/StartUnit (name, "replace"), then waits up to timeout_ms for
  * the JobRemoved signal of that job: a result other than "done" is an
  * error that names it (QL_ERROR_TIMEOUT when none comes in time). */

@@ -23,6 +23,29 @@ ql_host_unit_cpus_free (QlHostUnitCpus *unit)
 }
 
 void
+ql_host_unit_state_free (QlHostUnitState *unit)
+{
+  g_free (unit->unit);
+  g_free (unit->active_state);
+  g_free (unit);
+}
+
+void
+ql_host_framebuffer_free (QlHostFramebuffer *framebuffer)
+{
+  g_free (framebuffer->driver);
+  g_free (framebuffer->device);
+  g_free (framebuffer);
+}
+
+void
+ql_host_module_free (QlHostModule *module)
+{
+  g_free (module->name);
+  g_free (module);
+}
+
+void
 ql_host_state_free (QlHostState *state)
 {
   if (state == NULL)
@@ -32,6 +55,10 @@ ql_host_state_free (QlHostState *state)
   g_clear_pointer (&state->links, g_ptr_array_unref);
   g_clear_pointer (&state->online_cpus, g_array_unref);
   g_clear_pointer (&state->isolate_units, g_ptr_array_unref);
+  g_clear_pointer (&state->release_units, g_ptr_array_unref);
+  g_clear_pointer (&state->vtconsoles, g_ptr_array_unref);
+  g_clear_pointer (&state->framebuffers, g_ptr_array_unref);
+  g_clear_pointer (&state->modules, g_ptr_array_unref);
   g_free (state);
 }
 
@@ -126,6 +153,102 @@ add_hugepage_step (QlHostPlan *plan, const QlMachine *m, const QlHugepagePool *p
   step->added = pages - available;
   g_ptr_array_add (plan->steps, step);
   return TRUE;
+}
+
+/* A unit that is not running now has nothing to give back; stopping it
+ * would only make the end of the run start it. */
+static gboolean
+unit_is_running (const char *active_state)
+{
+  return g_strcmp0 (active_state, "active") == 0 || g_strcmp0 (active_state, "activating") == 0 ||
+         g_strcmp0 (active_state, "reloading") == 0;
+}
+
+static void
+add_unit_steps (QlHostPlan *plan, const QlHostState *state)
+{
+  for (guint i = 0; state->release_units != NULL && i < state->release_units->len; i++)
+    {
+      const QlHostUnitState *unit = state->release_units->pdata[i];
+      QlHostStep *step;
+
+      if (!unit_is_running (unit->active_state))
+        {
+          g_ptr_array_add (plan->notes, g_strdup_printf ("%s is %s: not stopped, not started after the VM "
+                                                         "([host] release-units)", unit->unit, unit->active_state));
+          continue;
+        }
+      step = ql_host_step_new (QL_HOST_STEP_UNIT_STOP, "[host] release-units");
+      step->unit = g_strdup (unit->unit);
+      g_ptr_array_add (plan->steps, step);
+    }
+}
+
+static void
+add_console_steps (QlHostPlan *plan, const QlMachine *m, const QlHostState *state)
+{
+  if (!m->profile->host.unbind_consoles)
+    return;
+  for (guint i = 0; state->vtconsoles != NULL && i < state->vtconsoles->len; i++)
+    {
+      QlHostStep *step = ql_host_step_new (QL_HOST_STEP_VTCONSOLE_UNBIND, "[host] unbind-consoles");
+      step->name = g_strdup (state->vtconsoles->pdata[i]);
+      g_ptr_array_add (plan->steps, step);
+    }
+  for (guint i = 0; state->framebuffers != NULL && i < state->framebuffers->len; i++)
+    {
+      const QlHostFramebuffer *fb = state->framebuffers->pdata[i];
+      QlHostStep *step = ql_host_step_new (QL_HOST_STEP_FRAMEBUFFER_UNBIND, "[host] unbind-consoles");
+
+      step->driver = g_strdup (fb->driver);
+      step->name = g_strdup (fb->device);
+      g_ptr_array_add (plan->steps, step);
+    }
+  if ((state->vtconsoles == NULL || state->vtconsoles->len == 0) &&
+      (state->framebuffers == NULL || state->framebuffers->len == 0))
+    g_ptr_array_add (plan->notes, g_strdup ("no framebuffer console or platform framebuffer is bound: nothing to "
+                                            "unbind ([host] unbind-consoles)"));
+}
+
+static void
+add_module_steps (QlHostPlan *plan, const QlHostState *state)
+{
+  for (guint i = 0; state->modules != NULL && i < state->modules->len; i++)
+    {
+      const QlHostModule *module = state->modules->pdata[i];
+      QlHostStep *step;
+
+      if (module->state != QL_HOST_MODULE_LOADED)
+        {
+          g_ptr_array_add (plan->notes, g_strdup_printf ("module %s %s: skipped ([host] unload-modules)", module->name,
+                                                         module->state == QL_HOST_MODULE_BUILTIN
+                                                           ? "is built into the kernel and cannot be unloaded"
+                                                           : "is not loaded"));
+          continue;
+        }
+      step = ql_host_step_new (QL_HOST_STEP_MODULE_UNLOAD, "[host] unload-modules");
+      step->name = g_strdup (module->name);
+      g_ptr_array_add (plan->steps, step);
+    }
+}
+
+/* [host]: what holds the GPU goes first, in this order: the units that use
+ * it, the consoles on it, the framebuffers under them, then its driver. */
+static void
+add_handover_steps (QlHostPlan *plan, const QlMachine *m, const QlHostState *state)
+{
+  add_unit_steps (plan, state);
+  add_console_steps (plan, m, state);
+  add_module_steps (plan, state);
+}
+
+gboolean
+ql_host_plan_has_handover (const QlHostPlan *plan)
+{
+  for (guint i = 0; i < plan->steps->len; i++)
+    if (ql_host_step_is_handover (plan->steps->pdata[i]))
+      return TRUE;
+  return FALSE;
 }
 
 static void
@@ -310,6 +433,7 @@ ql_host_plan_build (const QlMachine *m, const QlHostState *state, GError **error
   add_file_steps (plan, m, state);
   if (state->hugepages != NULL && !add_hugepage_step (plan, m, state->hugepages, error))
     return NULL;
+  add_handover_steps (plan, m, state);
   if (state->vfio != NULL)
     add_vfio_steps (plan, state->vfio);
   for (guint i = 0; i < m->taps->len; i++)

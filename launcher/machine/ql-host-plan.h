@@ -26,6 +26,30 @@ typedef struct {
   char *cpus;                /* a kernel cpulist; "": not set, all CPUs */
 } QlHostUnitCpus;
 
+/* [host] release-units: a unit and its ActiveState when the plan was made. */
+typedef struct {
+  char *unit;
+  char *active_state;        /* "active", "inactive", "failed", ...; as systemd says */
+} QlHostUnitState;
+
+/* [host] unbind-consoles: a device bound to a platform framebuffer driver. */
+typedef struct {
+  char *driver;              /* one of ql_host_framebuffer_drivers */
+  char *device;              /* "efi-framebuffer.0" */
+} QlHostFramebuffer;
+
+typedef enum {
+  QL_HOST_MODULE_NOT_LOADED,
+  QL_HOST_MODULE_LOADED,
+  QL_HOST_MODULE_BUILTIN,    /* in /sys/module, without initstate: part of the kernel */
+} QlHostModuleState;
+
+/* [host] unload-modules: a module and whether it is loaded. */
+typedef struct {
+  char *name;
+  QlHostModuleState state;
+} QlHostModule;
+
 /* The units [cpu] isolate keeps off the vCPUs' CPUs: every service, every
  * user session, and PID 1 itself. */
 extern const char *const ql_isolate_units[];
@@ -39,6 +63,10 @@ typedef struct {
   GPtrArray *links;          /* QlHostLink*: the machine's taps and bridges that exist */
   GArray *online_cpus;       /* guint; read only for [cpu] isolate */
   GPtrArray *isolate_units;  /* QlHostUnitCpus*, as ql_isolate_units; only for [cpu] isolate */
+  GPtrArray *release_units;  /* QlHostUnitState*, as [host] release-units lists them */
+  GPtrArray *vtconsoles;     /* char*: vtconN bound to a framebuffer console; only for unbind-consoles */
+  GPtrArray *framebuffers;   /* QlHostFramebuffer*; only for unbind-consoles */
+  GPtrArray *modules;        /* QlHostModule*, as [host] unload-modules lists them */
 } QlHostState;
 
 typedef struct {
@@ -48,6 +76,9 @@ typedef struct {
 
 void ql_host_link_free (QlHostLink *link);
 void ql_host_unit_cpus_free (QlHostUnitCpus *unit);
+void ql_host_unit_state_free (QlHostUnitState *unit);
+void ql_host_framebuffer_free (QlHostFramebuffer *framebuffer);
+void ql_host_module_free (QlHostModule *module);
 void ql_host_state_free (QlHostState *state);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlHostState, ql_host_state_free)
 void ql_host_plan_free (QlHostPlan *plan);
@@ -61,6 +92,9 @@ QlHostPlan *ql_host_plan_build (const QlMachine *machine, const QlHostState *sta
 /* The step of a mode=tap NIC, or NULL when its tap exists (a persistent
  * one made for the user, used as it is). */
 const QlHostStep *ql_host_plan_find_tap (const QlHostPlan *plan, const char *ifname);
+
+/* Whether the plan has [host] handover steps. */
+gboolean ql_host_plan_has_handover (const QlHostPlan *plan);
 
 /* {"vm": NAME, "steps": [step, …], "notes": […]} */
 JsonNode *ql_host_plan_to_json (const QlHostPlan *plan, const char *vm_name);

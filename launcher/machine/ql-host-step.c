@@ -21,7 +21,20 @@ static const char *const kind_names[QL_HOST_STEP_MAX] = {
   [QL_HOST_STEP_BRIDGE] = "bridge",
   [QL_HOST_STEP_TAP] = "tap",
   [QL_HOST_STEP_CPU_ISOLATE] = "cpu-isolate",
+  [QL_HOST_STEP_UNIT_STOP] = "unit-stop",
+  [QL_HOST_STEP_VTCONSOLE_UNBIND] = "vtconsole-unbind",
+  [QL_HOST_STEP_FRAMEBUFFER_UNBIND] = "framebuffer-unbind",
+  [QL_HOST_STEP_MODULE_UNLOAD] = "module-unload",
 };
+
+const char *const ql_host_framebuffer_drivers[] = { "efi-framebuffer", "simple-framebuffer", "vesa-framebuffer", NULL };
+
+gboolean
+ql_host_step_is_handover (const QlHostStep *step)
+{
+  return step->kind == QL_HOST_STEP_UNIT_STOP || step->kind == QL_HOST_STEP_VTCONSOLE_UNBIND ||
+         step->kind == QL_HOST_STEP_FRAMEBUFFER_UNBIND || step->kind == QL_HOST_STEP_MODULE_UNLOAD;
+}
 
 const char *
 ql_host_step_kind_to_string (QlHostStepKind kind)
@@ -106,6 +119,16 @@ ql_host_step_describe (const QlHostStep *s)
     case QL_HOST_STEP_CPU_ISOLATE:
       return g_strdup_printf ("isolate %s to CPUs %s  (vCPUs on %s; was %s; %s)", s->unit, s->cpus, s->vcpus,
                               s->cpus_before[0] ? s->cpus_before : "all", s->label);
+    case QL_HOST_STEP_UNIT_STOP:
+      return g_strdup_printf ("stop %s  (active now; started again after the VM; %s)", s->unit, s->label);
+    case QL_HOST_STEP_VTCONSOLE_UNBIND:
+      return g_strdup_printf ("unbind %s  from the framebuffer console  (bound again after the VM; %s)", s->name,
+                              s->label);
+    case QL_HOST_STEP_FRAMEBUFFER_UNBIND:
+      return g_strdup_printf ("unbind %s  from %s  (bound again after the VM; %s)", s->name, s->driver, s->label);
+    case QL_HOST_STEP_MODULE_UNLOAD:
+      return g_strdup_printf ("unload module %s  (if nothing uses it then; modprobe %s after the VM; %s)", s->name,
+                              s->name, s->label);
     case QL_HOST_STEP_MAX:
     default:
       return g_strdup ("unknown step");
@@ -159,6 +182,17 @@ ql_host_step_to_json (const QlHostStep *s)
       json_object_set_string_member (o, "cpus", s->cpus);
       json_object_set_string_member (o, "cpus-before", s->cpus_before);
       json_object_set_string_member (o, "vcpus", s->vcpus);
+      break;
+    case QL_HOST_STEP_UNIT_STOP:
+      json_object_set_string_member (o, "unit", s->unit);
+      break;
+    case QL_HOST_STEP_FRAMEBUFFER_UNBIND:
+      json_object_set_string_member (o, "driver", s->driver);
+      json_object_set_string_member (o, "device", s->name);
+      break;
+    case QL_HOST_STEP_VTCONSOLE_UNBIND:
+    case QL_HOST_STEP_MODULE_UNLOAD:
+      json_object_set_string_member (o, "name", s->name);
       break;
     case QL_HOST_STEP_MAX:
     default:
@@ -397,6 +431,60 @@ parse_cpu_isolate (QlHostStep *step, JsonObject *o, GError **error)
   return TRUE;
 }
 
+gboolean
+ql_host_vtconsole_name_valid (const char *name)
+{
+  gsize digits = name && g_str_has_prefix (name, "vtcon") ? strlen (name + 5) : 0;
+
+  if (digits == 0 || digits > 3)
+    return FALSE;
+  for (gsize i = 0; i < digits; i++)
+    if (!g_ascii_isdigit (name[5 + i]))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+parse_unit_stop (QlHostStep *step, JsonObject *o, GError **error)
+{
+  g_autofree char *message = NULL;
+  const char *unit;
+
+  if (!get_string (o, "unit", FALSE, &unit, error))
+    return FALSE;
+  if (!ql_value_unit_name_is_valid (unit, &message))
+    return invalid (error, "unit", unit);
+  step->unit = g_strdup (unit);
+  return TRUE;
+}
+
+/* The names go into sysfs paths: only the kernel's own shapes pass. */
+static gboolean
+parse_handover_name (QlHostStep *step, JsonObject *o, GError **error)
+{
+  g_autofree char *message = NULL;
+  const char *member = step->kind == QL_HOST_STEP_FRAMEBUFFER_UNBIND ? "device" : "name";
+  const char *name, *driver = NULL;
+  gboolean valid;
+
+  if (!get_string (o, member, FALSE, &name, error) ||
+      (step->kind == QL_HOST_STEP_FRAMEBUFFER_UNBIND && !get_string (o, "driver", FALSE, &driver, error)))
+    return FALSE;
+  if (step->kind == QL_HOST_STEP_VTCONSOLE_UNBIND)
+    valid = ql_host_vtconsole_name_valid (name);
+  else if (step->kind == QL_HOST_STEP_MODULE_UNLOAD)
+    valid = ql_value_module_name_is_valid (name, &message) && strchr (name, '-') == NULL;
+  else
+    valid = ql_host_driver_name_valid (name);
+  if (!valid)
+    return invalid (error, member, name);
+  if (driver != NULL && !g_strv_contains (ql_host_framebuffer_drivers, driver))
+    return invalid (error, "driver", driver);
+  step->name = g_strdup (name);
+  step->driver = g_strdup (driver);
+  return TRUE;
+}
+
 QlHostStep *
 ql_host_step_from_json (JsonObject *o, GError **error)
 {
@@ -432,6 +520,14 @@ ql_host_step_from_json (JsonObject *o, GError **error)
       break;
     case QL_HOST_STEP_CPU_ISOLATE:
       ok = parse_cpu_isolate (step, o, error);
+      break;
+    case QL_HOST_STEP_UNIT_STOP:
+      ok = parse_unit_stop (step, o, error);
+      break;
+    case QL_HOST_STEP_VTCONSOLE_UNBIND:
+    case QL_HOST_STEP_FRAMEBUFFER_UNBIND:
+    case QL_HOST_STEP_MODULE_UNLOAD:
+      ok = parse_handover_name (step, o, error);
       break;
     case QL_HOST_STEP_MAX:
     default:

@@ -17,6 +17,10 @@ typedef enum {
   QL_HOST_STEP_BRIDGE,       /* create a bridge; undo: delete it once no port is left */
   QL_HOST_STEP_TAP,          /* create a tap; undo: delete it if it is still there */
   QL_HOST_STEP_CPU_ISOLATE,  /* a systemd unit's AllowedCPUs= for the run; undo: its earlier value */
+  QL_HOST_STEP_UNIT_STOP,    /* stop an active unit ([host] release-units); undo: start it */
+  QL_HOST_STEP_VTCONSOLE_UNBIND,   /* unbind a framebuffer vtconsole; undo: bind it */
+  QL_HOST_STEP_FRAMEBUFFER_UNBIND, /* unbind a platform framebuffer device; undo: bind it */
+  QL_HOST_STEP_MODULE_UNLOAD,      /* unload a module without users; undo: modprobe it */
   QL_HOST_STEP_MAX,
 } QlHostStepKind;
 
@@ -26,16 +30,17 @@ typedef struct {
   char *path;                /* SSDT, NVRAM: the file made */
   char *source;              /* NVRAM: the template copied */
   char device[QL_PCI_ADDRESS_LEN];   /* VFIO_BIND */
-  char *driver;              /* VFIO_BIND: the driver it leaves; NULL: none */
+  char *driver;              /* VFIO_BIND: the driver it leaves; NULL: none; FRAMEBUFFER_UNBIND: its driver */
   char *driver_override;     /* VFIO_BIND: driver_override before; NULL: none */
   int iommu_group;           /* VFIO_BIND: -1 when unknown (journals of older versions) */
   QlPciRelease release;      /* VFIO_BIND: the undo leaves it on vfio-pci when VFIO */
   QlPciPower power;          /* VFIO_BIND: power/control written by the undo */
-  char *name;                /* BRIDGE, TAP: the interface */
+  char *name;                /* BRIDGE, TAP: the interface; VTCONSOLE_UNBIND: vtconN;
+                                FRAMEBUFFER_UNBIND: the platform device; MODULE_UNLOAD: the module */
   char *bridge;              /* TAP: the bridge it joins; NULL: none */
   char *pool;                /* HUGEPAGES: the pool's directory relative to sysfs */
   guint64 before, added;     /* HUGEPAGES: nr_hugepages before, and the growth */
-  char *unit;                /* CPU_ISOLATE: system.slice, user.slice, init.scope */
+  char *unit;                /* CPU_ISOLATE: system.slice, user.slice, init.scope; UNIT_STOP: the unit */
   char *cpus;                /* CPU_ISOLATE: AllowedCPUs= while the VM runs, a kernel cpulist */
   char *cpus_before;         /* CPU_ISOLATE: AllowedCPUs= before; "": not set, all CPUs */
   char *vcpus;               /* CPU_ISOLATE: the CPUs the vCPUs are pinned to (shown) */
@@ -71,3 +76,10 @@ gboolean ql_host_pool_dir_valid (const char *pool);
 /* systemd's rules for a unit name (unit_name_is_valid ()), for the slices
  * and scopes whose AllowedCPUs= qlaunch sets. */
 gboolean ql_host_cpu_unit_name_valid (const char *name);
+
+/* The platform framebuffer drivers [host] unbind-consoles unbinds devices from. */
+extern const char *const ql_host_framebuffer_drivers[];
+/* "vtcon" and 1-3 digits, as /sys/class/vtconsole names them. */
+gboolean ql_host_vtconsole_name_valid (const char *name);
+/* Whether step is one of the handover kinds ([host]). */
+gboolean ql_host_step_is_handover (const QlHostStep *step);

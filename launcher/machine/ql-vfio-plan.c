@@ -55,6 +55,7 @@ ql_vfio_requests_from_machine (const QlMachine *m)
           QlVfioRequest *r = ql_vfio_request_new (((QlMachineFunction *) h->functions->pdata[j])->host, label);
           r->release = h->pci->release;
           r->power = h->pci->power;
+          r->holders_may_go = ql_profile_has_handover (m->profile);
           g_ptr_array_add (requests, r);
         }
     }
@@ -70,8 +71,8 @@ find_request (GPtrArray *requests, const char *address)
   return NULL;
 }
 
-static void
-describe_holders (GString *out, const QlPciDevice *d)
+void
+ql_vfio_describe_holders (GString *out, const QlPciDevice *d)
 {
   for (guint i = 0; i < d->holders->len; i++)
     {
@@ -120,14 +121,22 @@ lookup_requested (const QlPciHost *host, const QlVfioRequest *r, GPtrArray *prob
 }
 
 static void
-check_host_holders (const QlPciDevice *d, const QlVfioRequest *r, GPtrArray *problems)
+check_host_holders (QlVfioPlan *plan, const QlPciDevice *d, const QlVfioRequest *r, GPtrArray *problems)
 {
   g_autoptr(GString) who = NULL;
 
   if (d->holders->len == 0 || g_strcmp0 (d->driver, "vfio-pci") == 0)
     return;
   who = g_string_new (NULL);
-  describe_holders (who, d);
+  ql_vfio_describe_holders (who, d);
+  if (r->holders_may_go)
+    {
+      g_ptr_array_add (plan->notes,
+                       g_strdup_printf ("%s: %s (%s) is in use on the host by %s now; the [host] handover steps "
+                                        "should end that, and it is checked again right before its bind",
+                                        r->label, r->address, d->driver ? d->driver : "no driver", who->str));
+      return;
+    }
   g_ptr_array_add (problems,
                    g_strdup_printf ("%s: %s (%s) is in use on the host by %s. Fix: stop what uses it "
                                     "(display manager, sound server, CUDA/compute jobs) and try again",
@@ -176,7 +185,7 @@ check_group_member (QlVfioPlan *plan, const QlPciDevice *d, const QlPciDevice *m
   if (g_strcmp0 (member->driver, "vfio-pci") == 0 && member->holders->len > 0)
     {
       g_autoptr(GString) who = g_string_new (NULL);
-      describe_holders (who, member);
+      ql_vfio_describe_holders (who, member);
       g_ptr_array_add (problems,
                        g_strdup_printf ("%s: IOMMU group %d is in use by %s (another VM?)", r->label,
                                         d->iommu_group, who->str));
@@ -217,7 +226,7 @@ check_group (QlVfioPlan *plan, const QlPciHost *host, GPtrArray *requests, const
   if (g_strcmp0 (d->driver, "vfio-pci") == 0 && d->holders->len > 0)
     {
       g_autoptr(GString) who = g_string_new (NULL);
-      describe_holders (who, d);
+      ql_vfio_describe_holders (who, d);
       g_ptr_array_add (problems, g_strdup_printf ("%s: %s is in use by %s (another VM?)", r->label,
                                                   d->address, who->str));
     }
@@ -240,7 +249,7 @@ ql_vfio_plan_build (const QlPciHost *host, GPtrArray *requests, GError **error)
 
       if (d == NULL)
         continue;
-      check_host_holders (d, r, problems);
+      check_host_holders (plan, d, r, problems);
       plan_item_add (plan, d, r);
       if (group_first_seen (groups_seen, d->iommu_group))
         check_group (plan, host, requests, d, r, problems);

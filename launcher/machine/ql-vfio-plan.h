@@ -12,6 +12,7 @@ typedef struct {
   char *label;           /* who wants it: "[pci gpu]" */
   QlPciRelease release;
   QlPciPower power;
+  gboolean holders_may_go;   /* [host] handover steps come first: holders are noted, not refused */
 } QlVfioRequest;
 
 typedef struct {
@@ -38,6 +39,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlVfioPlan, ql_vfio_plan_free)
  * problem (no IOMMU, a group that is not viable, a device held open),
  * one per line, each with its fix. */
 QlVfioPlan *ql_vfio_plan_build (const QlPciHost *host, GPtrArray *requests, GError **error);
+
+/* "PID 123 (Xorg) through /dev/dri/card0, PID …" */
+void ql_vfio_describe_holders (GString *out, const QlPciDevice *device);
 
 /* The requests of a machine's [pci] sections. */
 GPtrArray *ql_vfio_requests_from_machine (const QlMachine *machine);

@@ -33,6 +33,7 @@ typedef enum {
   KEY_IFNAME,        /* a network interface name */
   KEY_CPU_PIN,       /* QlCpuPin: none, auto or a CPU list */
   KEY_UNIT_LIST,     /* GStrv of systemd unit names, written space-separated */
+  KEY_MODULE_LIST,   /* GStrv of kernel module names, written space-separated, '-' as '_' */
   KEY_UNSUPPORTED,   /* in the design vocabulary, not in this version */
   KEY_N_TYPES
 } KeyType;
@@ -181,6 +182,13 @@ static const KeySpec systemd_keys[] = {
   END
 };
 
+static const KeySpec host_keys[] = {
+  { "release-units", KEY_UNIT_LIST, P (host.release_units) },
+  { "unbind-consoles", KEY_BOOL, P (host.unbind_consoles) },
+  { "unload-modules", KEY_MODULE_LIST, P (host.unload_modules) },
+  END
+};
+
 static const KeySpec qemu_keys[] = {
   { "binary", KEY_STRING, P (qemu.binary) },
   { "args", KEY_ARGS, P (qemu.args) },
@@ -282,6 +290,7 @@ static const SectionSpec sections[] = {
   { "fw_cfg", FALSE, fw_cfg_keys },
   { "shutdown", FALSE, shutdown_keys },
   { "systemd", FALSE, systemd_keys },
+  { "host", FALSE, host_keys },
   { "qemu", FALSE, qemu_keys },
 };
 
@@ -309,6 +318,14 @@ ql_profile_pins_threads (const QlProfile *profile)
 {
   return profile->cpu.pin.mode != QL_PIN_NONE || profile->cpu.emulator_pin.mode != QL_PIN_NONE ||
          profile->cpu.iothread_pin.mode != QL_PIN_NONE;
+}
+
+gboolean
+ql_profile_has_handover (const QlProfile *profile)
+{
+  return (profile->host.release_units != NULL && profile->host.release_units[0] != NULL) ||
+         profile->host.unbind_consoles ||
+         (profile->host.unload_modules != NULL && profile->host.unload_modules[0] != NULL);
 }
 
 guint
@@ -346,6 +363,8 @@ ql_profile_free (QlProfile *profile)
   g_strfreev (profile->systemd.after);
   g_strfreev (profile->systemd.wants);
   g_strfreev (profile->systemd.requires);
+  g_strfreev (profile->host.release_units);
+  g_strfreev (profile->host.unload_modules);
   g_free (profile);
 }
 
@@ -851,6 +870,36 @@ parse_unit_list_key (Loader *loader, const char *group, const KeySpec *spec, gpo
   *FIELD (base, spec->offset, GStrv) = (GStrv) g_ptr_array_free (g_steal_pointer (&units), FALSE);
 }
 
+/* The field is replaced only when every module name is valid; in the
+ * list the kernel's own spelling ('-' as '_', as /sys/module has it). */
+static void
+parse_module_list_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  g_auto(GStrv) words = g_strsplit_set (value, " \t", -1);
+  g_autoptr(GPtrArray) modules = g_ptr_array_new_with_free_func (g_free);
+  gboolean valid = TRUE;
+
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      g_autofree char *message = NULL;
+
+      if (words[i][0] == '\0')
+        continue;
+      if (!ql_value_module_name_is_valid (words[i], &message))
+        {
+          report (loader, group, spec->key, "%s", message);
+          valid = FALSE;
+          continue;
+        }
+      g_ptr_array_add (modules, g_strdelimit (g_strdup (words[i]), "-", '_'));
+    }
+  if (!valid)
+    return;
+  g_ptr_array_add (modules, NULL);
+  g_strfreev (*FIELD (base, spec->offset, GStrv));
+  *FIELD (base, spec->offset, GStrv) = (GStrv) g_ptr_array_free (g_steal_pointer (&modules), FALSE);
+}
+
 /* List items: the new string, or NULL after reporting why the item is unusable. */
 static char *
 parse_file_item (Loader *loader, const char *group, const KeySpec *spec, const char *item)
@@ -894,6 +943,7 @@ static const KeyParser key_parsers[KEY_N_TYPES] = {
   [KEY_IFNAME] = { parse_ifname_key },
   [KEY_CPU_PIN] = { parse_cpu_pin_key },
   [KEY_UNIT_LIST] = { parse_unit_list_key },
+  [KEY_MODULE_LIST] = { parse_module_list_key },
   [KEY_UNSUPPORTED] = { parse_unsupported_key },
 };
 

@@ -150,6 +150,13 @@ typedef struct {
     GStrv requires;
   } systemd;
 
+  /* [host]: single-GPU handover, undone in reverse after the VM (NULL: none) */
+  struct {
+    GStrv release_units;     /* valid unit names, stopped in order */
+    gboolean unbind_consoles;  /* framebuffer vtconsoles and efi/simple/vesa framebuffers */
+    GStrv unload_modules;    /* valid module names as /sys/module spells them */
+  } host;
+
   struct {
     char *binary;        /* NULL: qemu-system-x86_64 from PATH */
     GStrv args;          /* appended verbatim */
@@ -162,6 +169,9 @@ char *ql_profile_rom_fw_cfg_name (const char *pci_id);
 
 /* Whether any of pin=, emulator-pin=, iothread-pin= is set. */
 gboolean ql_profile_pins_threads (const QlProfile *profile);
+
+/* Whether [host] asks for any handover step. */
+gboolean ql_profile_has_handover (const QlProfile *profile);
 
 /* sockets × cores × threads */
 guint ql_profile_vcpus (const QlProfile *profile);

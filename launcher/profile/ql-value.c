@@ -318,3 +318,23 @@ ql_value_unit_name_is_valid (const char *name, char **ret_message)
     }
   return TRUE;
 }
+
+#define MODULE_NAME_MAX 55
+
+gboolean
+ql_value_module_name_is_valid (const char *name, char **ret_message)
+{
+  gsize len = strlen (name);
+  gboolean chars_ok = TRUE;
+
+  for (const char *p = name; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '_' && *p != '-')
+      chars_ok = FALSE;
+  if (len == 0 || len > MODULE_NAME_MAX || !chars_ok)
+    {
+      *ret_message = g_strdup_printf ("'%s' is not a kernel module name (1-%d letters, digits, '_' and '-', "
+                                      "like nvidia_drm)", name, MODULE_NAME_MAX);
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -45,3 +45,7 @@ gboolean ql_value_host_is_loopback (const char *host);
  * most 255 characters from [A-Za-z0-9:_.\\@-], with a known unit type; a
  * template without an instance ("foo@.service") is refused. */
 gboolean ql_value_unit_name_is_valid (const char *name, char **ret_message);
+
+/* A kernel module name as modprobe takes it: 1-55 letters, digits, '_'
+ * and '-' (the kernel's MODULE_NAME_LEN with its NUL). */
+gboolean ql_value_module_name_is_valid (const char *name, char **ret_message);

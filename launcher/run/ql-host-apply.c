@@ -1,5 +1,6 @@
 #include "ql-host-apply.h"
 #include "ql-error.h"
+#include "ql-handover.h"
 #include "ql-host-state.h"
 #include "ql-hugepages.h"
 #include "ql-net-host.h"
@@ -74,12 +75,36 @@ grow_hugepages (const char *vm, const QlHostStep *step, GError **error)
   return TRUE;
 }
 
+typedef struct {
+  gboolean vfio_loaded;
+  gboolean recheck_holders;  /* the vfio plan let holders be, expecting [host] handover to end them */
+} ApplyState;
+
 static gboolean
-bind_vfio (const QlHostStep *step, gboolean *vfio_loaded, GError **error)
+check_still_held (const QlHostStep *step, GError **error)
 {
-  if (!*vfio_loaded && !ql_vfio_ensure_driver (ql_paths_sysfs (), error))
+  g_autofree char *who = NULL;
+
+  if (!ql_host_device_holders (step->device, ql_paths_sysfs (), ql_paths_procfs (), ql_paths_devfs (), &who, error))
     return FALSE;
-  *vfio_loaded = TRUE;
+  if (who == NULL)
+    return TRUE;
+  g_set_error (error, QL_ERROR, QL_ERROR_HOST,
+               "%s: %s (%s) is still in use on the host by %s after the [host] handover steps; the start stops "
+               "and everything is put back. Fix: stop what uses it (add its unit to [host] release-units, or its "
+               "driver's users to unload-modules) and try again", step->label, step->device,
+               step->driver ? step->driver : "no driver", who);
+  return FALSE;
+}
+
+static gboolean
+bind_vfio (const QlHostStep *step, ApplyState *state, GError **error)
+{
+  if (state->recheck_holders && !check_still_held (step, error))
+    return FALSE;
+  if (!state->vfio_loaded && !ql_vfio_ensure_driver (ql_paths_sysfs (), error))
+    return FALSE;
+  state->vfio_loaded = TRUE;
   g_message ("%s: %s -> vfio-pci (%s)", step->device, step->driver ? step->driver : "no driver", step->label);
   return ql_vfio_bind (ql_paths_sysfs (), ql_paths_devfs (), step->device, step->iommu_group, error);
 }
@@ -104,6 +129,48 @@ isolate_unit (const char *vm, const QlHostStep *step, GError **error)
   return TRUE;
 }
 
+static gboolean
+stop_unit (const char *vm, const QlHostStep *step, GError **error)
+{
+  if (!ql_systemd_stop_unit (step->unit, QL_HANDOVER_UNIT_TIMEOUT_MS, error))
+    {
+      g_prefix_error (error, "[host] release-units: ");
+      return FALSE;
+    }
+  g_message ("%s: %s stopped; it starts again when the VM ends", vm, step->unit);
+  return TRUE;
+}
+
+static gboolean
+apply_handover (const char *vm, const QlHostStep *step, GError **error)
+{
+  const char *sysfs = ql_paths_sysfs ();
+  gboolean ok;
+
+  switch (step->kind)
+    {
+    case QL_HOST_STEP_UNIT_STOP:
+      return stop_unit (vm, step, error);
+    case QL_HOST_STEP_VTCONSOLE_UNBIND:
+      ok = ql_handover_vtconsole_bind (sysfs, step->name, FALSE, error);
+      break;
+    case QL_HOST_STEP_FRAMEBUFFER_UNBIND:
+      ok = ql_handover_framebuffer_bind (sysfs, step->driver, step->name, FALSE, error);
+      break;
+    case QL_HOST_STEP_MODULE_UNLOAD:
+      ok = ql_handover_module_unload (sysfs, step->name, QL_HANDOVER_MODULE_TIMEOUT_MS, error);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  if (!ok)
+    g_prefix_error (error, "%s: ", step->label);
+  else
+    g_message ("%s: %s: %s %s", vm, step->label, step->kind == QL_HOST_STEP_MODULE_UNLOAD ? "unloaded" : "unbound",
+               step->name);
+  return ok;
+}
+
 static const QlMachineTap *
 machine_tap (const QlMachine *m, const char *ifname)
 {
@@ -114,7 +181,7 @@ machine_tap (const QlMachine *m, const char *ifname)
 }
 
 static gboolean
-apply_step (const QlMachine *m, const QlHostStep *step, gboolean *vfio_loaded, GArray *passed_fds, GError **error)
+apply_step (const QlMachine *m, const QlHostStep *step, ApplyState *state, GArray *passed_fds, GError **error)
 {
   const char *vm = m->profile->vm.name;
 
@@ -127,13 +194,18 @@ apply_step (const QlMachine *m, const QlHostStep *step, gboolean *vfio_loaded, G
     case QL_HOST_STEP_HUGEPAGES:
       return grow_hugepages (vm, step, error);
     case QL_HOST_STEP_VFIO_BIND:
-      return bind_vfio (step, vfio_loaded, error);
+      return bind_vfio (step, state, error);
     case QL_HOST_STEP_BRIDGE:
       return ql_net_host_create_bridge (step->name, error);
     case QL_HOST_STEP_TAP:
       return ql_net_host_open_tap (vm, machine_tap (m, step->name), TRUE, passed_fds, error);
     case QL_HOST_STEP_CPU_ISOLATE:
       return isolate_unit (vm, step, error);
+    case QL_HOST_STEP_UNIT_STOP:
+    case QL_HOST_STEP_VTCONSOLE_UNBIND:
+    case QL_HOST_STEP_FRAMEBUFFER_UNBIND:
+    case QL_HOST_STEP_MODULE_UNLOAD:
+      return apply_handover (vm, step, error);
     case QL_HOST_STEP_MAX:
     default:
       g_assert_not_reached ();
@@ -159,7 +231,8 @@ gboolean
 ql_host_apply (const QlHostPlan *plan, const QlMachine *m, QlJournal *journal, GArray *passed_fds,
                gboolean (*interrupted) (gpointer data), gpointer data, GError **error)
 {
-  gboolean vfio_loaded = FALSE;
+  /* as the vfio plan: holders were noted, not refused, for any [host] key */
+  ApplyState state = { .recheck_holders = ql_profile_has_handover (m->profile) };
 
   for (guint i = 0; i < plan->steps->len; i++)
     {
@@ -170,7 +243,7 @@ ql_host_apply (const QlHostPlan *plan, const QlMachine *m, QlJournal *journal, G
           g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "Start of VM '%s' interrupted", m->profile->vm.name);
           return FALSE;
         }
-      if (!ql_journal_record (journal, step, error) || !apply_step (m, step, &vfio_loaded, passed_fds, error))
+      if (!ql_journal_record (journal, step, error) || !apply_step (m, step, &state, passed_fds, error))
         return FALSE;
     }
   return open_persistent_taps (plan, m, passed_fds, error);

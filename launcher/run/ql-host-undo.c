@@ -1,5 +1,6 @@
 #include "ql-host-undo.h"
 #include "ql-error.h"
+#include "ql-handover.h"
 #include "ql-hugepages.h"
 #include "ql-net-host.h"
 #include "ql-pci-power.h"
@@ -50,6 +51,28 @@ apply_power (const QlHostStep *step, const char *sysfs)
                           status ? status : "unknown");
 }
 
+static gboolean
+driver_present (const char *sysfs, const char *driver)
+{
+  g_autofree char *dir = g_build_filename (sysfs, "bus", "pci", "drivers", driver, NULL);
+  return g_file_test (dir, G_FILE_TEST_IS_DIR);
+}
+
+/* [host] unload-modules: the driver's module is loaded again only after
+ * this (the undo runs in reverse), and loading it binds the device. */
+static gboolean
+give_back_without_driver (const QlHostStep *step, const char *sysfs, char **ret_done, GError **error)
+{
+  g_autofree char *power = NULL;
+
+  if (!ql_vfio_restore (sysfs, step->device, NULL, step->driver_override, FALSE, error))
+    return FALSE;
+  power = apply_power (step, sysfs);
+  *ret_done = g_strdup_printf ("%s is off vfio-pci and left without a driver until its module is loaded (%s)%s",
+                               step->device, step->driver, power);
+  return TRUE;
+}
+
 /* Only a device that is on vfio-pci (or on no driver) is qlaunch's to give
  * back: one that something else moved since is left where it is. */
 static gboolean
@@ -70,6 +93,8 @@ give_back_device (const QlHostStep *step, const char *sysfs, char **ret_done, GE
                                    step->device, step->device, power);
       return TRUE;
     }
+  if (step->driver != NULL && !driver_present (sysfs, step->driver))
+    return give_back_without_driver (step, sysfs, ret_done, error);
   if (!ql_vfio_restore (sysfs, step->device, step->driver, step->driver_override, FALSE, error))
     return FALSE;
   power = apply_power (step, sysfs);
@@ -101,6 +126,56 @@ restore_unit_cpus (const QlHostStep *step, char **ret_done, GError **error)
 }
 
 static gboolean
+start_unit (const QlHostStep *step, char **ret_done, GError **error)
+{
+  if (!ql_systemd_start_unit (step->unit, QL_HANDOVER_UNIT_TIMEOUT_MS, error))
+    {
+      g_prefix_error (error, "Cannot start %s again: ", step->unit);
+      return FALSE;
+    }
+  *ret_done = g_strdup_printf ("%s started again", step->unit);
+  return TRUE;
+}
+
+static gboolean
+reload_module (const QlHostStep *step, const char *sysfs, char **ret_done, GError **error)
+{
+  if (ql_handover_module_state (sysfs, step->name) != QL_HOST_MODULE_NOT_LOADED)
+    {
+      *ret_done = g_strdup_printf ("module %s is loaded", step->name);
+      return TRUE;
+    }
+  if (!ql_handover_module_load (step->name, QL_HANDOVER_MODULE_TIMEOUT_MS, error))
+    return FALSE;
+  *ret_done = g_strdup_printf ("module %s loaded again", step->name);
+  return TRUE;
+}
+
+static gboolean
+undo_handover (const QlHostStep *step, const char *sysfs, char **ret_done, GError **error)
+{
+  switch (step->kind)
+    {
+    case QL_HOST_STEP_UNIT_STOP:
+      return start_unit (step, ret_done, error);
+    case QL_HOST_STEP_VTCONSOLE_UNBIND:
+      if (!ql_handover_vtconsole_bind (sysfs, step->name, TRUE, error))
+        return FALSE;
+      *ret_done = g_strdup_printf ("%s is bound to the framebuffer console again", step->name);
+      return TRUE;
+    case QL_HOST_STEP_FRAMEBUFFER_UNBIND:
+      if (!ql_handover_framebuffer_bind (sysfs, step->driver, step->name, TRUE, error))
+        return FALSE;
+      *ret_done = g_strdup_printf ("%s is bound to %s again", step->name, step->driver);
+      return TRUE;
+    case QL_HOST_STEP_MODULE_UNLOAD:
+      return reload_module (step, sysfs, ret_done, error);
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static gboolean
 undo_step (const QlHostStep *step, const char *sysfs, gboolean start_failed, char **ret_done, GError **error)
 {
   switch (step->kind)
@@ -122,6 +197,11 @@ undo_step (const QlHostStep *step, const char *sysfs, gboolean start_failed, cha
       return ql_net_host_remove_tap (step->name, ret_done, error);
     case QL_HOST_STEP_CPU_ISOLATE:
       return restore_unit_cpus (step, ret_done, error);
+    case QL_HOST_STEP_UNIT_STOP:
+    case QL_HOST_STEP_VTCONSOLE_UNBIND:
+    case QL_HOST_STEP_FRAMEBUFFER_UNBIND:
+    case QL_HOST_STEP_MODULE_UNLOAD:
+      return undo_handover (step, sysfs, ret_done, error);
     case QL_HOST_STEP_MAX:
     default:
       g_assert_not_reached ();
