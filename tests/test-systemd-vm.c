@@ -99,11 +99,10 @@ die_with_test (gpointer user_data)
 }
 
 static GSubprocess *
-start_notified (const char *notify_path)
+start_notified_profile (const char *notify_path, const char *profile)
 {
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                                                                       G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autofree char *profile = profile_path (VM ".ini");
   g_auto(GStrv) env = child_env ();
   g_autoptr(GError) error = NULL;
   GSubprocess *proc;
@@ -115,6 +114,14 @@ start_notified (const char *notify_path)
   proc = g_subprocess_launcher_spawn (launcher, &error, qlaunch, "start", profile, "--no-console", NULL);
   g_assert_no_error (error);
   return proc;
+}
+
+static GSubprocess *
+start_notified (const char *notify_path)
+{
+  g_autofree char *profile = profile_path (VM ".ini");
+
+  return start_notified_profile (notify_path, profile);
 }
 
 /* READY=1 comes after the STATUS lines of the start, and the guest runs by then. */
@@ -223,6 +230,39 @@ test_notify_vm (void)
   g_unlink (notify_path);
 }
 
+/* Preallocating guest memory may outlast a unit's start timeout: the
+ * manager is told to wait longer before QEMU starts, and READY comes after. */
+static void
+test_extend_timeout (void)
+{
+  g_autofree char *notify_path = g_build_filename (tmp_root, "notify-x.sock", NULL);
+  g_autofree char *profile = g_build_filename (tmp_root, "prealloc.ini", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GPtrArray) got = NULL;
+  gint extend, ready;
+
+  if (skip_if_unavailable ())
+    return;
+  text = g_strdup_printf ("[vm]\nname = prealloc\naccel = tcg\nfirmware = bios\nkernel = %s/build/guest/vmlinuz\n"
+                          "initrd = %s/build/guest/initrd.img\nappend = console=ttyS0 quiet ql.mode=ignore-acpi\n"
+                          "[memory]\nsize = 256M\nprealloc = true\n", source_root, source_root);
+  g_assert_true (g_file_set_contents (profile, text, -1, NULL));
+  socket = bind_notify_socket (notify_path);
+  proc = start_notified_profile (notify_path, profile);
+  got = datagrams_until (socket, "READY=1\nSTATUS=running", 120);
+  extend = index_of (got, "EXTEND_TIMEOUT_USEC=62000000\nSTATUS=starting QEMU: preallocating 1 GiB");
+  ready = index_of (got, "READY=1\nSTATUS=running");
+  g_assert_cmpint (extend, >=, 0);
+  g_assert_cmpint (extend, <, ready);
+  g_assert_cmpint (index_of (got, "STATUS=starting QEMU"), <, extend);
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "kill", "prealloc", NULL), ==, 0);
+  wait_exit (proc, NULL);
+  assert_nothing_left ("prealloc");
+  g_unlink (notify_path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -231,6 +271,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   vm_harness_init ();
   g_test_add_func ("/systemd-vm/notify", test_notify_vm);
+  g_test_add_func ("/systemd-vm/extend-timeout", test_extend_timeout);
   status = g_test_run ();
   remove_tree (tmp_root);
   return status;

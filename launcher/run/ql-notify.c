@@ -124,6 +124,21 @@ ql_notify_status (const char *format, ...)
 }
 
 void
+ql_notify_extend_timeout (guint64 usec, const char *format, ...)
+{
+  g_autofree char *status = NULL, *state = NULL;
+  va_list ap;
+
+  if (notify_socket == NULL)
+    return;
+  va_start (ap, format);
+  status = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  state = g_strdup_printf ("EXTEND_TIMEOUT_USEC=%" G_GUINT64_FORMAT "\nSTATUS=%s", usec, status);
+  send_or_log (state);
+}
+
+void
 ql_notify_ready (void)
 {
   send_or_log ("READY=1\nSTATUS=running");

@@ -26,6 +26,11 @@ gboolean ql_notify_send (const char *state, GError **error);
 /* "STATUS=what" (and nothing else). */
 void ql_notify_status (const char *format, ...) G_GNUC_PRINTF (1, 2);
 
+/* "EXTEND_TIMEOUT_USEC=usec" with "STATUS=what": a step that may outlast
+ * the unit's start timeout (compacting memory for hugepages, preallocating
+ * guest memory) is under way; the manager waits usec more from now. */
+void ql_notify_extend_timeout (guint64 usec, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
 /* "READY=1" with "STATUS=running": the guest runs (after QMP cont). */
 void ql_notify_ready (void);
 

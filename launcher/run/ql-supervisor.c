@@ -89,6 +89,38 @@ typedef struct {
 
 /* ---- small helpers ---- */
 
+/* Growing a pool compacts memory, which takes long on a host whose memory is
+ * fragmented; a unit's start timeout (90 s by default) must not end it. */
+#define EXTEND_HUGEPAGES_USEC (180 * G_USEC_PER_SEC)
+/* Preallocation touches every page: allow a generous 2 s per GiB. */
+#define EXTEND_PREALLOC_BASE_USEC (60 * G_USEC_PER_SEC)
+#define EXTEND_PREALLOC_PER_GIB_USEC (2 * G_USEC_PER_SEC)
+
+static void
+extend_start_for_hugepages (const QlHostPlan *plan)
+{
+  guint64 pages = 0;
+
+  for (guint i = 0; i < plan->steps->len; i++)
+    {
+      const QlHostStep *step = plan->steps->pdata[i];
+      if (step->kind == QL_HOST_STEP_HUGEPAGES)
+        pages += step->added;
+    }
+  if (pages > 0)
+    ql_notify_extend_timeout (EXTEND_HUGEPAGES_USEC, "allocating %" G_GUINT64_FORMAT " hugepages", pages);
+}
+
+static void
+extend_start_for_prealloc (const QlMachine *m)
+{
+  guint64 gib = (m->profile->memory.size + (G_GUINT64_CONSTANT (1) << 30) - 1) >> 30;
+
+  if (m->profile->memory.prealloc)
+    ql_notify_extend_timeout (EXTEND_PREALLOC_BASE_USEC + gib * EXTEND_PREALLOC_PER_GIB_USEC,
+                              "starting QEMU: preallocating %" G_GUINT64_FORMAT " GiB", gib);
+}
+
 static void
 fail_start (Supervisor *s, GError *error)
 {
@@ -588,6 +620,7 @@ prepare_host (Supervisor *s, GError **error)
   g_ptr_array_extend (notes, plan->notes, (GCopyFunc) (void (*) (void)) g_strdup, NULL);
   for (guint i = 0; i < notes->len; i++)
     g_message ("%s: %s", s->name, (char *) notes->pdata[i]);
+  extend_start_for_hugepages (plan);
   return ql_host_apply (plan, s->m, s->journal, s->passed_fds, start_interrupted, s, error);
 }
 
@@ -759,6 +792,7 @@ run_qemu (Supervisor *s)
   g_autofree char *qemu_log = g_build_filename (s->m->runtime_dir, QL_RUNTIME_QEMU_LOG, NULL);
 
   ql_notify_status ("starting QEMU");
+  extend_start_for_prealloc (s->m);
   s->qemu_log_fd = open (qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (!spawn_qemu (s, &spawn_error))
     {
