@@ -118,3 +118,18 @@ ql_qmp_command_from_words (const char *const *words, JsonNode **ret_arguments, G
     *ret_arguments = json_node_init_object (json_node_alloc (), arguments);
   return g_strdup (words[0]);
 }
+
+JsonObject *
+ql_qmp_event_object (const char *name, JsonNode *data, gint64 usec)
+{
+  JsonObject *event = json_object_new ();
+  JsonObject *timestamp = json_object_new ();
+
+  json_object_set_string_member (event, "event", name);
+  if (data != NULL)
+    json_object_set_member (event, "data", json_node_copy (data));
+  json_object_set_int_member (timestamp, "seconds", usec / G_USEC_PER_SEC);
+  json_object_set_int_member (timestamp, "microseconds", usec % G_USEC_PER_SEC);
+  json_object_set_object_member (event, "timestamp", timestamp);
+  return event;
+}

@@ -15,4 +15,8 @@ G_BEGIN_DECLS
 char *ql_qmp_command_from_json (const char *text, JsonNode **ret_arguments, GError **error);
 char *ql_qmp_command_from_words (const char *const *words, JsonNode **ret_arguments, GError **error);
 
+/* An event as QEMU sends it: {"event": name, "data": data, "timestamp":
+ * {"seconds", "microseconds"}} (data NULL: none). */
+JsonObject *ql_qmp_event_object (const char *name, JsonNode *data, gint64 usec);
+
 G_END_DECLS

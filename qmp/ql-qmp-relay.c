@@ -1,5 +1,6 @@
 #include "ql-qmp-relay.h"
 #include "ql-qmp-framer.h"
+#include "ql-qmp-command.h"
 
 #include <gio/gunixsocketaddress.h>
 #include <errno.h>
@@ -449,17 +450,10 @@ static void
 on_upstream_event (QlQmpClient *client, const char *name, JsonNode *data, gint64 usec, gpointer user_data)
 {
   QlQmpRelay *relay = user_data;
-  g_autoptr(JsonObject) event = json_object_new ();
+  g_autoptr(JsonObject) event = ql_qmp_event_object (name, data, usec);
   g_autoptr(GBytes) line = NULL;
   g_autoptr(GPtrArray) peers = NULL;
-  JsonObject *timestamp = json_object_new ();
 
-  json_object_set_string_member (event, "event", name);
-  if (data != NULL)
-    json_object_set_member (event, "data", json_node_copy (data));
-  json_object_set_int_member (timestamp, "seconds", usec / G_USEC_PER_SEC);
-  json_object_set_int_member (timestamp, "microseconds", usec % G_USEC_PER_SEC);
-  json_object_set_object_member (event, "timestamp", timestamp);
   line = object_to_line (event);
 
   /* a peer dropped for its backlog leaves the array */

@@ -21,15 +21,10 @@ static MockBus *mock;
 static char *
 write_profile (const char *name, const char *units)
 {
-  g_autofree char *guest = g_build_filename (source_root, "build", "guest", NULL);
-  g_autofree char *path = g_strdup_printf ("%s/%s.ini", tmp_root, name);
-  g_autofree char *text = g_strdup_printf ("[vm]\nname = %s\naccel = tcg\nfirmware = bios\nkernel = %s/vmlinuz\n"
-                                           "initrd = %s/initrd.img\nappend = console=ttyS0 quiet panic=-1 ql.mode=acpi\n"
-                                           "[memory]\nsize = 256M\n[shutdown]\ntimeout = 5\n"
-                                           "[host]\nrelease-units = %s\n", name, guest, guest, units);
+  g_autofree char *sections = g_strdup_printf ("[memory]\nsize = 256M\n[shutdown]\ntimeout = 5\n"
+                                               "[host]\nrelease-units = %s\n", units);
 
-  g_assert_true (g_file_set_contents (path, text, -1, NULL));
-  return g_steal_pointer (&path);
+  return write_guest_profile (name, "acpi", "", sections);
 }
 
 static gboolean

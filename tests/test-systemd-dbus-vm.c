@@ -22,15 +22,7 @@ static const guint8 system_slice_before[] = { 0x03 };
 static char *
 write_profile (const char *name, const char *extra)
 {
-  g_autofree char *guest = g_build_filename (source_root, "build", "guest", NULL);
-  g_autofree char *path = g_strdup_printf ("%s/%s.ini", tmp_root, name);
-  g_autofree char *text = g_strdup_printf ("[vm]\nname = %s\naccel = tcg\nfirmware = bios\nkernel = %s/vmlinuz\n"
-                                           "initrd = %s/initrd.img\nappend = console=ttyS0 quiet panic=-1 ql.mode=acpi\n"
-                                           "%s\n[memory]\nsize = 256M\n[shutdown]\ntimeout = 5\n",
-                                           name, guest, guest, extra);
-
-  g_assert_true (g_file_set_contents (path, text, -1, NULL));
-  return g_steal_pointer (&path);
+  return write_guest_profile (name, "acpi", extra, "[memory]\nsize = 256M\n[shutdown]\ntimeout = 5\n");
 }
 
 /* once: each test leaves them as they were */

@@ -5,6 +5,7 @@
  * errors when there is no bus or no systemd on it.  No test under a real
  * systemd: PID 1 is not systemd where these run. */
 #include "dbus-mock.h"
+#include "step-checks.h"
 #include "ql-error.h"
 #include "ql-host-step.h"
 #include "ql-journal.h"
@@ -336,16 +337,6 @@ test_no_systemd (void)
     g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", saved, TRUE);
 }
 
-static JsonObject *
-parse_object (const char *text)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (json_parser_load_from_data (parser, text, -1, &error));
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
-}
-
 /* The journal's form of the step is what plan --json shows, and reads back. */
 static void
 test_step_roundtrip (void)
@@ -409,20 +400,8 @@ test_step_validation (gconstpointer data)
 {
   const StepCase *c = data;
   g_autofree char *text = g_strdup_printf ("{\"kind\": \"cpu-isolate\", %s}", c->step);
-  g_autoptr(JsonObject) o = parse_object (text);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(QlHostStep) step = ql_host_step_from_json (o, &error);
 
-  if (c->expect == NULL)
-    {
-      g_assert_no_error (error);
-      g_assert_nonnull (step);
-      return;
-    }
-  g_assert_null (step);
-  g_assert_nonnull (error);
-  g_test_message ("%s", error->message);
-  g_assert_nonnull (strstr (error->message, c->expect));
+  assert_step_json (text, c->expect);
 }
 
 /* One bad cpu-isolate step refuses the whole journal, before anything is undone. */
@@ -433,13 +412,8 @@ test_journal_refused (void)
     "{\"version\": 1, \"changes\": [{\"kind\": \"cpu-isolate\", \"unit\": \"system.slice\", \"cpus\": \"0\", "
     "\"cpus-before\": \"\", \"vcpus\": \"1\"}, {\"kind\": \"cpu-isolate\", \"unit\": \"x.slice\n\", "
     "\"cpus\": \"0\", \"cpus-before\": \"\", \"vcpus\": \"1\"}]}";
-  g_autoptr(GError) error = NULL;
-  g_autoptr(QlJournal) loaded = ql_journal_parse ("/run/x", "/var/lib/x", journal, sizeof journal - 1, &error);
 
-  g_assert_null (loaded);
-  g_assert_nonnull (error);
-  g_test_message ("%s", error->message);
-  g_assert_nonnull (strstr (error->message, "'unit' is not valid"));
+  assert_journal_refused (journal, "'unit' is not valid");
 }
 
 int

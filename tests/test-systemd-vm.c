@@ -236,8 +236,7 @@ static void
 test_extend_timeout (void)
 {
   g_autofree char *notify_path = g_build_filename (tmp_root, "notify-x.sock", NULL);
-  g_autofree char *profile = g_build_filename (tmp_root, "prealloc.ini", NULL);
-  g_autofree char *text = NULL;
+  g_autofree char *profile = NULL;
   g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GPtrArray) got = NULL;
@@ -245,10 +244,7 @@ test_extend_timeout (void)
 
   if (skip_if_unavailable ())
     return;
-  text = g_strdup_printf ("[vm]\nname = prealloc\naccel = tcg\nfirmware = bios\nkernel = %s/build/guest/vmlinuz\n"
-                          "initrd = %s/build/guest/initrd.img\nappend = console=ttyS0 quiet ql.mode=ignore-acpi\n"
-                          "[memory]\nsize = 256M\nprealloc = true\n", source_root, source_root);
-  g_assert_true (g_file_set_contents (profile, text, -1, NULL));
+  profile = write_guest_profile ("prealloc", "ignore-acpi", "", "[memory]\nsize = 256M\nprealloc = true\n");
   socket = bind_notify_socket (notify_path);
   proc = start_notified_profile (notify_path, profile);
   got = datagrams_until (socket, "READY=1\nSTATUS=running", 120);

@@ -130,22 +130,15 @@ assert_status_agrees (const char *name, gint64 pid)
 static char *
 write_profile (const char *name, const char *extra)
 {
-  g_autofree char *kernel = g_build_filename (source_root, "build", "guest", "vmlinuz", NULL);
-  g_autofree char *initrd = g_build_filename (source_root, "build", "guest", "initrd.img", NULL);
   g_autofree char *disk = g_build_filename (tmp_root, "data.img", NULL);
-  g_autofree char *path = g_strdup_printf ("%s/%s.ini", tmp_root, name);
-  g_autofree char *text = g_strdup_printf ("[vm]\nname = %s\naccel = tcg\nfirmware = bios\nkernel = %s\n"
-                                           "initrd = %s\nappend = console=ttyS0 quiet panic=-1 ql.mode=ignore-acpi\n"
-                                           "[disk data]\nfile = %s\nformat = raw\nbus = virtio\n%s",
-                                           name, kernel, initrd, disk, extra);
+  g_autofree char *sections = g_strdup_printf ("[disk data]\nfile = %s\nformat = raw\nbus = virtio\n%s", disk, extra);
 
   if (!g_file_test (disk, G_FILE_TEST_EXISTS))
     {
       g_autofree char *zeros = g_malloc0 (1 << 20);
       g_assert_true (g_file_set_contents (disk, zeros, 1 << 20, NULL));
     }
-  g_assert_true (g_file_set_contents (path, text, -1, NULL));
-  return g_steal_pointer (&path);
+  return write_guest_profile (name, "ignore-acpi", "", sections);
 }
 
 static gboolean

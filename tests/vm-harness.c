@@ -216,6 +216,19 @@ assert_nothing_left (const char *name)
   g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
 }
 
+char *
+write_guest_profile (const char *name, const char *mode, const char *vm_lines, const char *sections)
+{
+  g_autofree char *guest = g_build_filename (source_root, "build", "guest", NULL);
+  g_autofree char *path = g_strdup_printf ("%s/%s.ini", tmp_root, name);
+  g_autofree char *text = g_strdup_printf ("[vm]\nname = %s\naccel = tcg\nfirmware = bios\nkernel = %s/vmlinuz\n"
+                                           "initrd = %s/initrd.img\nappend = console=ttyS0 quiet panic=-1 ql.mode=%s\n"
+                                           "%s%s", name, guest, guest, mode, vm_lines, sections);
+
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  return g_steal_pointer (&path);
+}
+
 QlQmpClient *
 qmp_connect (const char *name)
 {

@@ -52,6 +52,10 @@ JsonNode *plan_steps (const char *profile);
 void assert_journal_is_plan (const char *name, JsonNode *steps);
 
 QlQmpClient *qmp_connect (const char *name);
+/* A profile of the test guest in the test's temp dir, returned as its
+ * path: [vm] name, TCG, the guest's kernel in ql.mode=mode, then vm_lines
+ * (more [vm] keys, or "") and sections (more sections, or ""). */
+char *write_guest_profile (const char *name, const char *mode, const char *vm_lines, const char *sections);
 /* A command with string arguments: NAME, VALUE, ..., NULL. */
 JsonNode *qmp_with (QlQmpClient *client, const char *command, ...) G_GNUC_NULL_TERMINATED;
 JsonNode *qmp (QlQmpClient *client, const char *command);

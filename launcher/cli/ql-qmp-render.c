@@ -1,4 +1,5 @@
 #include "ql-qmp-render.h"
+#include "ql-qmp-command.h"
 
 #include <string.h>
 
@@ -68,17 +69,9 @@ ql_qmp_render_event (const char *name, JsonNode *data, gint64 usec, gboolean jso
 
   if (json)
     {
-      g_autoptr(JsonObject) event = json_object_new ();
-      g_autoptr(JsonNode) node = NULL;
-      JsonObject *timestamp = json_object_new ();
+      g_autoptr(JsonObject) event = ql_qmp_event_object (name, data, usec);
+      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), event);
 
-      json_object_set_string_member (event, "event", name);
-      if (data != NULL)
-        json_object_set_member (event, "data", json_node_copy (data));
-      json_object_set_int_member (timestamp, "seconds", usec / G_USEC_PER_SEC);
-      json_object_set_int_member (timestamp, "microseconds", usec % G_USEC_PER_SEC);
-      json_object_set_object_member (event, "timestamp", timestamp);
-      node = json_node_init_object (json_node_alloc (), event);
       return json_to_string (node, FALSE);
     }
   second = g_date_time_new_from_unix_local (usec / G_USEC_PER_SEC);

@@ -108,34 +108,38 @@ send_or_log (const char *state)
     g_debug ("%s, ignoring", error->message);
 }
 
-void
-ql_notify_status (const char *format, ...)
+/* assignments, then "STATUS=", lead and the formatted text, as one datagram. */
+static void G_GNUC_PRINTF (3, 0)
+send_with_status (const char *assignments, const char *lead, const char *format, va_list ap)
 {
   g_autofree char *status = NULL, *state = NULL;
-  va_list ap;
 
   if (notify_socket == NULL)
     return;
-  va_start (ap, format);
   status = g_strdup_vprintf (format, ap);
-  va_end (ap);
-  state = g_strconcat ("STATUS=", status, NULL);
+  state = g_strconcat (assignments, "STATUS=", lead, status, NULL);
   send_or_log (state);
+}
+
+void
+ql_notify_status (const char *format, ...)
+{
+  va_list ap;
+
+  va_start (ap, format);
+  send_with_status ("", "", format, ap);
+  va_end (ap);
 }
 
 void
 ql_notify_extend_timeout (guint64 usec, const char *format, ...)
 {
-  g_autofree char *status = NULL, *state = NULL;
+  g_autofree char *prefix = g_strdup_printf ("EXTEND_TIMEOUT_USEC=%" G_GUINT64_FORMAT "\n", usec);
   va_list ap;
 
-  if (notify_socket == NULL)
-    return;
   va_start (ap, format);
-  status = g_strdup_vprintf (format, ap);
+  send_with_status (prefix, "", format, ap);
   va_end (ap);
-  state = g_strdup_printf ("EXTEND_TIMEOUT_USEC=%" G_GUINT64_FORMAT "\nSTATUS=%s", usec, status);
-  send_or_log (state);
 }
 
 void
@@ -147,16 +151,11 @@ ql_notify_ready (void)
 void
 ql_notify_stopping (const char *format, ...)
 {
-  g_autofree char *status = NULL, *state = NULL;
   va_list ap;
 
-  if (notify_socket == NULL)
-    return;
   va_start (ap, format);
-  status = g_strdup_vprintf (format, ap);
+  send_with_status ("STOPPING=1\n", "stopping: ", format, ap);
   va_end (ap);
-  state = g_strconcat ("STOPPING=1\nSTATUS=stopping: ", status, NULL);
-  send_or_log (state);
 }
 
 void
