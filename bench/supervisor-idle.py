@@ -53,7 +53,7 @@ def main():
     events = subprocess.Popen([run.__globals__["qlaunch"], "events", "idle"], env=run.__globals__["env"],
                               stdout=subprocess.DEVNULL) if clients else None
     try:
-        time.sleep(5)   # past the guest's boot
+        time.sleep(15)   # past the guest's boot (TCG)
         s = state("idle")
         sup, qemu = s["supervisor-pid"], s["qemu-pid"]
         threads = len(os.listdir("/proc/%d/task" % sup))
