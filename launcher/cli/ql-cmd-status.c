@@ -15,6 +15,72 @@
 
 #define STATUS_QMP_TIMEOUT_MS 3000
 
+/* A VM whose supervisor holds its lock: its state, PIDs, threads and devices,
+ * from state.json and through QMP. */
+static void
+collect_running (JsonBuilder *b, const char *runtime_dir)
+{
+  g_autoptr(QlRuntimeState) state = ql_runtime_state_read (runtime_dir, NULL);
+  g_autofree char *socket = g_build_filename (runtime_dir, QL_RUNTIME_QMP_SOCKET, NULL);
+  g_autoptr(QlQmpClient) qmp = NULL;
+  g_autoptr(JsonNode) ret = NULL;
+  g_autoptr(GPtrArray) threads = NULL;
+  g_autoptr(JsonObject) devices = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *status = "starting";
+  g_autofree char *safe_status = NULL;
+
+  if (state != NULL && state->qemu.pid != 0)
+    {
+      qmp = ql_qmp_client_connect_unix (socket, &error);
+      if (qmp != NULL && ql_qmp_client_handshake_sync (qmp, STATUS_QMP_TIMEOUT_MS, &error))
+        ret = ql_qmp_client_execute_sync (qmp, "query-status", NULL, STATUS_QMP_TIMEOUT_MS, &error);
+      if (ret != NULL && JSON_NODE_HOLDS_OBJECT (ret))
+        status = safe_status = ql_qmp_render_for_terminal (
+          g_strdup (json_object_get_string_member_with_default (json_node_get_object (ret), "status", "unknown")));
+      else
+        status = "unknown";
+      if (ret != NULL)
+        threads = ql_pin_query_threads (qmp, state->qemu.pid, STATUS_QMP_TIMEOUT_MS, &error);
+      if (ret != NULL)
+        devices = ql_qmp_client_forward_sync (qmp, "qlaunch-devices", NULL, STATUS_QMP_TIMEOUT_MS, NULL);
+    }
+  json_builder_set_member_name (b, "state");
+  json_builder_add_string_value (b, status);
+  if (error != NULL)
+    {
+      json_builder_set_member_name (b, "qmp-error");
+      json_builder_add_string_value (b, error->message);
+    }
+  if (state != NULL)
+    {
+      json_builder_set_member_name (b, "qemu-pid");
+      json_builder_add_int_value (b, state->qemu.pid);
+      json_builder_set_member_name (b, "supervisor-pid");
+      json_builder_add_int_value (b, state->supervisor.pid);
+      json_builder_set_member_name (b, "accel");
+      json_builder_add_string_value (b, state->accel);
+      json_builder_set_member_name (b, "uptime-s");
+      json_builder_add_int_value (b, state->started_usec > 0 ? MAX (0, g_get_real_time () - state->started_usec) / G_USEC_PER_SEC : 0);
+      json_builder_set_member_name (b, "profile");
+      json_builder_add_string_value (b, state->profile);
+    }
+  if (threads != NULL)
+    {
+      json_builder_set_member_name (b, "threads");
+      json_builder_add_value (b, ql_pin_threads_to_json (state->qemu.pid, threads));
+    }
+  if (devices != NULL && json_object_has_member (devices, "return") &&
+      JSON_NODE_HOLDS_ARRAY (json_object_get_member (devices, "return")) &&
+      json_array_get_length (json_object_get_array_member (devices, "return")) > 0)
+    {
+      json_builder_set_member_name (b, "devices");
+      json_builder_add_value (b, json_node_copy (json_object_get_member (devices, "return")));
+    }
+  if (qmp != NULL)
+    ql_qmp_client_close (qmp);
+}
+
 /* The status of one VM as a JSON object. */
 static JsonNode *
 collect_status (const char *name)
@@ -29,67 +95,7 @@ collect_status (const char *name)
   json_builder_add_string_value (b, name);
 
   if (ql_lock_is_held (runtime_dir))
-    {
-      g_autoptr(QlRuntimeState) state = ql_runtime_state_read (runtime_dir, NULL);
-      g_autofree char *socket = g_build_filename (runtime_dir, QL_RUNTIME_QMP_SOCKET, NULL);
-      g_autoptr(QlQmpClient) qmp = NULL;
-      g_autoptr(JsonNode) ret = NULL;
-      g_autoptr(GPtrArray) threads = NULL;
-      g_autoptr(JsonObject) devices = NULL;
-      g_autoptr(GError) error = NULL;
-      const char *status = "starting";
-      g_autofree char *safe_status = NULL;
-
-      if (state != NULL && state->qemu.pid != 0)
-        {
-          qmp = ql_qmp_client_connect_unix (socket, &error);
-          if (qmp != NULL && ql_qmp_client_handshake_sync (qmp, STATUS_QMP_TIMEOUT_MS, &error))
-            ret = ql_qmp_client_execute_sync (qmp, "query-status", NULL, STATUS_QMP_TIMEOUT_MS, &error);
-          if (ret != NULL && JSON_NODE_HOLDS_OBJECT (ret))
-            status = safe_status = ql_qmp_render_for_terminal (
-              g_strdup (json_object_get_string_member_with_default (json_node_get_object (ret), "status", "unknown")));
-          else
-            status = "unknown";
-          if (ret != NULL)
-            threads = ql_pin_query_threads (qmp, state->qemu.pid, STATUS_QMP_TIMEOUT_MS, &error);
-          if (ret != NULL)
-            devices = ql_qmp_client_forward_sync (qmp, "qlaunch-devices", NULL, STATUS_QMP_TIMEOUT_MS, NULL);
-        }
-      json_builder_set_member_name (b, "state");
-      json_builder_add_string_value (b, status);
-      if (error != NULL)
-        {
-          json_builder_set_member_name (b, "qmp-error");
-          json_builder_add_string_value (b, error->message);
-        }
-      if (state != NULL)
-        {
-          json_builder_set_member_name (b, "qemu-pid");
-          json_builder_add_int_value (b, state->qemu.pid);
-          json_builder_set_member_name (b, "supervisor-pid");
-          json_builder_add_int_value (b, state->supervisor.pid);
-          json_builder_set_member_name (b, "accel");
-          json_builder_add_string_value (b, state->accel);
-          json_builder_set_member_name (b, "uptime-s");
-          json_builder_add_int_value (b, state->started_usec > 0 ? MAX (0, g_get_real_time () - state->started_usec) / G_USEC_PER_SEC : 0);
-          json_builder_set_member_name (b, "profile");
-          json_builder_add_string_value (b, state->profile);
-        }
-      if (threads != NULL)
-        {
-          json_builder_set_member_name (b, "threads");
-          json_builder_add_value (b, ql_pin_threads_to_json (state->qemu.pid, threads));
-        }
-      if (devices != NULL && json_object_has_member (devices, "return") &&
-          JSON_NODE_HOLDS_ARRAY (json_object_get_member (devices, "return")) &&
-          json_array_get_length (json_object_get_array_member (devices, "return")) > 0)
-        {
-          json_builder_set_member_name (b, "devices");
-          json_builder_add_value (b, json_node_copy (json_object_get_member (devices, "return")));
-        }
-      if (qmp != NULL)
-        ql_qmp_client_close (qmp);
-    }
+    collect_running (b, runtime_dir);
   else
     {
       json_builder_set_member_name (b, "state");
