@@ -841,63 +841,54 @@ parse_cpu_pin_key (Loader *loader, const char *group, const KeySpec *spec, gpoin
   pin->where = key_where (loader, group, spec->key);
 }
 
-/* The field is replaced only when every unit name is valid. */
+/* A space-separated list of names, each checked by is_valid and stored as
+ * normalize returns it; the field is replaced only when every name is valid. */
+static void
+parse_name_list (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value,
+                 gboolean (*is_valid) (const char *name, char **ret_message), char *(*normalize) (const char *name))
+{
+  g_auto(GStrv) words = g_strsplit_set (value, " \t", -1);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  gboolean valid = TRUE;
+
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      g_autofree char *message = NULL;
+
+      if (words[i][0] == '\0')
+        continue;
+      if (!is_valid (words[i], &message))
+        {
+          report (loader, group, spec->key, "%s", message);
+          valid = FALSE;
+          continue;
+        }
+      g_ptr_array_add (names, normalize (words[i]));
+    }
+  if (!valid)
+    return;
+  g_ptr_array_add (names, NULL);
+  g_strfreev (*FIELD (base, spec->offset, GStrv));
+  *FIELD (base, spec->offset, GStrv) = (GStrv) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}
+
+static char *
+module_spelling (const char *name)
+{
+  /* the kernel's own spelling, as /sys/module has it */
+  return g_strdelimit (g_strdup (name), "-", '_');
+}
+
 static void
 parse_unit_list_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
 {
-  g_auto(GStrv) words = g_strsplit_set (value, " \t", -1);
-  g_autoptr(GPtrArray) units = g_ptr_array_new_with_free_func (g_free);
-  gboolean valid = TRUE;
-
-  for (guint i = 0; words[i] != NULL; i++)
-    {
-      g_autofree char *message = NULL;
-
-      if (words[i][0] == '\0')
-        continue;
-      if (!ql_value_unit_name_is_valid (words[i], &message))
-        {
-          report (loader, group, spec->key, "%s", message);
-          valid = FALSE;
-          continue;
-        }
-      g_ptr_array_add (units, g_strdup (words[i]));
-    }
-  if (!valid)
-    return;
-  g_ptr_array_add (units, NULL);
-  g_strfreev (*FIELD (base, spec->offset, GStrv));
-  *FIELD (base, spec->offset, GStrv) = (GStrv) g_ptr_array_free (g_steal_pointer (&units), FALSE);
+  parse_name_list (loader, group, spec, base, value, ql_value_unit_name_is_valid, g_strdup);
 }
 
-/* The field is replaced only when every module name is valid; in the
- * list the kernel's own spelling ('-' as '_', as /sys/module has it). */
 static void
 parse_module_list_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
 {
-  g_auto(GStrv) words = g_strsplit_set (value, " \t", -1);
-  g_autoptr(GPtrArray) modules = g_ptr_array_new_with_free_func (g_free);
-  gboolean valid = TRUE;
-
-  for (guint i = 0; words[i] != NULL; i++)
-    {
-      g_autofree char *message = NULL;
-
-      if (words[i][0] == '\0')
-        continue;
-      if (!ql_value_module_name_is_valid (words[i], &message))
-        {
-          report (loader, group, spec->key, "%s", message);
-          valid = FALSE;
-          continue;
-        }
-      g_ptr_array_add (modules, g_strdelimit (g_strdup (words[i]), "-", '_'));
-    }
-  if (!valid)
-    return;
-  g_ptr_array_add (modules, NULL);
-  g_strfreev (*FIELD (base, spec->offset, GStrv));
-  *FIELD (base, spec->offset, GStrv) = (GStrv) g_ptr_array_free (g_steal_pointer (&modules), FALSE);
+  parse_name_list (loader, group, spec, base, value, ql_value_module_name_is_valid, module_spelling);
 }
 
 /* List items: the new string, or NULL after reporting why the item is unusable. */
