@@ -231,12 +231,14 @@ ql_runtime_keep_logs (const char *runtime_dir, const char *state_dir)
     {
       g_autofree char *from = g_build_filename (runtime_dir, logs[i], NULL);
       g_autofree char *to = g_build_filename (state_dir, logs[i], NULL);
-      g_autoptr(GFile) src = g_file_new_for_path (from);
-      g_autoptr(GFile) dst = g_file_new_for_path (to);
+      g_autoptr(GFile) src = NULL, dst = NULL;
       g_autoptr(GError) error = NULL;
 
+      /* a GFile loads GIO's modules, which a start that has no logs to keep need not wait for */
       if (!g_file_test (from, G_FILE_TEST_EXISTS))
         continue;
+      src = g_file_new_for_path (from);
+      dst = g_file_new_for_path (to);
       /* across file systems (/run to /var/lib) GIO copies, and syncs a copy
        * that replaces a file: a disk flush per log on every stop, for logs */
       if (!ql_paths_make_own_dir (state_dir, &error) || !remove_old_log (to, &error) ||
