@@ -95,8 +95,10 @@ def run_qlaunch(name):
 
 
 def virsh(*args, check=True):
-    return subprocess.run(["virsh", "-q", "-c", "qemu:///system"] + list(args),
-                          capture_output=True, text=True, check=check)
+    r = subprocess.run(["virsh", "-q", "-c", "qemu:///system"] + list(args), capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError("virsh %s: %s" % (" ".join(args), r.stderr.strip()))
+    return r
 
 
 def libvirt_available():
@@ -130,7 +132,7 @@ def libvirt_xml(argv):
   <on_poweroff>destroy</on_poweroff>
   <devices><emulator>%s</emulator>
     <serial type='file'><source path='/var/log/libvirt/qemu/%s-serial.log'/></serial>
-    <graphics type='vnc' autoport='no' port='-1'/><video><model type='none'/></video>
+    <video><model type='none'/></video>
     <memballoon model='none'/></devices>
 </domain>
 """ % (LIBVIRT_NAME, mem, vcpus, esc(kernel), esc(initrd), esc(append or ""), esc(emulator), LIBVIRT_NAME)
