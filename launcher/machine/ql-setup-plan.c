@@ -128,6 +128,12 @@ collect_devices (const QlMachine *m, const QlSetupFacts *facts, GPtrArray *devic
   return TRUE;
 }
 
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
 /* The modules the softdep lines name: the devices' drivers now, and those
  * an earlier host-setup saw before vfio-pci took the devices over. */
 static void
@@ -154,6 +160,8 @@ collect_modules (QlSetupPlan *plan, GPtrArray *devices, const QlSetupFacts *fact
   for (guint i = 0; facts->previous_modules != NULL && facts->previous_modules[i] != NULL; i++)
     if (!contains (plan->softdep_modules, facts->previous_modules[i]))
       g_ptr_array_add (plan->softdep_modules, g_strdup (facts->previous_modules[i]));
+  /* in name order, so that a rerun writes the same file whichever drivers it sees */
+  g_ptr_array_sort (plan->softdep_modules, compare_strings);
 }
 
 /* ids= claims every device with these ids, also one the host keeps. */
