@@ -260,6 +260,8 @@ test_apply_undo (void)
   g_assert_cmpstr (again, ==, manifest_text);
 
   g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "host-setup", "setup", "--undo", "--dry-run", NULL), ==, 1);
+  g_assert_true (g_file_test (manifest, G_FILE_TEST_EXISTS));
   g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "setup", "--undo", NULL), ==, 0);
   after = snapshot ();
   g_assert_cmpstr (after, ==, before);

@@ -11,6 +11,7 @@
 
 #include <pwd.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 static gboolean
@@ -59,6 +60,23 @@ plan_for (const QlPrepared *prepared, const char *user, GError **error)
   return ql_setup_plan_build (prepared->machine, &facts, error);
 }
 
+/* --undo needs only the VM's name: its profile's, or, once the profile is
+ * gone, the name given. */
+static char *
+vm_name_of (const char *arg, GError **error)
+{
+  g_autofree char *path = ql_paths_find_profile (arg, NULL);
+  g_autoptr(QlProfile) profile = NULL;
+
+  if (path == NULL && !strchr (arg, '/') && !g_str_has_suffix (arg, ".ini") && ql_cmd_check_vm_name (arg))
+    return g_strdup (arg);
+  if (path == NULL)
+    path = ql_paths_find_profile (arg, error);
+  if (path == NULL || (profile = ql_profile_load (path, error)) == NULL)
+    return NULL;
+  return g_strdup (profile->vm.name);
+}
+
 static int
 set_up (const char *profile, const char *user_arg, gboolean dry_run)
 {
@@ -97,7 +115,7 @@ ql_cmd_host_setup (int argc, char **argv)
   g_autoptr(GOptionContext) context = g_option_context_new ("NAME|FILE.ini");
   g_autoptr(GError) error = NULL;
   g_autoptr(GString) out = g_string_new (NULL);
-  g_autoptr(QlPrepared) prepared = NULL;
+  g_autofree char *vm = NULL;
   gboolean ok;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -111,12 +129,18 @@ ql_cmd_host_setup (int argc, char **argv)
     return 1;
   if (!undo)
     return set_up (argv[1], user, dry_run);
-  if ((prepared = ql_prepare (argv[1], &error)) == NULL)
+  if (dry_run)
+    {
+      g_printerr ("qlaunch: --undo does not take --dry-run; what it removes is in the VM's record "
+                  "(STATE/NAME/host-setup.json)\n");
+      return 1;
+    }
+  if ((vm = vm_name_of (argv[1], &error)) == NULL)
     {
       ql_cmd_print_error (error);
       return 1;
     }
-  ok = ql_host_setup_undo (prepared->profile->vm.name, out, &error);
+  ok = ql_host_setup_undo (vm, out, &error);
   fputs (out->str, stdout);
   if (!ok)
     ql_cmd_print_error (error);
