@@ -46,7 +46,8 @@ plan_for (const QlPrepared *prepared, const char *user, GError **error)
   g_autoptr(QlSetupManifest) previous = NULL;
   g_autoptr(GHashTable) modules = ql_setup_read_driver_modules (ql_paths_sysfs (), prepared->host->pci);
   g_autoptr(GPtrArray) previous_modules = g_ptr_array_new ();
-  QlSetupFacts facts = { .user = user, .pci = prepared->host->pci, .driver_modules = modules };
+  QlSetupFacts facts = { .user = user, .pci = prepared->host->pci, .pci_error = prepared->host->pci_error,
+                         .driver_modules = modules };
   gboolean exists;
 
   previous = ql_setup_manifest_load (prepared->profile->vm.name, &exists, error);

@@ -115,6 +115,12 @@ collect_devices (const QlMachine *m, const QlSetupFacts *facts, GPtrArray *devic
 
           if (facts->pci != NULL && ql_pci_address_parse (address, FALSE, &addr, NULL))
             d = ql_pci_host_lookup (facts->pci, &addr);
+          if (facts->pci == NULL)
+            {
+              g_set_error (error, QL_ERROR, QL_ERROR_HOST, "[pci %s]: cannot read the host's PCI devices: %s",
+                           h->pci->id, facts->pci_error ? facts->pci_error : "not looked at");
+              return FALSE;
+            }
           if (d == NULL || d->iommu_group < 0)
             {
               g_set_error (error, QL_ERROR, QL_ERROR_HOST, "[pci %s]: %s %s", h->pci->id, address,

@@ -29,6 +29,7 @@ typedef struct {
 typedef struct {
   const char *user;
   const QlPciHost *pci;      /* the host's PCI devices; NULL without [pci] sections */
+  const char *pci_error;     /* why pci is NULL when there are */
   GHashTable *driver_modules;  /* PCI driver name -> its module; a driver not in it is built in */
   const char *const *previous_modules;  /* softdep modules an earlier host-setup wrote (its manifest); NULL: none */
   const char *initramfs_command;   /* how this host rebuilds its initramfs; NULL: unknown */

@@ -274,6 +274,9 @@ apply_nodes (const QlSetupPlan *plan, uid_t uid, QlSetupManifest *m, GString *ou
                                   "to %s when it is\n", ql_paths_devfs (), group, plan->user);
           continue;
         }
+      /* a node the rule gave the user at boot was the kernel's root:root 0600 before */
+      if (before.uid == uid)
+        before = (QlVfioNodeOwner) { .group = group, .uid = 0, .gid = 0, .mode = 0600 };
       /* a rerun keeps the owner from before the first */
       if (ql_setup_manifest_find_node (m, group) == NULL)
         g_array_append_val (m->nodes, before);
