@@ -6,8 +6,6 @@
 #include "ql-host-setup.h"
 #include "ql-paths.h"
 #include "ql-prepare.h"
-#include "ql-setup-host.h"
-#include "ql-setup-manifest.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -36,29 +34,6 @@ resolve_user (const char *name, char **ret_name, uid_t *ret_uid, GError **error)
   *ret_name = g_strdup (pw->pw_name);
   *ret_uid = pw->pw_uid;
   return TRUE;
-}
-
-/* The plan for user, from the host as it is and the softdep modules an
- * earlier run recorded (the devices may be on vfio-pci by now). */
-static QlSetupPlan *
-plan_for (const QlPrepared *prepared, const char *user, GError **error)
-{
-  g_autoptr(QlSetupManifest) previous = NULL;
-  g_autoptr(GHashTable) modules = ql_setup_read_driver_modules (ql_paths_sysfs (), prepared->host->pci);
-  g_autoptr(GPtrArray) previous_modules = g_ptr_array_new ();
-  QlSetupFacts facts = { .user = user, .pci = prepared->host->pci, .pci_error = prepared->host->pci_error,
-                         .driver_modules = modules };
-  gboolean exists;
-
-  previous = ql_setup_manifest_load (prepared->profile->vm.name, &exists, error);
-  if (previous == NULL && exists)
-    return NULL;
-  for (guint i = 0; previous != NULL && i < previous->softdep_modules->len; i++)
-    g_ptr_array_add (previous_modules, previous->softdep_modules->pdata[i]);
-  g_ptr_array_add (previous_modules, NULL);
-  facts.previous_modules = (const char *const *) previous_modules->pdata;
-  facts.initramfs_command = ql_setup_initramfs_command (ql_paths_etc ());
-  return ql_setup_plan_build (prepared->machine, &facts, error);
 }
 
 /* --undo needs only the VM's name: its profile's, or, once the profile is
@@ -90,7 +65,7 @@ set_up (const char *profile, const char *user_arg, gboolean dry_run)
   gboolean ok;
 
   if ((prepared = ql_prepare (profile, &error)) == NULL || !resolve_user (user_arg, &user, &uid, &error) ||
-      (plan = plan_for (prepared, user, &error)) == NULL)
+      (plan = ql_host_setup_plan (prepared, user, &error)) == NULL)
     {
       ql_cmd_print_error (error);
       return 1;

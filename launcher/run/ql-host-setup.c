@@ -2,6 +2,7 @@
 #include "ql-error.h"
 #include "ql-net-host.h"
 #include "ql-paths.h"
+#include "ql-prepare.h"
 #include "ql-setup-host.h"
 #include "ql-setup-manifest.h"
 
@@ -176,6 +177,29 @@ check_foreign (const QlSetupPlan *plan, const QlSetupManifest *previous, GError 
     return TRUE;
   g_set_error (error, QL_ERROR, QL_ERROR_HOST, "host-setup for VM '%s' changed nothing:%s", plan->vm, problems->str);
   return FALSE;
+}
+
+/* The plan for user, from the host as it is and the softdep modules an
+ * earlier run recorded (the devices may be on vfio-pci by now). */
+QlSetupPlan *
+ql_host_setup_plan (const QlPrepared *prepared, const char *user, GError **error)
+{
+  g_autoptr(QlSetupManifest) previous = NULL;
+  g_autoptr(GHashTable) modules = ql_setup_read_driver_modules (ql_paths_sysfs (), prepared->host->pci);
+  g_autoptr(GPtrArray) previous_modules = g_ptr_array_new ();
+  QlSetupFacts facts = { .user = user, .pci = prepared->host->pci, .pci_error = prepared->host->pci_error,
+                         .driver_modules = modules };
+  gboolean exists;
+
+  previous = ql_setup_manifest_load (prepared->profile->vm.name, &exists, error);
+  if (previous == NULL && exists)
+    return NULL;
+  for (guint i = 0; previous != NULL && i < previous->softdep_modules->len; i++)
+    g_ptr_array_add (previous_modules, previous->softdep_modules->pdata[i]);
+  g_ptr_array_add (previous_modules, NULL);
+  facts.previous_modules = (const char *const *) previous_modules->pdata;
+  facts.initramfs_command = ql_setup_initramfs_command (ql_paths_etc ());
+  return ql_setup_plan_build (prepared->machine, &facts, error);
 }
 
 static void

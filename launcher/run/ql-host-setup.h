@@ -2,6 +2,7 @@
 
 #include <glib.h>
 #include <sys/types.h>
+#include "ql-prepare.h"
 #include "ql-setup-plan.h"
 
 /* qlaunch host-setup's side effects, behind the /etc root
@@ -10,6 +11,11 @@
  * given to the user for this boot, the taps made persistent, all of it
  * recorded in the VM's manifest (ql-setup-manifest.h) as it is done; and
  * undone from that record alone. */
+
+/* The plan for user from the host as it is now: the devices' drivers'
+ * modules, this host's initramfs tool, and the softdep modules an earlier
+ * run recorded (the devices may be on vfio-pci by now). */
+QlSetupPlan *ql_host_setup_plan (const QlPrepared *prepared, const char *user, GError **error);
 
 /* What host-setup would do, every file with its exact lines; changes
  * nothing.  FALSE as apply would refuse (a file that is not
