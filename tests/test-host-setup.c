@@ -296,6 +296,21 @@ test_foreign_file (void)
   g_assert_cmpint (g_unlink (path), ==, 0);
 }
 
+/* A name that cannot be part of a file under /etc is refused, before anything is written. */
+static void
+test_names (void)
+{
+  g_autofree char *profile = g_build_filename (root, "profiles", "spaced.ini", NULL);
+  g_autofree char *before = snapshot (), *after = NULL, *err = NULL;
+
+  write_text (profile, "[vm]\nname=my vm\naccel=tcg\nfirmware=bios\n[pci gpu]\nhost=0000:01:00.0\n");
+  g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", profile, "--user", user, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "The VM name 'my vm' cannot be part of a file name or line under /etc"));
+  after = snapshot ();
+  g_assert_cmpstr (after, ==, before);
+  g_unlink (profile);
+}
+
 /* A record of what to remove is input: only host-setup's own file, in the
  * VM's own names, is ever acted on. */
 static void
@@ -588,6 +603,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/host-setup/apply-rerun-undo", test_apply_undo, with_sysfs);
   g_test_add_data_func ("/host-setup/foreign-file", test_foreign_file, with_sysfs);
   g_test_add_data_func ("/host-setup/hostile-manifest", test_hostile_manifest, with_sysfs);
+  g_test_add_data_func ("/host-setup/names", test_names, with_sysfs);
   g_test_add_func ("/host-setup/user-plan", test_user_plan);
   g_test_add_func ("/host-setup/user-start", test_user_start);
   return g_test_run ();

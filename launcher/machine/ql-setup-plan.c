@@ -299,10 +299,20 @@ add_passthrough (QlSetupPlan *plan, const QlMachine *m, GPtrArray *devices, cons
                                  "dracut -f, mkinitcpio -P), so that it has the vfio-pci options"));
   g_ptr_array_add (plan->commands,
                    g_strdup_printf ("reboot; or, for this boot: qlaunch bind%s", addresses->str));
-  g_ptr_array_add (plan->commands,
-                   g_strdup_printf ("%s's memlock limit applies from the next login; restart the user's service "
-                                    "manager for its units: systemctl restart user@$(id -u %s).service",
+  g_ptr_array_add (plan->notes,
+                   g_strdup_printf ("%s's memlock limit applies from %s's next login; for the units of %s's service "
+                                    "manager: systemctl restart user@$(id -u %s).service", plan->user, plan->user,
                                     plan->user, plan->user));
+}
+
+static gboolean
+check_name (const char *what, const char *name, const char *fix, GError **error)
+{
+  if (ql_setup_name_valid (name))
+    return TRUE;
+  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s '%s' cannot be part of a file name or line under /etc (letters, "
+               "digits, '_', '.', ':', '-', not first '.' or '-')%s", what, name, fix);
+  return FALSE;
 }
 
 QlSetupPlan *
@@ -312,15 +322,9 @@ ql_setup_plan_build (const QlMachine *m, const QlSetupFacts *facts, GError **err
   g_autoptr(GPtrArray) devices = g_ptr_array_new ();
   const char *vm = m->profile->vm.name;
 
-  if (!ql_setup_name_valid (vm) || !ql_setup_name_valid (facts->user))
-    {
-      g_set_error (error, QL_ERROR, QL_ERROR_HOST,
-                   "%s '%s' cannot be written in files under /etc (letters, digits, '_', '.', ':', '-' only, "
-                   "not first '.' or '-')%s", ql_setup_name_valid (vm) ? "The user name" : "The VM name",
-                   ql_setup_name_valid (vm) ? facts->user : vm,
-                   ql_setup_name_valid (vm) ? "" : "; give the VM such a name in [vm] name");
-      return NULL;
-    }
+  if (!check_name ("The VM name", vm, "; give the VM such a [vm] name", error) ||
+      !check_name ("The user name", facts->user, "", error))
+    return NULL;
   plan->vm = g_strdup (vm);
   plan->user = g_strdup (facts->user);
   plan->files = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_setup_file_free);
