@@ -596,6 +596,8 @@ with_sysfs (gconstpointer data)
 int
 main (int argc, char **argv)
 {
+  int status;
+
   g_test_init (&argc, &argv, NULL);
   vm_harness_init ();
   set_up_root ();
@@ -606,5 +608,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/host-setup/names", test_names, with_sysfs);
   g_test_add_func ("/host-setup/user-plan", test_user_plan);
   g_test_add_func ("/host-setup/user-start", test_user_start);
-  return g_test_run ();
+  status = g_test_run ();
+  remove_tree (tmp_root);
+  return status;
 }
