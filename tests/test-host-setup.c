@@ -311,6 +311,24 @@ test_names (void)
   g_unlink (profile);
 }
 
+/* 1 GiB pages: a pool only boot time reliably has room for, so the kernel
+ * command line is printed and no boot loader or sysctl is touched. */
+static void
+test_1g_pages (void)
+{
+  g_autofree char *profile = g_build_filename (root, "profiles", "big.ini", NULL);
+  g_autofree char *before = snapshot (), *after = NULL, *out = NULL;
+
+  write_text (profile, "[vm]\nname=big\naccel=tcg\nfirmware=bios\n[memory]\nsize=8G\nhugepages=1G\n");
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", profile, "--user", user, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "then, as root:\n    add to the kernel command line (the boot loader's "
+                                 "configuration): default_hugepagesz=1G hugepagesz=1G hugepages=8\n"));
+  g_assert_null (strstr (out, "wrote "));
+  after = snapshot ();
+  g_assert_cmpstr (after, ==, before);
+  g_unlink (profile);
+}
+
 /* A record of what to remove is input: only host-setup's own file, in the
  * VM's own names, is ever acted on. */
 static void
@@ -566,7 +584,8 @@ set_up_root (void)
   if (as_root)
     g_assert_cmpint (mknod (node, S_IFCHR | 0600, makedev (1, 3)), ==, 0);
   /* [memory] hugepages needs a hugetlbfs mounted, as the host's /proc says */
-  write_text (proc, "hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n");
+  write_text (proc, "hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n"
+                    "hugetlbfs /dev/hugepages1G hugetlbfs rw,relatime,pagesize=1024M 0 0\n");
   write_text (profile, "[vm]\nname=setup\naccel=tcg\nfirmware=bios\n[memory]\nsize=2G\nhugepages=2M\n"
                        "[pci gpu]\nhost=0000:01:00.0\n");
   g_assert_cmpint (chmod (root, 0755), ==, 0);
@@ -606,6 +625,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/host-setup/foreign-file", test_foreign_file, with_sysfs);
   g_test_add_data_func ("/host-setup/hostile-manifest", test_hostile_manifest, with_sysfs);
   g_test_add_data_func ("/host-setup/names", test_names, with_sysfs);
+  g_test_add_data_func ("/host-setup/1g-pages", test_1g_pages, with_sysfs);
   g_test_add_func ("/host-setup/user-plan", test_user_plan);
   g_test_add_func ("/host-setup/user-start", test_user_start);
   status = g_test_run ();
