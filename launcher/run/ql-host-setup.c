@@ -30,6 +30,7 @@ open_parent (const char *rel, gboolean create, int *ret_fd, GError **error)
   g_autofree char *path = etc_path (rel);
   g_autofree char *dir = g_path_get_dirname (path);
 
+  *ret_fd = -1;
   if (create && g_mkdir_with_parents (dir, 0755) != 0)
     return ql_error_set_errno (error, errno, "Cannot make '%s'", dir);
   *ret_fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
