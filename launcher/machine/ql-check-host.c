@@ -52,7 +52,9 @@ check_iommu (const QlCheckHostFacts *f, GPtrArray *out)
   gboolean table = f->cpu_vendor == QL_CPU_VENDOR_AMD ? f->acpi_ivrs : f->acpi_dmar;
   const char *name = f->cpu_vendor == QL_CPU_VENDOR_AMD ? "IVRS" : "DMAR";
   const char *feature = f->cpu_vendor == QL_CPU_VENDOR_AMD ? "AMD-Vi (IOMMU)" : "VT-d";
-  g_autofree char *grub = ql_check_fix_cmdline (&f->boot, iommu_params (f->cpu_vendor));
+  /* AMD-Vi off although on by default: amd_iommu=on undoes an amd_iommu=off elsewhere */
+  g_autofree char *grub = ql_check_fix_cmdline (&f->boot, f->cpu_vendor == QL_CPU_VENDOR_AMD
+                                                            ? "amd_iommu=on iommu=pt" : "intel_iommu=on iommu=pt");
 
   if (f->iommu_groups > 0)
     {

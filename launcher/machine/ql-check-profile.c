@@ -304,7 +304,8 @@ check_plan (const QlCheckProfileFacts *f, GPtrArray *out)
                                                     ((const QlMachineHostdev *) f->machine->hostdevs->pdata[j])->pci->id);
           device_line = device_line || g_str_has_prefix (lines[i], label);
         }
-      if (lines[i][0] && !device_line)
+      /* "Cannot pass the devices through:" heads the lines that follow */
+      if (lines[i][0] && !device_line && !g_str_has_suffix (lines[i], ":"))
         add_split (out, "host-plan", QL_CHECK_FAIL, lines[i], "see the message");
     }
   if (f->plan_error == NULL)
