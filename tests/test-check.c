@@ -651,6 +651,24 @@ test_pins_files_refused (void)
                   "make it readable by the user who starts the VM (chmod/chown), or fix the path in the profile");
   case_clear (&c);
 
+  /* CPUs that went offline since (resolve refuses those offline at start) */
+  {
+    g_autofree char *small = fake_sysfs_new ();
+    g_autoptr(QlCpuTopology) two = NULL;
+
+    fake_sysfs_add_cpus (small, 1, 2, 1, 0);
+    two = ql_cpu_topology_read (small, NULL);
+    f.cpus = two;
+    case_run (&c, "[memory]\nsize=1G\n[cpu]\ncores=2\npin=1,3\n", &f);
+    assert_finding (c.findings, "cpu-pin", QL_CHECK_FAIL, "host CPUs 3 are not online",
+                    "as root: echo 1 > /sys/devices/system/cpu/cpuN/online, or pin to online CPUs in "
+                    "/etc/qlaunch/t.ini:9: [cpu] pin");
+    g_assert_null (find (c.findings, "cpu-pin", 1));
+    case_clear (&c);
+    f.cpus = NULL;
+    fake_sysfs_remove (small);
+  }
+
   /* what ql_prepare refuses: each line a finding, its fix split off */
   f = (QlCheckProfileFacts) { .boot = &debian_boot, .profile_path = "t",
                               .machine_error = "/etc/qlaunch/t.ini:9: [pci gpu] host: no PCI device 0000:09:00.0 on this "

@@ -40,8 +40,9 @@ check_kvm (const QlCheckHostFacts *f, GPtrArray *out)
     ql_findings_add (out, "kvm", QL_CHECK_OK, g_strdup ("/dev/kvm is usable and the CPU has vmx/svm"), NULL);
   else
     ql_findings_add (out, "kvm", QL_CHECK_FAIL, g_strdup (f->kvm_reason ? f->kvm_reason : "KVM is not usable"),
-                     g_strdup_printf ("enable %s in the firmware setup; as root: modprobe %s; and add the user who "
-                                      "starts VMs to the group kvm (usermod -aG kvm USER)",
+                     g_strdup_printf ("enable %s in the firmware setup (in a VM: nested virtualization on its "
+                                      "host); as root: modprobe %s; and add the user who starts VMs to the group "
+                                      "kvm (usermod -aG kvm USER)",
                                       f->cpu_vendor == QL_CPU_VENDOR_AMD ? "SVM (AMD-V)" : "VT-x",
                                       f->cpu_vendor == QL_CPU_VENDOR_AMD ? "kvm_amd" : "kvm_intel"));
 }

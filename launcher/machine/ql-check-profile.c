@@ -247,6 +247,7 @@ check_pins (const QlCheckProfileFacts *f, GPtrArray *out)
 {
   const QlCpuPin *pin = &f->machine->profile->cpu.pin;
   g_autoptr(GString) shared = g_string_new (NULL);
+  g_autoptr(GString) offline = g_string_new (NULL);
 
   if (pin->mode != QL_PIN_LIST)
     return;
@@ -255,11 +256,18 @@ check_pins (const QlCheckProfileFacts *f, GPtrArray *out)
       if (g_array_index (pin->cpus, guint, i) == g_array_index (pin->cpus, guint, j))
         g_string_append_printf (shared, "%svCPUs %u and %u on CPU %u", shared->len ? ", " : "", i, j,
                                 g_array_index (pin->cpus, guint, i));
+  for (guint i = 0; f->cpus != NULL && i < pin->cpus->len; i++)
+    if (ql_cpu_topology_find (f->cpus, g_array_index (pin->cpus, guint, i)) == NULL)
+      g_string_append_printf (offline, "%s%u", offline->len ? "," : "", g_array_index (pin->cpus, guint, i));
+  if (offline->len > 0)
+    ql_findings_add (out, "cpu-pin", QL_CHECK_FAIL, g_strdup_printf ("host CPUs %s are not online", offline->str),
+                     g_strdup_printf ("as root: echo 1 > /sys/devices/system/cpu/cpuN/online, or pin to online CPUs "
+                                      "in %s", pin->where ? pin->where : "[cpu] pin"));
   if (shared->len > 0)
     ql_findings_add (out, "cpu-pin", QL_CHECK_WARN, g_strdup_printf ("vCPUs share host CPUs: %s", shared->str),
                      g_strdup_printf ("give each vCPU its own host CPU in %s ('qlaunch pin' shows the host's "
                                       "cores)", pin->where ? pin->where : "[cpu] pin"));
-  else
+  else if (offline->len == 0)
     ql_findings_add (out, "cpu-pin", QL_CHECK_OK,
                      g_strdup_printf ("%u vCPUs pinned to %u online host CPUs, none shared", pin->cpus->len,
                                       pin->cpus->len), NULL);
