@@ -167,7 +167,7 @@ check_files (const QlCheckProfileFacts *f, GPtrArray *out)
   if (f->unreadable == NULL || f->unreadable->len == 0)
     {
       ql_findings_add (out, "files", QL_CHECK_OK,
-                       g_strdup_printf ("the %u files the VM uses are readable", f->files_checked), NULL);
+                       g_strdup_printf ("%u file(s) the VM uses, all readable", f->files_checked), NULL);
       return;
     }
   for (guint i = 0; i < f->unreadable->len; i++)
