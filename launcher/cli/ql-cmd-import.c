@@ -124,16 +124,22 @@ check_written (const char *path)
   return FALSE;
 }
 
-/* 100 from ".../100.conf"; 0 when the name is not a VMID. */
+/* 100 from ".../100.conf" (or "…-100.conf"); 0 when the name ends in no VMID. */
 static guint
 proxmox_vmid (const char *path)
 {
   g_autofree char *base = g_path_get_basename (path);
-  guint64 vmid;
-  char *end;
+  gsize len = strlen (base), start;
 
-  vmid = g_ascii_strtoull (base, &end, 10);
-  return end != base && strcmp (end, ".conf") == 0 && vmid <= G_MAXUINT ? (guint) vmid : 0;
+  if (!g_str_has_suffix (base, ".conf"))
+    return 0;
+  len -= strlen (".conf");
+  for (start = len; start > 0 && g_ascii_isdigit (base[start - 1]); start--)
+    ;
+  if (start == len || len - start > 9)
+    return 0;
+  base[len] = '\0';
+  return (guint) g_ascii_strtoull (base + start, NULL, 10);
 }
 
 static QlImport *

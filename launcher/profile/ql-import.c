@@ -267,7 +267,11 @@ ql_import_to_data (QlImport *import, const char *kind)
     }
   /* the header goes above the first group: GKeyFile's comment for the file itself */
   g_key_file_set_comment (import->keyfile, NULL, NULL, header->str, NULL);
-  return g_key_file_to_data (import->keyfile, NULL, NULL);
+  {
+    g_autofree char *text = g_key_file_to_data (import->keyfile, NULL, NULL);
+    /* GKeyFile leaves the last line without its newline */
+    return g_str_has_suffix (text, "\n") ? g_steal_pointer (&text) : g_strconcat (text, "\n", NULL);
+  }
 }
 
 char *
