@@ -171,7 +171,10 @@ interface_details (LvCtx *ctx, const char *group, xmlNode *iface)
   g_autofree char *dev = target ? lv_prop (target, "dev") : NULL;
 
   if (address != NULL)
-    ql_import_set (ctx->import, group, "mac", address);
+    {
+      g_autofree char *lower = g_ascii_strdown (address, -1);
+      ql_import_set (ctx->import, group, "mac", lower);
+    }
   if (type != NULL && g_strv_contains (models, type))
     ql_import_set (ctx->import, group, "model", type);
   else if (type != NULL)
@@ -207,7 +210,10 @@ import_interface (LvCtx *ctx, xmlNode *iface)
   if (type == NULL || !g_strv_contains (types, type))
     return lv_not_imported (ctx, iface, "qlaunch's NICs are taps on a bridge or user-mode networking");
   id = lv_alias_id (iface, "net");
-  section = lv_section_id (ctx, "net", id ? id : "net0");
+  if (id == NULL)
+    id = g_strdup_printf ("net%u", ctx->nets);
+  ctx->nets++;
+  section = lv_section_id (ctx, "net", id);
   group = g_strdup_printf ("net %s", section);
   interface_source (ctx, group, iface, type);
   interface_details (ctx, group, iface);

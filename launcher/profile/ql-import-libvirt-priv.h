@@ -17,6 +17,7 @@ typedef struct {
   GHashTable *ids;         /* section ids taken, per kind: "disk vda" */
   guint hostdevs;          /* libvirt's alias counter: hostdev0, hostdev1, … */
   guint vcpus;
+  guint nets;              /* <interface> elements seen */
   gboolean noted_addresses;
   gboolean noted_controllers;
 } LvCtx;

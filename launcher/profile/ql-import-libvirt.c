@@ -849,6 +849,7 @@ import_domain (LvCtx *ctx, xmlNode *root)
     if (c->type == XML_ELEMENT_NODE && in_qemu_ns (c))
       import_domain_child (ctx, c);
   ql_import_write_mdevs (ctx->import, ctx->devices, ctx->mdev_ids);
+  ql_import_resolve_x_vga (ctx->import);
   {
     g_autofree char *sockets = ql_import_get (ctx->import, "cpu", "sockets");
     g_autofree char *cores = ql_import_get (ctx->import, "cpu", "cores");

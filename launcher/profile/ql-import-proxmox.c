@@ -455,7 +455,10 @@ import_net (PxCtx *ctx, const Line *line)
     ql_import_warn (ctx->import, line->line, "%s: model %s: qlaunch's NIC models are virtio, e1000e, e1000 and "
                     "rtl8139; written as virtio", line->key, model);
   if (mac != NULL)
-    ql_import_set (ctx->import, group, "mac", mac);
+    {
+      g_autofree char *lower = g_ascii_strdown (mac, -1);
+      ql_import_set (ctx->import, group, "mac", lower);
+    }
   if (queues != NULL && strcmp (queues, "0") != 0)
     ql_import_set (ctx->import, group, "queues", queues);
   if (mtu != NULL && strcmp (mtu, "1") != 0)
@@ -857,6 +860,7 @@ import_all (PxCtx *ctx, GPtrArray *lines)
         ql_import_qemu_args (ctx->import, ctx->devices, args->line, "args:", (const char *const *) argv);
     }
   ql_import_write_mdevs (ctx->import, ctx->devices, ctx->mdev_ids);
+  ql_import_resolve_x_vga (ctx->import);
 }
 
 QlImport *

@@ -205,6 +205,29 @@ ql_import_keep_args (QlImport *import, guint line, const char *what, const char 
     g_ptr_array_add (import->args_why, g_strdup_printf ("%s: %s", what, text));
 }
 
+void
+ql_import_resolve_x_vga (QlImport *import)
+{
+  g_auto(GStrv) groups = g_key_file_get_groups (import->keyfile, NULL);
+  g_autofree char *vga = ql_import_get (import, "display", "vga");
+
+  if (vga == NULL || strcmp (vga, "none") == 0)
+    return;
+  for (guint i = 0; groups[i] != NULL; i++)
+    {
+      g_autofree char *x_vga = NULL;
+      if (!g_str_has_prefix (groups[i], "pci "))
+        continue;
+      x_vga = ql_import_get (import, groups[i], "x-vga");
+      if (g_strcmp0 (x_vga, "true") != 0)
+        continue;
+      ql_import_set (import, "display", "vga", "none");
+      ql_import_warn (import, 0, "[%s] x-vga=true: the passed-through GPU is the guest's VGA; the emulated %s VGA "
+                      "is left out (vga=none)", groups[i], vga);
+      return;
+    }
+}
+
 const GPtrArray *
 ql_import_warnings (const QlImport *import)
 {

@@ -41,6 +41,11 @@ void ql_import_note (QlImport *import, guint line, const char *fmt, ...) G_GNUC_
  * warning "SOURCE:LINE: what: kept in [qemu] args as ARGS". */
 void ql_import_keep_args (QlImport *import, guint line, const char *what, const char *const *args);
 
+/* A [pci] with x-vga=true is the guest's VGA, and qlaunch refuses a
+ * second one: an emulated [display] vga= other than none becomes none,
+ * with a warning.  Importers call it last. */
+void ql_import_resolve_x_vga (QlImport *import);
+
 /* "SOURCE:LINE: …" lines, in the order found. */
 const GPtrArray *ql_import_warnings (const QlImport *import);
 const GPtrArray *ql_import_notes (const QlImport *import);
