@@ -11,6 +11,7 @@
 #include "ql-error.h"
 
 #include <gio/gio.h>
+#include <stdlib.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -249,7 +250,7 @@ static char *
 fake_procfs (void)
 {
   char *procfs = g_build_filename (tmp_root, "proc", NULL);
-  g_autofree char *cpuinfo = NULL, *meminfo = NULL, *mounts = NULL;
+  g_autofree char *cpuinfo = NULL, *meminfo = NULL;
   g_autofree char *hugetlbfs = g_build_filename (tmp_root, "hugepages", NULL);
   g_autofree char *mounts_text = g_strdup_printf ("hugetlbfs %s/2M hugetlbfs rw,pagesize=2M 0 0\n"
                                                   "hugetlbfs %s/1G hugetlbfs rw,pagesize=1024M 0 0\n",
@@ -258,9 +259,15 @@ fake_procfs (void)
   g_assert_cmpint (g_mkdir_with_parents (procfs, 0755), ==, 0);
   g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL);
   g_file_get_contents ("/proc/meminfo", &meminfo, NULL, NULL);
-  g_assert_true (g_file_set_contents (g_build_filename (procfs, "cpuinfo", NULL), cpuinfo ? cpuinfo : "", -1, NULL));
-  g_assert_true (g_file_set_contents (g_build_filename (procfs, "meminfo", NULL), meminfo ? meminfo : "", -1, NULL));
-  g_assert_true (g_file_set_contents (g_build_filename (procfs, "mounts", NULL), mounts_text, -1, NULL));
+  {
+    const char *files[][2] = { { "cpuinfo", cpuinfo ? cpuinfo : "" }, { "meminfo", meminfo ? meminfo : "" },
+                               { "mounts", mounts_text } };
+    for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+      {
+        g_autofree char *path = g_build_filename (procfs, files[i][0], NULL);
+        g_assert_true (g_file_set_contents (path, files[i][1], -1, NULL));
+      }
+  }
   return procfs;
 }
 
@@ -542,6 +549,91 @@ test_proxmox_values (void)
                    "mapping; put the device's address in host= ('pvesh get /cluster/mapping/pci/gpu0')");
 }
 
+static int
+compare_args (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Equal argvs, up to the order of the options: each argument of one is an
+ * argument of the other, as many times. */
+static void
+assert_same_argv (GStrv a, GStrv b)
+{
+  guint n = g_strv_length (a), m = g_strv_length (b);
+
+  for (guint i = 0; i < MAX (n, m); i++)
+    if (i >= n || i >= m || strcmp (a[i], b[i]) != 0)
+      g_test_message ("argv %u: %s | %s", i, i < n ? a[i] : "-", i < m ? b[i] : "-");
+  g_assert_cmpuint (n, ==, m);
+  qsort (a, n, sizeof (char *), compare_args);
+  qsort (b, m, sizeof (char *), compare_args);
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpstr (a[i], ==, b[i]);
+}
+
+/* virt-xml-validate (libvirt-clients): the schema of the libvirt installed. */
+static void
+assert_libvirt_accepts (const char *xml)
+{
+  g_autofree char *validate = g_find_program_in_path ("virt-xml-validate"), *out = NULL, *err = NULL;
+  const char *argv[] = { "virt-xml-validate", xml, "domain", NULL };
+
+  if (validate == NULL)
+    {
+      g_test_message ("SKIP schema check: virt-xml-validate is not installed (libvirt-clients)");
+      return;
+    }
+  g_assert_cmpint (run_argv (argv, NULL, &out, &err), ==, 0);
+  g_assert_true (strstr (out, " validates") != NULL || strstr (err, " validates") != NULL);
+}
+
+/* export → import: the machine comes back (argv equal up to ordering). */
+static void
+round_trip (const char *profile, const char *name)
+{
+  g_autofree char *dir = g_build_filename (tmp_root, "round-trip", name, NULL);
+  g_autofree char *xml = g_build_filename (dir, "exported.xml", NULL);
+  g_autofree char *back = g_strconcat (dir, "/", name, ".ini", NULL);
+  g_autofree char *err = NULL;
+  g_auto(GStrv) before = argv_of (profile);
+  g_auto(GStrv) after = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_cmpint (run_qlaunch (NULL, NULL, NULL, "export", "libvirt", profile, "-o", xml, NULL), ==, 0);
+  assert_libvirt_accepts (xml);
+  g_assert_cmpint (run_qlaunch (NULL, NULL, &err, "import", "libvirt", xml, "-o", back, NULL), ==, 0);
+  after = argv_of (back);
+  assert_same_argv (before, after);
+}
+
+/* Every key the exporter carries, through libvirt's XML and back. */
+static void
+test_round_trip (void)
+{
+  g_autofree char *profile = fixture ("roundtrip.ini"), *xml = NULL;
+  g_autofree char *text = NULL;
+
+  round_trip (profile, "roundtrip");
+  /* what libvirt has no element for is in its qemu: namespace */
+  g_assert_cmpint (run_qlaunch (NULL, &text, NULL, "export", "libvirt", profile, NULL), ==, 0);
+  g_assert_nonnull (strstr (text, "<qemu:property name=\"x-pci-sub-device-id\" type=\"unsigned\" value=\"1969\"/>"));
+  g_assert_nonnull (strstr (text, "<qemu:property name=\"x-vga\" type=\"bool\" value=\"true\"/>"));
+  g_assert_nonnull (strstr (text, "<qemu:arg value=\"-global\"/>"));
+  g_assert_nonnull (strstr (text, "<alias name=\"ua-pci-gpu\"/>"));
+  g_assert_nonnull (strstr (text, "<target chassis=\"2\" port=\"0x2\" hotplug=\"off\"/>"));
+}
+
+/* Seed 001 imported, exported for libvirt, and imported again. */
+static void
+test_round_trip_seed (void)
+{
+  g_autofree char *xml = fixture ("seed-001-win10.xml"), *err = NULL;
+  g_autofree char *profile = import_to_profile ("libvirt", xml, "seed-001-rt", &err);
+
+  round_trip (profile, "Win10");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -573,6 +665,8 @@ main (int argc, char **argv)
   g_test_add_func ("/import/proxmox/reference", test_proxmox_reference);
   g_test_add_func ("/import/proxmox/values", test_proxmox_values);
   g_test_add_func ("/import/refusals", test_refusals);
+  g_test_add_func ("/export/libvirt/round-trip", test_round_trip);
+  g_test_add_func ("/export/libvirt/round-trip-seed-001", test_round_trip_seed);
   status = g_test_run ();
   fake_sysfs_remove (sysfs);
   {

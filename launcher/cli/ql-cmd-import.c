@@ -5,6 +5,7 @@
 #include "ql-error.h"
 #include "ql-import-libvirt.h"
 #include "ql-import-proxmox.h"
+#include "ql-libvirt-export.h"
 #include "ql-prepare.h"
 
 #include <errno.h>
@@ -219,6 +220,47 @@ ql_cmd_import (int argc, char **argv)
 int
 ql_cmd_export (int argc, char **argv)
 {
-  g_printerr ("%s: not yet\n", argv[0]);
-  return 1;
+  g_autofree char *output = NULL;
+  gboolean force = FALSE;
+  const GOptionEntry entries[] = {
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the XML here (default: standard output)",
+      "FILE.xml" },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Overwrite the output file if it exists", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("libvirt NAME|FILE.ini");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlPrepared) prepared = NULL;
+  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *xml = NULL;
+
+  g_option_context_set_summary (context,
+                                "Write the VM as a libvirt domain XML ('virsh define FILE.xml'): the machine\n"
+                                "'qlaunch argv' prints, with what libvirt has no element for in its qemu:\n"
+                                "namespace.  'qlaunch import libvirt' reads it back.  Changes nothing.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!ql_cmd_parse (context, &argc, &argv, 2, 2))
+    return 1;
+  if (strcmp (argv[1], "libvirt") != 0)
+    {
+      g_printerr ("%s: unknown format '%s' (expected 'libvirt')\n", argv[0], argv[1]);
+      return 1;
+    }
+  prepared = ql_prepare (argv[2], &error);
+  if (prepared == NULL)
+    {
+      ql_cmd_print_error (error);
+      return 1;
+    }
+  xml = ql_libvirt_export (prepared->machine, warnings);
+  if (output == NULL)
+    fputs (xml, stdout);
+  else if (!write_output (output, xml, force, &error))
+    {
+      ql_cmd_print_error (error);
+      return 1;
+    }
+  for (guint i = 0; i < warnings->len; i++)
+    g_printerr ("warning: %s\n", (char *) warnings->pdata[i]);
+  return 0;
 }

@@ -137,6 +137,8 @@ interface_source (LvCtx *ctx, const char *group, xmlNode *iface, const char *typ
       return;
     }
   ql_import_set (ctx->import, group, "mode", "tap");
+  if (strcmp (type, "ethernet") == 0)
+    return;   /* a tap of its own, on no bridge */
   if (strcmp (type, "bridge") == 0)
     {
       g_autofree char *bridge = source ? lv_prop (source, "bridge") : NULL;
@@ -202,7 +204,7 @@ interface_details (LvCtx *ctx, const char *group, xmlNode *iface)
 static void
 import_interface (LvCtx *ctx, xmlNode *iface)
 {
-  static const char *const types[] = { "bridge", "network", "user", NULL };
+  static const char *const types[] = { "bridge", "network", "user", "ethernet", NULL };
   static const char *const understood[] = { "source", "mac", "model", "driver", "target", "mtu", "address",
                                             "alias", NULL };
   g_autofree char *type = lv_prop (iface, "type"), *id = NULL, *section = NULL, *group = NULL;
@@ -287,6 +289,8 @@ hostdev_guest_address (LvCtx *ctx, const char *group, xmlNode *hostdev)
   g_autofree char *index = bus ? g_strdup_printf ("%u", (guint) g_ascii_strtoull (bus, NULL, 0)) : NULL;
   const char *port = index ? g_hash_table_lookup (ctx->ports, index) : NULL;
 
+  if (index != NULL && g_hash_table_contains (ctx->ports_without_hotplug, index))
+    ql_import_set_bool (ctx->import, group, "hotplug", FALSE);
   if (port != NULL && g_ascii_strtoull (port, NULL, 16) >= 0x1c && g_ascii_strtoull (port, NULL, 16) <= 0x1e)
     ql_import_set (ctx->import, group, "root-port", port);
   else if (address != NULL)
@@ -506,6 +510,10 @@ import_controller (LvCtx *ctx, xmlNode *controller)
   if (g_strcmp0 (model, "pcie-root-port") == 0 && address != NULL && index != NULL)
     {
       g_autofree char *slot = lv_prop (address, "slot"), *function = lv_prop (address, "function");
+      xmlNode *target = lv_child (controller, "target");
+      g_autofree char *hotplug = target ? lv_prop (target, "hotplug") : NULL;
+      if (g_strcmp0 (hotplug, "off") == 0)
+        g_hash_table_add (ctx->ports_without_hotplug, g_strdup (index));
       if (slot != NULL)
         g_hash_table_insert (ctx->ports, g_strdup (index),
                              g_strdup_printf ("%02x.%x", (guint) g_ascii_strtoull (slot, NULL, 0),

@@ -14,6 +14,7 @@ typedef struct {
   GHashTable *devices;     /* alias → QlImportDevice*: what -set and <qemu:override> name */
   GPtrArray *mdev_ids;     /* aliases of the mdev hostdevs, in order */
   GHashTable *ports;       /* controller index (as text) → "SS.F" of a pcie-root-port on bus 0 */
+  GHashTable *ports_without_hotplug;  /* controller indices with <target hotplug='off'> */
   GHashTable *ids;         /* section ids taken, per kind: "disk vda" */
   guint hostdevs;          /* libvirt's alias counter: hostdev0, hostdev1, … */
   guint vcpus;

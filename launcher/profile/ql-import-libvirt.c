@@ -252,6 +252,42 @@ import_uuid (LvCtx *ctx, xmlNode *node)
     ql_import_set (ctx->import, "vm", "uuid", uuid);
 }
 
+/* qlaunch's own element (what 'qlaunch export libvirt' writes): the
+ * profile keys libvirt has no element for, given back as they were. */
+static gboolean
+import_qlaunch_metadata (LvCtx *ctx, xmlNode *profile)
+{
+  if (profile->ns == NULL || strcmp ((const char *) profile->ns->href, QL_LIBVIRT_METADATA_NS) != 0)
+    return FALSE;
+  for (xmlNode *k = profile->children; k != NULL; k = k->next)
+    {
+      g_autofree char *section = NULL, *name = NULL, *value = NULL;
+      if (k->type != XML_ELEMENT_NODE)
+        continue;
+      section = lv_prop (k, "section");
+      name = lv_prop (k, "name");
+      value = lv_prop (k, "value");
+      if (section == NULL || name == NULL || value == NULL || strcmp ((const char *) k->name, "key") != 0)
+        lv_not_imported (ctx, k, "not a qlaunch <key section name value>");
+      else if (strcmp (name, "forward") == 0)
+        ql_import_append (ctx->import, section, name, value);
+      else
+        ql_import_set (ctx->import, section, name, value);
+    }
+  return TRUE;
+}
+
+static void
+import_metadata (LvCtx *ctx, xmlNode *node)
+{
+  for (xmlNode *c = node->children; c != NULL; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && !import_qlaunch_metadata (ctx, c))
+      {
+        g_autofree char *what = g_strdup_printf ("<%s>", c->name);
+        ql_import_note (ctx->import, lv_line (c), "<metadata> %s is an application's own: ignored", what);
+      }
+}
+
 static void
 ignore_with_note (LvCtx *ctx, xmlNode *node)
 {
@@ -343,7 +379,7 @@ import_cputune (LvCtx *ctx, xmlNode *node)
           if (set != NULL && iothread_set != NULL && strcmp (set, iothread_set) != 0)
             ql_import_warn (ctx->import, lv_line (c), "<iothreadpin cpuset='%s'>: qlaunch's iothreads share one "
                             "set; kept %s", set, iothread_set);
-          else if (set != NULL)
+          else if (set != NULL && iothread_set == NULL)
             {
               ql_import_set (ctx->import, "cpu", "iothread-pin", set);
               iothread_set = g_steal_pointer (&set);
@@ -790,7 +826,7 @@ static const struct {
   { "features", import_features }, { "cpu", import_cpu }, { "clock", import_clock }, { "pm", import_pm },
   { "on_poweroff", import_lifecycle }, { "on_reboot", import_lifecycle }, { "on_crash", import_lifecycle },
   { "sysinfo", import_sysinfo }, { "devices", lv_import_devices },
-  { "title", ignore_with_note }, { "description", ignore_with_note }, { "metadata", ignore_with_note },
+  { "title", ignore_with_note }, { "description", ignore_with_note },
   { "seclabel", ignore_with_note }, { "resource", ignore_with_note },
 };
 
@@ -829,11 +865,11 @@ import_domain_type (LvCtx *ctx, xmlNode *root)
 
 /* The domain's elements in an order that lets each see what it needs:
  * <vcpu> before <cpu> and <cputune>, <devices> (the hostdevs' aliases)
- * before the qemu: namespace that names them. */
+ * before the qemu: namespace that names them, qlaunch's <metadata> last. */
 static void
 import_domain (LvCtx *ctx, xmlNode *root)
 {
-  static const char *const first[] = { "name", "uuid", "memory", "currentMemory", "vcpu", NULL };
+  static const char *const first[] = { "name", "uuid", "memory", "currentMemory", "vcpu", "metadata", NULL };
 
   import_domain_type (ctx, root);
   for (xmlNode *c = root->children; c != NULL; c = c->next)
@@ -848,6 +884,10 @@ import_domain (LvCtx *ctx, xmlNode *root)
   for (xmlNode *c = root->children; c != NULL; c = c->next)
     if (c->type == XML_ELEMENT_NODE && in_qemu_ns (c))
       import_domain_child (ctx, c);
+  /* last: its keys complete sections the devices made */
+  for (xmlNode *c = root->children; c != NULL; c = c->next)
+    if (lv_is (c, "metadata"))
+      import_metadata (ctx, c);
   ql_import_write_mdevs (ctx->import, ctx->devices, ctx->mdev_ids);
   ql_import_resolve_x_vga (ctx->import);
   {
@@ -905,11 +945,13 @@ ql_import_libvirt (const char *data, gsize len, const char *source, GError **err
   ctx.mdev_ids = g_ptr_array_new_with_free_func (g_free);
   ctx.ports = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   ctx.ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  ctx.ports_without_hotplug = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   import_domain (&ctx, root);
   g_hash_table_unref (ctx.devices);
   g_ptr_array_unref (ctx.mdev_ids);
   g_hash_table_unref (ctx.ports);
   g_hash_table_unref (ctx.ids);
+  g_hash_table_unref (ctx.ports_without_hotplug);
   xmlFreeDoc (doc);
   return g_steal_pointer (&import);
 }

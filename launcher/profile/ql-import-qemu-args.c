@@ -1,4 +1,5 @@
 #include "ql-import-qemu-args.h"
+#include "ql-runtime-files.h"
 
 #include <string.h>
 
@@ -167,12 +168,17 @@ map_set (QlImport *import, GHashTable *devices, guint line, const char *value)
   return ql_import_device_property (import, devices, line, id, prop, eq + 1);
 }
 
-/* -acpitable file=F (only): [acpi] table */
+/* -acpitable file=F (only): [acpi] table; qlaunch's own SSDT is made at each start */
 static gboolean
-map_acpitable (QlImport *import, const char *value)
+map_acpitable (QlImport *import, guint line, const char *value)
 {
   if (!g_str_has_prefix (value, "file=") || strchr (value, ',') != NULL)
     return FALSE;
+  if (g_str_has_suffix (value, "/" QL_RUNTIME_SSDT))
+    {
+      ql_import_note (import, line, "-acpitable %s: qlaunch's SSDT, written again at each start", value);
+      return TRUE;
+    }
   ql_import_append (import, "acpi", "table", value + strlen ("file="));
   return TRUE;
 }
@@ -193,7 +199,29 @@ map_fw_cfg (QlImport *import, const char *value)
       return FALSE;
   if (name == NULL || file == NULL || !g_str_has_prefix (name, "opt/"))
     return FALSE;
+  if (g_str_has_prefix (name, "opt/org.qlaunch/") && g_str_has_suffix (name, "-rom"))
+    {
+      /* the ROM of a [pci NAME] with rom-acpi=true (ql_profile_rom_fw_cfg_name) */
+      g_autofree char *id = g_strndup (name + strlen ("opt/org.qlaunch/"),
+                                       strlen (name) - strlen ("opt/org.qlaunch/") - strlen ("-rom"));
+      g_autofree char *group = g_strconcat ("pci ", id, NULL);
+      if (ql_import_has_group (import, group))
+        {
+          ql_import_set_bool (import, group, "rom-acpi", TRUE);
+          return TRUE;
+        }
+    }
   ql_import_set (import, "fw_cfg", name, file);
+  return TRUE;
+}
+
+/* -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off: [vm] pci-hotplug=native */
+static gboolean
+map_global (QlImport *import, const char *value)
+{
+  if (strcmp (value, "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off") != 0)
+    return FALSE;
+  ql_import_set (import, "vm", "pci-hotplug", "native");
   return TRUE;
 }
 
@@ -228,7 +256,9 @@ map_option (QlImport *import, GHashTable *devices, guint line, const char *what,
   if (strcmp (option, "-set") == 0)
     return map_set (import, devices, line, value);
   if (strcmp (option, "-acpitable") == 0)
-    return map_acpitable (import, value);
+    return map_acpitable (import, line, value);
+  if (strcmp (option, "-global") == 0)
+    return map_global (import, value);
   if (strcmp (option, "-fw_cfg") == 0)
     return map_fw_cfg (import, value);
   if (strcmp (option, "-cpu") == 0)
