@@ -8,6 +8,7 @@ packages=(
   qemu-system-x86 ovmf seabios
   busybox-static cpio kmod python3 iproute2 acpica-tools make
   dbus-daemon python3-dbusmock systemd-container
+  libxml2-dev libvirt-clients
 )
 missing=()
 for p in "${packages[@]}"; do
