@@ -13,6 +13,10 @@
 #include <gio/gio.h>
 #include <stdlib.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -634,6 +638,214 @@ test_round_trip_seed (void)
   round_trip (profile, "Win10");
 }
 
+/* The values of every "option VALUE" pair of argv. */
+static GPtrArray *
+values_of (const char *const *argv, const char *option)
+{
+  GPtrArray *values = g_ptr_array_new ();
+
+  for (guint i = 0; argv[i] != NULL && argv[i + 1] != NULL; i++)
+    if (strcmp (argv[i], option) == 0)
+      g_ptr_array_add (values, (char *) argv[i + 1]);
+  return values;
+}
+
+/* key=value of a QEMU option string ("vfio-pci,host=…,rombar=0"); NULL if absent. */
+static char *
+opt_value (const char *opts, const char *key)
+{
+  g_auto(GStrv) parts = g_strsplit (opts, ",", -1);
+  g_autofree char *prefix = g_strconcat (key, "=", NULL);
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (g_str_has_prefix (parts[i], prefix))
+      return g_strdup (parts[i] + strlen (prefix));
+  return NULL;
+}
+
+/* libvirt's -device '{"driver":…}' whose member has that value. */
+static JsonObject *
+json_device (GPtrArray *devices, const char *member, const char *value)
+{
+  for (guint i = 0; i < devices->len; i++)
+    {
+      const char *text = devices->pdata[i];
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      JsonObject *object;
+
+      if (text[0] != '{' || !json_parser_load_from_data (parser, text, -1, NULL))
+        continue;
+      object = json_node_get_object (json_parser_get_root (parser));
+      if (json_object_has_member (object, member) &&
+          g_strcmp0 (json_object_get_string_member_with_default (object, member, ""), value) == 0)
+        return json_object_ref (object);
+    }
+  return NULL;
+}
+
+/* Each vfio-pci of qlaunch's argv is in libvirt's, with the same overrides. */
+static void
+compare_hostdevs (const char *const *ours, GPtrArray *native)
+{
+  static const char *const ids[] = { "x-pci-vendor-id", "x-pci-device-id", "x-pci-sub-vendor-id",
+                                     "x-pci-sub-device-id", "rombar", NULL };
+  g_autoptr(GPtrArray) devices = values_of (ours, "-device");
+  guint compared = 0;
+
+  for (guint i = 0; i < devices->len; i++)
+    {
+      const char *opts = devices->pdata[i];
+      g_autofree char *host = opt_value (opts, "host"), *rom = opt_value (opts, "romfile");
+      g_autofree char *x_vga = opt_value (opts, "x-vga");
+      g_autoptr(JsonObject) theirs = NULL;
+
+      if (!g_str_has_prefix (opts, "vfio-pci,"))
+        continue;
+      theirs = json_device (native, "host", host);
+      g_assert_nonnull (theirs);
+      g_assert_cmpstr (json_object_get_string_member (theirs, "driver"), ==, "vfio-pci");
+      for (guint j = 0; ids[j] != NULL; j++)
+        {
+          g_autofree char *value = opt_value (opts, ids[j]);
+          if (value != NULL)
+            g_assert_cmpint (g_ascii_strtoll (value, NULL, 0), ==, json_object_get_int_member (theirs, ids[j]));
+          else
+            g_assert_false (json_object_has_member (theirs, ids[j]));
+        }
+      g_assert_cmpstr (rom, ==, json_object_get_string_member_with_default (theirs, "romfile", NULL));
+      g_assert_true ((x_vga != NULL) == json_object_get_boolean_member_with_default (theirs, "x-vga", FALSE));
+      compared++;
+    }
+  g_assert_cmpuint (compared, ==, 4);
+}
+
+/* The root ports at the same slots, with the same hotplug. */
+static void
+compare_root_ports (const char *const *ours, GPtrArray *native)
+{
+  g_autoptr(GPtrArray) devices = values_of (ours, "-device");
+
+  for (guint i = 0; i < devices->len; i++)
+    {
+      const char *opts = devices->pdata[i];
+      g_autofree char *addr = opt_value (opts, "addr"), *hotplug = opt_value (opts, "hotplug");
+      g_autofree char *theirs_addr = NULL;
+      g_autoptr(JsonObject) theirs = NULL;
+      guint slot, function;
+
+      if (!g_str_has_prefix (opts, "pcie-root-port,"))
+        continue;
+      g_assert_cmpint (sscanf (addr, "%x.%x", &slot, &function), ==, 2);
+      theirs_addr = function ? g_strdup_printf ("0x%x.0x%x", slot, function) : g_strdup_printf ("0x%x", slot);
+      theirs = json_device (native, "addr", theirs_addr);
+      g_assert_nonnull (theirs);
+      g_assert_cmpstr (json_object_get_string_member (theirs, "driver"), ==, "pcie-root-port");
+      g_assert_true (json_object_get_boolean_member_with_default (theirs, "hotplug", TRUE) == (hotplug == NULL));
+    }
+}
+
+/* The same image files, tables, fw_cfg files, memory, topology and uuid. */
+static void
+compare_machine (const char *const *ours, const char *const *native)
+{
+  g_autoptr(GPtrArray) blockdevs = values_of (ours, "-blockdev");
+  g_autoptr(GPtrArray) their_blockdevs = values_of (native, "-blockdev");
+  const char *options[] = { "-acpitable", "-fw_cfg", "-uuid", NULL };
+
+  for (guint i = 0; i < blockdevs->len; i++)
+    {
+      g_autofree char *file = opt_value (blockdevs->pdata[i], "filename");
+      g_autofree char *needle = file ? g_strdup_printf ("\"filename\":\"%s\"", file) : NULL;
+      gboolean found = needle == NULL;
+      for (guint j = 0; !found && j < their_blockdevs->len; j++)
+        found = strstr (their_blockdevs->pdata[j], needle) != NULL;
+      g_assert_true (found);
+    }
+  for (guint k = 0; options[k] != NULL; k++)
+    {
+      g_autoptr(GPtrArray) a = values_of (ours, options[k]), b = values_of (native, options[k]);
+      g_assert_cmpuint (a->len, ==, b->len);
+      for (guint i = 0; i < a->len; i++)
+        g_assert_true (g_ptr_array_find_with_equal_func (b, a->pdata[i], g_str_equal, NULL));
+    }
+  {
+    g_autoptr(GPtrArray) m = values_of (ours, "-m"), their_m = values_of (native, "-m");
+    g_autoptr(GPtrArray) smp = values_of (ours, "-smp"), their_smp = values_of (native, "-smp");
+    g_autofree char *mib = g_strconcat (their_m->pdata[0], "M", NULL);
+    g_autoptr(GString) topology = g_string_new (their_smp->pdata[0]);
+    g_string_replace (topology, ",dies=1", "", 0);
+    g_assert_cmpstr (m->pdata[0], ==, mib);
+    g_assert_cmpstr (smp->pdata[0], ==, topology->str);
+  }
+}
+
+/* virsh domxml-to-native: libvirt's own QEMU command line for the XML.  As
+ * root, qemu:///session would be the system daemon, so virsh runs as nobody
+ * with a home in the test's dir: its session libvirtd starts on demand. */
+static char *
+domxml_to_native (const char *dir, const char *xml, GPid *ret_daemon)
+{
+  g_autofree char *home = g_build_filename (dir, "home", NULL), *xdg = g_build_filename (dir, "xdg", NULL);
+  g_autofree char *env_home = g_strconcat ("HOME=", home, NULL), *env_xdg = g_strconcat ("XDG_RUNTIME_DIR=", xdg, NULL);
+  g_autofree char *pidfile = g_build_filename (xdg, "libvirt", "libvirtd.pid", NULL);
+  g_autofree char *out = NULL, *err = NULL, *pid = NULL;
+  const char *as_nobody[] = { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i",
+                              "PATH=/usr/bin:/usr/sbin:/bin", env_home, env_xdg, "virsh", "-c", "qemu:///session",
+                              "domxml-to-native", "qemu-argv", xml, NULL };
+  const char *const *argv = getuid () == 0 ? as_nobody : as_nobody + 4;
+
+  g_assert_cmpint (g_mkdir_with_parents (home, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (xdg, 0700), ==, 0);
+  if (getuid () == 0)
+    {
+      g_assert_cmpint (chown (home, 65534, 65534), ==, 0);
+      g_assert_cmpint (chown (xdg, 65534, 65534), ==, 0);
+    }
+  if (run_argv (argv, NULL, &out, &err) != 0)
+    g_error ("virsh domxml-to-native: %s", err);
+  *ret_daemon = g_file_get_contents (pidfile, &pid, NULL, NULL) ? (GPid) g_ascii_strtoll (pid, NULL, 10) : 0;
+  return g_steal_pointer (&out);
+}
+
+/* libvirt's argv for the exported XML against 'qlaunch argv', for the
+ * devices that matter: passed-through functions with their ids, ROM and
+ * x-vga, their root ports, disks, memory, topology, ACPI tables, fw_cfg. */
+static void
+test_domxml_to_native (void)
+{
+  g_autofree char *virsh = g_find_program_in_path ("virsh"), *setpriv = g_find_program_in_path ("setpriv");
+  g_autofree char *profile = fixture ("native.ini"), *dir = g_build_filename (tmp_root, "native", NULL);
+  g_autofree char *xml = g_build_filename (dir, "native.xml", NULL), *native = NULL;
+  g_auto(GStrv) ours = NULL, words = NULL;
+  g_autoptr(GPtrArray) devices = NULL;
+  GPid daemon = 0;
+  guint first = 0;
+
+  if (virsh == NULL || !g_file_test ("/usr/sbin/libvirtd", G_FILE_TEST_IS_EXECUTABLE) ||
+      (getuid () == 0 && setpriv == NULL))
+    {
+      g_test_skip ("virsh domxml-to-native needs virsh and a session libvirtd (libvirt-daemon and "
+                   "libvirt-daemon-driver-qemu), and setpriv when run as root; not installed");
+      return;
+    }
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_cmpint (chmod (tmp_root, 0755), ==, 0);
+  g_assert_cmpint (run_qlaunch (NULL, NULL, NULL, "export", "libvirt", profile, "-o", xml, NULL), ==, 0);
+  native = domxml_to_native (dir, xml, &daemon);
+  if (daemon > 0)
+    kill (daemon, SIGTERM);   /* the session libvirtd virsh started, not to linger for its idle timeout */
+  g_test_message ("libvirt: %s", native);
+  g_assert_true (g_shell_parse_argv (native, NULL, &words, NULL));
+  /* LC_ALL=C PATH=… HOME=… before the binary */
+  while (words[first] != NULL && strchr (words[first], '=') != NULL && words[first][0] != '-')
+    first++;
+  ours = argv_of (profile);
+  devices = values_of ((const char *const *) words + first, "-device");
+  compare_hostdevs ((const char *const *) ours, devices);
+  compare_root_ports ((const char *const *) ours, devices);
+  compare_machine ((const char *const *) ours, (const char *const *) words + first);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -667,6 +879,7 @@ main (int argc, char **argv)
   g_test_add_func ("/import/refusals", test_refusals);
   g_test_add_func ("/export/libvirt/round-trip", test_round_trip);
   g_test_add_func ("/export/libvirt/round-trip-seed-001", test_round_trip_seed);
+  g_test_add_func ("/export/libvirt/domxml-to-native", test_domxml_to_native);
   status = g_test_run ();
   fake_sysfs_remove (sysfs);
   {

@@ -63,7 +63,15 @@ export_disk (ExCtx *ctx, xmlNode *devices, const QlDisk *disk, guint index, guin
       ex_warn (ctx, "[disk %s] bus=nvme: libvirt 9 has no NVMe disk bus; exported on SATA", disk->id);
       ex_metadata_key (ctx, section, "bus", "nvme");
     }
-  if (disk->readonly)
+  if (disk->readonly && disk->bus == QL_DISK_BUS_SATA)
+    {
+      /* libvirt refuses it: QEMU's ide-hd cannot be read-only */
+      g_autofree char *section = g_strdup_printf ("disk %s", disk->id);
+      ex_warn (ctx, "[disk %s] readonly=true on SATA: libvirt refuses read-only SATA disks; exported writable",
+               disk->id);
+      ex_metadata_key (ctx, section, "readonly", "true");
+    }
+  else if (disk->readonly)
     ex_child (node, "readonly", NULL);
   if (disk->boot)
     ex_propf (ex_child (node, "boot", NULL), "order", "%u", (*boot)++);
@@ -186,6 +194,7 @@ export_function (ExCtx *ctx, xmlNode *devices, const QlMachineHostdev *h, const 
   ex_prop (hostdev, "mode", "subsystem");
   ex_prop (hostdev, "type", "pci");
   ex_prop (hostdev, "managed", pci->release == QL_PCI_RELEASE_VFIO ? "no" : "yes");
+  ex_prop (ex_child (hostdev, "driver", NULL), "name", "vfio");
   source = ex_child (ex_child (hostdev, "source", NULL), "address", NULL);
   ex_propf (source, "domain", "0x%04x", host.domain);
   ex_propf (source, "bus", "0x%02x", host.bus);
