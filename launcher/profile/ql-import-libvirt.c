@@ -500,7 +500,12 @@ import_os_child (LvCtx *ctx, xmlNode *c, gboolean *firmware_set)
   if (lv_is (c, "nvram"))
     return import_nvram (ctx, c);
   if (lv_is (c, "boot"))
-    return;   /* the <boot order> of the devices is what qlaunch keeps: boot= */
+    {
+      g_autofree char *dev = lv_prop (c, "dev");
+      ql_import_note (ctx->import, lv_line (c), "<boot dev='%s'>: qlaunch boots the disks with boot=true, then "
+                      "the CD-ROMs with boot=true (from <boot order> of the devices)", dev ? dev : "");
+      return;
+    }
   for (guint i = 0; i < G_N_ELEMENTS (boot); i++)
     if (lv_is (c, boot[i].element))
       {
@@ -566,6 +571,12 @@ import_hyperv (LvCtx *ctx, xmlNode *node)
         }
       else if (!g_strv_contains (known, (const char *) c->name) && lv_prop_on (c, "state"))
         lv_not_imported (ctx, c, "not among the enlightenments qlaunch turns on");
+      else if (g_strv_contains (known, (const char *) c->name) && !lv_prop_on (c, "state"))
+        {
+          g_autofree char *what = lv_describe (c);
+          ql_import_warn (ctx->import, lv_line (c), "%s state='off': qlaunch turns it on with the other "
+                          "enlightenments (hyperv=false turns them all off)", what);
+        }
     }
 }
 

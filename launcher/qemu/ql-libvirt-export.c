@@ -371,14 +371,48 @@ export_identity (ExCtx *ctx, xmlNode *domain)
                                      (const xmlChar *) "qlaunch"));
 }
 
+/* The qemu: and metadata elements that hold something (empty ones are not
+ * valid), then the document as text. */
+static char *
+finish_document (ExCtx *ctx, xmlDoc *doc, xmlNode *domain)
+{
+  xmlChar *text = NULL;
+  int size = 0;
+  char *result;
+
+  if (ctx->override->children != NULL)
+    xmlAddChild (domain, ctx->override);
+  else
+    xmlFreeNode (ctx->override);
+  if (ctx->commandline->children != NULL)
+    xmlAddChild (domain, ctx->commandline);
+  else
+    xmlFreeNode (ctx->commandline);
+  if (ctx->metadata->children == NULL)
+    {
+      xmlNode *metadata = ctx->metadata->parent;
+      xmlUnlinkNode (metadata);
+      xmlFreeNode (metadata);
+    }
+  xmlDocDumpFormatMemoryEnc (doc, &text, &size, "UTF-8", 1);
+  result = g_strndup ((const char *) text, size);
+  xmlFree (text);
+  if (!g_str_has_suffix (result, "\n"))
+    {
+      char *line = g_strconcat (result, "\n", NULL);
+      g_free (result);
+      result = line;
+    }
+  return result;
+}
+
 char *
 ql_libvirt_export (const QlMachine *m, GPtrArray *warnings)
 {
   xmlDoc *doc = xmlNewDoc ((const xmlChar *) "1.0");
   xmlNode *domain = xmlNewNode (NULL, (const xmlChar *) "domain");
   ExCtx ctx = { m, m->profile, NULL, NULL, NULL, NULL, warnings };
-  xmlChar *text = NULL;
-  int size = 0;
+  g_autofree char *vcpus = g_strdup_printf ("%u", ql_profile_vcpus (m->profile));
   char *result;
 
   xmlDocSetRootElement (doc, domain);
@@ -386,10 +420,7 @@ ql_libvirt_export (const QlMachine *m, GPtrArray *warnings)
   ex_prop (domain, "type", m->accel == QL_ACCEL_KVM ? "kvm" : "qemu");
   export_identity (&ctx, domain);
   export_memory (&ctx, domain);
-  {
-    g_autofree char *n = g_strdup_printf ("%u", ql_profile_vcpus (ctx.p));
-    ex_prop (ex_child (domain, "vcpu", n), "placement", "static");
-  }
+  ex_prop (ex_child (domain, "vcpu", vcpus), "placement", "static");
   if (ctx.p->cpu.iothreads > 0)
     {
       g_autofree char *n = g_strdup_printf ("%u", ctx.p->cpu.iothreads);
@@ -406,30 +437,7 @@ ql_libvirt_export (const QlMachine *m, GPtrArray *warnings)
   ex_devices (&ctx, domain);
   export_qemu_args (&ctx);
   export_profile_keys (&ctx);
-  /* empty qemu: elements are not valid; added only when they hold something */
-  if (ctx.override->children != NULL)
-    xmlAddChild (domain, ctx.override);
-  else
-    xmlFreeNode (ctx.override);
-  if (ctx.commandline->children != NULL)
-    xmlAddChild (domain, ctx.commandline);
-  else
-    xmlFreeNode (ctx.commandline);
-  if (ctx.metadata->children == NULL)
-    {
-      xmlNode *metadata = ctx.metadata->parent;
-      xmlUnlinkNode (metadata);
-      xmlFreeNode (metadata);
-    }
-  xmlDocDumpFormatMemoryEnc (doc, &text, &size, "UTF-8", 1);
-  result = g_strndup ((const char *) text, size);
-  if (!g_str_has_suffix (result, "\n"))
-    {
-      char *line = g_strconcat (result, "\n", NULL);
-      g_free (result);
-      result = line;
-    }
-  xmlFree (text);
+  result = finish_document (&ctx, doc, domain);
   xmlFreeDoc (doc);
   return result;
 }
