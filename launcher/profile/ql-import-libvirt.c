@@ -216,7 +216,7 @@ import_vcpu (LvCtx *ctx, xmlNode *node)
   g_autofree char *text = lv_text (node), *cpuset = lv_prop (node, "cpuset"), *current = lv_prop (node, "current");
   guint64 n;
 
-  if (text == NULL || !ql_value_parse_uint (text, 1, 4096, &n, NULL))
+  if (text == NULL || !ql_import_parse_uint (text, 1, 4096, &n))
     {
       lv_not_imported (ctx, node, "not a number of vCPUs");
       return;
@@ -238,7 +238,7 @@ import_iothreads (LvCtx *ctx, xmlNode *node)
   g_autofree char *text = lv_text (node);
   guint64 n;
 
-  if (text == NULL || !ql_value_parse_uint (text, 0, 16, &n, NULL))
+  if (text == NULL || !ql_import_parse_uint (text, 0, 16, &n))
     lv_not_imported (ctx, node, "qlaunch runs 0 to 16 iothreads");
   else
     ql_import_set (ctx->import, "cpu", "iothreads", text);
@@ -330,7 +330,7 @@ import_vcpupins (LvCtx *ctx, xmlNode *cputune)
       vcpu = lv_prop (c, "vcpu");
       set = lv_prop (c, "cpuset");
       cpus = set ? ql_import_parse_cpuset (set) : NULL;
-      if (vcpu == NULL || !ql_value_parse_uint (vcpu, 0, 4095, &index, NULL) || cpus == NULL)
+      if (vcpu == NULL || !ql_import_parse_uint (vcpu, 0, 4095, &index) || cpus == NULL)
         {
           lv_not_imported (ctx, c, "not a vCPU number and a cpuset");
           continue;

@@ -110,7 +110,7 @@ import_memory (PxCtx *ctx, const Line *line)
   g_autofree char *current = take (options, "current");
   guint64 mib;
 
-  if (current == NULL || !ql_value_parse_uint (current, 16, G_GUINT64_CONSTANT (16) << 20, &mib, NULL))
+  if (current == NULL || !ql_import_parse_uint (current, 16, G_GUINT64_CONSTANT (16) << 20, &mib))
     {
       ql_import_warn (ctx->import, line->line, "memory: '%s' is not a size in MiB; not imported", line->value);
       return;
@@ -138,7 +138,7 @@ import_cpu_count (PxCtx *ctx, const Line *line)
   guint64 n;
   guint64 max = strcmp (line->key, "sockets") == 0 ? 16 : 256;
 
-  if (!ql_value_parse_uint (line->value, 1, max, &n, NULL))
+  if (!ql_import_parse_uint (line->value, 1, max, &n))
     ql_import_warn (ctx->import, line->line, "%s: '%s' not imported: qlaunch takes 1 to %" G_GUINT64_FORMAT,
                     line->key, line->value, max);
   else

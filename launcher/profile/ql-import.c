@@ -1,4 +1,5 @@
 #include "ql-import.h"
+#include "ql-value.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -307,6 +308,14 @@ ql_import_section_id (const char *name)
   if (id->len == 0)
     g_string_append (id, "imported");
   return g_string_free (id, FALSE);
+}
+
+gboolean
+ql_import_parse_uint (const char *text, guint64 min, guint64 max, guint64 *ret_value)
+{
+  g_autofree char *message = NULL;
+
+  return text != NULL && ql_value_parse_uint (text, min, max, ret_value, &message);
 }
 
 static gint

@@ -58,6 +58,9 @@ char *ql_import_to_data (QlImport *import, const char *kind);
  * foreign name ("vda", "hostpci0", "ua-disk-system" less its prefix). */
 char *ql_import_section_id (const char *name);
 
+/* A decimal or 0x-hex number in [min, max] (ql_value_parse_uint without its message). */
+gboolean ql_import_parse_uint (const char *text, guint64 min, guint64 max, guint64 *ret_value);
+
 /* Host CPUs "0-3,^2,8" (libvirt cpuset) or "0-3,8": the listed CPUs in
  * ascending order; NULL when it is not such a set. */
 GArray *ql_import_parse_cpuset (const char *text);
