@@ -137,6 +137,9 @@ ql_import_comment (QlImport *import, const char *group, const char *key, const c
     g_key_file_set_comment (kf, group, key, joined, NULL);
 }
 
+static void add_message (GPtrArray *list, const QlImport *import, guint line, const char *fmt, va_list ap)
+  G_GNUC_PRINTF (4, 0);
+
 static void
 add_message (GPtrArray *list, const QlImport *import, guint line, const char *fmt, va_list ap)
 {
