@@ -394,7 +394,7 @@ import_graphics (LvCtx *ctx, xmlNode *graphics)
   xmlNode *gl = lv_child (graphics, "gl"), *listen_node = lv_child (graphics, "listen");
   guint64 port_number = port ? g_ascii_strtoull (port, NULL, 10) : 0;
 
-  if (ql_import_has_group (ctx->import, "display") && ql_import_get (ctx->import, "display", "type") != NULL)
+  if (ql_import_has_key (ctx->import, "display", "type"))
     return lv_not_imported (ctx, graphics, "qlaunch gives a VM one display");
   if (listen == NULL && listen_node != NULL)
     listen = lv_prop (listen_node, "address");
@@ -429,7 +429,7 @@ import_video (LvCtx *ctx, xmlNode *video)
   xmlNode *model = lv_child (video, "model");
   g_autofree char *type = model ? lv_prop (model, "type") : NULL;
 
-  if (ql_import_get (ctx->import, "display", "vga") != NULL)
+  if (ql_import_has_key (ctx->import, "display", "vga"))
     return lv_not_imported (ctx, video, "qlaunch gives a VM one emulated VGA");
   for (guint i = 0; type != NULL && i < G_N_ELEMENTS (models); i++)
     if (strcmp (type, models[i].model) == 0)

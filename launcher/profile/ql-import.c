@@ -108,6 +108,12 @@ ql_import_has_group (const QlImport *import, const char *group)
   return g_key_file_has_group (keyfile_for (import, group), group);
 }
 
+gboolean
+ql_import_has_key (const QlImport *import, const char *group, const char *key)
+{
+  return g_key_file_has_key (keyfile_for (import, group), group, key, NULL);
+}
+
 void
 ql_import_comment (QlImport *import, const char *group, const char *key, const char *fmt, ...)
 {

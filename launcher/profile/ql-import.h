@@ -27,6 +27,7 @@ void ql_import_append (QlImport *import, const char *group, const char *key, con
 /* The value set so far, or NULL. */
 char *ql_import_get (const QlImport *import, const char *group, const char *key);
 gboolean ql_import_has_group (const QlImport *import, const char *group);
+gboolean ql_import_has_key (const QlImport *import, const char *group, const char *key);
 /* A comment written above the key (or above the group when key is NULL). */
 void ql_import_comment (QlImport *import, const char *group, const char *key, const char *fmt, ...)
   G_GNUC_PRINTF (4, 5);
