@@ -779,19 +779,21 @@ compare_machine (const char *const *ours, const char *const *native)
   }
 }
 
-/* virsh domxml-to-native: libvirt's own QEMU command line for the XML.  As
- * root, qemu:///session would be the system daemon, so virsh runs as nobody
- * with a home in the test's dir: its session libvirtd starts on demand. */
+/* virsh define, then domxml-to-native of the defined domain: libvirt takes
+ * the XML and gives its own QEMU command line for it.  As root,
+ * qemu:///session would be the system daemon, so virsh runs as nobody with a
+ * home in the test's dir: its session libvirtd starts on demand. */
 static char *
-domxml_to_native (const char *dir, const char *xml, GPid *ret_daemon)
+domxml_to_native (const char *dir, const char *xml, const char *name, GPid *ret_daemon)
 {
+  g_autofree char *commands = g_strdup_printf ("define %s; domxml-to-native qemu-argv --domain %s", xml, name);
   g_autofree char *home = g_build_filename (dir, "home", NULL), *xdg = g_build_filename (dir, "xdg", NULL);
   g_autofree char *env_home = g_strconcat ("HOME=", home, NULL), *env_xdg = g_strconcat ("XDG_RUNTIME_DIR=", xdg, NULL);
   g_autofree char *pidfile = g_build_filename (xdg, "libvirt", "libvirtd.pid", NULL);
   g_autofree char *out = NULL, *err = NULL, *pid = NULL;
   const char *as_nobody[] = { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i",
                               "PATH=/usr/bin:/usr/sbin:/bin", env_home, env_xdg, "virsh", "-c", "qemu:///session",
-                              "domxml-to-native", "qemu-argv", xml, NULL };
+                              commands, NULL };
   const char *const *argv = getuid () == 0 ? as_nobody : as_nobody + 4;
 
   g_assert_cmpint (g_mkdir_with_parents (home, 0755), ==, 0);
@@ -802,9 +804,11 @@ domxml_to_native (const char *dir, const char *xml, GPid *ret_daemon)
       g_assert_cmpint (chown (xdg, 65534, 65534), ==, 0);
     }
   if (run_argv (argv, NULL, &out, &err) != 0)
-    g_error ("virsh domxml-to-native: %s", err);
+    g_error ("virsh define, domxml-to-native: %s", err);
   *ret_daemon = g_file_get_contents (pidfile, &pid, NULL, NULL) ? (GPid) g_ascii_strtoll (pid, NULL, 10) : 0;
-  return g_steal_pointer (&out);
+  /* "Domain 'NAME' defined from FILE", then the command line */
+  g_assert_nonnull (strstr (out, "defined from"));
+  return g_strdup (strstr (out, "LC_ALL="));
 }
 
 /* libvirt's argv for the exported XML against 'qlaunch argv', for the
@@ -831,7 +835,7 @@ test_domxml_to_native (void)
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
   g_assert_cmpint (chmod (tmp_root, 0755), ==, 0);
   g_assert_cmpint (run_qlaunch (NULL, NULL, NULL, "export", "libvirt", profile, "-o", xml, NULL), ==, 0);
-  native = domxml_to_native (dir, xml, &daemon);
+  native = domxml_to_native (dir, xml, "native", &daemon);
   if (daemon > 0)
     kill (daemon, SIGTERM);   /* the session libvirtd virsh started, not to linger for its idle timeout */
   g_test_message ("libvirt: %s", native);
