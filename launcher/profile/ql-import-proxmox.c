@@ -612,7 +612,10 @@ import_boot (PxCtx *ctx, const Line *line)
   g_autofree char *order = take (options, "order"), *legacy = take (options, "legacy");
 
   if (order != NULL)
-    ctx->boot_order = g_strsplit (order, ";", -1);
+    {
+      g_strfreev (ctx->boot_order);
+      ctx->boot_order = g_strsplit (order, ";", -1);
+    }
   if (legacy != NULL)
     ql_import_note (ctx->import, line->line, "boot: %s: qlaunch boots the disks with boot=true first, then the "
                     "CD-ROMs (bootdisk: is the disk)", legacy);
@@ -829,7 +832,11 @@ import_all (PxCtx *ctx, GPtrArray *lines)
       if (strcmp (line->key, "boot") == 0)
         import_boot (ctx, line);
       else if (strcmp (line->key, "bootdisk") == 0)
-        ctx->bootdisk = g_strdup (line->value);
+        {
+          /* a key given twice: the last one, as Proxmox reads it */
+          g_free (ctx->bootdisk);
+          ctx->bootdisk = g_strdup (line->value);
+        }
       else if (strcmp (line->key, "cdrom") == 0)
         {
           g_free (line->key);
