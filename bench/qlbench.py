@@ -1,6 +1,6 @@
 """Shared by the benchmarks: qlaunch with runtime and state dirs of its own,
 the test guest, profiles written on the fly, QMP polling."""
-import json, os, socket, subprocess, tempfile, time
+import atexit, json, os, shutil, socket, subprocess, tempfile, time
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # benchmarks want an optimised build without sanitizers: meson setup build-rel --buildtype=release -Db_sanitize=none
@@ -9,7 +9,10 @@ if not os.path.exists(qlaunch):
     qlaunch = os.path.join(root, "build", "launcher", "qlaunch")
 guest = os.path.join(root, "build", "guest")
 tmp = tempfile.mkdtemp(prefix="qlbench-")
-env = dict(os.environ, QLAUNCH_RUNTIME_DIR=os.path.join(tmp, "run"), QLAUNCH_STATE_DIR=os.path.join(tmp, "state"))
+# the runtime dir on tmpfs, as /run/qlaunch and $XDG_RUNTIME_DIR are; the state dir on disk, as /var/lib is
+runtime = tempfile.mkdtemp(prefix="qlbench-run-", dir="/dev/shm")
+atexit.register(shutil.rmtree, runtime, True)
+env = dict(os.environ, QLAUNCH_RUNTIME_DIR=runtime, QLAUNCH_STATE_DIR=os.path.join(tmp, "state"))
 
 
 def write_profile(name, sections, append="console=ttyS0 quiet panic=-1 ql.mode=ignore-acpi"):

@@ -1,19 +1,30 @@
 #!/usr/bin/env python3
-"""exec -> running: 'qlaunch start --detach' against bare QEMU with the same argv.
+"""Start and forced-stop latency: qlaunch against bare QEMU (and libvirt when
+'virsh -c qemu:///system' answers), the same guest, interleaved rounds.
 
-Both are measured the same way: from exec until the QMP socket (QEMU's own
-for bare QEMU, the supervisor's relay for qlaunch) answers query-status with
-"running".  Bare QEMU gets qlaunch's own argv
-(from 'qlaunch argv') without -S and without the supervisor's inherited
-sockets.  Runs are interleaved; prints each median and the median ratio.
-Usage: bench/start-latency.py [ROUNDS] [PROFILE]   (needs build/ and build/guest)
+start: from exec until the VM runs.  Bare QEMU and qlaunch are measured the
+same way, until their QMP socket (QEMU's own for bare QEMU, the supervisor's
+relay for qlaunch) answers query-status with "running"; libvirt until
+'virsh start' returns (libvirt returns once it has sent 'cont').
+stop by force: from the command until QEMU is gone.  Bare QEMU: QMP 'quit'
+until waitpid() returns; qlaunch: 'qlaunch kill' until it returns (it returns
+once the supervisor has given the host back and exited); libvirt: 'virsh
+destroy' until it returns.
+
+Bare QEMU gets qlaunch's own argv (from 'qlaunch argv') without -S and without
+the supervisor's inherited sockets; libvirt gets a transient-free defined
+domain with the same machine (q35, TCG, SeaBIOS, same RAM, vCPUs, kernel,
+initrd and append line), defined before and undefined after the run.
+Prints each round, each median, and the median ratios against bare QEMU.
+Usage: bench/start-latency.py [ROUNDS] [PROFILE]   (needs build-rel/ or build/, and build/guest)
 """
-import os, shlex, shutil, signal, statistics, subprocess, sys, time
+import json, os, shlex, shutil, signal, socket, statistics, subprocess, sys, time
 
 from qlbench import env, qlaunch, root, tmp, wait_running
 
 rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
 profile = sys.argv[2] if len(sys.argv) > 2 else os.path.join(root, "profiles", "test-ignore-acpi.ini")
+LIBVIRT_NAME = "qlbench-start-latency"
 
 
 def bare_argv():
@@ -41,16 +52,32 @@ def bare_argv():
     return result, sock
 
 
+def qmp_quit(path):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    f = s.makefile("rwb")
+    f.readline()
+    f.write(b'{"execute": "qmp_capabilities"}\n')
+    f.flush()
+    f.readline()
+    t0 = time.monotonic()
+    f.write(b'{"execute": "quit"}\n')
+    f.flush()
+    return s, t0
+
+
 def run_bare(argv, sock):
     if os.path.exists(sock):
         os.unlink(sock)
     t0 = time.monotonic()
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_running(sock)
-    dt = time.monotonic() - t0
-    p.send_signal(signal.SIGKILL)
+    start = time.monotonic() - t0
+    s, t1 = qmp_quit(sock)
     p.wait()
-    return dt
+    stop = time.monotonic() - t1
+    s.close()
+    return start, stop
 
 
 def run_qlaunch(name):
@@ -59,25 +86,112 @@ def run_qlaunch(name):
     p = subprocess.Popen([qlaunch, "start", "--detach", profile], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_running(sock)
-    dt = time.monotonic() - t0
+    start = time.monotonic() - t0
     p.wait()
-    subprocess.run([qlaunch, "kill", name], env=env, capture_output=True)
-    return dt
+    t1 = time.monotonic()
+    subprocess.run([qlaunch, "kill", name], env=env, capture_output=True, check=True)
+    stop = time.monotonic() - t1
+    return start, stop
+
+
+def virsh(*args, check=True):
+    r = subprocess.run(["virsh", "-q", "-c", "qemu:///system"] + list(args), capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError("virsh %s: %s" % (" ".join(args), r.stderr.strip()))
+    return r
+
+
+def libvirt_available():
+    if shutil.which("virsh") is None:
+        return "virsh is not installed (apt-get install libvirt-daemon-system libvirt-clients)"
+    try:
+        r = virsh("version", check=False)
+    except OSError as e:
+        return str(e)
+    if r.returncode != 0:
+        return "virsh -c qemu:///system does not answer: " + (r.stderr.strip().splitlines() or ["?"])[-1]
+    return None
+
+
+def libvirt_xml(argv):
+    """The machine of the bare argv as a libvirt domain."""
+    def value(opt):
+        return argv[argv.index(opt) + 1] if opt in argv else None
+    mem = value("-m").split(",")[0].rstrip("M")
+    vcpus = (value("-smp") or "1").split(",")[0]
+    kernel, initrd, append = value("-kernel"), value("-initrd"), value("-append")
+    emulator = argv[0] if os.path.isabs(argv[0]) else shutil.which(argv[0])
+    esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return """<domain type='qemu'>
+  <name>%s</name>
+  <memory unit='MiB'>%s</memory>
+  <vcpu>%s</vcpu>
+  <os><type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>%s</kernel><initrd>%s</initrd><cmdline>%s</cmdline></os>
+  <features><acpi/></features>
+  <on_poweroff>destroy</on_poweroff>
+  <devices><emulator>%s</emulator>
+    <serial type='file'><source path='/var/log/libvirt/qemu/%s-serial.log'/></serial>
+    <video><model type='none'/></video>
+    <memballoon model='none'/></devices>
+</domain>
+""" % (LIBVIRT_NAME, mem, vcpus, esc(kernel), esc(initrd), esc(append or ""), esc(emulator), LIBVIRT_NAME)
+
+
+def run_libvirt():
+    t0 = time.monotonic()
+    virsh("start", LIBVIRT_NAME)
+    start = time.monotonic() - t0
+    t1 = time.monotonic()
+    virsh("destroy", LIBVIRT_NAME)
+    stop = time.monotonic() - t1
+    return start, stop
+
+
+def report(label, samples, base):
+    start = statistics.median(s for s, _ in samples)
+    stop = statistics.median(s for _, s in samples)
+    if base is None:
+        print("median %-10s start %7.1f ms   stop %7.1f ms" % (label, start * 1e3, stop * 1e3))
+        return start, stop
+    print("median %-10s start %7.1f ms (%.3f x bare)   stop %7.1f ms (%.3f x bare)" %
+          (label, start * 1e3, start / base[0], stop * 1e3, stop / base[1]))
+    return start, stop
 
 
 def main():
     subprocess.run([qlaunch, "status", "--json"], env=env, capture_output=True)  # warm the page cache
     argv, sock = bare_argv()
     vm_name = [a for a in argv if a.startswith("guest=")][0].split(",")[0][len("guest="):]
-    bare, ql = [], []
-    for r in range(rounds):
-        bare.append(run_bare(argv, sock))
-        ql.append(run_qlaunch(vm_name))
-        print("round %2d: bare %.1f ms, qlaunch %.1f ms" % (r + 1, bare[-1] * 1e3, ql[-1] * 1e3), flush=True)
-    mb, mq = statistics.median(bare), statistics.median(ql)
-    print("median bare QEMU: %.1f ms" % (mb * 1e3))
-    print("median qlaunch:   %.1f ms" % (mq * 1e3))
-    print("ratio qlaunch/bare: %.3f" % (mq / mb))
+    why_not = libvirt_available()
+    if why_not:
+        print("libvirt arm skipped: " + why_not)
+    else:
+        xml = os.path.join(tmp, "libvirt.xml")
+        with open(xml, "w") as f:
+            f.write(libvirt_xml(argv))
+        virsh("destroy", LIBVIRT_NAME, check=False)
+        virsh("undefine", LIBVIRT_NAME, check=False)
+        virsh("define", xml)
+    bare, ql, lv = [], [], []
+    try:
+        for r in range(rounds):
+            bare.append(run_bare(argv, sock))
+            ql.append(run_qlaunch(vm_name))
+            line = "round %2d: bare %.1f/%.1f ms, qlaunch %.1f/%.1f ms" % (
+                r + 1, bare[-1][0] * 1e3, bare[-1][1] * 1e3, ql[-1][0] * 1e3, ql[-1][1] * 1e3)
+            if not why_not:
+                lv.append(run_libvirt())
+                line += ", libvirt %.1f/%.1f ms" % (lv[-1][0] * 1e3, lv[-1][1] * 1e3)
+            print(line + "  (start/stop)", flush=True)
+    finally:
+        if not why_not:
+            virsh("destroy", LIBVIRT_NAME, check=False)
+            virsh("undefine", LIBVIRT_NAME, check=False)
+    base = report("bare QEMU", bare, None)
+    report("qlaunch", ql, base)
+    if lv:
+        report("libvirt", lv, base)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -117,6 +117,25 @@ test_unit_text (void)
   g_assert_cmpstr (ql_unit_wanted_by (QL_UNIT_SCOPE_USER), ==, "default.target");
 }
 
+/* A user's unit with passthrough asks for the memlock host-setup gives the
+ * user (limits.d), which its manager can grant; root's asks for all. */
+static void
+test_unit_memlock (void)
+{
+  g_autoptr(QlProfile) profile = profile_from ("[vm]\nname = g\n[memory]\nsize = 8G\n[pci gpu]\nhost = 01:00.0\n");
+  QlUnitOptions options = { profile, "/usr/bin/qlaunch", QL_UNIT_SCOPE_USER, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *user = ql_unit_text (&options, &error);
+  g_autofree char *system = NULL;
+
+  g_assert_no_error (error);
+  /* 8 GiB of guest RAM and 1 GiB more: 9 GiB, as limits.d says 9437184 KiB */
+  g_assert_nonnull (strstr (user, "\nLimitMEMLOCK=9663676416\n"));
+  options.scope = QL_UNIT_SCOPE_SYSTEM;
+  system = ql_unit_text (&options, &error);
+  g_assert_nonnull (strstr (system, "\nLimitMEMLOCK=infinity\n"));
+}
+
 static void
 test_unit_text_refused (void)
 {
@@ -531,6 +550,7 @@ main (int argc, char **argv)
   tmp_root = g_dir_make_tmp ("ql-systemd-XXXXXX", NULL);
   g_test_add_func ("/systemd/unit/name", test_unit_name);
   g_test_add_func ("/systemd/unit/text", test_unit_text);
+  g_test_add_func ("/systemd/unit/memlock", test_unit_memlock);
   g_test_add_func ("/systemd/unit/refused", test_unit_text_refused);
   g_test_add_func ("/systemd/verify/template", test_verify_template);
   g_test_add_func ("/systemd/generator/units", test_generator);

@@ -1,7 +1,12 @@
 #!/bin/bash
 # Installs what qlaunch needs to build, run its demo and run its tests on
-# Debian 12.  Idempotent; run as root (or through sudo).
+# Debian 12.  Idempotent.  Run it as root, or as a user with sudo: it asks
+# sudo for root itself (a fresh Debian where you are root may have no sudo).
 set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: run this as root (sudo is not installed)" >&2; exit 1; }
+  exec sudo bash "$0" "$@"
+fi
 packages=(
   meson ninja-build pkg-config gcc
   libglib2.0-dev libjson-glib-dev libpci-dev pci.ids libnl-3-dev libnl-route-3-dev libreadline-dev

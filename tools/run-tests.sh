@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-if [ "$(id -u)" -eq 0 ]; then bash tools/install-deps.sh; else sudo bash tools/install-deps.sh; fi || {
+bash tools/install-deps.sh || {
   echo "install-deps failed"; echo "0 passed, 1 failed"; exit 1; }
 
 if [ -d build/meson-info ]; then

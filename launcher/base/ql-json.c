@@ -25,16 +25,34 @@ ql_json_add_string_or_null (JsonBuilder *b, const char *name, const char *value)
     json_builder_add_null_value (b);
 }
 
-gboolean
-ql_json_write_file (const char *path, JsonNode *root, GError **error)
+static char *
+to_pretty_text (JsonNode *root)
 {
   g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autofree char *text = NULL;
 
   json_generator_set_root (generator, root);
   json_generator_set_pretty (generator, TRUE);
-  text = json_generator_to_data (generator, NULL);
+  return json_generator_to_data (generator, NULL);
+}
+
+gboolean
+ql_json_write_file (const char *path, JsonNode *root, GError **error)
+{
+  g_autofree char *text = to_pretty_text (root);
+
   return g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+}
+
+gboolean
+ql_json_write_record (const char *path, JsonNode *root, GError **error)
+{
+  g_autofree char *text = to_pretty_text (root);
+
+  /* glib syncs a file that replaces a non-empty one, and only then */
+  if (unlink (path) != 0 && errno != ENOENT)
+    return ql_error_set_errno (error, errno, "Cannot replace '%s'", path);
+  return g_file_set_contents_full (path, text, -1,
+                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_ONLY_EXISTING, 0600, error);
 }
 
 /* Deeper than anything qlaunch writes; json-glib recurses per level. */

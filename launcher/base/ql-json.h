@@ -11,6 +11,9 @@ void ql_json_add_string_or_null (JsonBuilder *builder, const char *name, const c
 
 /* Writes a JSON object atomically (temporary file + rename), mode 0600. */
 gboolean ql_json_write_file (const char *path, JsonNode *root, GError **error);
+/* The same for a record that a power cut may lose but nobody sees half
+ * written (how a run ended): no fsync, which costs a disk flush per stop. */
+gboolean ql_json_write_record (const char *path, JsonNode *root, GError **error);
 /* A JSON file qlaunch wrote in its runtime or state dir, read as untrusted:
  * a regular file (no symlink, FIFO or device), owned by this user, at most
  * QL_JSON_FILE_MAX bytes, nested at most QL_JSON_DEPTH_MAX deep. */

@@ -8,8 +8,12 @@ static struct {
   char *program;
   char *vm;
   gboolean verbose;
+  gboolean quiet;
   gboolean journal;
+  char *status_line;          /* shown below the messages on a terminal, redrawn after each */
 } log_config;
+
+#define CLEAR_LINE "\r\033[K"
 
 static gboolean
 is_pci_address_at (const char *p)
@@ -82,17 +86,52 @@ write_line (GLogLevelFlags level, const GLogField *fields, gsize n_fields)
 
   if (message == NULL)
     return;
+  if (log_config.status_line != NULL)
+    fputs (CLEAR_LINE, stderr);
   if (message->length < 0)
     fprintf (stderr, "%s: %s%s\n", log_config.program, warning, (const char *) message->value);
   else
     fprintf (stderr, "%s: %s%.*s\n", log_config.program, warning, (int) message->length,
              (const char *) message->value);
+  if (log_config.status_line != NULL)
+    fputs (log_config.status_line, stderr);
+  fflush (stderr);
+}
+
+void
+ql_log_set_status_line (const char *text)
+{
+  fputs (CLEAR_LINE, stderr);
+  g_free (log_config.status_line);
+  log_config.status_line = g_strdup (text);
+  if (text != NULL)
+    fputs (text, stderr);
+  fflush (stderr);
+}
+
+void
+ql_log_print_line (const char *text)
+{
+  if (log_config.status_line != NULL)
+    fputs (CLEAR_LINE, stderr);
+  fprintf (stderr, "%s\n", text);
+  if (log_config.status_line != NULL)
+    fputs (log_config.status_line, stderr);
+  fflush (stderr);
+}
+
+void
+ql_log_set_quiet (gboolean quiet)
+{
+  log_config.quiet = quiet;
 }
 
 static GLogWriterOutput
 log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
   if ((level & G_LOG_LEVEL_DEBUG) && !log_config.verbose)
+    return G_LOG_WRITER_HANDLED;
+  if ((level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO)) && log_config.quiet && !log_config.journal)
     return G_LOG_WRITER_HANDLED;
   if (log_config.journal)
     {

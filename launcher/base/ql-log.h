@@ -16,6 +16,16 @@ void ql_log_setup (const char *program, gboolean verbose);
 /* The VM this process runs for: QLAUNCH_VM= from now on. */
 void ql_log_set_vm (const char *vm_name);
 
+/* --quiet: messages and info no longer reach the terminal (warnings do;
+ * the journal still gets everything). */
+void ql_log_set_quiet (gboolean quiet);
+
+/* A line that stays at the bottom of a terminal (a stage under way): drawn
+ * now, redrawn below each message; NULL removes it.  For terminals only. */
+void ql_log_set_status_line (const char *text);
+/* A line of its own above the status line (a stage done). */
+void ql_log_print_line (const char *text);
+
 /* The first full PCI address ("0000:01:00.0") in message, or NULL. */
 char *ql_log_find_device (const char *message);
 

@@ -116,6 +116,12 @@ ql_paths_devfs (void)
   return env_or ("QLAUNCH_DEVFS", "/dev");
 }
 
+const char *
+ql_paths_etc (void)
+{
+  return env_or ("QLAUNCH_ETC", "/etc");
+}
+
 gboolean
 ql_paths_check_own_dir (const char *path, GError **error)
 {

@@ -21,6 +21,9 @@ char *ql_paths_find_profile (const char *name_or_path, GError **error);
 const char *ql_paths_sysfs (void);
 const char *ql_paths_procfs (void);
 const char *ql_paths_devfs (void);
+/* The host's /etc, where host-setup writes; QLAUNCH_ETC points it at a
+ * tree made by a test. */
+const char *ql_paths_etc (void);
 
 /* A directory qlaunch keeps files in: a real directory (no symbolic link),
  * owned by this user, writable by no one else.  QL_ERROR_HOST otherwise. */

@@ -1,15 +1,19 @@
 /* qlaunch host-setup: the one-time, root-only part of running a VM as a
- * user.  For now, the VM's taps: made persistent and owned by the user. */
+ * user: the plan (machine/ql-setup-plan.c) from the profile and the host,
+ * printed with --dry-run, applied and recorded (run/ql-host-setup.c), or
+ * undone from that record with --undo. */
 #include "ql-commands.h"
-#include "ql-net-host.h"
+#include "ql-host-setup.h"
+#include "ql-paths.h"
 #include "ql-prepare.h"
 
 #include <pwd.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 static gboolean
-resolve_user (const char *name, uid_t *ret_uid, GError **error)
+resolve_user (const char *name, char **ret_name, uid_t *ret_uid, GError **error)
 {
   struct passwd *pw;
 
@@ -27,60 +31,94 @@ resolve_user (const char *name, uid_t *ret_uid, GError **error)
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "no user '%s' on this host", name);
       return FALSE;
     }
+  *ret_name = g_strdup (pw->pw_name);
   *ret_uid = pw->pw_uid;
   return TRUE;
+}
+
+/* --undo needs only the VM's name: its profile's, or, once the profile is
+ * gone, the name given. */
+static char *
+vm_name_of (const char *arg, GError **error)
+{
+  g_autofree char *path = ql_paths_find_profile (arg, NULL);
+  g_autoptr(QlProfile) profile = NULL;
+
+  if (path == NULL && !strchr (arg, '/') && !g_str_has_suffix (arg, ".ini") && ql_cmd_check_vm_name (arg))
+    return g_strdup (arg);
+  if (path == NULL)
+    path = ql_paths_find_profile (arg, error);
+  if (path == NULL || (profile = ql_profile_load (path, error)) == NULL)
+    return NULL;
+  return g_strdup (profile->vm.name);
+}
+
+static int
+set_up (const char *profile, const char *user_arg, gboolean dry_run)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlPrepared) prepared = NULL;
+  g_autoptr(QlSetupPlan) plan = NULL;
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autofree char *user = NULL;
+  uid_t uid = 0;
+  gboolean ok;
+
+  if ((prepared = ql_prepare (profile, &error)) == NULL || !resolve_user (user_arg, &user, &uid, &error) ||
+      (plan = ql_host_setup_plan (prepared, user, &error)) == NULL)
+    {
+      ql_cmd_print_error (error);
+      return 1;
+    }
+  ok = dry_run ? ql_host_setup_describe (plan, out, &error) : ql_host_setup_apply (plan, uid, out, &error);
+  fputs (out->str, stdout);
+  if (!ok)
+    ql_cmd_print_error (error);
+  return ok ? 0 : 1;
 }
 
 int
 ql_cmd_host_setup (int argc, char **argv)
 {
   g_autofree char *user = NULL;
-  gboolean undo = FALSE;
+  gboolean undo = FALSE, dry_run = FALSE;
   const GOptionEntry entries[] = {
     { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "The user who starts the VM (default: $SUDO_USER)", "USER" },
-    { "undo", 0, 0, G_OPTION_ARG_NONE, &undo, "Take away what host-setup made", NULL },
+    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print every file and line it would write; change nothing", NULL },
+    { "undo", 0, 0, G_OPTION_ARG_NONE, &undo, "Remove what host-setup made for the VM (its record says what)", NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("NAME|FILE.ini");
   g_autoptr(GError) error = NULL;
-  g_autoptr(QlPrepared) prepared = NULL;
-  const QlMachine *m;
-  uid_t owner = 0;
-  int status = 0;
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autofree char *vm = NULL;
+  gboolean ok;
 
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_summary (context,
-                                "Prepare the host once, as root, so that a user can start the VM without\n"
-                                "privileges: each mode=tap NIC's tap is made persistent, owned by the user,\n"
-                                "and a port of its bridge.");
+                                "Prepare the host once, as root, so that USER starts the VM without privileges:\n"
+                                "vfio-pci takes the [pci] devices at boot (modprobe.d, modules-load.d), USER owns\n"
+                                "their /dev/vfio group nodes (udev), may lock the guest's RAM (limits.d), the\n"
+                                "hugepage pool is set (sysctl.d), and each mode=tap NIC's tap is persistent and\n"
+                                "USER's.  What it wrote is recorded in the VM's state dir; --undo removes that.");
   if (!ql_cmd_parse (context, &argc, &argv, 1, 1))
     return 1;
-  prepared = ql_prepare (argv[1], &error);
-  if (prepared == NULL || (!undo && !resolve_user (user, &owner, &error)))
+  if (!undo)
+    return set_up (argv[1], user, dry_run);
+  if (dry_run)
+    {
+      g_printerr ("qlaunch: --undo does not take --dry-run; what it removes is in the VM's record "
+                  "(STATE/NAME/host-setup.json)\n");
+      return 1;
+    }
+  if ((vm = vm_name_of (argv[1], &error)) == NULL)
     {
       ql_cmd_print_error (error);
       return 1;
     }
-  m = prepared->machine;
-  if (m->taps->len == 0)
-    {
-      printf ("VM '%s' has no mode=tap NIC; nothing to set up\n", prepared->profile->vm.name);
-      return 0;
-    }
-  for (guint i = 0; i < m->taps->len; i++)
-    {
-      const QlNet *net = g_array_index (m->taps, QlMachineTap, i).net;
-      g_autofree char *done = NULL;
-      g_autoptr(GError) net_error = NULL;
-
-      if (undo ? ql_net_host_remove_persistent (net, &done, &net_error)
-               : ql_net_host_make_persistent (net, owner, &done, &net_error))
-        printf ("%s\n", done);
-      else
-        {
-          ql_cmd_print_error (net_error);
-          status = 1;
-        }
-    }
-  return status;
+  ok = ql_host_setup_undo (vm, out, &error);
+  fputs (out->str, stdout);
+  if (!ok)
+    ql_cmd_print_error (error);
+  return ok ? 0 : 1;
 }

@@ -8,7 +8,9 @@
 #include "ql-value.h"
 
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct {
   const QlPciHost *host;
@@ -177,6 +179,27 @@ read_isolate_units (QlHostState *state, const char *sysfs, GError **error)
   return TRUE;
 }
 
+/* A user's start: what host-setup should have given the user. */
+static void
+read_user_access (QlHostState *state, const char *devfs)
+{
+  struct rlimit limit;
+
+  state->user = g_strdup (g_get_user_name ());
+  state->vfio_denied = g_array_new (FALSE, FALSE, sizeof (int));
+  for (guint i = 0; i < state->vfio->items->len; i++)
+    {
+      const QlVfioPlanItem *item = state->vfio->items->pdata[i];
+      g_autofree char *group = g_strdup_printf ("%d", item->iommu_group);
+      g_autofree char *node = g_build_filename (devfs, "vfio", group, NULL);
+
+      if (!item->bind && access (node, R_OK | W_OK) != 0)
+        g_array_append_val (state->vfio_denied, item->iommu_group);
+    }
+  state->memlock = getrlimit (RLIMIT_MEMLOCK, &limit) != 0 ? 0
+                   : limit.rlim_cur == RLIM_INFINITY ? G_MAXUINT64 : (guint64) limit.rlim_cur;
+}
+
 QlHostState *
 ql_host_state_read (const QlMachine *m, const char *sysfs, const char *procfs, const char *devfs, GError **error)
 {
@@ -188,6 +211,8 @@ ql_host_state_read (const QlMachine *m, const char *sysfs, const char *procfs, c
       state->vfio = ql_host_vfio_plan_for_requests (requests, sysfs, procfs, devfs, error);
       if (state->vfio == NULL)
         return NULL;
+      if (geteuid () != 0)
+        read_user_access (state, devfs);
     }
   if (m->hugetlbfs != NULL)
     {

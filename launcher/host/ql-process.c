@@ -178,3 +178,26 @@ ql_process_wait_gone (const char *procfs, const QlProcessId *id, guint timeout_m
     }
   return !ql_process_is_alive (procfs, id);
 }
+
+static guint64
+status_kib (const char *status, const char *field)
+{
+  const char *line = strstr (status, field);
+  guint64 kib;
+
+  if (line == NULL || (line != status && line[-1] != '\n'))
+    return 0;
+  kib = g_ascii_strtoull (line + strlen (field), NULL, 10);
+  return kib <= G_MAXUINT64 / 1024 ? kib : 0;
+}
+
+guint64
+ql_process_memory_bytes (const char *procfs, gint64 pid)
+{
+  g_autofree char *path = g_strdup_printf ("%s/%" G_GINT64_FORMAT "/status", procfs, pid);
+  g_autofree char *status = NULL;
+
+  if (!ql_process_pid_valid (pid) || !g_file_get_contents (path, &status, NULL, NULL))
+    return 0;
+  return (status_kib (status, "VmRSS:") + status_kib (status, "HugetlbPages:")) * 1024;
+}

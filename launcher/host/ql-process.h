@@ -37,5 +37,9 @@ gboolean ql_process_is_alive (const char *procfs, const QlProcessId *id);
  * process is gone or the PID now belongs to another one. */
 gboolean ql_process_signal (const char *procfs, const QlProcessId *id, int sig, GError **error);
 
+/* What a process has in memory: its resident set and its hugetlb pages
+ * (VmRSS + HugetlbPages of /proc/PID/status), in bytes; 0 when unknown. */
+guint64 ql_process_memory_bytes (const char *procfs, gint64 pid);
+
 /* Waits until id is gone, at most timeout_ms; TRUE when it is. */
 gboolean ql_process_wait_gone (const char *procfs, const QlProcessId *id, guint timeout_ms);

@@ -59,6 +59,8 @@ ql_host_state_free (QlHostState *state)
   g_clear_pointer (&state->vtconsoles, g_ptr_array_unref);
   g_clear_pointer (&state->framebuffers, g_ptr_array_unref);
   g_clear_pointer (&state->modules, g_ptr_array_unref);
+  g_free (state->user);
+  g_clear_pointer (&state->vfio_denied, g_array_unref);
   g_free (state);
 }
 
@@ -279,6 +281,52 @@ add_vfio_steps (QlHostPlan *plan, const QlVfioPlan *vfio)
     g_ptr_array_add (plan->notes, g_strdup (vfio->notes->pdata[i]));
 }
 
+static gboolean
+group_denied (const QlHostState *state, int group)
+{
+  for (guint i = 0; state->vfio_denied != NULL && i < state->vfio_denied->len; i++)
+    if (g_array_index (state->vfio_denied, int, i) == group)
+      return TRUE;
+  return FALSE;
+}
+
+/* A user's start checks instead of binding: each device on vfio-pci
+ * already, its group node the user's, the guest's RAM within memlock. */
+static gboolean
+check_user_start (const QlMachine *m, const QlHostState *state, GError **error)
+{
+  const QlVfioPlan *vfio = state->vfio;
+  g_autoptr(GString) problems = g_string_new (NULL);
+  g_autoptr(GString) addresses = g_string_new (NULL);
+  g_autofree char *path = NULL;
+
+  for (guint i = 0; i < vfio->items->len; i++)
+    {
+      const QlVfioPlanItem *item = vfio->items->pdata[i];
+
+      g_string_append_printf (addresses, " %s", item->address);
+      if (item->bind)
+        g_string_append_printf (problems, "\n%s: %s is on %s, not on vfio-pci", item->label, item->address,
+                                item->driver ? item->driver : "no driver");
+      else if (group_denied (state, item->iommu_group))
+        g_string_append_printf (problems, "\n%s: %s is on vfio-pci, but %s cannot open its group's node "
+                                "(/dev/vfio/%d)", item->label, item->address, state->user, item->iommu_group);
+    }
+  if (state->memlock < m->profile->memory.size)
+    g_string_append_printf (problems, "\n%s may lock %" G_GUINT64_FORMAT " MiB of memory (RLIMIT_MEMLOCK); VFIO pins "
+                            "all of the guest's %" G_GUINT64_FORMAT " MiB", state->user, state->memlock >> 20,
+                            m->profile->memory.size >> 20);
+  if (problems->len == 0)
+    return TRUE;
+  path = g_shell_quote (m->profile->path);
+  g_set_error (error, QL_ERROR, QL_ERROR_HOST,
+               "VM '%s' is started by %s, not root, and such a start binds nothing:%s\nFix: once, as root: "
+               "sudo qlaunch host-setup %s --user %s, then reboot (or, for this boot: sudo qlaunch bind%s) and "
+               "log in again", m->profile->vm.name, state->user, problems->str, path, state->user,
+               addresses->str);
+  return FALSE;
+}
+
 static const QlHostLink *
 find_link (const QlHostState *state, const char *name)
 {
@@ -434,6 +482,8 @@ ql_host_plan_build (const QlMachine *m, const QlHostState *state, GError **error
   if (state->hugepages != NULL && !add_hugepage_step (plan, m, state->hugepages, error))
     return NULL;
   add_handover_steps (plan, m, state);
+  if (state->vfio != NULL && state->user != NULL && !check_user_start (m, state, error))
+    return NULL;
   if (state->vfio != NULL)
     add_vfio_steps (plan, state->vfio);
   for (guint i = 0; i < m->taps->len; i++)

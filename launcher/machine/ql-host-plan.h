@@ -67,6 +67,11 @@ typedef struct {
   GPtrArray *vtconsoles;     /* char*: vtconN bound to a framebuffer console; only for unbind-consoles */
   GPtrArray *framebuffers;   /* QlHostFramebuffer*; only for unbind-consoles */
   GPtrArray *modules;        /* QlHostModule*, as [host] unload-modules lists them */
+  /* A user's start (not root) binds nothing: host-setup has put the devices
+   * on vfio-pci and given the user their group nodes and the memlock. */
+  char *user;                /* NULL: root's start; else the user's name */
+  GArray *vfio_denied;       /* int: groups whose DEVFS/vfio node the user cannot open; only for a user */
+  guint64 memlock;           /* RLIMIT_MEMLOCK now (G_MAXUINT64: unlimited); only for a user */
 } QlHostState;
 
 typedef struct {
@@ -86,7 +91,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlHostPlan, ql_host_plan_free)
 
 /* Fails with QL_ERROR_HOST when the host cannot give the machine what it
  * needs (too few hugepages without allocate=true, a bridge= that is not a
- * bridge, a tap name taken), saying how to fix it. */
+ * bridge, a tap name taken; for a user: a device not on vfio-pci, a group
+ * node the user cannot open, too little memlock), saying how to fix it. */
 QlHostPlan *ql_host_plan_build (const QlMachine *machine, const QlHostState *state, GError **error);
 
 /* The step of a mode=tap NIC, or NULL when its tap exists (a persistent

@@ -10,6 +10,7 @@
 #include "ql-value.h"
 #include "ql-vfio.h"
 
+#include <string.h>
 #include <errno.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -227,9 +228,29 @@ open_persistent_taps (const QlHostPlan *plan, const QlMachine *m, GArray *passed
   return TRUE;
 }
 
+/* The step as a stage: what plan says of it before the first "  (" */
+static void
+begin_step_stage (QlStages *stages, const QlHostStep *step)
+{
+  g_autofree char *text = NULL;
+  char *aside;
+  g_auto(GStrv) words = NULL;
+
+  if (stages == NULL)
+    return;
+  text = ql_host_step_describe (step);
+  aside = strstr (text, "  (");
+  if (aside != NULL)
+    *aside = '\0';
+  words = g_strsplit (text, "  ", -1);
+  g_free (text);
+  text = g_strjoinv (" ", words);
+  ql_stages_begin (stages, "%s", text);
+}
+
 gboolean
 ql_host_apply (const QlHostPlan *plan, const QlMachine *m, QlJournal *journal, GArray *passed_fds,
-               gboolean (*interrupted) (gpointer data), gpointer data, GError **error)
+               QlStages *stages, gboolean (*interrupted) (gpointer data), gpointer data, GError **error)
 {
   /* as the vfio plan: holders were noted, not refused, for any [host] key */
   ApplyState state = { .recheck_holders = ql_profile_has_handover (m->profile) };
@@ -243,6 +264,7 @@ ql_host_apply (const QlHostPlan *plan, const QlMachine *m, QlJournal *journal, G
           g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "Start of VM '%s' interrupted", m->profile->vm.name);
           return FALSE;
         }
+      begin_step_stage (stages, step);
       if (!ql_journal_record (journal, step, error) || !apply_step (m, step, &state, passed_fds, error))
         return FALSE;
     }

@@ -21,6 +21,12 @@ ql_prepared_free (QlPrepared *p)
 QlPrepared *
 ql_prepare (const char *name_or_path, GError **error)
 {
+  return ql_prepare_staged (name_or_path, NULL, error);
+}
+
+QlPrepared *
+ql_prepare_staged (const char *name_or_path, QlStages *stages, GError **error)
+{
   g_autoptr(QlPrepared) p = g_new0 (QlPrepared, 1);
   g_autofree char *path = ql_paths_find_profile (name_or_path, error);
   g_autofree char *runtime_dir = NULL;
@@ -28,9 +34,11 @@ ql_prepare (const char *name_or_path, GError **error)
 
   if (path == NULL)
     return NULL;
+  ql_stages_begin (stages, "read the profile");
   p->profile = ql_profile_load (path, error);
   if (p->profile == NULL)
     return NULL;
+  ql_stages_begin (stages, "scan the host");
   p->host = ql_host_facts_probe (ql_paths_procfs (), ql_paths_devfs (), p->profile->qemu.binary);
   if (p->profile->pcis->len > 0)
     {
@@ -54,11 +62,13 @@ ql_prepare (const char *name_or_path, GError **error)
           p->host->qemu_version = ql_host_qemu_version (p->host->qemu_binary);
           break;
         }
+  ql_stages_begin (stages, "plan the machine");
   runtime_dir = ql_paths_runtime_dir (p->profile->vm.name);
   state_dir = ql_paths_state_dir (p->profile->vm.name);
   p->machine = ql_machine_resolve (p->profile, p->host, runtime_dir, state_dir, error);
   if (p->machine == NULL)
     return NULL;
   p->argv = ql_qemu_argv_build (p->machine);
+  ql_stages_end (stages);
   return g_steal_pointer (&p);
 }

@@ -4,6 +4,7 @@
 #include "ql-host-facts.h"
 #include "ql-machine.h"
 #include "ql-profile.h"
+#include "ql-stages.h"
 
 /* The left half of a start, shared by 'start', 'argv': find and validate the
  * profile, look at the host, resolve the machine, build the argv.  No side
@@ -19,3 +20,5 @@ void ql_prepared_free (QlPrepared *prepared);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlPrepared, ql_prepared_free)
 
 QlPrepared *ql_prepare (const char *name_or_path, GError **error);
+/* The same, timing its stages (reading the profile, scanning the host, planning) */
+QlPrepared *ql_prepare_staged (const char *name_or_path, QlStages *stages, GError **error);

@@ -118,6 +118,7 @@ ql_runtime_state_free (QlRuntimeState *state)
     return;
   g_free (state->accel);
   g_free (state->profile);
+  g_clear_pointer (&state->stages, json_node_unref);
   g_free (state);
 }
 
@@ -148,6 +149,7 @@ ql_runtime_state_write (const char *runtime_dir, const QlRuntimeState *state, GE
   json_builder_add_string_value (b, state->profile);
   json_builder_set_member_name (b, "stop-timeout");
   json_builder_add_int_value (b, state->stop_timeout_s);
+  ql_stages_add_json (state->stages_out, b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   return ql_json_write_file (path, root, error);
@@ -207,7 +209,17 @@ ql_runtime_state_read (const char *runtime_dir, GError **error)
   state->qemu.kind = QL_PROCESS_QEMU;
   state->accel = g_strdup (read_string (o, "accel"));
   state->profile = g_strdup (read_string (o, "profile"));
+  if (ql_stages_json_valid (json_object_get_member (o, "start-stages")))
+    state->stages = json_node_copy (json_object_get_member (o, "start-stages"));
   return g_steal_pointer (&state);
+}
+
+static gboolean
+remove_old_log (const char *path, GError **error)
+{
+  if (g_unlink (path) != 0 && errno != ENOENT)
+    return ql_error_set_errno (error, errno, "Cannot remove the previous '%s'", path);
+  return TRUE;
 }
 
 void
@@ -219,14 +231,18 @@ ql_runtime_keep_logs (const char *runtime_dir, const char *state_dir)
     {
       g_autofree char *from = g_build_filename (runtime_dir, logs[i], NULL);
       g_autofree char *to = g_build_filename (state_dir, logs[i], NULL);
-      g_autoptr(GFile) src = g_file_new_for_path (from);
-      g_autoptr(GFile) dst = g_file_new_for_path (to);
+      g_autoptr(GFile) src = NULL, dst = NULL;
       g_autoptr(GError) error = NULL;
 
+      /* a GFile loads GIO's modules, which a start that has no logs to keep need not wait for */
       if (!g_file_test (from, G_FILE_TEST_EXISTS))
         continue;
-      if (!ql_paths_make_own_dir (state_dir, &error) ||
-          !g_file_move (src, dst, G_FILE_COPY_OVERWRITE | G_FILE_COPY_NOFOLLOW_SYMLINKS, NULL, NULL, NULL, &error))
+      src = g_file_new_for_path (from);
+      dst = g_file_new_for_path (to);
+      /* across file systems (/run to /var/lib) GIO copies, and syncs a copy
+       * that replaces a file: a disk flush per log on every stop, for logs */
+      if (!ql_paths_make_own_dir (state_dir, &error) || !remove_old_log (to, &error) ||
+          !g_file_move (src, dst, G_FILE_COPY_NOFOLLOW_SYMLINKS, NULL, NULL, NULL, &error))
         g_warning ("cannot keep %s in '%s': %s, ignoring", logs[i], state_dir, error->message);
     }
 }
@@ -264,5 +280,11 @@ ql_runtime_last_exit_read (const char *state_dir)
       !member_is (o, "exit-status", G_TYPE_INT64) || !member_is (o, "ended-usec", G_TYPE_INT64) ||
       json_object_get_int_member (o, "ended-usec") < 0 || json_object_get_int_member (o, "ended-usec") > latest)
     return NULL;
+  if (!ql_stages_json_valid (json_object_get_member (o, "start-stages")) ||
+      !member_is (o, "start-usec", G_TYPE_INT64))
+    {
+      json_object_remove_member (o, "start-stages");
+      json_object_remove_member (o, "start-usec");
+    }
   return g_steal_pointer (&o);
 }

@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include "ql-process.h"
+#include "ql-stages.h"
 #include "ql-runtime-files.h"
 
 /* The per-VM runtime directory: lock, supervisor state, QMP socket, logs.
@@ -31,6 +32,8 @@ typedef struct {
   char *accel;
   char *profile;
   gint64 stop_timeout_s;  /* the profile's [shutdown] timeout */
+  const QlStages *stages_out;  /* written: the start's stages so far (may be NULL) */
+  JsonNode *stages;       /* read: "start-stages" when valid, else NULL */
 } QlRuntimeState;
 
 void ql_runtime_state_free (QlRuntimeState *state);

@@ -36,6 +36,7 @@
 #define HANDSHAKE_TIMEOUT_S 60
 #define STDERR_TAIL_MAX 4096
 #define OLD_QEMU_WAIT_S 10
+#define QEMU_PROGRESS_INTERVAL_MS 250
 
 typedef enum {
   LADDER_IDLE,
@@ -72,6 +73,7 @@ typedef struct {
   guint ladder_timeout_s;
   guint ladder_retries;
   guint start_timer;
+  guint progress_timer;       /* while QEMU starts: how far it is, for the stages' sink */
   gint64 started_usec;
   gint64 exited_monotonic;
   QlJournal *journal;
@@ -343,6 +345,7 @@ write_state (Supervisor *s)
     .accel = (char *) (s->m->accel == QL_ACCEL_KVM ? "kvm" : "tcg"),
     .profile = s->m->profile->path,
     .stop_timeout_s = s->m->profile->shutdown.timeout,
+    .stages_out = s->opts->stages,
   };
 
   if (!ql_runtime_state_write (s->m->runtime_dir, &state, &error))
@@ -363,6 +366,7 @@ cont_done (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   g_clear_handle_id (&s->start_timer, g_source_remove);
+  ql_stages_end (s->opts->stages);
   s->running = TRUE;
   ql_notify_ready ();
   ql_watchdog_start (s->qmp);
@@ -374,6 +378,15 @@ cont_done (GObject *source, GAsyncResult *result, gpointer user_data)
         g_debug ("%s: parent gone before READY", s->name);
       close (s->opts->ready_fd);
     }
+  /* for 'status': what this start spent its time on */
+  write_state (s);
+}
+
+static void
+resume_guest (Supervisor *s)
+{
+  ql_stages_begin (s->opts->stages, "resume the guest");
+  ql_qmp_client_execute_async (s->qmp, "cont", NULL, NULL, cont_done, s);
 }
 
 /* ---- pinning, while the VM is still paused ---- */
@@ -433,7 +446,7 @@ iothreads_queried (GObject *source, GAsyncResult *result, gpointer user_data)
   plan = ql_pin_plan_to_json (s->m->pin);
   if (!ql_json_write_file (plan_path, plan, &error))
     g_warning ("%s: %s; 'qlaunch pin' will not know the plan", s->name, error->message);
-  ql_qmp_client_execute_async (s->qmp, "cont", NULL, NULL, cont_done, s);
+  resume_guest (s);
 }
 
 static void
@@ -471,11 +484,15 @@ handshake_done (GObject *source, GAsyncResult *result, gpointer user_data)
       fail_start (s, g_steal_pointer (&error));
       return;
     }
+  g_clear_handle_id (&s->progress_timer, g_source_remove);
   write_state (s);
   if (s->m->pin != NULL)
-    ql_qmp_client_execute_async (s->qmp, "query-cpus-fast", NULL, NULL, cpus_queried, s);
+    {
+      ql_stages_begin (s->opts->stages, "pin QEMU's threads");
+      ql_qmp_client_execute_async (s->qmp, "query-cpus-fast", NULL, NULL, cpus_queried, s);
+    }
   else
-    ql_qmp_client_execute_async (s->qmp, "cont", NULL, NULL, cont_done, s);
+    resume_guest (s);
 }
 
 static gboolean
@@ -500,7 +517,24 @@ qemu_exited (GObject *source, GAsyncResult *result, gpointer user_data)
   ql_notify_stopping ("QEMU exited; giving the host back");
   g_clear_handle_id (&s->ladder_timer, g_source_remove);
   g_clear_handle_id (&s->start_timer, g_source_remove);
+  g_clear_handle_id (&s->progress_timer, g_source_remove);
   maybe_quit (s);
+}
+
+/* Preallocating a large guest is most of a long start: its progress is
+ * QEMU's resident memory growing towards the guest's size. */
+static gboolean
+report_qemu_progress (gpointer user_data)
+{
+  Supervisor *s = user_data;
+  guint64 resident = ql_process_memory_bytes (ql_paths_procfs (), s->qemu_id.pid);
+
+  if (s->m->profile->memory.prealloc && resident > 0)
+    ql_stages_progress (s->opts->stages, "%.1f of %.1f GiB in memory", resident / 1073741824.0,
+                        s->m->profile->memory.size / 1073741824.0);
+  else
+    ql_stages_progress (s->opts->stages, "waiting for QMP");
+  return G_SOURCE_CONTINUE;
 }
 
 /* ---- spawning ---- */
@@ -610,6 +644,7 @@ prepare_host (Supervisor *s, GError **error)
   s->sleep_lock = ql_sleep_inhibitor_take (s->m, error);
   if (s->sleep_lock == NULL && error != NULL && *error != NULL)
     return FALSE;
+  ql_stages_begin (s->opts->stages, "check the ROMs and plan the host changes");
   if (!ql_rom_check_for_machine (s->m, notes, error))
     return FALSE;
   if (!ql_paths_make_own_dir (s->m->state_dir, error))
@@ -621,7 +656,7 @@ prepare_host (Supervisor *s, GError **error)
   for (guint i = 0; i < notes->len; i++)
     g_message ("%s: %s", s->name, (char *) notes->pdata[i]);
   extend_start_for_hugepages (plan);
-  return ql_host_apply (plan, s->m, s->journal, s->passed_fds, start_interrupted, s, error);
+  return ql_host_apply (plan, s->m, s->journal, s->passed_fds, s->opts->stages, start_interrupted, s, error);
 }
 
 /* Signals that come while the host is given back are answered, not obeyed:
@@ -724,9 +759,10 @@ record_exit (Supervisor *s, QlExitStatus code, const char *reason, const char *m
       json_builder_set_member_name (b, "host-restore-ms");
       json_builder_add_int_value (b, s->host_restore_ms);
     }
+  ql_stages_add_json (s->opts->stages, b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  if (!ql_json_write_file (path, root, &error))
+  if (!ql_json_write_record (path, root, &error))
     g_warning ("%s: cannot record the exit: %s, ignoring", s->name, error->message);
 }
 
@@ -792,6 +828,7 @@ run_qemu (Supervisor *s)
   g_autofree char *qemu_log = g_build_filename (s->m->runtime_dir, QL_RUNTIME_QEMU_LOG, NULL);
 
   ql_notify_status ("starting QEMU");
+  ql_stages_begin (s->opts->stages, "start QEMU%s", s->m->profile->memory.prealloc ? " (preallocating memory)" : "");
   extend_start_for_prealloc (s->m);
   s->qemu_log_fd = open (qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (!spawn_qemu (s, &spawn_error))
@@ -814,6 +851,8 @@ run_qemu (Supervisor *s)
   read_qemu_output (s);
   g_subprocess_wait_async (s->qemu, NULL, qemu_exited, s);
   s->start_timer = g_timeout_add_seconds (HANDSHAKE_TIMEOUT_S, start_timed_out, s);
+  if (s->opts->stages != NULL)
+    s->progress_timer = g_timeout_add (QEMU_PROGRESS_INTERVAL_MS, report_qemu_progress, s);
   ql_qmp_client_handshake_async (s->qmp, NULL, handshake_done, s);
   g_main_loop_run (s->loop);
 }
@@ -855,6 +894,7 @@ tear_down (Supervisor *s)
 
   g_clear_handle_id (&s->ladder_timer, g_source_remove);
   g_clear_handle_id (&s->start_timer, g_source_remove);
+  g_clear_handle_id (&s->progress_timer, g_source_remove);
   ql_watchdog_stop ();
   if (s->serial_source != NULL)
     g_source_destroy (s->serial_source);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "ql-stages.h"
 #include <glib.h>
 #include "ql-machine.h"
 
@@ -20,6 +21,7 @@ typedef struct {
   const char *const *argv;
   gboolean echo_console;     /* relay the guest's serial console to stdout */
   int ready_fd;              /* -1, or a pipe that gets "READY\n" once the VM runs */
+  QlStages *stages;          /* NULL, or where the start's stages are timed (and shown) */
 } QlSupervisorOptions;
 
 /* Runs the VM to its end: takes the lock, prepares the state dir, starts

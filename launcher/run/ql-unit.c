@@ -1,4 +1,5 @@
 #include "ql-unit.h"
+#include "ql-setup-plan.h"
 #include "ql-error.h"
 
 #include <string.h>
@@ -153,8 +154,13 @@ append_service_section (GString *out, const QlUnitOptions *options)
   append_command (out, "ExecStopPost", recover);
   /* SIGTERM to the supervisor alone: it runs the ladder and gives the host back */
   g_string_append_printf (out, "KillMode=mixed\nTimeoutStopSec=%u\n", ql_unit_stop_timeout_s (p));
-  /* VFIO locks all of guest memory; a user manager gets its hard limit instead */
-  g_string_append (out, "LimitMEMLOCK=infinity\nRestart=no\n");
+  /* VFIO locks all of guest memory.  A user's manager cannot raise its own
+   * hard limit: ask for what host-setup's limits.d gives the user */
+  if (options->scope == QL_UNIT_SCOPE_USER && p->pcis->len > 0)
+    g_string_append_printf (out, "LimitMEMLOCK=%" G_GUINT64_FORMAT "\n", ql_setup_memlock_bytes (p));
+  else
+    g_string_append (out, "LimitMEMLOCK=infinity\n");
+  g_string_append (out, "Restart=no\n");
 }
 
 char *

@@ -380,6 +380,63 @@ else not_ok "plan after release=vfio: $("$QL" plan keep 2>&1 | tr '\n' ' ')"; fi
 expect_driver "unbind gives a released device back to e1000e" "$GPU" e1000e
 echo "$pm_before" > $pm/control
 
+# ---- a user's VM: host-setup once as root, then start as nobody ----
+# The chroot's /etc is the host's, read-only: host-setup writes into $T/etc.
+U=nobody
+uid=$(id -u $U)
+as_user() { # the user's own qlaunch, with the memlock host-setup's limits.d gives it
+  prlimit --memlock=$(( 1 << 30 )) setpriv --reuid=$U --regid="$(id -g $U)" --clear-groups \
+    env QLAUNCH_RUNTIME_DIR=$T/urun QLAUNCH_STATE_DIR=$T/ustate "$@"
+}
+mkdir -p $T/etc/modprobe.d $T/etc/modules-load.d $T/etc/udev/rules.d $T/etc/security/limits.d $T/urun $T/ustate
+chown $U $T/urun $T/ustate
+chmod 700 $T/urun $T/ustate
+write_profile usergpu <<PROFILE
+[pci gpu]
+host=$GPU
+PROFILE
+chmod 644 $T/profiles/usergpu.ini
+if ! as_user "$QL" start usergpu > $T/user-refused.log 2>&1 &&
+   grep -q "VM 'lab' is started by $U, not root, and such a start binds nothing:" $T/user-refused.log &&
+   grep -q "\[pci gpu\]: $GPU is on e1000e, not on vfio-pci" $T/user-refused.log &&
+   grep -q "Fix: once, as root: sudo qlaunch host-setup '$T/profiles/usergpu.ini' --user $U" $T/user-refused.log; then
+  ok "user: a start by $U with the device on e1000e is refused, naming host-setup"
+else not_ok "user: refusal: $(tr '\n' ' ' < $T/user-refused.log)"; fi
+expect_driver "user: the refused start bound nothing" "$GPU" e1000e
+QLAUNCH_ETC=$T/etc "$QL" host-setup usergpu --user $U --dry-run > $T/hs-dry.log 2>&1
+sed 's/^/LAB: info   /' $T/hs-dry.log
+if grep -q "^    options vfio-pci ids=8086:10d3$" $T/hs-dry.log && grep -q "^    softdep e1000e pre: vfio-pci$" $T/hs-dry.log &&
+   [ -z "$(find $T/etc -type f)" ]; then ok "host-setup --dry-run prints vfio-pci ids and the e1000e softdep, writes nothing"
+else not_ok "host-setup --dry-run: $(tr '\n' ' ' < $T/hs-dry.log)"; fi
+"$QL" bind "$GPU" > $T/bind.log 2>&1   # what host-setup prints for this boot (no reboot in the lab)
+group=$(basename "$(readlink /sys/bus/pci/devices/$GPU/iommu_group)")
+if QLAUNCH_ETC=$T/etc "$QL" host-setup usergpu --user $U > $T/hs.log 2>&1 &&
+   grep -qx "SUBSYSTEM==\"vfio\", KERNEL==\"$group\", OWNER=\"$U\", MODE=\"0600\"" $T/etc/udev/rules.d/70-qlaunch-lab.rules &&
+   [ "$(stat -c %u /dev/vfio/$group)" = "$uid" ]; then
+  ok "host-setup: the udev rule for group $group, and /dev/vfio/$group is $U's now"
+else not_ok "host-setup: $(tr '\n' ' ' < $T/hs.log) $(ls -l /dev/vfio | tr '\n' ' ')"; fi
+sed 's/^/LAB: info   /' $T/hs.log
+if as_user "$QL" start usergpu --detach > $T/user-start.log 2>&1; then
+  ok "user: $U starts the VM with [pci gpu] (no root at run time)"
+else not_ok "user: start as $U: $(tr '\n' ' ' < $T/user-start.log)"; fi
+uqemu=$(as_user "$QL" status lab --json | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d.get("qemu-pid", ""))')
+if [ -n "$uqemu" ] && [ "$(awk '/^Uid:/ {print $2 $3}' /proc/$uqemu/status)" = "$uid$uid" ]; then
+  ok "user: QEMU runs as $U ($(grep -E '^(Uid|Gid|CapEff):' /proc/$uqemu/status | tr -s '\t\n' '  '))"
+else not_ok "user: QEMU is not $U's: $(grep -E '^(Uid|Gid):' /proc/$uqemu/status 2>/dev/null | tr '\n' ' ')"; fi
+if out=$(qmp "$T/urun/lab/qmp.sock" wait-pci 120 "0=8086:10d3"); then
+  ok "user: query-pci has the device behind 00:1c.0 ($out)"
+else not_ok "user: query-pci: $out"; fi
+as_user "$QL" kill lab > $T/user-kill.log 2>&1
+if wait_gone "$uqemu" 30 && [ ! -e $T/urun/lab ]; then ok "user: the VM ends and its runtime dir goes"
+else not_ok "user: after kill: $(tr '\n' ' ' < $T/user-kill.log) $(ls $T/urun/lab 2>/dev/null)"; fi
+expect_driver "user: the device stays on vfio-pci for the next start (host-setup's state)" "$GPU" vfio-pci
+if QLAUNCH_ETC=$T/etc "$QL" host-setup usergpu --undo > $T/hs-undo.log 2>&1 && [ -z "$(find $T/etc -type f)" ] &&
+   [ "$(stat -c %u /dev/vfio/$group)" = 0 ] && [ ! -e $T/state/lab/host-setup.json ]; then
+  ok "host-setup --undo removes its files and gives /dev/vfio/$group back to root"
+else not_ok "host-setup --undo: $(tr '\n' ' ' < $T/hs-undo.log) $(find $T/etc -type f)"; fi
+"$QL" unbind "$GPU" > $T/unbind.log 2>&1
+expect_driver "user: unbind gives the device back to e1000e" "$GPU" e1000e
+
 # ---- vBIOS: the stand-in's real ROM BAR through sysfs ----
 romfile=/usr/lib/ipxe/qemu/efi-e1000e.rom   # what L1's QEMU put behind the e1000e's ROM BAR
 if "$QL" rom dump "$GPU" $T/dumped.rom > $T/dump.log 2>&1 && cmp -s $T/dumped.rom "$romfile"; then

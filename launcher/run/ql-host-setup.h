@@ -1,0 +1,35 @@
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+#include "ql-prepare.h"
+#include "ql-setup-plan.h"
+
+/* qlaunch host-setup's side effects, behind the /etc root
+ * (ql_paths_etc ()), the dev root and the state dir: the plan's files
+ * written (each atomically, never through a link), the /dev/vfio nodes
+ * given to the user for this boot, the taps made persistent, all of it
+ * recorded in the VM's manifest (ql-setup-manifest.h) as it is done; and
+ * undone from that record alone. */
+
+/* The plan for user from the host as it is now: the devices' drivers'
+ * modules, this host's initramfs tool, and the softdep modules an earlier
+ * run recorded (the devices may be on vfio-pci by now). */
+QlSetupPlan *ql_host_setup_plan (const QlPrepared *prepared, const char *user, GError **error);
+
+/* What host-setup would do, every file with its exact lines; changes
+ * nothing.  FALSE as apply would refuse (a file that is not
+ * host-setup's). */
+gboolean ql_host_setup_describe (const QlSetupPlan *plan, GString *out, GError **error);
+
+/* Applies the plan for uid; idempotent: a file that has the text already
+ * is left as it is.  A file of the same name that host-setup did not write
+ * (or that was changed since) is never overwritten: QL_ERROR_HOST before
+ * anything changes, saying how to fix it.  What was done goes to out, one
+ * line each, then the commands root runs by hand and the notes. */
+gboolean ql_host_setup_apply (const QlSetupPlan *plan, uid_t uid, GString *out, GError **error);
+
+/* Removes what the VM's manifest records, and the manifest with it: files
+ * still as written, the nodes' owner before, the taps.  A file changed
+ * since is left (FALSE, named in error, kept in the manifest). */
+gboolean ql_host_setup_undo (const char *vm, GString *out, GError **error);
