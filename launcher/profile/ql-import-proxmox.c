@@ -645,7 +645,7 @@ import_usb (PxCtx *ctx, const Line *line)
   g_auto(GStrv) ids = host ? g_strsplit (host, ":", 2) : NULL;
 
   g_free (take (options, "usb3"));
-  if (ids == NULL || ids[1] == NULL || strchr (host, '-') != NULL)
+  if (ids == NULL || ids[0] == NULL || ids[1] == NULL || strchr (host, '-') != NULL)
     {
       ql_import_warn (ctx->import, line->line, "%s: '%s' not imported: qlaunch keeps USB devices by VENDOR:PRODUCT "
                       "only", line->key, line->value);

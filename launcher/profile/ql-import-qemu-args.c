@@ -232,6 +232,8 @@ map_cpu (QlImport *import, guint line, const char *what, const char *value)
 {
   g_auto(GStrv) parts = g_strsplit (value, ",", -1);
 
+  if (parts[0] == NULL || parts[0][0] == '\0')
+    return FALSE;
   ql_import_set (import, "cpu", "model", parts[0]);
   for (guint i = 1; parts[i] != NULL; i++)
     {
