@@ -149,7 +149,6 @@ static const Allowed sanitizer_allowed[] = {
   { "mincore", "sanitizer runtime: is an address mapped" },
   { "getdents", "LeakSanitizer's tracer lists /proc/self/task" },
   { "prctl", "PR_SET_PDEATHSIG, PR_SET_PTRACER, PR_{GET,SET}_DUMPABLE in LeakSanitizer's tracer" },
-  { "kill", "the tracer's clean-up" },
   { "prlimit64", "thread stack bounds" },
 };
 
