@@ -120,7 +120,8 @@ static const Allowed allowed[] = {
   { "memfd_create", "the journald writer sends a large entry as a sealed memfd" },
   /* sockets: QMP, qmp.sock clients, journald, sd_notify, D-Bus, netlink */
   { "connect", "journald, NOTIFY_SOCKET, the D-Bus system bus" },
-  { "accept4", "clients of qmp.sock" },
+  { "accept", "clients of qmp.sock (GSocket)" },
+  { "accept4", "the same, with flags" },
   { "bind", "libnl binds its netlink socket" },
   { "sendmsg", "QMP (with fds), journald, sd_notify, D-Bus, netlink" },
   { "recvmsg", "the same, receiving" },
