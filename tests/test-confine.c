@@ -88,11 +88,11 @@ test_trust_writable (Tree *t, gconstpointer data)
   if (skip_unless_root ())
     return;
   g_assert_cmpint (chmod (t->profile, 0666), ==, 0);
-  expected = g_strdup_printf ("it '%s' (owner root (uid 0)) has mode 0666: others can write it; fix: chmod go-w '%s'",
+  expected = g_strdup_printf ("it '%s' is owned by root (uid 0) with mode 0666: others can write it; fix: chmod go-w '%s'",
                               t->profile, t->profile);
   assert_refused (t->profile, expected);
   g_assert_cmpint (chmod (t->profile, 0620), ==, 0);
-  assert_refused (t->profile, "has mode 0620");
+  assert_refused (t->profile, "with mode 0620");
 }
 
 /* another user's file, even read-only: its owner can chmod it */
@@ -120,7 +120,7 @@ test_trust_directory (Tree *t, gconstpointer data)
   if (skip_unless_root ())
     return;
   g_assert_cmpint (chmod (t->dir, 0777), ==, 0);
-  expected = g_strdup_printf ("its directory '%s' (owner root (uid 0)) has mode 0777", t->dir);
+  expected = g_strdup_printf ("its directory '%s' is owned by root (uid 0) with mode 0777", t->dir);
   assert_refused (t->profile, expected);
   /* with the sticky bit (/tmp) others cannot rename or remove root's file */
   g_assert_cmpint (chmod (t->dir, 01777), ==, 0);
@@ -145,7 +145,7 @@ test_trust_symlink (Tree *t, gconstpointer data)
   g_assert_true (ql_profile_trust_check (link, &error));
   g_assert_no_error (error);
   g_assert_cmpint (chmod (t->profile, 0646), ==, 0);
-  assert_refused (link, "has mode 0646");
+  assert_refused (link, "with mode 0646");
 }
 
 /* ---- what teardown keeps ---- */

@@ -270,7 +270,7 @@ test_untrusted_profile (void)
   g_assert_cmpint (chmod (path, 0666), ==, 0);
   g_assert_cmpint (run_qlaunch (NULL, &err, "start", path, NULL), ==, 1);
   expected = g_strdup_printf ("Profile '%s' refused: run as root, a profile must be owned by root and writable by "
-                              "nobody else, nor its directories; it '%s' (owner root (uid 0)) has mode 0666", path, path);
+                              "nobody else, nor its directories; it '%s' is owned by root (uid 0) with mode 0666", path, path);
   g_assert_nonnull (strstr (err, expected));
   g_assert_false (link_exists (TAP));
   assert_nothing_left ("untrusted");

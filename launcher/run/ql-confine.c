@@ -49,8 +49,8 @@ gboolean
 ql_confine_supervisor (const char *name, pid_t qemu_pid, const GPtrArray *steps, GError **error)
 {
   QlConfineSeccompOptions options = { .qemu_pid = qemu_pid, .run_modprobe = steps_reload_modules (steps) };
-  g_autoptr(GArray) keep = ql_confine_caps_for_run (steps, runs_as_other_user (qemu_pid));
-  g_autofree char *caps = ql_confine_caps_describe (keep);
+  g_autoptr(GArray) keep = NULL;
+  g_autofree char *caps = NULL;
 
   if (g_strcmp0 (g_getenv ("QLAUNCH_CONFINE"), "off") == 0)
     {
@@ -58,6 +58,8 @@ ql_confine_supervisor (const char *name, pid_t qemu_pid, const GPtrArray *steps,
                  "filter (for debugging only)", name);
       return TRUE;
     }
+  keep = ql_confine_caps_for_run (steps, runs_as_other_user (qemu_pid));
+  caps = ql_confine_caps_describe (keep);
   if (!ql_confine_caps_drop (keep, error) || !ql_confine_seccomp_install (&options, error))
     return FALSE;
   g_debug ("%s: supervisor confined: seccomp filter installed%s; capabilities kept: %s", name,

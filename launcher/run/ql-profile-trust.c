@@ -26,7 +26,7 @@ untrusted_because (const char *path, const struct stat *st, gboolean is_dir)
     return g_strdup_printf ("%s '%s' is owned by %s, not root (mode %04o); fix: chown root: '%s'",
                             is_dir ? "its directory" : "it", path, owner, st->st_mode & 07777, path);
   if (others_write && !(is_dir && (st->st_mode & S_ISVTX)))
-    return g_strdup_printf ("%s '%s' (owner %s) has mode %04o: others can write it; fix: chmod go-w '%s'",
+    return g_strdup_printf ("%s '%s' is owned by %s with mode %04o: others can write it; fix: chmod go-w '%s'",
                             is_dir ? "its directory" : "it", path, owner, st->st_mode & 07777, path);
   return NULL;
 }
@@ -38,16 +38,17 @@ ql_profile_trust_check (const char *path, GError **error)
   g_autofree char *dir = NULL;
   struct stat st;
 
-  if (real == NULL || stat (real, &st) != 0)
+  if (real == NULL)
     return ql_error_set_errno (error, errno, "Cannot check the profile '%s'", path);
+  /* the file, then each directory up to / */
   for (dir = g_strdup (real);; )
     {
-      gboolean is_dir = g_strcmp0 (dir, real) != 0;
+      gboolean is_dir = strcmp (dir, real) != 0;
       g_autofree char *why = NULL;
       char *parent;
 
-      if (is_dir && stat (dir, &st) != 0)
-        return ql_error_set_errno (error, errno, "Cannot check the directory '%s' of the profile '%s'", dir, path);
+      if (stat (dir, &st) != 0)
+        return ql_error_set_errno (error, errno, "Cannot check '%s' of the profile '%s'", dir, path);
       why = untrusted_because (dir, &st, is_dir);
       if (why != NULL)
         {
