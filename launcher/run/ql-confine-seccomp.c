@@ -40,6 +40,9 @@ static const Allowed allowed[] = {
   { "rseq", "every new thread (glibc ≥ 2.35)" },
   { "sched_yield", "spin loops in GLib's locks" },
   { "sched_getaffinity", "GLib's thread pool sizes itself by the CPUs it may use" },
+  { "sched_getattr", "GLib's thread pool gives a new thread its creator's scheduling" },
+  { "sched_setattr", "the same, applied by the new thread (to its own tid: no rule can name it; "
+                     "raising a priority would need CAP_SYS_NICE)" },
   { "exit", "a thread ends" },
   { "exit_group", "the supervisor ends" },
   /* the main loop */
@@ -47,6 +50,8 @@ static const Allowed allowed[] = {
   { "ppoll", "the same, in newer glibc" },
   { "eventfd2", "GMainContext's wakeup" },
   { "pipe2", "GLib's wakeup where eventfd is missing; a modprobe's stderr" },
+  { "epoll_create1", "GIO asks whether a new fd is pollable (a GUnixInputStream: modprobe's stderr)" },
+  { "epoll_ctl", "the same question's second half" },
   { "read", "QMP, the console, sysfs and journal reads" },
   { "write", "QMP, the console relay, stderr, sysfs writes" },
   { "readv", "GIO streams" },
