@@ -338,12 +338,16 @@ runs_modprobe (void)
 static void
 test_filter_modprobe (void)
 {
+  g_autofree char *modprobe = g_find_program_in_path ("modprobe");
   int status = in_confined_child (execs, TRUE);
 
   g_assert_true (WIFEXITED (status));
   g_assert_cmpint (WEXITSTATUS (status), ==, 0);
-  if (g_find_program_in_path ("modprobe") == NULL)
-    return;
+  if (modprobe == NULL)
+    {
+      g_test_skip ("no modprobe (apt install kmod): teardown's module load not tried");
+      return;
+    }
   status = in_confined_child (runs_modprobe, TRUE);
   g_assert_true (WIFEXITED (status));
   g_assert_cmpint (WEXITSTATUS (status), ==, 0);
