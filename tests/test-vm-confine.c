@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -153,8 +154,9 @@ assert_every_thread_filtered (gint64 pid)
 static void
 test_running_confined (void)
 {
-  g_autofree char *path = NULL, *out = NULL;
+  g_autofree char *path = NULL, *out = NULL, *kept = NULL;
   g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(JsonObject) exit_record = NULL;
   gint64 supervisor, qemu;
 
   if (skip_if_no_net ())
@@ -180,6 +182,11 @@ test_running_confined (void)
   g_assert_cmpint (wait_exit (proc, NULL), ==, 0);
   g_assert_false (link_exists (TAP));
   assert_nothing_left ("confined");
+  /* copied from the runtime dir's file system by the confined supervisor */
+  kept = g_build_filename (state_base, "confined", "serial.log", NULL);
+  g_assert_true (g_file_test (kept, G_FILE_TEST_IS_REGULAR));
+  exit_record = last_exit ("confined");
+  g_assert_cmpstr (json_object_get_string_member (exit_record, "reason"), ==, "poweroff");
 }
 
 /* kill -9 of the confined supervisor: recover gives the tap back */
@@ -293,6 +300,12 @@ main (int argc, char **argv)
     net_skip_reason = g_strdup ("needs ip (apt install iproute2)");
   else if (unshare (CLONE_NEWNET) != 0)
     net_skip_reason = g_strdup_printf ("cannot make a network namespace: %s", g_strerror (errno));
+  /* and the runtime dir on a file system of its own, as /run is, so that
+   * teardown moves the logs to the state dir by copying (GIO) */
+  else if (g_mkdir_with_parents (runtime_base, 0755) != 0 || unshare (CLONE_NEWNS) != 0 ||
+           mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+           mount ("tmpfs", runtime_base, "tmpfs", 0, "mode=0755") != 0)
+    net_skip_reason = g_strdup_printf ("cannot mount a tmpfs on the runtime dir: %s", g_strerror (errno));
   else
     {
       ip ((const char *const[]) { "link", "add", "qlbr0", "type", "bridge", NULL });
@@ -305,6 +318,8 @@ main (int argc, char **argv)
   g_test_add_func ("/vm-confine/off", test_confinement_off);
   g_test_add_func ("/vm-confine/untrusted-profile", test_untrusted_profile);
   ret = g_test_run ();
+  if (net_skip_reason == NULL)
+    umount (runtime_base);
   remove_tree (tmp_root);
   return ret;
 }

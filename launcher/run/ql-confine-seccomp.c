@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -121,6 +122,16 @@ static const Allowed allowed[] = {
   { "fchown", "giving back ownership lent to QEMU's user" },
   { "fchownat", "the same" },
   { "flock", "the VM's lock" },
+  /* g_file_move of the logs from /run to /var/lib: another file system, so
+   * GIO copies, with the log's times, mode, owner and extended attributes */
+  { "splice", "GIO copies a log through a pipe" },
+  { "utimensat", "the copy keeps the log's times" },
+  { "chmod", "the copy keeps the log's mode" },
+  { "lchown", "the copy keeps the log's owner (its own: no CAP_CHOWN needed)" },
+  { "flistxattr", "the copy lists the log's extended attributes" },
+  { "fgetxattr", "and reads them" },
+  { "fsetxattr", "and writes them to the copy" },
+  { "lgetxattr", "GIO reads a file's SELinux context" },
   { "memfd_create", "the journald writer sends a large entry as a sealed memfd" },
   /* sockets: QMP, qmp.sock clients, journald, sd_notify, D-Bus, netlink */
   { "connect", "journald, NOTIFY_SOCKET, the D-Bus system bus" },
@@ -217,6 +228,8 @@ add_conditional (scmp_filter_ctx ctx, const QlConfineSeccompOptions *options, GE
     { "ioctl (FIONREAD)", seccomp_rule_add (ctx, SCMP_ACT_ALLOW, SCMP_SYS (ioctl), 1,
                                             SCMP_A1 (SCMP_CMP_EQ, FIONREAD)) },
     { "ioctl (FIONBIO)", seccomp_rule_add (ctx, SCMP_ACT_ALLOW, SCMP_SYS (ioctl), 1, SCMP_A1 (SCMP_CMP_EQ, FIONBIO)) },
+    /* GIO tries a reflink before it copies a log (EXDEV across file systems) */
+    { "ioctl (FICLONE)", seccomp_rule_add (ctx, SCMP_ACT_ALLOW, SCMP_SYS (ioctl), 1, SCMP_A1 (SCMP_CMP_EQ, FICLONE)) },
     /* GLib names its threads */
     { "prctl (PR_SET_NAME)", seccomp_rule_add (ctx, SCMP_ACT_ALLOW, SCMP_SYS (prctl), 1,
                                                SCMP_A0 (SCMP_CMP_EQ, PR_SET_NAME)) },
