@@ -118,9 +118,7 @@ static const Allowed allowed[] = {
   { "ftruncate", "rewriting a file in place" },
   { "fallocate", "g_file_set_contents reserves the file's size first" },
   { "fchmod", "a written file's mode" },
-  { "fchmodat", "the same; giving back a mode lent to QEMU's user" },
-  { "fchown", "giving back ownership lent to QEMU's user" },
-  { "fchownat", "the same" },
+  { "fchmodat", "chmod, as newer glibc makes it" },
   { "flock", "the VM's lock" },
   /* g_file_move of the logs from /run to /var/lib: another file system, so
    * GIO copies, with the log's times, mode, owner and extended attributes */
@@ -128,6 +126,7 @@ static const Allowed allowed[] = {
   { "utimensat", "the copy keeps the log's times" },
   { "chmod", "the copy keeps the log's mode" },
   { "lchown", "the copy keeps the log's owner (its own: no CAP_CHOWN needed)" },
+  { "fchownat", "lchown, as newer glibc makes it" },
   { "flistxattr", "the copy lists the log's extended attributes" },
   { "fgetxattr", "and reads them" },
   { "fsetxattr", "and writes them to the copy" },
@@ -164,7 +163,6 @@ static const Allowed sanitizer_allowed[] = {
   { "mincore", "sanitizer runtime: is an address mapped" },
   { "getdents", "LeakSanitizer's tracer lists /proc/self/task" },
   { "prctl", "PR_SET_PDEATHSIG, PR_SET_PTRACER, PR_{GET,SET}_DUMPABLE in LeakSanitizer's tracer" },
-  { "prlimit64", "thread stack bounds" },
 };
 
 /* What modprobe, run under the inherited filter, needs on top of the list. */
@@ -173,7 +171,6 @@ static const Allowed modprobe_allowed[] = {
   { "vfork", "posix_spawn of modprobe" },
   { "arch_prctl", "the dynamic loader sets up TLS" },
   { "set_tid_address", "the dynamic loader" },
-  { "prlimit64", "the dynamic loader" },
   { "finit_module", "the load itself (CAP_SYS_MODULE is kept for it)" },
   { "init_module", "the same, for a compressed module libkmod decompresses" },
 };
@@ -230,6 +227,9 @@ add_conditional (scmp_filter_ctx ctx, const QlConfineSeccompOptions *options, GE
     { "ioctl (FIONBIO)", seccomp_rule_add (ctx, SCMP_ACT_ALLOW, SCMP_SYS (ioctl), 1, SCMP_A1 (SCMP_CMP_EQ, FIONBIO)) },
     /* GIO tries a reflink before it copies a log (EXDEV across file systems) */
     { "ioctl (FICLONE)", seccomp_rule_add (ctx, SCMP_ACT_ALLOW, SCMP_SYS (ioctl), 1, SCMP_A1 (SCMP_CMP_EQ, FICLONE)) },
+    /* reading its own limits (the dynamic loader, pthread_getattr_np); setting none */
+    { "prlimit64 (read)", seccomp_rule_add (ctx, SCMP_ACT_ALLOW, SCMP_SYS (prlimit64), 2, SCMP_A0 (SCMP_CMP_EQ, 0),
+                                            SCMP_A2 (SCMP_CMP_EQ, 0)) },
     /* GLib names its threads */
     { "prctl (PR_SET_NAME)", seccomp_rule_add (ctx, SCMP_ACT_ALLOW, SCMP_SYS (prctl), 1,
                                                SCMP_A0 (SCMP_CMP_EQ, PR_SET_NAME)) },
