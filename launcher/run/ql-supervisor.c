@@ -366,6 +366,10 @@ cont_done (GObject *source, GAsyncResult *result, gpointer user_data)
       fail_start (s, g_steal_pointer (&error));
       return;
     }
+  /* a Ctrl-C while cont was on its way ended the start: QEMU is being
+   * killed, and its end is a failed start, not a crash */
+  if (s->start_error != NULL)
+    return;
   g_clear_handle_id (&s->start_timer, g_source_remove);
   ql_stages_end (s->opts->stages);
   s->running = TRUE;
@@ -398,6 +402,8 @@ confine_and_continue (Supervisor *s)
 {
   g_autoptr(GError) error = NULL;
 
+  if (s->start_error != NULL)
+    return;
   if (!ql_confine_supervisor (s->name, s->qemu_id.pid, ql_journal_steps (s->journal), &error))
     {
       g_prefix_error (&error, "Cannot confine the supervisor: ");
