@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 packages=(
   meson ninja-build pkg-config gcc
-  libglib2.0-dev libjson-glib-dev libpci-dev pci.ids libnl-3-dev libnl-route-3-dev libreadline-dev
+  libglib2.0-dev libjson-glib-dev libpci-dev pci.ids libnl-3-dev libnl-route-3-dev libreadline-dev libseccomp-dev libcap-ng-dev
   qemu-system-x86 ovmf seabios
   busybox-static cpio kmod python3 iproute2 acpica-tools make
   dbus-daemon python3-dbusmock systemd-container

@@ -152,6 +152,17 @@ else not_ok "the journal is not what plan --json said: $(cat $T/plan.json $rt/jo
 if out=$(qmp "$rt/qmp.sock" wait-pci 120 "0=10de:1c20/1028:07b1"); then
   ok "query-pci: 01:00.0 behind 00:1c.0 with the overridden ids ($out)"
 else not_ok "query-pci: $out"; fi
+# the supervisor confined itself (ql-confine.c): filtered, no_new_privs, and
+# of root's capabilities none (this run's undo needs none; a sanitizer
+# build keeps CAP_SYS_PTRACE for LeakSanitizer)
+supervisor_confined() { # PID CAPEFF-REGEX
+  grep -q '^Seccomp:[[:space:]]2$' /proc/$1/status && grep -q '^NoNewPrivs:[[:space:]]1$' /proc/$1/status &&
+    grep -Eq "^CapEff:[[:space:]]$2\$" /proc/$1/status
+}
+sup_pid=$(status_field supervisor-pid)
+conf=$(grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/$sup_pid/status | tr -s '\t\n' '  ')
+if supervisor_confined "$sup_pid" '00000000000[08]0000'; then ok "the supervisor is confined while the VM runs ($conf)"
+else not_ok "the supervisor is not confined as designed: $conf"; fi
 "$QL" kill lab > $T/kill.log 2>&1
 expect_driver "after stop the device is back on e1000e" "$GPU" e1000e
 host_clean "after stop nothing is left (journal, runtime dir, QEMU)"
@@ -364,6 +375,11 @@ expect_driver "unload-modules, recover: function 0 back on e1000e" "$PAIR" e1000
 host_clean "unload-modules, recover: nothing is left"
 # and the ordinary end of a run
 "$QL" start pair-unload --detach > $T/unload2.log 2>&1 || not_ok "unload-modules: second start: $(tr '\n' ' ' < $T/unload2.log)"
+# teardown runs modprobe: the supervisor keeps CAP_SYS_MODULE (bit 16) and its filter allows execve
+sup_pid=$(status_field supervisor-pid)
+conf=$(grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/$sup_pid/status | tr -s '\t\n' '  ')
+if supervisor_confined "$sup_pid" '00000000000[19]0000'; then ok "unload-modules: the supervisor is confined, keeping cap_sys_module ($conf)"
+else not_ok "unload-modules: the supervisor is not confined as designed: $conf"; fi
 "$QL" kill lab > $T/kill.log 2>&1
 [ -d /sys/module/snd_hda_intel ] && ok "unload-modules, stop: snd_hda_intel is loaded again" || not_ok "unload-modules, stop: snd_hda_intel is not loaded"
 wait_driver "$AUDIO" snd_hda_intel 10
