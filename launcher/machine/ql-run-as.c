@@ -204,6 +204,7 @@ typedef struct {
   GPtrArray *steps;
   GString *problems;
   GHashTable *planned;       /* path -> QlHostStep*: one step per path */
+  GHashTable *closed;        /* directories already reported as closed to the user */
 } Planner;
 
 static const QlPathInfo *
@@ -257,9 +258,12 @@ check_chain (Planner *pl, const QlRunAsNeed *need)
 
       if (!info->exists || g_hash_table_contains (pl->planned, dir) || may (pl->run_as, info, 1))
         continue;
-      g_string_append_printf (pl->problems, "\n%s '%s': %s cannot pass through '%s' (mode %04o, owner %u); "
-                              "fix: chmod o+x '%s', or keep the file elsewhere", need->label, need->path,
-                              pl->run_as->user, dir, info->mode & 07777, info->uid, dir);
+      if (!g_hash_table_add (pl->closed, g_strdup (dir)))
+        return FALSE;
+      g_string_append_printf (pl->problems, "\n%s '%s': %s cannot pass through '%s' (owner %u, mode %04o); "
+                              "fix: chmod o+x '%s'%s", need->label, need->path, pl->run_as->user, dir, info->uid,
+                              info->mode & 07777, dir, need->kind == QL_RUN_AS_FILE ? ", or keep the file elsewhere"
+                                                                                   : "");
       return FALSE;
     }
   return TRUE;
@@ -340,10 +344,12 @@ plan_need (Planner *pl, const QlRunAsNeed *need, GArray *groups)
   switch (need->kind)
     {
     case QL_RUN_AS_OWN_DIR:
-      plan_own_dir (pl, need);
+      if (check_chain (pl, need))
+        plan_own_dir (pl, need);
       break;
     case QL_RUN_AS_OWN_FILE:
-      plan_own_file (pl, need);
+      if (check_chain (pl, need))
+        plan_own_file (pl, need);
       break;
     case QL_RUN_AS_FILE:
       if (check_chain (pl, need))
@@ -381,8 +387,9 @@ ql_run_as_plan (const QlMachine *m, const QlRunAs *run_as, GHashTable *paths, co
   g_autoptr(GPtrArray) needs = ql_run_as_needs (m, devfs, vfio_groups);
   g_autoptr(QlRunAs) result = ql_run_as_copy (run_as);
   g_autoptr(GHashTable) planned = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) closed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GString) problems = g_string_new (NULL);
-  Planner pl = { m, result, paths, steps, problems, planned };
+  Planner pl = { m, result, paths, steps, problems, planned, closed };
 
   if (run_as->uid == 0)
     return g_steal_pointer (&result);
