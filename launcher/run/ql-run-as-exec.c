@@ -3,15 +3,17 @@
 #include <grp.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 void
-ql_run_as_creds_set (QlRunAsCreds *creds, const QlRunAs *run_as)
+ql_run_as_creds_set (QlRunAsCreds *creds, const QlRunAs *run_as, guint64 memlock)
 {
   memset (creds, 0, sizeof *creds);
   if (run_as == NULL)
     return;
   creds->active = TRUE;
+  creds->memlock = memlock;
   creds->uid = run_as->uid;
   creds->gid = run_as->gid;
   for (guint i = 0; i < run_as->groups->len && i < QL_RUN_AS_MAX_GROUPS; i++)
@@ -38,6 +40,9 @@ ql_run_as_creds_enter (const QlRunAsCreds *creds, int parent_death_signal, pid_t
 
   if (!creds->active)
     return;
+  if (creds->memlock > 0 &&
+      setrlimit (RLIMIT_MEMLOCK, &(struct rlimit) { (rlim_t) creds->memlock, (rlim_t) creds->memlock }) != 0)
+    fail ("setrlimit (RLIMIT_MEMLOCK) failed");
   if (setgroups ((size_t) creds->n_groups, creds->groups) != 0)
     fail ("setgroups failed");
   if (setresgid (creds->gid, creds->gid, creds->gid) != 0)

@@ -18,12 +18,16 @@ typedef struct {
   gid_t gid;
   gid_t groups[QL_RUN_AS_MAX_GROUPS];
   int n_groups;
+  guint64 memlock;           /* RLIMIT_MEMLOCK set first; 0: left as it is */
 } QlRunAsCreds;
 
-/* Fills creds from run_as (NULL: inactive); before the fork. */
-void ql_run_as_creds_set (QlRunAsCreds *creds, const QlRunAs *run_as);
+/* Fills creds from run_as (NULL: inactive); before the fork.  memlock: what
+ * VFIO will pin (the guest's RAM and a margin), 0 without passthrough: root
+ * pins without limit (CAP_IPC_LOCK), the user only up to RLIMIT_MEMLOCK,
+ * which root raises for it as libvirt does. */
+void ql_run_as_creds_set (QlRunAsCreds *creds, const QlRunAs *run_as, guint64 memlock);
 
-/* In the forked child, async-signal-safe: supplementary groups to creds'
+/* In the forked child, async-signal-safe: RLIMIT_MEMLOCK, supplementary groups to creds'
  * (none, or kvm), then the gid, then the uid, all three of each (real,
  * effective, saved); checks that they stuck and that root cannot be taken
  * back (a uid change from 0 clears every capability), then sets the

@@ -14,6 +14,7 @@
 #include "ql-rom-check.h"
 #include "ql-runtime.h"
 #include "ql-run-as-exec.h"
+#include "ql-setup-plan.h"
 #include "ql-sleep-inhibit.h"
 #include "ql-value.h"
 #include "ql-watchdog.h"
@@ -592,7 +593,8 @@ spawn_qemu (Supervisor *s, GError **error)
     }
   g_array_set_size (s->passed_fds, 0);
   supervisor_pid = getpid ();
-  ql_run_as_creds_set (&run_as_creds, s->run_as);
+  ql_run_as_creds_set (&run_as_creds, s->run_as,
+                       s->m->hostdevs->len > 0 ? ql_setup_memlock_bytes (s->m->profile) : 0);
   emulator_pinned = s->m->pin != NULL && s->m->pin->emulator != NULL;
   if (emulator_pinned)
     ql_pin_to_cpu_set (s->m->pin->emulator, &emulator_cpus);
