@@ -150,7 +150,7 @@ test_plan_tree (void)
   QlHostFacts *host;
   QlMachine *m;
   static const char *const expect[] = {
-    "give @/run  group 4712, mode +0010  (runtime directory; put back after the VM)",
+    "give @/run  mode +0001  (runtime directories; put back after the VM)",
     "give @/run/t  group 4712, mode +0010  (runtime directory; put back after the VM)",
     "give @/run/t/serial.log  owner 4711, group 4712, made empty first if absent  (serial log; put back after "
     "the VM)",
@@ -249,7 +249,7 @@ test_plan_devices (void)
   int group = 7;
   static const char *const expect[] = {
     "give @/dev/vfio/vfio  group 4712, mode +0060  ([pci]; put back after the VM)",
-    "give @/run  group 4712, mode +0010  (runtime directory; put back after the VM)",
+    "give @/run  mode +0001  (runtime directories; put back after the VM)",
     "give @/run/t  group 4712, mode +0010  (runtime directory; put back after the VM)",
     "give @/run/t/serial.log  owner 4711, group 4712, made empty first if absent  (serial log; put back after "
     "the VM)",

@@ -101,8 +101,8 @@ assert_qemu_confined (const char *name)
   g_assert_cmpstr (seccomp, ==, "2");
 }
 
-/* While the VM runs: its serial log, SSDT and disk are nobody's, the
- * runtime dirs passable by nobody's group only; after: root's again. */
+/* While the VM runs: its serial log, SSDT and disk are nobody's, the base
+ * of the runtime dirs passable (not readable) by all; after: root's again. */
 static void
 assert_given (const char *name, gboolean given)
 {
@@ -116,7 +116,7 @@ assert_given (const char *name, gboolean given)
       assert_owner (disk, nobody_uid, nobody_gid, 0640);
       assert_owner (serial, nobody_uid, nobody_gid, 0600);
       assert_owner (ssdt, nobody_uid, nobody_gid, 0600);
-      assert_owner (runtime_base, 0, nobody_gid, 0710);
+      assert_owner (runtime_base, 0, 0, 0701);
       assert_owner (journal, 0, 0, 0600);
       return;
     }

@@ -96,7 +96,7 @@ ql_run_as_needs (const QlMachine *m, const char *devfs, const GArray *vfio_group
   g_autofree char *runtime_base = g_path_get_dirname (m->runtime_dir);
   g_autofree char *state_base = g_path_get_dirname (m->state_dir);
 
-  add_need (needs, runtime_base, QL_RUN_AS_OWN_DIR, FALSE, "runtime directory");
+  add_need (needs, runtime_base, QL_RUN_AS_BASE_DIR, FALSE, "runtime directories");
   add_need (needs, m->runtime_dir, QL_RUN_AS_OWN_DIR, FALSE, "runtime directory");
   add_need (needs, m->serial_log, QL_RUN_AS_OWN_FILE, TRUE, "serial log");
   ((QlRunAsNeed *) needs->pdata[needs->len - 1])->create = TRUE;
@@ -104,7 +104,7 @@ ql_run_as_needs (const QlMachine *m, const char *devfs, const GArray *vfio_group
     add_need (needs, m->ssdt, QL_RUN_AS_OWN_FILE, FALSE, "[acpi] qlaunch's SSDT");
   if (m->uefi)
     {
-      add_need (needs, state_base, QL_RUN_AS_OWN_DIR, FALSE, "state directory");
+      add_need (needs, state_base, QL_RUN_AS_BASE_DIR, FALSE, "state directories");
       add_need (needs, m->state_dir, QL_RUN_AS_OWN_DIR, FALSE, "state directory");
       add_need (needs, m->firmware_vars, QL_RUN_AS_OWN_FILE, TRUE, "[vm] firmware: UEFI varstore");
     }
@@ -231,7 +231,9 @@ chown_step (Planner *pl, const char *path, const char *label)
 
 /* The VM's own directories: QEMU passes through them as a member of their
  * group, mode g+x; it can neither list nor create (the journal, the lock
- * and the QMP socket stay root's). */
+ * and the QMP socket stay root's).  Their bases hold every VM's: those are
+ * passable by all (o+x; each VM's own stays closed), so that VMs of
+ * different run-as users never take the group from one another. */
 static void
 plan_own_dir (Planner *pl, const QlRunAsNeed *need)
 {
@@ -241,6 +243,11 @@ plan_own_dir (Planner *pl, const QlRunAsNeed *need)
   if (info->exists && may (pl->run_as, info, 1))
     return;
   step = chown_step (pl, need->path, need->label);
+  if (need->kind == QL_RUN_AS_BASE_DIR)
+    {
+      step->run_mode_add = 0001;
+      return;
+    }
   step->run_gid = pl->run_as->gid;
   step->run_mode_add = 0010;
 }
@@ -343,6 +350,7 @@ plan_need (Planner *pl, const QlRunAsNeed *need, GArray *groups)
 {
   switch (need->kind)
     {
+    case QL_RUN_AS_BASE_DIR:
     case QL_RUN_AS_OWN_DIR:
       if (check_chain (pl, need))
         plan_own_dir (pl, need);
