@@ -36,6 +36,8 @@ static const Verb verbs[] = {
   { "unbind", ql_cmd_unbind, "Give host PCI devices back from vfio-pci" },
   { "host-setup", ql_cmd_host_setup, "Make a VM's taps persistent for a user, once, as root" },
   { "unit", ql_cmd_unit, "Print or install a VM's systemd unit" },
+  { "import", ql_cmd_import, "Write a profile from a libvirt domain XML or a Proxmox VM configuration" },
+  { "export", ql_cmd_export, "Write a VM as a libvirt domain XML" },
 };
 
 static void

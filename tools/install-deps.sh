@@ -13,6 +13,10 @@ packages=(
   qemu-system-x86 ovmf seabios
   busybox-static cpio kmod python3 iproute2 acpica-tools make
   dbus-daemon python3-dbusmock systemd-container
+  libxml2-dev libvirt-clients
+  # test-import: virsh domxml-to-native against a session libvirtd started by
+  # the test (not libvirt-daemon-system: no system daemon, no users, no units)
+  libvirt-daemon libvirt-daemon-driver-qemu
 )
 missing=()
 for p in "${packages[@]}"; do
