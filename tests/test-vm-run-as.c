@@ -1,8 +1,9 @@
 /* [vm] run-as for real: a root start whose QEMU (TCG) runs as nobody, with
  * no supplementary group, no capability and its seccomp filter, and
  * answers QMP; what it was given is root's again, with its modes, after a
- * stop and after kill -9 of the supervisor and 'qlaunch recover'.  The
- * refusals: a user the host does not have, and run-as in a user's start. */
+ * stop and after kill -9 of the supervisor and 'qlaunch recover'; the UEFI
+ * varstore likewise.  The refusals: a user the host does not have, and
+ * run-as in a user's start. */
 #include "vm-harness.h"
 
 #include <fcntl.h>
@@ -176,6 +177,46 @@ test_run_as_recover (void)
   assert_nothing_left ("runas-kill");
 }
 
+/* UEFI: the varstore in the state dir is nobody's for the run only, and
+ * kept (the same file) for the next. */
+static void
+test_run_as_uefi (void)
+{
+  g_autofree char *path = g_strdup_printf ("%s/runas-uefi.ini", tmp_root);
+  g_autofree char *vars = g_build_filename (state_base, "runas-uefi", "OVMF_VARS.fd", NULL);
+  g_autofree char *state_dir = g_build_filename (state_base, "runas-uefi", NULL);
+  GStatBuf first, second;
+
+  if (skip_if_cannot ())
+    return;
+  if (!g_file_test ("/usr/share/OVMF", G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("OVMF is not installed (apt install ovmf)");
+      return;
+    }
+  g_assert_true (g_file_set_contents (path, "[vm]\nname = runas-uefi\naccel = tcg\nfirmware = uefi\n"
+                                            "run-as = nobody\n[memory]\nsize = 256M\n", -1, NULL));
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "start", "--detach", path, NULL), ==, 0);
+  assert_qemu_confined ("runas-uefi");
+  assert_owner (vars, nobody_uid, nobody_gid, 0600);
+  assert_owner (state_dir, 0, nobody_gid, 0710);
+  assert_owner (state_base, 0, 0, 0701);
+  g_assert_cmpint (g_stat (vars, &first), ==, 0);
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "kill", "runas-uefi", NULL), ==, 0);
+  assert_owner (vars, 0, 0, 0600);
+  assert_owner (state_dir, 0, 0, 0700);
+  assert_owner (state_base, 0, 0, 0700);
+  assert_nothing_left ("runas-uefi");
+
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "start", "--detach", path, NULL), ==, 0);
+  assert_owner (vars, nobody_uid, nobody_gid, 0600);
+  g_assert_cmpint (g_stat (vars, &second), ==, 0);
+  g_assert_cmpint (first.st_ino, ==, second.st_ino);
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "kill", "runas-uefi", NULL), ==, 0);
+  assert_owner (vars, 0, 0, 0600);
+  assert_nothing_left ("runas-uefi");
+}
+
 /* A user the host does not have: refused before anything changes, naming
  * the profile's file, line and key. */
 static void
@@ -267,6 +308,7 @@ main (int argc, char **argv)
   g_assert_cmpint (chmod (tmp_root, 0711), ==, 0);
   g_test_add_func ("/vm/run-as/nobody", test_run_as_nobody);
   g_test_add_func ("/vm/run-as/supervisor-killed", test_run_as_recover);
+  g_test_add_func ("/vm/run-as/uefi-vars", test_run_as_uefi);
   g_test_add_func ("/vm/run-as/no-such-user", test_run_as_no_such_user);
   g_test_add_func ("/vm/run-as/user-start", test_run_as_in_user_start);
   g_test_add_func ("/vm/run-as/default", test_run_as_default);
