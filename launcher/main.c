@@ -21,6 +21,7 @@ static const Verb verbs[] = {
   { "argv", ql_cmd_argv, "Print the QEMU command line of a VM (no side effects)" },
   { "list", ql_cmd_list, "List the profiles in the profile directories" },
   { "plan", ql_cmd_plan, "Show what a start would change on the host (no side effects)" },
+  { "check", ql_cmd_check, "Check the host (and a VM) for passthrough; each problem with its fix" },
   { "console", ql_cmd_console, "Talk to a running VM: shut it down, pause, its CPUs, PCI tree, raw QMP" },
   { "qmp", ql_cmd_qmp, "Send one QMP command to a running VM and print the reply (for scripts)" },
   { "detach", ql_cmd_detach, "Take a passed-through device out of the running guest, back to the host" },

@@ -14,6 +14,7 @@ int ql_cmd_argv (int argc, char **argv);
 int ql_cmd_list (int argc, char **argv);
 int ql_cmd_devices (int argc, char **argv);
 int ql_cmd_plan (int argc, char **argv);
+int ql_cmd_check (int argc, char **argv);
 int ql_cmd_bind (int argc, char **argv);
 int ql_cmd_unbind (int argc, char **argv);
 int ql_cmd_recover (int argc, char **argv);

@@ -103,6 +103,31 @@ if echo "$plan" | grep -q "bind $GPU  e1000e -> vfio-pci" && [ "$(driver_of "$GP
   ok "plan lists the bind and changes nothing (vfio-pci not even loaded)"
 else not_ok "plan"; fi
 
+# ---- check: the preflight doctor, on a host with an IOMMU (the L2's emulated VT-d) ----
+"$QL" check gpu --json > $T/check.json 2> $T/check.err; check_rc=$?
+"$QL" check gpu 2>&1 | sed 's/^/LAB: info   /'
+if python3 - "$T/check.json" <<'PY'
+import json, sys
+by = {}
+for f in json.load(open(sys.argv[1])):
+    by.setdefault(f["check"], []).append(f)
+assert by["iommu"][0]["status"] == "ok", by["iommu"]
+assert by["profile"][0]["status"] == "ok", by["profile"]
+gpu = by["pci gpu"][0]
+assert gpu["status"] == "ok" and gpu["message"].endswith("viable"), gpu
+assert all(f["fix"] for fs in by.values() for f in fs if f["status"] != "ok")
+PY
+then ok "check gpu: IOMMU on, the GPU's group viable (exit $check_rc: TCG has no KVM)"
+else not_ok "check gpu: $(head -c 3000 $T/check.json) $(head -c 500 $T/check.err)"; fi
+"$QL" check nonviable --json > $T/check-nv.json 2>&1; nv_rc=$?
+if [ "$nv_rc" = 2 ] && python3 - "$T/check-nv.json" <<'PY'
+import json, sys
+gpu = [f for f in json.load(open(sys.argv[1])) if f["check"] == "pci gpu"][0]
+assert gpu["status"] == "fail" and "is not viable" in gpu["message"] and "qlaunch bind" in gpu["fix"], gpu
+PY
+then ok "check nonviable: half a group is a fail with its fix, exit 2"
+else not_ok "check nonviable: exit $nv_rc $(head -c 2000 $T/check-nv.json)"; fi
+
 # ---- start, query-pci, stop ----
 t0=$(now_ms)
 if "$QL" start gpu --detach > $T/start.log 2>&1; then
