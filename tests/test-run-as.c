@@ -95,6 +95,7 @@ test_user (void)
 static QlMachine *
 machine_for (const char *sections, QlProfile **ret_profile, QlHostFacts **ret_host)
 {
+  g_autofree char *hugetlbfs = tree_path ("hugepages");
   g_autofree char *ini = g_strdup_printf ("[vm]\nname = t\naccel = tcg\nfirmware = bios\nkernel = %s/vmlinuz\n%s",
                                           tree, sections);
   g_autofree char *profile_path = tree_path ("vm.ini");
@@ -107,6 +108,7 @@ machine_for (const char *sections, QlProfile **ret_profile, QlHostFacts **ret_ho
   g_assert_no_error (error);
   *ret_host = g_new0 (QlHostFacts, 1);
   (*ret_host)->qemu_binary = g_strdup ("/usr/bin/qemu-system-x86_64");
+  (*ret_host)->hugetlbfs_2m = g_strdup (hugetlbfs);
   m = ql_machine_resolve (*ret_profile, *ret_host, runtime, state, &error);
   g_assert_no_error (error);
   return m;
@@ -232,7 +234,8 @@ test_plan_refused (void)
 
 /* /dev/kvm 0660 root:kvm: QEMU keeps the kvm group rather than the node
  * changing hands; a group's vfio node always goes to the user, and the
- * container only when it is not open to everyone. */
+ * container only when it is not open to everyone; the hugetlbfs mount
+ * QEMU creates its backing file in gets the user's group, g+wx. */
 static void
 test_plan_devices (void)
 {
@@ -253,6 +256,7 @@ test_plan_devices (void)
     "give @/run/t  group 4712, mode +0010  (runtime directory; put back after the VM)",
     "give @/run/t/serial.log  owner 4711, group 4712, made empty first if absent  (serial log; put back after "
     "the VM)",
+    "give @/hugepages  group 4712, mode +0030  ([memory] hugepages; put back after the VM)",
     "give @/dev/vfio/7  owner 4711  ([pci]; put back after the VM)",
     NULL,
   };
@@ -262,13 +266,14 @@ test_plan_devices (void)
   make_dir ("run", 0700);
   make_dir ("dev", 0755);
   make_dir ("dev/vfio", 0755);
+  make_dir ("hugepages", 0755);
   make_file ("vmlinuz", 0, 0644);
   make_file ("dev/kvm", 0, 0660);
   make_file ("dev/vfio/vfio", 0, 0600);
   kvm = tree_path ("dev/kvm");
   g_assert_cmpint (chown (kvm, 0, 4790), ==, 0);
   g_array_append_val (groups, group);
-  m = machine_for ("", &profile, &host);
+  m = machine_for ("[memory]\nsize = 256M\nhugepages = 2M\n", &profile, &host);
   m->accel = QL_ACCEL_KVM;
   container = tree_path ("dev");
   paths = read_tree (m, container);
@@ -363,6 +368,19 @@ test_step_validation (gconstpointer data)
 {
   const StepCase *c = data;
   assert_step_json (c->json, c->expect);
+}
+
+/* One chown step that would act on a link's target refuses the whole
+ * journal, before anything in it is undone. */
+static void
+test_journal_refused (void)
+{
+  static const char journal[] =
+    "{\"version\": 1, \"changes\": [{\"kind\": \"chown\", \"path\": \"/run/x/serial.log\", \"uid\": 5, "
+    "\"gid\": 5, \"add-mode\": 0, " BEFORE "}, {\"kind\": \"chown\", \"path\": \"/run/x/../../etc/shadow\", "
+    "\"uid\": 5, \"gid\": 5, \"add-mode\": 0, " BEFORE "}]}";
+
+  assert_journal_refused (journal, "change 2: a chown step: 'path' is not valid");
 }
 
 /* ---- apply and undo, for real ---- */
@@ -533,6 +551,7 @@ main (int argc, char **argv)
       g_autofree char *path = g_strdup_printf ("/run-as/step/validation/%u", i);
       g_test_add_data_func (path, &step_cases[i], test_step_validation);
     }
+  g_test_add_func ("/run-as/journal-refused", test_journal_refused);
   g_test_add_data_func ("/run-as/chown/apply-undo", test_apply_undo, with_tree);
   g_test_add_data_func ("/run-as/chown/swapped", test_undo_refuses_swapped, with_tree);
   g_test_add_data_func ("/run-as/chown/link", test_read_refuses_link, with_tree);
