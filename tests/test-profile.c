@@ -307,8 +307,12 @@ static const ErrorCase error_cases[] = {
     "module name (1-55 letters, digits, '_' and '-', like nvidia_drm)" },
   { "host-unknown-key", "[host]\nunload-module = nvidia\n",
     "D/vm.ini:2: [host] unload-module: unknown key; did you mean 'unload-modules'?" },
-  { "later-key", "[vm]\nrun-as = qemu\n",
-    "D/vm.ini:2: [vm] run-as: is not supported by this version of qlaunch yet" },
+  { "run-as-not-a-user", "[vm]\nrun-as = ../root\n",
+    "D/vm.ini:2: [vm] run-as: '../root' is not a user name (1-32 lower-case letters, digits, '_' and '-', "
+    "starting with a letter or '_', like qemu)" },
+  { "run-as-empty", "[vm]\nrun-as =\n",
+    "D/vm.ini:2: [vm] run-as: '' is not a user name (1-32 lower-case letters, digits, '_' and '-', "
+    "starting with a letter or '_', like qemu)" },
   { "pin-bad-list", "[cpu]\npin = 2-a\n",
     "D/vm.ini:2: [cpu] pin: '2-a' is not a list of host CPUs; write numbers and ranges as in "
     "/sys/devices/system/cpu/online, e.g. 2-5 or 2,3,6,7, or auto, or none" },

@@ -1,4 +1,5 @@
 #include "ql-host-state.h"
+#include "ql-run-as-read.h"
 #include "ql-handover.h"
 #include "ql-hugepages.h"
 #include "ql-net-host.h"
@@ -230,6 +231,9 @@ ql_host_state_read (const QlMachine *m, const char *sysfs, const char *procfs, c
   if (m->profile->cpu.isolate && !read_isolate_units (state, sysfs, error))
     return NULL;
   if (!read_handover (m, state, sysfs, error))
+    return NULL;
+  state->devfs = g_strdup (devfs);
+  if (!ql_run_as_read (m, devfs, state, error))
     return NULL;
   return g_steal_pointer (&state);
 }

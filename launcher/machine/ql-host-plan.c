@@ -61,6 +61,10 @@ ql_host_state_free (QlHostState *state)
   g_clear_pointer (&state->modules, g_ptr_array_unref);
   g_free (state->user);
   g_clear_pointer (&state->vfio_denied, g_array_unref);
+  ql_run_as_free (state->run_as);
+  g_clear_pointer (&state->run_as_paths, g_hash_table_unref);
+  g_free (state->devfs);
+  g_free (state->run_as_note);
   g_free (state);
 }
 
@@ -71,6 +75,7 @@ ql_host_plan_free (QlHostPlan *plan)
     return;
   g_clear_pointer (&plan->steps, g_ptr_array_unref);
   g_clear_pointer (&plan->notes, g_ptr_array_unref);
+  ql_run_as_free (plan->run_as);
   g_free (plan);
 }
 
@@ -469,6 +474,33 @@ add_isolate_steps (QlHostPlan *plan, const QlMachine *m, const QlHostState *stat
   return TRUE;
 }
 
+/* [vm] run-as: after the steps that make what QEMU opens (the SSDT, the
+ * varstore, the vfio group nodes the binds create). */
+static gboolean
+add_run_as_steps (QlHostPlan *plan, const QlMachine *m, const QlHostState *state, GError **error)
+{
+  g_autoptr(GArray) groups = NULL;
+
+  if (state->run_as_note != NULL)
+    g_ptr_array_add (plan->notes, g_strdup (state->run_as_note));
+  if (state->run_as == NULL)
+    return TRUE;
+  groups = ql_run_as_vfio_groups (state->vfio);
+  plan->run_as = ql_run_as_plan (m, state->run_as, state->run_as_paths, state->devfs, groups, plan->steps, error);
+  if (plan->run_as == NULL)
+    return FALSE;
+  {
+    g_autoptr(GString) text = g_string_new (NULL);
+    g_string_printf (text, "QEMU runs as %s (uid %u, gid %u, supplementary groups:", plan->run_as->user,
+                     plan->run_as->uid, plan->run_as->gid);
+    for (guint i = 0; i < plan->run_as->groups->len; i++)
+      g_string_append_printf (text, " %u", g_array_index (plan->run_as->groups, guint32, i));
+    g_string_append (text, plan->run_as->groups->len > 0 ? "; no capabilities)" : " none; no capabilities)");
+    g_ptr_array_add (plan->notes, g_string_free (g_steal_pointer (&text), FALSE));
+  }
+  return TRUE;
+}
+
 QlHostPlan *
 ql_host_plan_build (const QlMachine *m, const QlHostState *state, GError **error)
 {
@@ -489,6 +521,8 @@ ql_host_plan_build (const QlMachine *m, const QlHostState *state, GError **error
   for (guint i = 0; i < m->taps->len; i++)
     if (!add_tap_step (plan, g_array_index (m->taps, QlMachineTap, i).net, state, error))
       return NULL;
+  if (!add_run_as_steps (plan, m, state, error))
+    return NULL;
   if (!add_isolate_steps (plan, m, state, error))
     return NULL;
   return g_steal_pointer (&plan);

@@ -4,6 +4,7 @@
 #include "ql-host-step.h"
 #include "ql-hugepage-pool.h"
 #include "ql-machine.h"
+#include "ql-run-as.h"
 #include "ql-vfio-plan.h"
 
 /* Every change 'start' will make to the host, as a list of steps decided
@@ -72,11 +73,19 @@ typedef struct {
   char *user;                /* NULL: root's start; else the user's name */
   GArray *vfio_denied;       /* int: groups whose DEVFS/vfio node the user cannot open; only for a user */
   guint64 memlock;           /* RLIMIT_MEMLOCK now (G_MAXUINT64: unlimited); only for a user */
+  /* Root's start: the user QEMU runs as (NULL: root), the owner and mode of
+   * every path it opens and of their ancestors (path -> QlPathInfo*), and
+   * the devfs root those paths were built from. */
+  QlRunAs *run_as;
+  GHashTable *run_as_paths;
+  char *devfs;
+  char *run_as_note;         /* root's start without run-as: how to set it */
 } QlHostState;
 
 typedef struct {
   GPtrArray *steps;          /* QlHostStep*, in the order start applies them */
   GPtrArray *notes;          /* char*: what is left as it is, and why */
+  QlRunAs *run_as;           /* NULL: QEMU runs as whoever starts it; else its uid, gid and groups */
 } QlHostPlan;
 
 void ql_host_link_free (QlHostLink *link);

@@ -25,6 +25,7 @@ static const char *const kind_names[QL_HOST_STEP_MAX] = {
   [QL_HOST_STEP_VTCONSOLE_UNBIND] = "vtconsole-unbind",
   [QL_HOST_STEP_FRAMEBUFFER_UNBIND] = "framebuffer-unbind",
   [QL_HOST_STEP_MODULE_UNLOAD] = "module-unload",
+  [QL_HOST_STEP_CHOWN] = "chown",
 };
 
 const char *const ql_host_framebuffer_drivers[] = { "efi-framebuffer", "simple-framebuffer", "vesa-framebuffer", NULL };
@@ -70,6 +71,7 @@ ql_host_step_new (QlHostStepKind kind, const char *label)
   step->kind = kind;
   step->label = g_strdup (label);
   step->iommu_group = -1;
+  step->run_uid = step->run_gid = -1;
   return step;
 }
 
@@ -91,6 +93,21 @@ ql_host_step_copy (const QlHostStep *s)
   step->cpus_before = g_strdup (s->cpus_before);
   step->vcpus = g_strdup (s->vcpus);
   return step;
+}
+
+static char *
+describe_chown (const QlHostStep *s)
+{
+  g_autoptr(GString) what = g_string_new (NULL);
+
+  if (s->run_uid >= 0)
+    g_string_append_printf (what, "owner %" G_GINT64_FORMAT, s->run_uid);
+  if (s->run_gid >= 0)
+    g_string_append_printf (what, "%sgroup %" G_GINT64_FORMAT, what->len ? ", " : "", s->run_gid);
+  if (s->run_mode_add != 0)
+    g_string_append_printf (what, "%smode +%04o", what->len ? ", " : "", s->run_mode_add);
+  return g_strdup_printf ("give %s  %s%s  (%s; put back after the VM)", s->path, what->str,
+                          s->create ? ", made empty first if absent" : "", s->label);
 }
 
 char *
@@ -129,6 +146,8 @@ ql_host_step_describe (const QlHostStep *s)
     case QL_HOST_STEP_MODULE_UNLOAD:
       return g_strdup_printf ("unload module %s  (if nothing uses it then; modprobe %s after the VM; %s)", s->name,
                               s->name, s->label);
+    case QL_HOST_STEP_CHOWN:
+      return describe_chown (s);
     case QL_HOST_STEP_MAX:
     default:
       return g_strdup ("unknown step");
@@ -142,6 +161,28 @@ set_string_or_null (JsonObject *o, const char *name, const char *value)
     json_object_set_string_member (o, name, value);
   else
     json_object_set_null_member (o, name);
+}
+
+static void
+chown_to_json (JsonObject *o, const QlHostStep *s)
+{
+  json_object_set_string_member (o, "path", s->path);
+  json_object_set_int_member (o, "uid", s->run_uid);
+  json_object_set_int_member (o, "gid", s->run_gid);
+  json_object_set_int_member (o, "add-mode", s->run_mode_add);
+  json_object_set_boolean_member (o, "create", s->create);
+  if (s->has_before)
+    {
+      JsonObject *before = json_object_new ();
+      json_object_set_int_member (before, "uid", s->before_uid);
+      json_object_set_int_member (before, "gid", s->before_gid);
+      json_object_set_int_member (before, "mode", s->before_mode);
+      json_object_set_int_member (before, "dev", (gint64) s->before_dev);
+      json_object_set_int_member (before, "ino", (gint64) s->before_ino);
+      json_object_set_object_member (o, "before", before);
+    }
+  else
+    json_object_set_null_member (o, "before");
 }
 
 JsonObject *
@@ -193,6 +234,9 @@ ql_host_step_to_json (const QlHostStep *s)
     case QL_HOST_STEP_VTCONSOLE_UNBIND:
     case QL_HOST_STEP_MODULE_UNLOAD:
       json_object_set_string_member (o, "name", s->name);
+      break;
+    case QL_HOST_STEP_CHOWN:
+      chown_to_json (o, s);
       break;
     case QL_HOST_STEP_MAX:
     default:
@@ -485,6 +529,53 @@ parse_handover_name (QlHostStep *step, JsonObject *o, GError **error)
   return TRUE;
 }
 
+#define ID_MAX G_GINT64_CONSTANT (0xfffffffe)    /* (uid_t) -1 means "unchanged" to chown (2) */
+
+/* A journal's chown step: what the undo hands back must be a plain owner
+ * and permission bits, and the inode it was taken from. */
+static gboolean
+parse_chown (QlHostStep *step, JsonObject *o, GError **error)
+{
+  JsonNode *before_node = json_object_get_member (o, "before");
+  JsonObject *before;
+  gint64 uid, gid, add, buid, bgid, bmode, dev, ino;
+  const char *path;
+
+  if (!get_string (o, "path", FALSE, &path, error) || !ql_json_get_int (o, "uid", -1, ID_MAX, NULL, &uid, error) ||
+      !ql_json_get_int (o, "gid", -1, ID_MAX, NULL, &gid, error) ||
+      !ql_json_get_int (o, "add-mode", 0, 0777, NULL, &add, error))
+    return FALSE;
+  if (!path_valid (path) || strcmp (path, "/") == 0)
+    return invalid (error, "path", path);
+  before = before_node != NULL && JSON_NODE_HOLDS_OBJECT (before_node) ? json_node_get_object (before_node) : NULL;
+  if (before == NULL)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "'before' is missing: the change was never read");
+      return FALSE;
+    }
+  if (!ql_json_get_int (before, "uid", 0, ID_MAX, NULL, &buid, error) ||
+      !ql_json_get_int (before, "gid", 0, ID_MAX, NULL, &bgid, error) ||
+      !ql_json_get_int (before, "mode", 0, 07777, NULL, &bmode, error) ||
+      !ql_json_get_int (before, "dev", 0, G_MAXINT64, NULL, &dev, error) ||
+      !ql_json_get_int (before, "ino", 1, G_MAXINT64, NULL, &ino, error))
+    {
+      g_prefix_error (error, "'before': ");
+      return FALSE;
+    }
+  step->path = g_strdup (path);
+  step->run_uid = uid;
+  step->run_gid = gid;
+  step->run_mode_add = (guint) add;
+  step->create = json_object_get_boolean_member_with_default (o, "create", FALSE);
+  step->has_before = TRUE;
+  step->before_uid = (guint32) buid;
+  step->before_gid = (guint32) bgid;
+  step->before_mode = (guint32) bmode;
+  step->before_dev = (guint64) dev;
+  step->before_ino = (guint64) ino;
+  return TRUE;
+}
+
 QlHostStep *
 ql_host_step_from_json (JsonObject *o, GError **error)
 {
@@ -528,6 +619,9 @@ ql_host_step_from_json (JsonObject *o, GError **error)
     case QL_HOST_STEP_FRAMEBUFFER_UNBIND:
     case QL_HOST_STEP_MODULE_UNLOAD:
       ok = parse_handover_name (step, o, error);
+      break;
+    case QL_HOST_STEP_CHOWN:
+      ok = parse_chown (step, o, error);
       break;
     case QL_HOST_STEP_MAX:
     default:

@@ -21,6 +21,7 @@ typedef enum {
   QL_HOST_STEP_VTCONSOLE_UNBIND,   /* unbind a framebuffer vtconsole; undo: bind it */
   QL_HOST_STEP_FRAMEBUFFER_UNBIND, /* unbind a platform framebuffer device; undo: bind it */
   QL_HOST_STEP_MODULE_UNLOAD,      /* unload a module without users; undo: modprobe it */
+  QL_HOST_STEP_CHOWN,        /* [vm] run-as: a path QEMU opens given to its user; undo: owner and mode before */
   QL_HOST_STEP_MAX,
 } QlHostStepKind;
 
@@ -44,6 +45,18 @@ typedef struct {
   char *cpus;                /* CPU_ISOLATE: AllowedCPUs= while the VM runs, a kernel cpulist */
   char *cpus_before;         /* CPU_ISOLATE: AllowedCPUs= before; "": not set, all CPUs */
   char *vcpus;               /* CPU_ISOLATE: the CPUs the vCPUs are pinned to (shown) */
+  /* CHOWN (path): the owner, group and mode bits added for the run
+   * (-1: kept); create: made empty first when absent (a file QEMU would
+   * create in a directory it may not write). */
+  gint64 run_uid, run_gid;
+  guint run_mode_add;
+  gboolean create;
+  /* CHOWN: the path as it was, read at start just before the change and
+   * journaled with it; the undo acts only on the same inode, never on a
+   * symbolic link.  has_before: FALSE in a plan, before anything is read. */
+  gboolean has_before;
+  guint32 before_uid, before_gid, before_mode;
+  guint64 before_dev, before_ino;
 } QlHostStep;
 
 #define QL_HOST_STEP_LIMIT 4096    /* more steps than any machine has: a journal is refused beyond */

@@ -74,7 +74,7 @@ static const KeySpec vm_keys[] = {
   { "pci-hotplug", KEY_ENUM, P (vm.pci_hotplug), ql_pci_hotplug_names },
   { "autostart", KEY_BOOL, P (vm.autostart) },
   { "inhibit-sleep", KEY_ENUM, P (vm.inhibit_sleep), ql_inhibit_sleep_names },
-  { "run-as", KEY_UNSUPPORTED },
+  { "run-as", KEY_STRING, P (vm.run_as) },
   END
 };
 
@@ -345,6 +345,8 @@ ql_profile_free (QlProfile *profile)
   g_free (profile->vm.kernel);
   g_free (profile->vm.initrd);
   g_free (profile->vm.append);
+  g_free (profile->vm.run_as);
+  g_free (profile->vm.run_as_where);
   g_free (profile->cpu.model);
   g_free (profile->memory.where);
   cpu_pin_clear (&profile->cpu.pin);
@@ -1340,6 +1342,13 @@ check_vm (Loader *loader)
     report (loader, "vm", p->vm.initrd ? "initrd" : "append", "needs kernel= as well");
   if (p->vm.secure_boot && p->vm.firmware != QL_FIRMWARE_UEFI)
     report (loader, "vm", "secure-boot", "needs firmware=uefi");
+  if (p->vm.run_as != NULL)
+    {
+      g_clear_pointer (&message, g_free);
+      p->vm.run_as_where = key_where (loader, "vm", "run-as");
+      if (!ql_value_user_name_is_valid (p->vm.run_as, &message))
+        report (loader, "vm", "run-as", "%s", message);
+    }
 }
 
 static void

@@ -100,6 +100,8 @@ typedef struct {
     QlPciHotplug pci_hotplug;  /* how the guest hotplugs behind root ports: ACPI (QEMU's default) or PCIe native */
     gboolean autostart;  /* qlaunch-generator makes the VM's unit start with the service manager */
     QlInhibitSleep inhibit_sleep;  /* auto: block while [pci] devices are passed through */
+    char *run_as;        /* the user QEMU runs as when root starts the VM; NULL: the default */
+    char *run_as_where;  /* "FILE:LINE: [vm] run-as" when set */
   } vm;
 
   struct {

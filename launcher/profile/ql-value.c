@@ -338,3 +338,20 @@ ql_value_module_name_is_valid (const char *name, char **ret_message)
     }
   return TRUE;
 }
+
+#define USER_NAME_MAX 32           /* useradd's default limit (LOGIN_NAME_MAX is larger) */
+
+gboolean
+ql_value_user_name_is_valid (const char *name, char **ret_message)
+{
+  gsize len = strlen (name);
+  gboolean ok = len > 0 && len <= USER_NAME_MAX && (g_ascii_islower (name[0]) || name[0] == '_');
+
+  for (gsize i = 1; ok && i < len; i++)
+    ok = g_ascii_islower (name[i]) || g_ascii_isdigit (name[i]) || name[i] == '_' || name[i] == '-' ||
+         (name[i] == '$' && i == len - 1);
+  if (!ok)
+    *ret_message = g_strdup_printf ("'%s' is not a user name (1-%d lower-case letters, digits, '_' and '-', "
+                                    "starting with a letter or '_', like qemu)", name, USER_NAME_MAX);
+  return ok;
+}

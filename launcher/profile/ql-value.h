@@ -49,3 +49,6 @@ gboolean ql_value_unit_name_is_valid (const char *name, char **ret_message);
 /* A kernel module name as modprobe takes it: 1-55 letters, digits, '_'
  * and '-' (the kernel's MODULE_NAME_LEN with its NUL). */
 gboolean ql_value_module_name_is_valid (const char *name, char **ret_message);
+
+/* A user name as useradd accepts it by default (NAME_REGEX). */
+gboolean ql_value_user_name_is_valid (const char *name, char **ret_message);

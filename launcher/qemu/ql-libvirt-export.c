@@ -349,6 +349,10 @@ export_profile_keys (ExCtx *ctx)
     ex_metadata_key (ctx, "vm", "autostart", "true");
   if (p->vm.inhibit_sleep != QL_INHIBIT_SLEEP_AUTO)
     ex_metadata_key (ctx, "vm", "inhibit-sleep", ql_inhibit_sleep_names[p->vm.inhibit_sleep]);
+  /* libvirt's user is qemu.conf's (or a <seclabel model='dac'>); qlaunch's
+   * own start honours the key when it comes back */
+  if (p->vm.run_as != NULL)
+    ex_metadata_key (ctx, "vm", "run-as", p->vm.run_as);
   if (p->shutdown.timeout != 120)
     ex_metadata_key (ctx, "shutdown", "timeout", timeout);
   if (p->shutdown.powerdown_retries != 3)

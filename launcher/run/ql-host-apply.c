@@ -1,6 +1,7 @@
 #include "ql-host-apply.h"
 #include "ql-error.h"
 #include "ql-handover.h"
+#include "ql-host-chown.h"
 #include "ql-host-state.h"
 #include "ql-hugepages.h"
 #include "ql-net-host.h"
@@ -207,6 +208,8 @@ apply_step (const QlMachine *m, const QlHostStep *step, ApplyState *state, GArra
     case QL_HOST_STEP_FRAMEBUFFER_UNBIND:
     case QL_HOST_STEP_MODULE_UNLOAD:
       return apply_handover (vm, step, error);
+    case QL_HOST_STEP_CHOWN:
+      return ql_host_chown_apply (step, error);
     case QL_HOST_STEP_MAX:
     default:
       g_assert_not_reached ();
@@ -265,6 +268,16 @@ ql_host_apply (const QlHostPlan *plan, const QlMachine *m, QlJournal *journal, G
           return FALSE;
         }
       begin_step_stage (stages, step);
+      if (step->kind == QL_HOST_STEP_CHOWN)
+        {
+          /* what the undo gives back is read now, after the steps that
+           * made the path, and journaled before the change */
+          g_autoptr(QlHostStep) read = ql_host_step_copy (step);
+          if (!ql_host_chown_read (read, error) || !ql_journal_record (journal, read, error) ||
+              !apply_step (m, read, &state, passed_fds, error))
+            return FALSE;
+          continue;
+        }
       if (!ql_journal_record (journal, step, error) || !apply_step (m, step, &state, passed_fds, error))
         return FALSE;
     }

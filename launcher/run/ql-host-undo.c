@@ -1,6 +1,7 @@
 #include "ql-host-undo.h"
 #include "ql-error.h"
 #include "ql-handover.h"
+#include "ql-host-chown.h"
 #include "ql-hugepages.h"
 #include "ql-net-host.h"
 #include "ql-pci-power.h"
@@ -202,6 +203,8 @@ undo_step (const QlHostStep *step, const char *sysfs, gboolean start_failed, cha
     case QL_HOST_STEP_FRAMEBUFFER_UNBIND:
     case QL_HOST_STEP_MODULE_UNLOAD:
       return undo_handover (step, sysfs, ret_done, error);
+    case QL_HOST_STEP_CHOWN:
+      return ql_host_chown_undo (step, ret_done, error);
     case QL_HOST_STEP_MAX:
     default:
       g_assert_not_reached ();

@@ -14,6 +14,8 @@
 #include "ql-hotplug.h"
 #include "ql-rom-check.h"
 #include "ql-runtime.h"
+#include "ql-run-as-exec.h"
+#include "ql-setup-plan.h"
 #include "ql-sleep-inhibit.h"
 #include "ql-value.h"
 #include "ql-watchdog.h"
@@ -88,6 +90,7 @@ typedef struct {
   guint signal_ids[3];
   gboolean prepared;          /* the host is ready: QEMU was or is about to be started */
   QlSleepInhibitor *sleep_lock;  /* [vm] inhibit-sleep: logind's lock, until the host is given back */
+  QlRunAs *run_as;            /* [vm] run-as: QEMU's user; NULL: the supervisor's */
 } Supervisor;
 
 /* ---- small helpers ---- */
@@ -564,6 +567,7 @@ report_qemu_progress (gpointer user_data)
 /* ---- spawning ---- */
 
 static pid_t supervisor_pid;
+static QlRunAsCreds run_as_creds;
 static cpu_set_t emulator_cpus;
 static gboolean emulator_pinned;
 
@@ -584,6 +588,8 @@ child_setup (gpointer user_data)
    * before the guest runs.  A failure shows when the threads are pinned. */
   if (emulator_pinned)
     sched_setaffinity (0, sizeof emulator_cpus, &emulator_cpus);
+  /* last: the steps above need the supervisor's credentials */
+  ql_run_as_creds_enter (&run_as_creds, SIGTERM, supervisor_pid);
 }
 
 static gboolean
@@ -611,6 +617,8 @@ spawn_qemu (Supervisor *s, GError **error)
     }
   g_array_set_size (s->passed_fds, 0);
   supervisor_pid = getpid ();
+  ql_run_as_creds_set (&run_as_creds, s->run_as,
+                       s->m->hostdevs->len > 0 ? ql_setup_memlock_bytes (s->m->profile) : 0);
   emulator_pinned = s->m->pin != NULL && s->m->pin->emulator != NULL;
   if (emulator_pinned)
     ql_pin_to_cpu_set (s->m->pin->emulator, &emulator_cpus);
@@ -680,6 +688,8 @@ prepare_host (Supervisor *s, GError **error)
   for (guint i = 0; i < notes->len; i++)
     g_message ("%s: %s", s->name, (char *) notes->pdata[i]);
   extend_start_for_hugepages (plan);
+  if (plan->run_as != NULL)
+    s->run_as = ql_run_as_copy (plan->run_as);
   return ql_host_apply (plan, s->m, s->journal, s->passed_fds, s->opts->stages, start_interrupted, s, error);
 }
 
@@ -724,6 +734,13 @@ classify_exit (Supervisor *s, char **ret_reason, char **ret_message)
     ? g_strdup_printf ("killed by signal %d (%s)", WTERMSIG (status), g_strsignal (WTERMSIG (status)))
     : g_strdup_printf ("exited with status %d", WEXITSTATUS (status));
 
+  if (!s->running && s->run_as != NULL && WIFEXITED (status) && WEXITSTATUS (status) == QL_RUN_AS_EXIT_STATUS)
+    {
+      *ret_reason = g_strdup ("start-failed");
+      *ret_message = g_strdup_printf ("QEMU could not be started as %s (uid %u, gid %u); the line above says why",
+                                      s->run_as->user, s->run_as->uid, s->run_as->gid);
+      return QL_EXIT_START_FAILED;
+    }
   if (!s->running)
     {
       *ret_reason = g_strdup ("start-failed");
@@ -963,6 +980,7 @@ supervisor_done (Supervisor *s)
   g_free (s->shutdown_reason);
   g_clear_pointer (&s->cpus_fast, json_node_unref);
   ql_journal_free (s->journal);
+  ql_run_as_free (s->run_as);
   g_main_loop_unref (s->loop);
 }
 

@@ -421,6 +421,37 @@ else not_ok "plan after release=vfio: $("$QL" plan keep 2>&1 | tr '\n' ' ')"; fi
 expect_driver "unbind gives a released device back to e1000e" "$GPU" e1000e
 echo "$pm_before" > $pm/control
 
+# ---- run-as: root's start, QEMU as nobody; the group node handed back ----
+# release=vfio keeps the group's node after the VM, so that its owner can be seen
+write_profile runas "run-as=nobody" <<PROFILE
+[pci gpu]
+host=$GPU
+release=vfio
+PROFILE
+group=$(basename "$(readlink /sys/bus/pci/devices/$GPU/iommu_group)")
+nobody_uid=$(id -u nobody)
+if "$QL" start runas --detach > $T/runas.log 2>&1; then
+  ok "run-as: start with [pci gpu] as root, QEMU as nobody"
+  qpid=$(status_field qemu-pid)
+  creds=$(grep -E '^(Uid|Gid|Groups|CapEff):' /proc/$qpid/status | tr '\t\n' '  ')
+  if [ "$(awk '/^Uid:/ {print $2 $3 $4 $5}' /proc/$qpid/status)" = "$nobody_uid$nobody_uid$nobody_uid$nobody_uid" ] &&
+     grep -q '^CapEff:[[:space:]]*0000000000000000$' /proc/$qpid/status; then
+    ok "run-as: QEMU's uid is nobody's, no capabilities ($creds)"
+  else not_ok "run-as: QEMU's credentials: $creds"; fi
+  [ "$(stat -c %u /dev/vfio/$group)" = "$nobody_uid" ] && ok "run-as: /dev/vfio/$group is nobody's while the VM runs" ||
+    not_ok "run-as: /dev/vfio/$group is $(stat -c '%u:%g %a' /dev/vfio/$group) while the VM runs"
+  if out=$(qmp "$rt/qmp.sock" wait-pci 120 "0=8086:10d3"); then ok "run-as: query-pci shows the device ($out)"
+  else not_ok "run-as: query-pci: $out"; fi
+  "$QL" kill lab > $T/runas-kill.log 2>&1
+  expect_driver "run-as, release=vfio: the device stays on vfio-pci" "$GPU" vfio-pci
+  [ "$(stat -c '%u:%g %a' /dev/vfio/$group)" = "0:0 600" ] && ok "run-as: /dev/vfio/$group is root's, 0600, after the VM" ||
+    not_ok "run-as: /dev/vfio/$group is $(stat -c '%u:%g %a' /dev/vfio/$group) after the VM"
+  host_clean "run-as: nothing else is left"
+else not_ok "run-as: start: $(tr '\n' ' ' < $T/runas.log)"; fi
+"$QL" kill lab > /dev/null 2>&1; "$QL" recover lab > /dev/null 2>&1
+"$QL" unbind "$GPU" > $T/unbind.log 2>&1
+expect_driver "run-as: unbind gives the device back to e1000e" "$GPU" e1000e
+
 # ---- a user's VM: host-setup once as root, then start as nobody ----
 # The chroot's /etc is the host's, read-only: host-setup writes into $T/etc.
 U=nobody
