@@ -14,7 +14,8 @@
  * check no capability; the runtime and state files are root's; systemd
  * grants StartUnit and SetUnitProperties to a caller of uid 0 over the bus
  * (sd_bus_query_sender_privilege: the bus gives it no capabilities to check,
- * so it compares uids).  So no CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, CAP_CHOWN. */
+ * so it compares uids).  So no CAP_DAC_OVERRIDE or CAP_SYS_ADMIN; CAP_CHOWN only to
+ * take back what [vm] run-as handed to QEMU's user. */
 static void
 add_step_caps (const QlHostStep *step, GArray *keep)
 {
@@ -28,6 +29,11 @@ add_step_caps (const QlHostStep *step, GArray *keep)
       break;
     case QL_HOST_STEP_MODULE_UNLOAD:
       cap = CAP_SYS_MODULE;    /* modprobe loads the module again; it inherits the set */
+      break;
+    case QL_HOST_STEP_CHOWN:
+      /* the owner back to root, and the mode of a file QEMU's user owns now */
+      g_array_append_val (keep, (int) { CAP_FOWNER });
+      cap = CAP_CHOWN;
       break;
     case QL_HOST_STEP_SSDT:
     case QL_HOST_STEP_NVRAM:
