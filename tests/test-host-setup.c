@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 #include <pwd.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -612,6 +613,78 @@ with_sysfs (gconstpointer data)
   g_clear_pointer (&sysfs, g_free);
 }
 
+/* The profile is the user's, read by root: host-setup runs nothing it
+ * names (a [qemu] binary asked its version for rom-acpi with
+ * pci-hotplug=native) and opens no disk it names. */
+static void
+test_runs_nothing (void)
+{
+  g_autofree char *profile = g_build_filename (root, "profiles", "evil.ini", NULL);
+  g_autofree char *binary = g_build_filename (root, "evil-qemu", NULL);
+  g_autofree char *marker = g_build_filename (root, "evil-ran", NULL);
+  g_autofree char *disk = g_build_filename (root, "evil-disk", NULL);
+  g_autofree char *script = g_strdup_printf ("#!/bin/sh\ntouch '%s'\necho 'QEMU emulator version 9.2.0'\n", marker);
+  g_autofree char *text = NULL, *out = NULL, *err = NULL;
+  char events[4096];
+  int watch = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+
+  write_text (binary, script);
+  g_assert_cmpint (chmod (binary, 0755), ==, 0);
+  write_text (disk, "QFI\xfb");
+  text = g_strdup_printf ("[vm]\nname=evil\naccel=tcg\nfirmware=bios\npci-hotplug=native\n[memory]\nsize=64M\n"
+                          "[pci gpu]\nhost=0000:01:00.0\nrom-acpi=true\nrom=%s\n[disk d]\nfile=%s\n[qemu]\nbinary=%s\n",
+                          disk, disk, binary);
+  write_text (profile, text);
+  g_assert_cmpint (watch, >=, 0);
+  g_assert_cmpint (inotify_add_watch (watch, disk, IN_OPEN), >=, 0);
+  run_qlaunch (&out, &err, "host-setup", profile, "--user", user, "--dry-run", NULL);
+  g_test_message ("dry run: %s%s", out, err);
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (read (watch, events, sizeof events), <, 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  /* the same profile's plan (a start's left half) does ask: the binary is what shows it */
+  run_qlaunch (&out, &err, "plan", profile, NULL);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (read (watch, events, sizeof events), >, 0);
+  close (watch);
+  g_unlink (marker);
+  g_unlink (profile);
+}
+
+/* A disk's format is probed only from a regular file or a block device:
+ * a device node that acts when opened (a watchdog) is not opened. */
+static void
+test_disk_probe_opens_no_device (void)
+{
+  g_autofree char *node = g_build_filename (root, "watchdog0", NULL);
+  g_autofree char *image = g_build_filename (root, "image.qcow2", NULL);
+  g_autofree char *text = g_strdup_printf ("[vm]\nname=d\naccel=tcg\nfirmware=bios\n[disk a]\nfile=%s\n"
+                                           "[disk b]\nfile=%s\n", node, image);
+  g_autoptr(QlProfile) profile = NULL;
+  g_autoptr(GError) error = NULL;
+  char events[4096];
+  int watch = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+
+  if (!as_root)
+    {
+      g_test_skip ("making a device node needs root");
+      close (watch);
+      return;
+    }
+  g_assert_cmpint (mknod (node, S_IFCHR | 0600, makedev (1, 3)), ==, 0);
+  write_text (image, "QFI\xfb and the rest");
+  g_assert_cmpint (inotify_add_watch (watch, node, IN_OPEN), >=, 0);
+  profile = ql_profile_load_from_data (text, "/d.ini", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (read (watch, events, sizeof events), <, 0);
+  g_assert_cmpint (((QlDisk *) profile->disks->pdata[0])->format, ==, QL_DISK_FORMAT_RAW);
+  g_assert_cmpint (((QlDisk *) profile->disks->pdata[1])->format, ==, QL_DISK_FORMAT_QCOW2);
+  close (watch);
+  g_unlink (node);
+  g_unlink (image);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -626,6 +699,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/host-setup/hostile-manifest", test_hostile_manifest, with_sysfs);
   g_test_add_data_func ("/host-setup/names", test_names, with_sysfs);
   g_test_add_data_func ("/host-setup/1g-pages", test_1g_pages, with_sysfs);
+  g_test_add_data_func ("/host-setup/runs-nothing", test_runs_nothing, with_sysfs);
+  g_test_add_func ("/host-setup/disk-probe-opens-no-device", test_disk_probe_opens_no_device);
   g_test_add_func ("/host-setup/user-plan", test_user_plan);
   g_test_add_func ("/host-setup/user-start", test_user_start);
   status = g_test_run ();

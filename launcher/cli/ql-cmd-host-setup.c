@@ -48,7 +48,7 @@ vm_name_of (const char *arg, GError **error)
     return g_strdup (arg);
   if (path == NULL)
     path = ql_paths_find_profile (arg, error);
-  if (path == NULL || (profile = ql_profile_load (path, error)) == NULL)
+  if (path == NULL || (profile = ql_profile_load_for_setup (path, error)) == NULL)
     return NULL;
   return g_strdup (profile->vm.name);
 }
@@ -64,7 +64,7 @@ set_up (const char *profile, const char *user_arg, gboolean dry_run)
   uid_t uid = 0;
   gboolean ok;
 
-  if ((prepared = ql_prepare (profile, &error)) == NULL || !resolve_user (user_arg, &user, &uid, &error) ||
+  if ((prepared = ql_prepare_for_setup (profile, &error)) == NULL || !resolve_user (user_arg, &user, &uid, &error) ||
       (plan = ql_host_setup_plan (prepared, user, &error)) == NULL)
     {
       ql_cmd_print_error (error);
