@@ -149,7 +149,7 @@ node_owned_by (int group, uid_t uid)
 static void
 test_dry_run (void)
 {
-  g_autofree char *before = snapshot (), *after = NULL, *out = NULL, *err = NULL;
+  g_autofree char *before = snapshot (), *after = NULL, *out = NULL, *err = NULL, *devices = NULL;
 
   g_assert_cmpint (host_setup (&out, &err, "--dry-run"), ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
@@ -166,6 +166,9 @@ test_dry_run (void)
       g_assert_nonnull (strstr (out, block->str));
     }
   g_assert_nonnull (strstr (out, "/vfio/1 to "));
+  devices = g_strdup_printf ("devices %s gets (through their IOMMU groups):\n    [pci gpu]: 0000:01:00.0 ", user);
+  g_assert_nonnull (strstr (out, devices));
+  g_assert_nonnull (strstr (out, "\n    in the same IOMMU group, not passed through: 0000:00:01.0 "));
   g_assert_nonnull (strstr (out, "    update-initramfs -u -k all   # the initramfs gets the vfio-pci options\n"));
   g_assert_nonnull (strstr (out, "    reboot; or, for this boot: qlaunch bind 0000:01:00.0 0000:01:00.1\n"));
   g_assert_nonnull (strstr (out, "    sysctl vm.nr_hugepages=1024"));
@@ -685,6 +688,48 @@ test_disk_probe_opens_no_device (void)
   g_unlink (image);
 }
 
+/* A device whose group node gives the user DMA to what the host needs is
+ * refused before anything changes: the boot VGA, a NIC, a device whose ids
+ * another host device shares; --force lets root allow them, and the dry
+ * run shows each device and its group's other members. */
+static void
+test_risky_devices (void)
+{
+  g_autofree char *profile = g_build_filename (root, "profiles", "risky.ini", NULL);
+  g_autofree char *before = snapshot (), *after = NULL, *out = NULL, *err = NULL;
+  g_autofree char *risky_manifest = g_build_filename (state_base, "risky", "host-setup.json", NULL);
+
+  write_text (profile, "[vm]\nname=risky\naccel=tcg\nfirmware=bios\n[memory]\nsize=64M\n"
+                       "[pci gpu]\nhost=0000:02:00.0\n[pci nic]\nhost=0000:03:00.0\n");
+  for (guint i = 0; i < 2; i++)
+    {
+      g_clear_pointer (&out, g_free);
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (run_qlaunch (&out, &err, "host-setup", profile, "--user", user, i ? "--dry-run" : NULL, NULL),
+                       ==, 1);
+      g_assert_nonnull (strstr (err, "host-setup for VM 'risky' changed nothing: "));
+      g_assert_nonnull (strstr (err, "\n[pci gpu]: 0000:02:00.0 is the host's boot VGA: its console\n"));
+      g_assert_nonnull (strstr (err, "\n[pci nic]: 0000:03:00.0 is a network controller: "));
+      g_assert_nonnull (strstr (err, "\n[pci nic]: 0000:04:00.0 has the same ids 8086:10d3 and is not passed "
+                                     "through, yet vfio-pci ids= takes it at boot too\n"));
+      g_assert_nonnull (strstr (err, "run again with --force"));
+      g_assert_nonnull (strstr (out, "\n    [pci gpu]: 0000:02:00.0 "));
+      g_assert_nonnull (strstr (out, "class 030000"));
+      g_assert_nonnull (strstr (out, "driver nouveau, IOMMU group 2, the boot VGA\n"));
+      g_assert_nonnull (strstr (out, "\n    [pci gpu]: 0000:02:00.1 "));
+      g_assert_null (strstr (out, "would (a dry run"));
+    }
+  after = snapshot ();
+  g_assert_cmpstr (after, ==, before);
+  g_assert_false (g_file_test (risky_manifest, G_FILE_TEST_EXISTS));
+  /* the audio function is in the GPU's group: given with it, or the group is not the user's to have */
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", profile, "--user", user, "--dry-run", "--force", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "note: --force: [pci gpu]: 0000:02:00.0 is the host's boot VGA"));
+  g_assert_nonnull (strstr (out, "would (a dry run: nothing is changed)"));
+  g_unlink (profile);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -699,6 +744,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/host-setup/hostile-manifest", test_hostile_manifest, with_sysfs);
   g_test_add_data_func ("/host-setup/names", test_names, with_sysfs);
   g_test_add_data_func ("/host-setup/1g-pages", test_1g_pages, with_sysfs);
+  g_test_add_data_func ("/host-setup/risky-devices", test_risky_devices, with_sysfs);
   g_test_add_data_func ("/host-setup/runs-nothing", test_runs_nothing, with_sysfs);
   g_test_add_func ("/host-setup/disk-probe-opens-no-device", test_disk_probe_opens_no_device);
   g_test_add_func ("/host-setup/user-plan", test_user_plan);

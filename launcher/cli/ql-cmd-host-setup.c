@@ -54,7 +54,7 @@ vm_name_of (const char *arg, GError **error)
 }
 
 static int
-set_up (const char *profile, const char *user_arg, gboolean dry_run)
+set_up (const char *profile, const char *user_arg, gboolean dry_run, gboolean force)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(QlPrepared) prepared = NULL;
@@ -65,13 +65,14 @@ set_up (const char *profile, const char *user_arg, gboolean dry_run)
   gboolean ok;
 
   if ((prepared = ql_prepare_for_setup (profile, &error)) == NULL || !resolve_user (user_arg, &user, &uid, &error) ||
-      (plan = ql_host_setup_plan (prepared, user, &error)) == NULL)
+      (plan = ql_host_setup_plan (prepared, user, force, &error)) == NULL)
     {
       ql_cmd_print_error (error);
       return 1;
     }
   ok = dry_run ? ql_host_setup_describe (plan, out, &error) : ql_host_setup_apply (plan, uid, out, &error);
   fputs (out->str, stdout);
+  fflush (stdout);
   if (!ok)
     ql_cmd_print_error (error);
   return ok ? 0 : 1;
@@ -81,10 +82,12 @@ int
 ql_cmd_host_setup (int argc, char **argv)
 {
   g_autofree char *user = NULL;
-  gboolean undo = FALSE, dry_run = FALSE;
+  gboolean undo = FALSE, dry_run = FALSE, force = FALSE;
   const GOptionEntry entries[] = {
     { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "The user who starts the VM (default: $SUDO_USER)", "USER" },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print every file and line it would write; change nothing", NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Give the user storage, network or bridge functions, the boot VGA, "
+      "devices in use, or devices whose ids other host devices share (refused without it)", NULL },
     { "undo", 0, 0, G_OPTION_ARG_NONE, &undo, "Remove what host-setup made for the VM (its record says what)", NULL },
     { NULL }
   };
@@ -104,7 +107,7 @@ ql_cmd_host_setup (int argc, char **argv)
   if (!ql_cmd_parse (context, &argc, &argv, 1, 1))
     return 1;
   if (!undo)
-    return set_up (argv[1], user, dry_run);
+    return set_up (argv[1], user, dry_run, force);
   if (dry_run)
     {
       g_printerr ("qlaunch: --undo does not take --dry-run; what it removes is in the VM's record "

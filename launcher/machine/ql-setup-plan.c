@@ -1,6 +1,7 @@
 #include "ql-setup-plan.h"
 #include "ql-error.h"
 #include "ql-hugepage-pool.h"
+#include "ql-setup-devices.h"
 
 #include <string.h>
 
@@ -64,6 +65,8 @@ ql_setup_plan_free (QlSetupPlan *plan)
   g_clear_pointer (&plan->softdep_modules, g_ptr_array_unref);
   g_clear_pointer (&plan->commands, g_ptr_array_unref);
   g_clear_pointer (&plan->notes, g_ptr_array_unref);
+  g_clear_pointer (&plan->devices, g_ptr_array_unref);
+  g_clear_pointer (&plan->refused, g_ptr_array_unref);
   g_free (plan);
 }
 
@@ -101,7 +104,7 @@ group_listed (GArray *groups, int group)
 /* Each function passed through, as the host has it; FALSE (with the
  * problem) for one that is not there or not in an IOMMU group. */
 static gboolean
-collect_devices (const QlMachine *m, const QlSetupFacts *facts, GPtrArray *devices, GError **error)
+collect_devices (const QlMachine *m, const QlSetupFacts *facts, GPtrArray *devices, GArray *given, GError **error)
 {
   for (guint i = 0; i < m->hostdevs->len; i++)
     {
@@ -129,6 +132,7 @@ collect_devices (const QlMachine *m, const QlSetupFacts *facts, GPtrArray *devic
               return FALSE;
             }
           g_ptr_array_add (devices, (gpointer) d);
+          g_array_append_val (given, ((QlSetupDevice) { .device = d, .pci = h->pci->id }));
         }
     }
   return TRUE;
@@ -168,28 +172,6 @@ collect_modules (QlSetupPlan *plan, GPtrArray *devices, const QlSetupFacts *fact
       g_ptr_array_add (plan->softdep_modules, g_strdup (facts->previous_modules[i]));
   /* in name order, so that a rerun writes the same file whichever drivers it sees */
   g_ptr_array_sort (plan->softdep_modules, compare_strings);
-}
-
-/* ids= claims every device with these ids, also one the host keeps. */
-static void
-note_id_twins (QlSetupPlan *plan, GPtrArray *devices, const QlPciHost *pci)
-{
-  for (guint i = 0; i < pci->devices->len; i++)
-    {
-      const QlPciDevice *other = pci->devices->pdata[i];
-      gboolean passed = FALSE, twin = FALSE;
-
-      for (guint j = 0; j < devices->len; j++)
-        {
-          const QlPciDevice *d = devices->pdata[j];
-          passed |= d == other;
-          twin |= d->vendor == other->vendor && d->device == other->device;
-        }
-      if (twin && !passed)
-        g_ptr_array_add (plan->notes, g_strdup_printf ("%s has the same ids %04x:%04x and is not passed through, "
-                                                       "yet vfio-pci ids= takes it at boot too", other->address,
-                                                       other->vendor, other->device));
-    }
 }
 
 static void
@@ -286,7 +268,6 @@ add_passthrough (QlSetupPlan *plan, const QlMachine *m, GPtrArray *devices, cons
   g_autoptr(GString) addresses = g_string_new (NULL);
 
   collect_modules (plan, devices, facts);
-  note_id_twins (plan, devices, facts->pci);
   add_modprobe_files (plan, devices);
   add_udev_file (plan, devices);
   add_limits_file (plan, m->profile);
@@ -320,6 +301,7 @@ ql_setup_plan_build (const QlMachine *m, const QlSetupFacts *facts, GError **err
 {
   g_autoptr(QlSetupPlan) plan = g_new0 (QlSetupPlan, 1);
   g_autoptr(GPtrArray) devices = g_ptr_array_new ();
+  g_autoptr(GArray) given = g_array_new (FALSE, FALSE, sizeof (QlSetupDevice));
   const char *vm = m->profile->vm.name;
 
   if (!check_name ("The VM name", vm, "; give the VM such a [vm] name", error) ||
@@ -333,11 +315,21 @@ ql_setup_plan_build (const QlMachine *m, const QlSetupFacts *facts, GError **err
   plan->softdep_modules = g_ptr_array_new_with_free_func (g_free);
   plan->commands = g_ptr_array_new_with_free_func (g_free);
   plan->notes = g_ptr_array_new_with_free_func (g_free);
+  plan->devices = g_ptr_array_new_with_free_func (g_free);
+  plan->refused = g_ptr_array_new_with_free_func (g_free);
 
-  if (!collect_devices (m, facts, devices, error))
+  if (!collect_devices (m, facts, devices, given, error))
     return NULL;
   if (devices->len > 0)
-    add_passthrough (plan, m, devices, facts);
+    {
+      ql_setup_devices_describe (facts->pci, given, plan->devices);
+      ql_setup_devices_check (facts->pci, given, plan->refused);
+      for (guint i = 0; facts->force && i < plan->refused->len; i++)
+        g_ptr_array_add (plan->notes, g_strdup_printf ("--force: %s", (const char *) plan->refused->pdata[i]));
+      if (facts->force)
+        g_ptr_array_set_size (plan->refused, 0);
+      add_passthrough (plan, m, devices, facts);
+    }
   add_hugepages (plan, m->profile);
   for (guint i = 0; i < m->taps->len; i++)
     g_ptr_array_add (plan->taps, (gpointer) g_array_index (m->taps, QlMachineTap, i).net);

@@ -33,6 +33,7 @@ typedef struct {
   GHashTable *driver_modules;  /* PCI driver name -> its module; a driver not in it is built in */
   const char *const *previous_modules;  /* softdep modules an earlier host-setup wrote (its manifest); NULL: none */
   const char *initramfs_command;   /* how this host rebuilds its initramfs; NULL: unknown */
+  gboolean force;            /* root's --force: risky devices (ql-setup-devices.h) are notes, not refused */
 } QlSetupFacts;
 
 typedef struct {
@@ -44,6 +45,8 @@ typedef struct {
   GPtrArray *softdep_modules;  /* char*: the modules the softdep lines name (kept in the manifest) */
   GPtrArray *commands;       /* char*: what root runs by hand afterwards, in order */
   GPtrArray *notes;          /* char*: what the files cannot do, and why */
+  GPtrArray *devices;        /* char*: each device and the other members of its group, as the host has them */
+  GPtrArray *refused;        /* char*: why a device may not be given (empty with force): nothing is applied */
 } QlSetupPlan;
 
 /* RLIMIT_MEMLOCK for a VM that passes devices through: VFIO pins all guest

@@ -2,6 +2,7 @@
 #include "ql-error.h"
 #include "ql-net-host.h"
 #include "ql-paths.h"
+#include "ql-pci-scan.h"
 #include "ql-prepare.h"
 #include "ql-setup-host.h"
 #include "ql-setup-manifest.h"
@@ -183,13 +184,13 @@ check_foreign (const QlSetupPlan *plan, const QlSetupManifest *previous, GError 
 /* The plan for user, from the host as it is and the softdep modules an
  * earlier run recorded (the devices may be on vfio-pci by now). */
 QlSetupPlan *
-ql_host_setup_plan (const QlPrepared *prepared, const char *user, GError **error)
+ql_host_setup_plan (const QlPrepared *prepared, const char *user, gboolean force, GError **error)
 {
   g_autoptr(QlSetupManifest) previous = NULL;
   g_autoptr(GHashTable) modules = ql_setup_read_driver_modules (ql_paths_sysfs (), prepared->host->pci);
   g_autoptr(GPtrArray) previous_modules = g_ptr_array_new ();
   QlSetupFacts facts = { .user = user, .pci = prepared->host->pci, .pci_error = prepared->host->pci_error,
-                         .driver_modules = modules };
+                         .driver_modules = modules, .force = force };
   gboolean exists;
 
   previous = ql_setup_manifest_load (prepared->profile->vm.name, &exists, error);
@@ -200,7 +201,36 @@ ql_host_setup_plan (const QlPrepared *prepared, const char *user, GError **error
   g_ptr_array_add (previous_modules, NULL);
   facts.previous_modules = (const char *const *) previous_modules->pdata;
   facts.initramfs_command = ql_setup_initramfs_command (ql_paths_etc ());
+  /* a device the host uses now is one it needs */
+  if (prepared->host->pci != NULL)
+    ql_pci_host_find_holders (prepared->host->pci, ql_paths_procfs (), ql_paths_devfs (), NULL, NULL);
   return ql_setup_plan_build (prepared->machine, &facts, error);
+}
+
+static void
+append_devices (const QlSetupPlan *plan, GString *out)
+{
+  if (plan->devices->len > 0)
+    g_string_append_printf (out, "devices %s gets (through their IOMMU groups):\n", plan->user);
+  for (guint i = 0; i < plan->devices->len; i++)
+    g_string_append_printf (out, "    %s\n", (const char *) plan->devices->pdata[i]);
+}
+
+/* Risky devices stop host-setup before anything changes, unless --force. */
+static gboolean
+check_refused (const QlSetupPlan *plan, GError **error)
+{
+  g_autoptr(GString) all = g_string_new (NULL);
+
+  if (plan->refused->len == 0)
+    return TRUE;
+  for (guint i = 0; i < plan->refused->len; i++)
+    g_string_append_printf (all, "\n%s", (const char *) plan->refused->pdata[i]);
+  g_set_error (error, QL_ERROR, QL_ERROR_HOST,
+               "host-setup for VM '%s' changed nothing: %s would own each device's IOMMU group, and with it DMA "
+               "to what the device reaches:%s\nFix: pass through other devices; or, when this host can spare "
+               "them (see the list with --dry-run), run again with --force", plan->vm, plan->user, all->str);
+  return FALSE;
 }
 
 static void
@@ -223,6 +253,9 @@ ql_host_setup_describe (const QlSetupPlan *plan, GString *out, GError **error)
 
   previous = ql_setup_manifest_load (plan->vm, &exists, error);
   if ((previous == NULL && exists) || !check_foreign (plan, previous, error))
+    return FALSE;
+  append_devices (plan, out);
+  if (!check_refused (plan, error))
     return FALSE;
   g_string_append_printf (out, "host-setup for VM '%s' and user %s would (a dry run: nothing is changed):\n",
                           plan->vm, plan->user);
@@ -334,6 +367,9 @@ ql_host_setup_apply (const QlSetupPlan *plan, uid_t uid, GString *out, GError **
   g_autoptr(GError) save_error = NULL;
   gboolean exists, ok;
 
+  append_devices (plan, out);
+  if (!check_refused (plan, error))
+    return FALSE;
   m = ql_setup_manifest_load (plan->vm, &exists, error);
   if ((m == NULL && exists) || !check_foreign (plan, m, error))
     return FALSE;

@@ -13,13 +13,16 @@
  * undone from that record alone. */
 
 /* The plan for user from the host as it is now: the devices' drivers'
- * modules, this host's initramfs tool, and the softdep modules an earlier
- * run recorded (the devices may be on vfio-pci by now). */
-QlSetupPlan *ql_host_setup_plan (const QlPrepared *prepared, const char *user, GError **error);
+ * modules and who holds them open, this host's initramfs tool, and the
+ * softdep modules an earlier run recorded (the devices may be on vfio-pci
+ * by now).  force: root's --force, risky devices allowed
+ * (ql-setup-devices.h). */
+QlSetupPlan *ql_host_setup_plan (const QlPrepared *prepared, const char *user, gboolean force, GError **error);
 
-/* What host-setup would do, every file with its exact lines; changes
- * nothing.  FALSE as apply would refuse (a file that is not
- * host-setup's). */
+/* What host-setup would do: the devices the user gets (with their groups'
+ * other members), every file with its exact lines; changes nothing.
+ * FALSE as apply would refuse (a risky device without --force, a file that
+ * is not host-setup's). */
 gboolean ql_host_setup_describe (const QlSetupPlan *plan, GString *out, GError **error);
 
 /* Applies the plan for uid; idempotent: a file that has the text already
