@@ -264,14 +264,14 @@ test_apply_undo (void)
   g_assert_cmpstr (again, ==, manifest_text);
 
   g_clear_pointer (&out, g_free);
-  g_assert_cmpint (run_qlaunch (NULL, NULL, "host-setup", "setup", "--undo", "--dry-run", NULL), ==, 1);
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "host-setup", "setup", "--undo", "--user", user, "--dry-run", NULL), ==, 1);
   g_assert_true (g_file_test (manifest, G_FILE_TEST_EXISTS));
-  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "setup", "--undo", NULL), ==, 0);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 0);
   after = snapshot ();
   g_assert_cmpstr (after, ==, before);
   g_assert_false (g_file_test (manifest, G_FILE_TEST_EXISTS));
   g_clear_pointer (&out, g_free);
-  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "setup", "--undo", NULL), ==, 0);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "no record for VM 'setup': nothing to undo"));
 }
 
@@ -372,7 +372,7 @@ test_hostile_manifest (void)
       g_test_message ("planted: %s", cases[i].what);
       write_text (manifest, text);
       g_assert_cmpint (chmod (manifest, 0600), ==, 0);
-      g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", NULL), ==, 1);
+      g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 1);
       g_assert_nonnull (strstr (err, "is damaged, nothing was done: "));
       g_assert_nonnull (strstr (err, cases[i].expect));
       left = read_text (victim);
@@ -383,12 +383,12 @@ test_hostile_manifest (void)
     g_autofree char *err = NULL, *elsewhere = g_build_filename (root, "elsewhere.json", NULL);
 
     g_assert_cmpint (chmod (manifest, 0666), ==, 0);
-    g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", NULL), ==, 1);
+    g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 1);
     g_assert_nonnull (strstr (err, "is not trusted, nothing was done: others may write it"));
     g_assert_cmpint (rename (manifest, elsewhere), ==, 0);
     g_assert_cmpint (symlink (elsewhere, manifest), ==, 0);
     g_clear_pointer (&err, g_free);
-    g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", NULL), ==, 1);
+    g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 1);
     g_assert_nonnull (strstr (err, "is not trusted, nothing was done: it is not a regular file"));
     g_assert_cmpint (g_unlink (manifest), ==, 0);
     if (as_root)
@@ -397,7 +397,7 @@ test_hostile_manifest (void)
         g_assert_cmpint (chmod (manifest, 0600), ==, 0);
         g_assert_cmpint (chown (manifest, user_uid, user_uid), ==, 0);
         g_clear_pointer (&err, g_free);
-        g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", NULL), ==, 1);
+        g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 1);
         g_assert_nonnull (strstr (err, "is not trusted, nothing was done: it is owned by another user"));
         g_assert_cmpint (g_unlink (manifest), ==, 0);
       }
@@ -730,6 +730,79 @@ test_risky_devices (void)
   g_unlink (profile);
 }
 
+/* Another user than the host's: daemon (or root) stands for bob. */
+static const char *
+other_user (void)
+{
+  return getpwnam ("daemon") != NULL ? "daemon" : "root";
+}
+
+/* A VM set up for one user is not taken over through its name: not by a
+ * run for another user, nor undone by one; the record's user is needed. */
+static void
+test_takeover (void)
+{
+  g_autofree char *before = snapshot (), *set_up = NULL, *err = NULL, *out = NULL, *after = NULL, *fix = NULL;
+
+  g_assert_cmpint (host_setup (NULL, NULL, NULL), ==, 0);
+  set_up = snapshot ();
+  g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--user", other_user (), NULL), ==, 1);
+  fix = g_strdup_printf ("the VM is set up for %s, not %s. Fix: ", user, other_user ());
+  g_assert_nonnull (strstr (err, fix));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", "--user", other_user (), NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "changed nothing: the VM is set up for "));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "--undo needs --user USER"));
+  after = snapshot ();
+  g_assert_cmpstr (after, ==, set_up);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "host-setup --undo for VM 'setup', set up for "));
+  g_clear_pointer (&after, g_free);
+  after = snapshot ();
+  g_assert_cmpstr (after, ==, before);
+}
+
+/* An IOMMU group is one user's: not one another VM's rule gives to
+ * another user, nor one whose node another user has now. */
+static void
+test_group_taken (void)
+{
+  g_autofree char *rule = etc_file ("udev/rules.d/70-qlaunch-bobs.rules");
+  g_autofree char *node = g_build_filename (dev, "vfio", "1", NULL);
+  g_autofree char *text = g_strdup_printf ("SUBSYSTEM==\"vfio\", KERNEL==\"1\", OWNER=\"%s\", MODE=\"0600\"\n",
+                                           other_user ());
+  g_autofree char *before = NULL, *after = NULL, *err = NULL, *claim = NULL;
+  struct passwd *bob = getpwnam (other_user ());
+
+  write_text (rule, text);
+  before = snapshot ();
+  g_assert_cmpint (host_setup (NULL, &err, NULL), ==, 1);
+  claim = g_strdup_printf ("IOMMU group 1 is %s's by %s (another VM's host-setup)", other_user (), rule);
+  g_assert_nonnull (strstr (err, claim));
+  g_assert_cmpint (g_unlink (rule), ==, 0);
+  if (as_root && bob->pw_uid != 0)
+    {
+      g_autofree char *owned = g_strdup_printf ("'%s' belongs to uid %u: that user has IOMMU group 1 now", node,
+                                                (guint) bob->pw_uid);
+      g_assert_cmpint (lchown (node, bob->pw_uid, bob->pw_gid), ==, 0);
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (host_setup (NULL, &err, "--dry-run"), ==, 1);
+      g_assert_nonnull (strstr (err, owned));
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (host_setup (NULL, &err, NULL), ==, 1);
+      g_assert_nonnull (strstr (err, owned));
+      g_assert_true (node_owned_by (1, bob->pw_uid));
+      g_assert_cmpint (lchown (node, 0, 0), ==, 0);
+    }
+  write_text (rule, text);
+  after = snapshot ();
+  g_assert_cmpstr (after, ==, before);
+  g_assert_false (g_file_test (manifest, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (g_unlink (rule), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -745,6 +818,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/host-setup/names", test_names, with_sysfs);
   g_test_add_data_func ("/host-setup/1g-pages", test_1g_pages, with_sysfs);
   g_test_add_data_func ("/host-setup/risky-devices", test_risky_devices, with_sysfs);
+  g_test_add_data_func ("/host-setup/takeover", test_takeover, with_sysfs);
+  g_test_add_data_func ("/host-setup/group-taken", test_group_taken, with_sysfs);
   g_test_add_data_func ("/host-setup/runs-nothing", test_runs_nothing, with_sysfs);
   g_test_add_func ("/host-setup/disk-probe-opens-no-device", test_disk_probe_opens_no_device);
   g_test_add_func ("/host-setup/user-plan", test_user_plan);

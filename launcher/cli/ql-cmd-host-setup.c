@@ -88,7 +88,8 @@ ql_cmd_host_setup (int argc, char **argv)
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print every file and line it would write; change nothing", NULL },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Give the user storage, network or bridge functions, the boot VGA, "
       "devices in use, or devices whose ids other host devices share (refused without it)", NULL },
-    { "undo", 0, 0, G_OPTION_ARG_NONE, &undo, "Remove what host-setup made for the VM (its record says what)", NULL },
+    { "undo", 0, 0, G_OPTION_ARG_NONE, &undo, "Remove what host-setup made for the VM and --user (its record "
+      "says what)", NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("NAME|FILE.ini");
@@ -114,12 +115,18 @@ ql_cmd_host_setup (int argc, char **argv)
                   "(STATE/NAME/host-setup.json)\n");
       return 1;
     }
+  /* the VM's name may come from a profile its user can edit: the record's user must be named */
+  if (user == NULL)
+    {
+      g_printerr ("qlaunch: --undo needs --user USER, the user the VM was set up for (its record says whom)\n");
+      return 1;
+    }
   if ((vm = vm_name_of (argv[1], &error)) == NULL)
     {
       ql_cmd_print_error (error);
       return 1;
     }
-  ok = ql_host_setup_undo (vm, out, &error);
+  ok = ql_host_setup_undo (vm, user, out, &error);
   fputs (out->str, stdout);
   if (!ok)
     ql_cmd_print_error (error);

@@ -181,6 +181,124 @@ check_foreign (const QlSetupPlan *plan, const QlSetupManifest *previous, GError 
   return FALSE;
 }
 
+static void
+append_devices (const QlSetupPlan *plan, GString *out)
+{
+  if (plan->devices->len > 0)
+    g_string_append_printf (out, "devices %s gets (through their IOMMU groups):\n", plan->user);
+  for (guint i = 0; i < plan->devices->len; i++)
+    g_string_append_printf (out, "    %s\n", (const char *) plan->devices->pdata[i]);
+}
+
+/* Risky devices stop host-setup before anything changes, unless --force. */
+static gboolean
+check_refused (const QlSetupPlan *plan, GError **error)
+{
+  g_autoptr(GString) all = g_string_new (NULL);
+
+  if (plan->refused->len == 0)
+    return TRUE;
+  for (guint i = 0; i < plan->refused->len; i++)
+    g_string_append_printf (all, "\n%s", (const char *) plan->refused->pdata[i]);
+  g_set_error (error, QL_ERROR, QL_ERROR_HOST,
+               "host-setup for VM '%s' changed nothing: %s would own each device's IOMMU group, and with it DMA "
+               "to what the device reaches:%s\nFix: pass through other devices; or, when this host can spare "
+               "them (see the list with --dry-run), run again with --force", plan->vm, plan->user, all->str);
+  return FALSE;
+}
+
+/* The user another host-setup's udev rule gives group to, or NULL. */
+static char *
+rule_owner (const char *text, int group)
+{
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  g_autofree char *kernel = g_strdup_printf ("KERNEL==\"%d\"", group);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *owner = strstr (lines[i], "OWNER=\"");
+      const char *end;
+
+      if (lines[i][0] == '#' || strstr (lines[i], kernel) == NULL || owner == NULL)
+        continue;
+      owner += strlen ("OWNER=\"");
+      if ((end = strchr (owner, '"')) != NULL)
+        return g_strndup (owner, end - owner);
+    }
+  return NULL;
+}
+
+/* Another VM's rule that gives one of the plan's groups to another user. */
+static void
+check_rule_claims (const QlSetupPlan *plan, const char *rule, GString *problems)
+{
+  g_autofree char *rel = g_build_filename ("udev/rules.d", rule, NULL);
+  g_autofree char *text = NULL;
+
+  if (!read_etc_file (rel, &text, NULL) || text == NULL)
+    return;
+  for (guint i = 0; i < plan->vfio_groups->len; i++)
+    {
+      int group = g_array_index (plan->vfio_groups, int, i);
+      g_autofree char *owner = rule_owner (text, group);
+
+      if (owner != NULL && strcmp (owner, plan->user) != 0)
+        g_string_append_printf (problems, "\nIOMMU group %d is %s's by %s/udev/rules.d/%s (another VM's host-setup). "
+                                "Fix: undo that one first (qlaunch host-setup VM --undo --user %s)", group, owner,
+                                ql_paths_etc (), rule, owner);
+    }
+}
+
+/* A group is given to one user: none that another user's node or
+ * another VM's udev rule has already. */
+static gboolean
+check_groups_free (const QlSetupPlan *plan, GError **error)
+{
+  g_autofree char *dir_path = etc_path ("udev/rules.d");
+  g_autofree char *own = ql_setup_file_path (QL_SETUP_FILE_UDEV, plan->vm);
+  g_autofree char *own_name = g_path_get_basename (own);
+  g_autoptr(GDir) dir = plan->vfio_groups->len > 0 ? g_dir_open (dir_path, 0, NULL) : NULL;
+  g_autoptr(GString) problems = g_string_new (NULL);
+  struct passwd *pw = getpwnam (plan->user);
+  const char *name;
+
+  for (guint i = 0; i < plan->vfio_groups->len; i++)
+    {
+      g_autoptr(GError) node_error = NULL;
+      if (pw == NULL || !ql_setup_vfio_node_check (ql_paths_devfs (), g_array_index (plan->vfio_groups, int, i),
+                                                   pw->pw_uid, &node_error))
+        g_string_append_printf (problems, "\n%s", node_error ? node_error->message : "no such user");
+    }
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, "70-qlaunch-") && g_str_has_suffix (name, ".rules") && strcmp (name, own_name) != 0)
+      check_rule_claims (plan, name, problems);
+  if (problems->len == 0)
+    return TRUE;
+  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "host-setup for VM '%s' changed nothing:%s", plan->vm, problems->str);
+  return FALSE;
+}
+
+/* A VM set up for one user is not taken over by another's run: the
+ * record's user undoes it first. */
+static gboolean
+check_same_user (const QlSetupPlan *plan, const QlSetupManifest *previous, GError **error)
+{
+  if (previous == NULL || strcmp (previous->user, plan->user) == 0)
+    return TRUE;
+  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "host-setup for VM '%s' changed nothing: the VM is set up for %s, "
+               "not %s. Fix: if %s is to have it, first: qlaunch host-setup %s --undo --user %s", plan->vm,
+               previous->user, plan->user, plan->user, plan->vm, previous->user);
+  return FALSE;
+}
+
+/* Everything apply refuses, before anything changes. */
+static gboolean
+check_plan (const QlSetupPlan *plan, const QlSetupManifest *previous, GError **error)
+{
+  return check_refused (plan, error) && check_same_user (plan, previous, error) &&
+         check_groups_free (plan, error) && check_foreign (plan, previous, error);
+}
+
 /* The plan for user, from the host as it is and the softdep modules an
  * earlier run recorded (the devices may be on vfio-pci by now). */
 QlSetupPlan *
@@ -208,32 +326,6 @@ ql_host_setup_plan (const QlPrepared *prepared, const char *user, gboolean force
 }
 
 static void
-append_devices (const QlSetupPlan *plan, GString *out)
-{
-  if (plan->devices->len > 0)
-    g_string_append_printf (out, "devices %s gets (through their IOMMU groups):\n", plan->user);
-  for (guint i = 0; i < plan->devices->len; i++)
-    g_string_append_printf (out, "    %s\n", (const char *) plan->devices->pdata[i]);
-}
-
-/* Risky devices stop host-setup before anything changes, unless --force. */
-static gboolean
-check_refused (const QlSetupPlan *plan, GError **error)
-{
-  g_autoptr(GString) all = g_string_new (NULL);
-
-  if (plan->refused->len == 0)
-    return TRUE;
-  for (guint i = 0; i < plan->refused->len; i++)
-    g_string_append_printf (all, "\n%s", (const char *) plan->refused->pdata[i]);
-  g_set_error (error, QL_ERROR, QL_ERROR_HOST,
-               "host-setup for VM '%s' changed nothing: %s would own each device's IOMMU group, and with it DMA "
-               "to what the device reaches:%s\nFix: pass through other devices; or, when this host can spare "
-               "them (see the list with --dry-run), run again with --force", plan->vm, plan->user, all->str);
-  return FALSE;
-}
-
-static void
 append_afterwards (const QlSetupPlan *plan, GString *out)
 {
   if (plan->commands->len > 0)
@@ -251,11 +343,9 @@ ql_host_setup_describe (const QlSetupPlan *plan, GString *out, GError **error)
   g_autofree char *manifest = ql_setup_manifest_path (plan->vm);
   gboolean exists;
 
-  previous = ql_setup_manifest_load (plan->vm, &exists, error);
-  if ((previous == NULL && exists) || !check_foreign (plan, previous, error))
-    return FALSE;
   append_devices (plan, out);
-  if (!check_refused (plan, error))
+  previous = ql_setup_manifest_load (plan->vm, &exists, error);
+  if ((previous == NULL && exists) || !check_plan (plan, previous, error))
     return FALSE;
   g_string_append_printf (out, "host-setup for VM '%s' and user %s would (a dry run: nothing is changed):\n",
                           plan->vm, plan->user);
@@ -368,15 +458,11 @@ ql_host_setup_apply (const QlSetupPlan *plan, uid_t uid, GString *out, GError **
   gboolean exists, ok;
 
   append_devices (plan, out);
-  if (!check_refused (plan, error))
-    return FALSE;
   m = ql_setup_manifest_load (plan->vm, &exists, error);
-  if ((m == NULL && exists) || !check_foreign (plan, m, error))
+  if ((m == NULL && exists) || !check_plan (plan, m, error))
     return FALSE;
   if (m == NULL)
     m = ql_setup_manifest_new (plan->vm, plan->user);
-  g_free (m->user);
-  m->user = g_strdup (plan->user);
   g_ptr_array_set_size (m->softdep_modules, 0);
   for (guint i = 0; i < plan->softdep_modules->len; i++)
     g_ptr_array_add (m->softdep_modules, g_strdup (plan->softdep_modules->pdata[i]));
@@ -465,7 +551,7 @@ undo_taps (QlSetupManifest *m, GString *out, GString *problems)
 }
 
 gboolean
-ql_host_setup_undo (const char *vm, GString *out, GError **error)
+ql_host_setup_undo (const char *vm, const char *user, GString *out, GError **error)
 {
   g_autoptr(QlSetupManifest) m = NULL;
   g_autoptr(GString) problems = g_string_new (NULL);
@@ -478,6 +564,13 @@ ql_host_setup_undo (const char *vm, GString *out, GError **error)
         g_string_append_printf (out, "host-setup has no record for VM '%s': nothing to undo\n", vm);
       return !exists;
     }
+  if (strcmp (m->user, user) != 0)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "host-setup --undo for VM '%s' changed nothing: the VM is set up "
+                   "for %s, not %s (is the VM's name in the profile the one you mean?)", vm, m->user, user);
+      return FALSE;
+    }
+  g_string_append_printf (out, "host-setup --undo for VM '%s', set up for %s:\n", vm, m->user);
   undo_files (m, out, problems);
   undo_nodes (m, out, problems);
   undo_taps (m, out, problems);

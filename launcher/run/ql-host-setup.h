@@ -26,7 +26,9 @@ QlSetupPlan *ql_host_setup_plan (const QlPrepared *prepared, const char *user, g
 gboolean ql_host_setup_describe (const QlSetupPlan *plan, GString *out, GError **error);
 
 /* Applies the plan for uid; idempotent: a file that has the text already
- * is left as it is.  A file of the same name that host-setup did not write
+ * is left as it is.  Refuses, before anything changes, a VM set up for
+ * another user (its --undo first), a group another user's node or another
+ * VM's udev rule has, risky devices (plan->refused).  A file of the same name that host-setup did not write
  * (or that was changed since) is never overwritten: QL_ERROR_HOST before
  * anything changes, saying how to fix it.  What was done goes to out, one
  * line each, then the commands root runs by hand and the notes. */
@@ -34,5 +36,7 @@ gboolean ql_host_setup_apply (const QlSetupPlan *plan, uid_t uid, GString *out, 
 
 /* Removes what the VM's manifest records, and the manifest with it: files
  * still as written, the nodes' owner before, the taps.  A file changed
- * since is left (FALSE, named in error, kept in the manifest). */
-gboolean ql_host_setup_undo (const char *vm, GString *out, GError **error);
+ * since is left (FALSE, named in error, kept in the manifest).  Refuses
+ * (QL_ERROR_HOST, nothing changed) a record made for another user than
+ * user: the VM's name comes from a profile its user may edit. */
+gboolean ql_host_setup_undo (const char *vm, const char *user, GString *out, GError **error);

@@ -431,7 +431,7 @@ as_user "$QL" kill lab > $T/user-kill.log 2>&1
 if wait_gone "$uqemu" 30 && [ ! -e $T/urun/lab ]; then ok "user: the VM ends and its runtime dir goes"
 else not_ok "user: after kill: $(tr '\n' ' ' < $T/user-kill.log) $(ls $T/urun/lab 2>/dev/null)"; fi
 expect_driver "user: the device stays on vfio-pci for the next start (host-setup's state)" "$GPU" vfio-pci
-if QLAUNCH_ETC=$T/etc "$QL" host-setup usergpu --undo > $T/hs-undo.log 2>&1 && [ -z "$(find $T/etc -type f)" ] &&
+if QLAUNCH_ETC=$T/etc "$QL" host-setup usergpu --undo --user $U > $T/hs-undo.log 2>&1 && [ -z "$(find $T/etc -type f)" ] &&
    [ "$(stat -c %u /dev/vfio/$group)" = 0 ] && [ ! -e $T/state/lab/host-setup.json ]; then
   ok "host-setup --undo removes its files and gives /dev/vfio/$group back to root"
 else not_ok "host-setup --undo: $(tr '\n' ' ' < $T/hs-undo.log) $(find $T/etc -type f)"; fi
