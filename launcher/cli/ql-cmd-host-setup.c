@@ -54,7 +54,7 @@ vm_name_of (const char *arg, GError **error)
 }
 
 static int
-set_up (const char *profile, const char *user_arg, gboolean dry_run, gboolean force)
+set_up (const char *profile, const char *user_arg, gboolean dry_run, gboolean force, const char *const *bridges)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(QlPrepared) prepared = NULL;
@@ -65,7 +65,7 @@ set_up (const char *profile, const char *user_arg, gboolean dry_run, gboolean fo
   gboolean ok;
 
   if ((prepared = ql_prepare_for_setup (profile, &error)) == NULL || !resolve_user (user_arg, &user, &uid, &error) ||
-      (plan = ql_host_setup_plan (prepared, user, force, &error)) == NULL)
+      (plan = ql_host_setup_plan (prepared, user, force, bridges, &error)) == NULL)
     {
       ql_cmd_print_error (error);
       return 1;
@@ -82,10 +82,13 @@ int
 ql_cmd_host_setup (int argc, char **argv)
 {
   g_autofree char *user = NULL;
+  g_auto(GStrv) bridges = NULL;
   gboolean undo = FALSE, dry_run = FALSE, force = FALSE;
   const GOptionEntry entries[] = {
     { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "The user who starts the VM (default: $SUDO_USER)", "USER" },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print every file and line it would write; change nothing", NULL },
+    { "bridge", 0, 0, G_OPTION_ARG_STRING_ARRAY, &bridges, "Let the VM's taps join this bridge (once per bridge; "
+      "a tap on a bridge not named is refused)", "BRIDGE" },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Give the user storage, network or bridge functions, the boot VGA, "
       "devices in use, or devices whose ids other host devices share (refused without it)", NULL },
     { "undo", 0, 0, G_OPTION_ARG_NONE, &undo, "Remove what host-setup made for the VM and --user (its record "
@@ -104,11 +107,14 @@ ql_cmd_host_setup (int argc, char **argv)
                                 "vfio-pci takes the [pci] devices at boot (modprobe.d, modules-load.d), USER owns\n"
                                 "their /dev/vfio group nodes (udev), may lock the guest's RAM (limits.d), the\n"
                                 "hugepage pool is set (sysctl.d), and each mode=tap NIC's tap is persistent and\n"
-                                "USER's.  What it wrote is recorded in the VM's state dir; --undo removes that.");
+                                "USER's.  What it wrote is recorded in the VM's state dir; --undo removes that.\n"
+                                "Storage, network and bridge functions, the boot VGA, devices in use and devices\n"
+                                "whose ids others share need --force; a tap's bridge needs --bridge.  Review with\n"
+                                "--dry-run first.  Run it as root yourself: never let a user run it through sudo.");
   if (!ql_cmd_parse (context, &argc, &argv, 1, 1))
     return 1;
   if (!undo)
-    return set_up (argv[1], user, dry_run, force);
+    return set_up (argv[1], user, dry_run, force, (const char *const *) bridges);
   if (dry_run)
     {
       g_printerr ("qlaunch: --undo does not take --dry-run; what it removes is in the VM's record "

@@ -286,6 +286,24 @@ add_passthrough (QlSetupPlan *plan, const QlMachine *m, GPtrArray *devices, cons
                                     plan->user, plan->user));
 }
 
+/* A tap on a bridge is on whatever network the bridge is: root names the
+ * bridges a user's VM may join; --force does not cover them. */
+static void
+add_taps (QlSetupPlan *plan, const QlMachine *m, const QlSetupFacts *facts)
+{
+  for (guint i = 0; i < m->taps->len; i++)
+    {
+      const QlNet *net = g_array_index (m->taps, QlMachineTap, i).net;
+
+      g_ptr_array_add (plan->taps, (gpointer) net);
+      if (net->bridge != NULL && (facts->bridges == NULL || !g_strv_contains (facts->bridges, net->bridge)))
+        g_ptr_array_add (plan->refused, g_strdup_printf ("%s bridge: the tap would be a port of '%s', which root "
+                                                         "has not allowed; if the VM may be on that network, run "
+                                                         "again with --bridge %s", net->where, net->bridge,
+                                                         net->bridge));
+    }
+}
+
 static gboolean
 check_name (const char *what, const char *name, const char *fix, GError **error)
 {
@@ -331,7 +349,6 @@ ql_setup_plan_build (const QlMachine *m, const QlSetupFacts *facts, GError **err
       add_passthrough (plan, m, devices, facts);
     }
   add_hugepages (plan, m->profile);
-  for (guint i = 0; i < m->taps->len; i++)
-    g_ptr_array_add (plan->taps, (gpointer) g_array_index (m->taps, QlMachineTap, i).net);
+  add_taps (plan, m, facts);
   return g_steal_pointer (&plan);
 }

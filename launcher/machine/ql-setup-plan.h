@@ -34,6 +34,7 @@ typedef struct {
   const char *const *previous_modules;  /* softdep modules an earlier host-setup wrote (its manifest); NULL: none */
   const char *initramfs_command;   /* how this host rebuilds its initramfs; NULL: unknown */
   gboolean force;            /* root's --force: risky devices (ql-setup-devices.h) are notes, not refused */
+  const char *const *bridges;  /* root's --bridge: the bridges the taps may join; NULL: none */
 } QlSetupFacts;
 
 typedef struct {
@@ -46,7 +47,8 @@ typedef struct {
   GPtrArray *commands;       /* char*: what root runs by hand afterwards, in order */
   GPtrArray *notes;          /* char*: what the files cannot do, and why */
   GPtrArray *devices;        /* char*: each device and the other members of its group, as the host has them */
-  GPtrArray *refused;        /* char*: why a device may not be given (empty with force): nothing is applied */
+  GPtrArray *refused;        /* char*: a device not to give (unless force), a bridge root did not allow: nothing
+                              * is applied */
 } QlSetupPlan;
 
 /* RLIMIT_MEMLOCK for a VM that passes devices through: VFIO pins all guest

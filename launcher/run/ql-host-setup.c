@@ -291,24 +291,48 @@ check_same_user (const QlSetupPlan *plan, const QlSetupManifest *previous, GErro
   return FALSE;
 }
 
+/* Each tap: one host-setup makes (or the user's already), on a bridge
+ * that is there, with an MTU that does not narrow it. */
+static gboolean
+check_taps (const QlSetupPlan *plan, GError **error)
+{
+  struct passwd *pw = plan->taps->len > 0 ? getpwnam (plan->user) : NULL;
+  g_autoptr(GString) problems = g_string_new (NULL);
+
+  for (guint i = 0; pw != NULL && i < plan->taps->len; i++)
+    {
+      g_autoptr(GError) tap_error = NULL;
+      gboolean exists;
+
+      if (!ql_net_host_check_persistent (plan->taps->pdata[i], pw->pw_uid, &exists, &tap_error))
+        g_string_append_printf (problems, "\n%s", tap_error->message);
+    }
+  if (problems->len == 0)
+    return TRUE;
+  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "host-setup for VM '%s' changed nothing:%s", plan->vm, problems->str);
+  return FALSE;
+}
+
 /* Everything apply refuses, before anything changes. */
 static gboolean
 check_plan (const QlSetupPlan *plan, const QlSetupManifest *previous, GError **error)
 {
   return check_refused (plan, error) && check_same_user (plan, previous, error) &&
-         check_groups_free (plan, error) && check_foreign (plan, previous, error);
+         check_groups_free (plan, error) && check_taps (plan, error) && check_foreign (plan, previous, error);
 }
 
 /* The plan for user, from the host as it is and the softdep modules an
  * earlier run recorded (the devices may be on vfio-pci by now). */
 QlSetupPlan *
-ql_host_setup_plan (const QlPrepared *prepared, const char *user, gboolean force, GError **error)
+ql_host_setup_plan (const QlPrepared *prepared, const char *user, gboolean force, const char *const *bridges,
+                    GError **error)
 {
   g_autoptr(QlSetupManifest) previous = NULL;
   g_autoptr(GHashTable) modules = ql_setup_read_driver_modules (ql_paths_sysfs (), prepared->host->pci);
   g_autoptr(GPtrArray) previous_modules = g_ptr_array_new ();
   QlSetupFacts facts = { .user = user, .pci = prepared->host->pci, .pci_error = prepared->host->pci_error,
-                         .driver_modules = modules, .force = force };
+                         .driver_modules = modules, .force = force,
+                         .bridges = bridges };
   gboolean exists;
 
   previous = ql_setup_manifest_load (prepared->profile->vm.name, &exists, error);
@@ -363,8 +387,15 @@ ql_host_setup_describe (const QlSetupPlan *plan, GString *out, GError **error)
     g_string_append_printf (out, "give %s/vfio/%d to %s now, if it exists (the udev rule does from the next boot)\n",
                             ql_paths_devfs (), g_array_index (plan->vfio_groups, int, i), plan->user);
   for (guint i = 0; i < plan->taps->len; i++)
-    g_string_append_printf (out, "make tap %s persistent, owned by %s\n",
-                            ((const QlNet *) plan->taps->pdata[i])->ifname, plan->user);
+    {
+      const QlNet *net = plan->taps->pdata[i];
+      g_autofree char *what = ql_net_host_describe (net);
+      g_autofree char *mtu = net->mtu ? g_strdup_printf ("MTU %u", net->mtu)
+                                      : g_strdup (net->bridge ? "the bridge's MTU" : "the kernel's MTU");
+
+      g_string_append_printf (out, "make tap %s persistent, owned by %s (unless it is %s's already; then it is left "
+                              "and not recorded): %s, %s\n", net->ifname, plan->user, plan->user, what, mtu);
+    }
   g_string_append_printf (out, "record it in %s\n", manifest);
   append_afterwards (plan, out);
   return TRUE;
@@ -440,10 +471,12 @@ apply_taps (const QlSetupPlan *plan, uid_t uid, QlSetupManifest *m, GString *out
     {
       const QlNet *net = plan->taps->pdata[i];
       g_autofree char *done = NULL;
+      gboolean created;
 
-      if (!ql_net_host_make_persistent (net, uid, &done, error))
+      if (!ql_net_host_make_persistent (net, uid, &created, &done, error))
         return FALSE;
-      if (!g_ptr_array_find_with_equal_func (m->taps, net->ifname, g_str_equal, NULL))
+      /* only a tap it made is host-setup's to remove; a rerun keeps the first run's */
+      if (created && !g_ptr_array_find_with_equal_func (m->taps, net->ifname, g_str_equal, NULL))
         g_ptr_array_add (m->taps, g_strdup (net->ifname));
       g_string_append_printf (out, "%s\n", done);
     }

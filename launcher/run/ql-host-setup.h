@@ -16,8 +16,9 @@
  * modules and who holds them open, this host's initramfs tool, and the
  * softdep modules an earlier run recorded (the devices may be on vfio-pci
  * by now).  force: root's --force, risky devices allowed
- * (ql-setup-devices.h). */
-QlSetupPlan *ql_host_setup_plan (const QlPrepared *prepared, const char *user, gboolean force, GError **error);
+ * (ql-setup-devices.h); bridges: those root lets the taps join (--bridge). */
+QlSetupPlan *ql_host_setup_plan (const QlPrepared *prepared, const char *user, gboolean force,
+                                 const char *const *bridges, GError **error);
 
 /* What host-setup would do: the devices the user gets (with their groups'
  * other members), every file with its exact lines; changes nothing.
@@ -28,7 +29,8 @@ gboolean ql_host_setup_describe (const QlSetupPlan *plan, GString *out, GError *
 /* Applies the plan for uid; idempotent: a file that has the text already
  * is left as it is.  Refuses, before anything changes, a VM set up for
  * another user (its --undo first), a group another user's node or another
- * VM's udev rule has, risky devices (plan->refused).  A file of the same name that host-setup did not write
+ * VM's udev rule has, risky devices or bridges not allowed (plan->refused),
+ * a tap that cannot be the user's (ql_net_host_check_persistent ()).  A file of the same name that host-setup did not write
  * (or that was changed since) is never overwritten: QL_ERROR_HOST before
  * anything changes, saying how to fix it.  What was done goes to out, one
  * line each, then the commands root runs by hand and the notes. */
