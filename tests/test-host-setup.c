@@ -561,7 +561,7 @@ set_up_root (void)
 {
   static const char *const dirs[] = { "modprobe.d", "modules-load.d", "udev/rules.d", "security/limits.d",
                                       "sysctl.d", "initramfs-tools" };
-  g_autofree char *proc = NULL, *procfs = NULL, *node = NULL, *profile = NULL, *profiles = NULL;
+  g_autofree char *proc = NULL, *procfs = NULL, *node = NULL, *profile = NULL, *profiles = NULL, *meminfo = NULL;
   struct passwd *pw;
 
   as_root = geteuid () == 0;
@@ -588,6 +588,8 @@ set_up_root (void)
   if (as_root)
     g_assert_cmpint (mknod (node, S_IFCHR | 0600, makedev (1, 3)), ==, 0);
   /* [memory] hugepages needs a hugetlbfs mounted, as the host's /proc says */
+  meminfo = g_build_filename (procfs, "meminfo", NULL);
+  write_text (meminfo, "MemTotal:       16777216 kB\nHugepagesize:       2048 kB\n");
   write_text (proc, "hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n"
                     "hugetlbfs /dev/hugepages1G hugetlbfs rw,relatime,pagesize=1024M 0 0\n");
   write_text (profile, "[vm]\nname=setup\naccel=tcg\nfirmware=bios\n[memory]\nsize=2G\nhugepages=2M\n"
@@ -707,7 +709,7 @@ test_risky_devices (void)
       g_clear_pointer (&err, g_free);
       g_assert_cmpint (run_qlaunch (&out, &err, "host-setup", profile, "--user", user, i ? "--dry-run" : NULL, NULL),
                        ==, 1);
-      g_assert_nonnull (strstr (err, "host-setup for VM 'risky' changed nothing: "));
+      g_assert_nonnull (strstr (err, "host-setup for VM 'risky' changed nothing:\n"));
       g_assert_nonnull (strstr (err, "\n[pci gpu]: 0000:02:00.0 is the host's boot VGA: its console\n"));
       g_assert_nonnull (strstr (err, "\n[pci nic]: 0000:03:00.0 is a network controller: "));
       g_assert_nonnull (strstr (err, "\n[pci nic]: 0000:04:00.0 has the same ids 8086:10d3 and is not passed "
@@ -803,6 +805,37 @@ test_group_taken (void)
   g_assert_cmpint (g_unlink (rule), ==, 0);
 }
 
+/* limits.d and sysctl.d are the user's for good: the memory they lock or
+ * reserve is capped below the host's (16 GiB here, of which 2 stay). */
+static void
+test_memory_cap (void)
+{
+  g_autofree char *profile = g_build_filename (root, "profiles", "huge.ini", NULL);
+  g_autofree char *before = snapshot (), *after = NULL, *err = NULL;
+  static const char *const cases[] = {
+    "size=16T\n[pci gpu]\nhost=0000:01:00.0\n",
+    "size=15G\nhugepages=2M\n",
+  };
+  static const char *const expect[] = {
+    ": 16385.0 GiB to lock or reserve for the guest is more than this host can spare: 14.0 GiB of its 16.0 GiB "
+    "(it keeps 2.0 GiB). Fix: a smaller [memory] size",
+    ": 15.0 GiB to lock or reserve for the guest is more than this host can spare: 14.0 GiB",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("[vm]\nname=huge\naccel=tcg\nfirmware=bios\n[memory]\n%s", cases[i]);
+
+      write_text (profile, text);
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", profile, "--user", user, NULL), ==, 1);
+      g_assert_nonnull (strstr (err, expect[i]));
+    }
+  after = snapshot ();
+  g_assert_cmpstr (after, ==, before);
+  g_unlink (profile);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -820,6 +853,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/host-setup/risky-devices", test_risky_devices, with_sysfs);
   g_test_add_data_func ("/host-setup/takeover", test_takeover, with_sysfs);
   g_test_add_data_func ("/host-setup/group-taken", test_group_taken, with_sysfs);
+  g_test_add_data_func ("/host-setup/memory-cap", test_memory_cap, with_sysfs);
   g_test_add_data_func ("/host-setup/runs-nothing", test_runs_nothing, with_sysfs);
   g_test_add_func ("/host-setup/disk-probe-opens-no-device", test_disk_probe_opens_no_device);
   g_test_add_func ("/host-setup/user-plan", test_user_plan);

@@ -110,6 +110,19 @@ default_hugepage_kib (const char *procfs)
   return g_ascii_strtoull (p + strlen ("Hugepagesize:"), NULL, 10);
 }
 
+/* MemTotal in bytes; 0 when unknown. */
+static guint64
+mem_total (const char *procfs)
+{
+  g_autofree char *path = g_build_filename (procfs, "meminfo", NULL);
+  g_autofree char *meminfo = NULL;
+  const char *p;
+
+  if (!g_file_get_contents (path, &meminfo, NULL, NULL) || (p = strstr (meminfo, "MemTotal:")) == NULL)
+    return 0;
+  return g_ascii_strtoull (p + strlen ("MemTotal:"), NULL, 10) << 10;
+}
+
 QlHostFacts *
 ql_host_facts_probe (const char *procfs, const char *devfs, const char *binary)
 {
@@ -146,6 +159,7 @@ ql_host_facts_probe (const char *procfs, const char *devfs, const char *binary)
     facts->qemu_binary = g_find_program_in_path (binary);
 
   facts->firmware = ql_firmware_load_all ((const char *const *) dirs);
+  facts->mem_total = mem_total (procfs);
 
   if (g_file_get_contents (mounts_path, &mounts, NULL, NULL))
     {

@@ -13,6 +13,14 @@ ql_setup_memlock_bytes (const QlProfile *profile)
   return profile->memory.size + GIB;
 }
 
+guint64
+ql_setup_memory_cap (guint64 mem_total)
+{
+  guint64 keep = MAX (GIB / 2, mem_total / 8);
+
+  return mem_total > keep ? mem_total - keep : 0;
+}
+
 gboolean
 ql_setup_name_valid (const char *name)
 {
@@ -304,6 +312,27 @@ add_taps (QlSetupPlan *plan, const QlMachine *m, const QlSetupFacts *facts)
     }
 }
 
+/* limits.d's memlock and sysctl.d's pool are the user's for good: no more
+ * than the host can spare, whatever the profile says. */
+static void
+check_memory (QlSetupPlan *plan, const QlProfile *p, gboolean passthrough, const QlSetupFacts *facts)
+{
+  guint64 cap = ql_setup_memory_cap (facts->mem_total);
+  guint64 wanted = passthrough ? ql_setup_memlock_bytes (p) : p->memory.size;
+
+  if (!passthrough && p->memory.hugepages == QL_HUGEPAGES_NONE)
+    return;
+  if (facts->mem_total == 0)
+    g_ptr_array_add (plan->refused, g_strdup ("cannot read the host's MemTotal (/proc/meminfo), so the memory this "
+                                              "VM may lock or reserve cannot be checked"));
+  else if (wanted > cap)
+    g_ptr_array_add (plan->refused,
+                     g_strdup_printf ("%s: %.1f GiB to lock or reserve for the guest is more than this host can spare: "
+                                      "%.1f GiB of its %.1f GiB (it keeps %.1f GiB). Fix: a smaller [memory] size",
+                                      p->path, (double) wanted / GIB, (double) cap / GIB,
+                                      (double) facts->mem_total / GIB, (double) (facts->mem_total - cap) / GIB));
+}
+
 static gboolean
 check_name (const char *what, const char *name, const char *fix, GError **error)
 {
@@ -346,9 +375,16 @@ ql_setup_plan_build (const QlMachine *m, const QlSetupFacts *facts, GError **err
         g_ptr_array_add (plan->notes, g_strdup_printf ("--force: %s", (const char *) plan->refused->pdata[i]));
       if (facts->force)
         g_ptr_array_set_size (plan->refused, 0);
+      else if (plan->refused->len > 0)
+        g_ptr_array_add (plan->refused,
+                         g_strdup_printf ("(%s would own each device's IOMMU group, and with it DMA to what the "
+                                          "device reaches.) Fix: pass through other devices; or, when this host can "
+                                          "spare them (see the list with --dry-run), run again with --force",
+                                          plan->user));
       add_passthrough (plan, m, devices, facts);
     }
   add_hugepages (plan, m->profile);
+  check_memory (plan, m->profile, devices->len > 0, facts);
   add_taps (plan, m, facts);
   return g_steal_pointer (&plan);
 }

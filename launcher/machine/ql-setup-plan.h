@@ -35,6 +35,7 @@ typedef struct {
   const char *initramfs_command;   /* how this host rebuilds its initramfs; NULL: unknown */
   gboolean force;            /* root's --force: risky devices (ql-setup-devices.h) are notes, not refused */
   const char *const *bridges;  /* root's --bridge: the bridges the taps may join; NULL: none */
+  guint64 mem_total;         /* the host's RAM, bytes: what memlock and the hugepage pool may take; 0: unknown */
 } QlSetupFacts;
 
 typedef struct {
@@ -47,14 +48,18 @@ typedef struct {
   GPtrArray *commands;       /* char*: what root runs by hand afterwards, in order */
   GPtrArray *notes;          /* char*: what the files cannot do, and why */
   GPtrArray *devices;        /* char*: each device and the other members of its group, as the host has them */
-  GPtrArray *refused;        /* char*: a device not to give (unless force), a bridge root did not allow: nothing
-                              * is applied */
+  GPtrArray *refused;        /* char*: a device not to give (unless force), a bridge root did not allow, more
+                              * memory than the host can spare: nothing is applied */
 } QlSetupPlan;
 
 /* RLIMIT_MEMLOCK for a VM that passes devices through: VFIO pins all guest
  * RAM, plus 1 GiB for QEMU's own mappings (ROM BARs, MMIO), as libvirt's
  * qemuDomainGetMemLockLimitBytes () allows for VFIO on x86. */
 guint64 ql_setup_memlock_bytes (const QlProfile *profile);
+
+/* The most a user's VM may lock or reserve of a host with mem_total
+ * bytes: all but max (512 MiB, 1/8) of it, which the host keeps. */
+guint64 ql_setup_memory_cap (guint64 mem_total);
 
 /* The file of a kind for a VM, relative to the /etc root; NULL when the
  * name cannot be part of a file name there (see ql_setup_name_valid). */

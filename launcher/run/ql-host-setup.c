@@ -190,7 +190,8 @@ append_devices (const QlSetupPlan *plan, GString *out)
     g_string_append_printf (out, "    %s\n", (const char *) plan->devices->pdata[i]);
 }
 
-/* Risky devices stop host-setup before anything changes, unless --force. */
+/* What the plan refuses (risky devices without --force, bridges not
+ * allowed, too much memory) stops host-setup before anything changes. */
 static gboolean
 check_refused (const QlSetupPlan *plan, GError **error)
 {
@@ -200,10 +201,7 @@ check_refused (const QlSetupPlan *plan, GError **error)
     return TRUE;
   for (guint i = 0; i < plan->refused->len; i++)
     g_string_append_printf (all, "\n%s", (const char *) plan->refused->pdata[i]);
-  g_set_error (error, QL_ERROR, QL_ERROR_HOST,
-               "host-setup for VM '%s' changed nothing: %s would own each device's IOMMU group, and with it DMA "
-               "to what the device reaches:%s\nFix: pass through other devices; or, when this host can spare "
-               "them (see the list with --dry-run), run again with --force", plan->vm, plan->user, all->str);
+  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "host-setup for VM '%s' changed nothing:%s", plan->vm, all->str);
   return FALSE;
 }
 
@@ -332,7 +330,7 @@ ql_host_setup_plan (const QlPrepared *prepared, const char *user, gboolean force
   g_autoptr(GPtrArray) previous_modules = g_ptr_array_new ();
   QlSetupFacts facts = { .user = user, .pci = prepared->host->pci, .pci_error = prepared->host->pci_error,
                          .driver_modules = modules, .force = force,
-                         .bridges = bridges };
+                         .bridges = bridges, .mem_total = prepared->host->mem_total };
   gboolean exists;
 
   previous = ql_setup_manifest_load (prepared->profile->vm.name, &exists, error);
