@@ -121,7 +121,8 @@ static const Expected expected[] = {
   { "modules-load.d/qlaunch-setup.conf", "vfio-pci\n" },
   { "udev/rules.d/70-qlaunch-setup.rules",
     "# IOMMU group numbers can change with the hardware or the firmware: run host-setup again then.\n"
-    "SUBSYSTEM==\"vfio\", KERNEL==\"1\", OWNER=\"@\", MODE=\"0600\"\n" },
+    "SUBSYSTEM==\"vfio\", KERNEL==\"1\", TEST==\"/sys/kernel/iommu_groups/1/devices/0000:01:00.0\", "
+    "TEST==\"/sys/kernel/iommu_groups/1/devices/0000:01:00.1\", OWNER=\"@\", MODE=\"0600\"\n" },
   { "security/limits.d/qlaunch-setup.conf",
     "# VFIO pins all of the guest's RAM (2048 MiB), and 1 GiB more for QEMU's own mappings\n"
     "@ soft memlock 3145728\n@ hard memlock 3145728\n" },

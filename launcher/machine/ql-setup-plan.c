@@ -211,6 +211,9 @@ add_modprobe_files (QlSetupPlan *plan, GPtrArray *devices)
   add_file (plan, QL_SETUP_FILE_MODULES_LOAD, body);
 }
 
+/* The rule matches the group's number and, since numbers can change with
+ * the hardware or the firmware, the very devices in it (udev's TEST on
+ * the real /sys): a renumbered group gives nothing to anyone. */
 static void
 add_udev_file (QlSetupPlan *plan, GPtrArray *devices)
 {
@@ -225,8 +228,15 @@ add_udev_file (QlSetupPlan *plan, GPtrArray *devices)
       if (group_listed (plan->vfio_groups, d->iommu_group))
         continue;
       g_array_append_val (plan->vfio_groups, d->iommu_group);
-      g_string_append_printf (body, "SUBSYSTEM==\"vfio\", KERNEL==\"%d\", OWNER=\"%s\", MODE=\"0600\"\n",
-                              d->iommu_group, plan->user);
+      g_string_append_printf (body, "SUBSYSTEM==\"vfio\", KERNEL==\"%d\"", d->iommu_group);
+      for (guint j = i; j < devices->len; j++)
+        {
+          const QlPciDevice *member = devices->pdata[j];
+          if (member->iommu_group == d->iommu_group)
+            g_string_append_printf (body, ", TEST==\"/sys/kernel/iommu_groups/%d/devices/%s\"", d->iommu_group,
+                                    member->address);
+        }
+      g_string_append_printf (body, ", OWNER=\"%s\", MODE=\"0600\"\n", plan->user);
     }
   add_file (plan, QL_SETUP_FILE_UDEV, body);
 }

@@ -412,7 +412,7 @@ else not_ok "host-setup --dry-run: $(tr '\n' ' ' < $T/hs-dry.log)"; fi
 "$QL" bind "$GPU" > $T/bind.log 2>&1   # what host-setup prints for this boot (no reboot in the lab)
 group=$(basename "$(readlink /sys/bus/pci/devices/$GPU/iommu_group)")
 if QLAUNCH_ETC=$T/etc "$QL" host-setup usergpu --user $U --force > $T/hs.log 2>&1 &&
-   grep -qx "SUBSYSTEM==\"vfio\", KERNEL==\"$group\", OWNER=\"$U\", MODE=\"0600\"" $T/etc/udev/rules.d/70-qlaunch-lab.rules &&
+   grep -qx "SUBSYSTEM==\"vfio\", KERNEL==\"$group\", TEST==\"/sys/kernel/iommu_groups/$group/devices/$GPU\", OWNER=\"$U\", MODE=\"0600\"" $T/etc/udev/rules.d/70-qlaunch-lab.rules &&
    [ "$(stat -c %u /dev/vfio/$group)" = "$uid" ]; then
   ok "host-setup: the udev rule for group $group, and /dev/vfio/$group is $U's now"
 else not_ok "host-setup: $(tr '\n' ' ' < $T/hs.log) $(ls -l /dev/vfio | tr '\n' ' ')"; fi
