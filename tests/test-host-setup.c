@@ -837,6 +837,38 @@ test_memory_cap (void)
   g_unlink (profile);
 }
 
+/* The plan applied is the plan reviewed: --expect takes the dry run's
+ * digest, and refuses once the user's profile changed in between. */
+static void
+test_expect (void)
+{
+  g_autofree char *profile = g_build_filename (root, "profiles", "setup.ini", NULL);
+  g_autofree char *original = read_text (profile), *before = snapshot (), *after = NULL;
+  g_autofree char *out = NULL, *err = NULL, *digest = NULL, *changed = NULL;
+  g_auto(GStrv) parts = NULL;
+  const char *at;
+
+  g_assert_cmpint (host_setup (&out, NULL, "--dry-run"), ==, 0);
+  at = strstr (out, "\nplan ");
+  g_assert_nonnull (at);
+  digest = g_strndup (at + strlen ("\nplan "), 64);
+  g_assert_nonnull (strstr (at, ": to apply exactly this plan, run host-setup again with --expect "));
+  /* the user edits the profile after the review: more RAM to lock and reserve */
+  parts = g_strsplit (original, "size=2G", -1);
+  g_assert_cmpuint (g_strv_length (parts), ==, 2);
+  changed = g_strjoinv ("size=4G", parts);
+  write_text (profile, changed);
+  g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--user", user, "--expect", digest, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "changed nothing: the plan is not the one --expect names"));
+  after = snapshot ();
+  g_assert_cmpstr (after, ==, before);
+  write_text (profile, original);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "setup", "--user", user, "--expect", digest, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "wrote "));
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -855,6 +887,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/host-setup/takeover", test_takeover, with_sysfs);
   g_test_add_data_func ("/host-setup/group-taken", test_group_taken, with_sysfs);
   g_test_add_data_func ("/host-setup/memory-cap", test_memory_cap, with_sysfs);
+  g_test_add_data_func ("/host-setup/expect", test_expect, with_sysfs);
   g_test_add_data_func ("/host-setup/runs-nothing", test_runs_nothing, with_sysfs);
   g_test_add_func ("/host-setup/disk-probe-opens-no-device", test_disk_probe_opens_no_device);
   g_test_add_func ("/host-setup/user-plan", test_user_plan);

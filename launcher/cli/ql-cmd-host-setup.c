@@ -54,7 +54,8 @@ vm_name_of (const char *arg, GError **error)
 }
 
 static int
-set_up (const char *profile, const char *user_arg, gboolean dry_run, gboolean force, const char *const *bridges)
+set_up (const char *profile, const char *user_arg, gboolean dry_run, gboolean force, const char *const *bridges,
+        const char *expect)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(QlPrepared) prepared = NULL;
@@ -70,7 +71,7 @@ set_up (const char *profile, const char *user_arg, gboolean dry_run, gboolean fo
       ql_cmd_print_error (error);
       return 1;
     }
-  ok = dry_run ? ql_host_setup_describe (plan, out, &error) : ql_host_setup_apply (plan, uid, out, &error);
+  ok = dry_run ? ql_host_setup_describe (plan, out, &error) : ql_host_setup_apply (plan, uid, expect, out, &error);
   fputs (out->str, stdout);
   fflush (stdout);
   if (!ok)
@@ -83,12 +84,14 @@ ql_cmd_host_setup (int argc, char **argv)
 {
   g_autofree char *user = NULL;
   g_auto(GStrv) bridges = NULL;
+  g_autofree char *expect = NULL;
   gboolean undo = FALSE, dry_run = FALSE, force = FALSE;
   const GOptionEntry entries[] = {
     { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "The user who starts the VM (default: $SUDO_USER)", "USER" },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print every file and line it would write; change nothing", NULL },
     { "bridge", 0, 0, G_OPTION_ARG_STRING_ARRAY, &bridges, "Let the VM's taps join this bridge (once per bridge; "
       "a tap on a bridge not named is refused)", "BRIDGE" },
+    { "expect", 0, 0, G_OPTION_ARG_STRING, &expect, "Apply only the plan --dry-run showed with this digest", "DIGEST" },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Give the user storage, network or bridge functions, the boot VGA, "
       "devices in use, or devices whose ids other host devices share (refused without it)", NULL },
     { "undo", 0, 0, G_OPTION_ARG_NONE, &undo, "Remove what host-setup made for the VM and --user (its record "
@@ -109,12 +112,13 @@ ql_cmd_host_setup (int argc, char **argv)
                                 "hugepage pool is set (sysctl.d), and each mode=tap NIC's tap is persistent and\n"
                                 "USER's.  What it wrote is recorded in the VM's state dir; --undo removes that.\n"
                                 "Storage, network and bridge functions, the boot VGA, devices in use and devices\n"
-                                "whose ids others share need --force; a tap's bridge needs --bridge.  Review with\n"
-                                "--dry-run first.  Run it as root yourself: never let a user run it through sudo.");
+                                "whose ids others share need --force; a tap's bridge needs --bridge.  Review the\n"
+                                "plan with --dry-run, apply it with the --expect it prints.  Run it as root\n"
+                                "yourself: never let a user run it through sudo.");
   if (!ql_cmd_parse (context, &argc, &argv, 1, 1))
     return 1;
   if (!undo)
-    return set_up (argv[1], user, dry_run, force, (const char *const *) bridges);
+    return set_up (argv[1], user, dry_run, force, (const char *const *) bridges, expect);
   if (dry_run)
     {
       g_printerr ("qlaunch: --undo does not take --dry-run; what it removes is in the VM's record "

@@ -358,17 +358,13 @@ append_afterwards (const QlSetupPlan *plan, GString *out)
     g_string_append_printf (out, "note: %s\n", (const char *) plan->notes->pdata[i]);
 }
 
-gboolean
-ql_host_setup_describe (const QlSetupPlan *plan, GString *out, GError **error)
+/* What the dry run shows after the devices: every change, then what root
+ * runs by hand. */
+static void
+append_changes (const QlSetupPlan *plan, GString *out)
 {
-  g_autoptr(QlSetupManifest) previous = NULL;
   g_autofree char *manifest = ql_setup_manifest_path (plan->vm);
-  gboolean exists;
 
-  append_devices (plan, out);
-  previous = ql_setup_manifest_load (plan->vm, &exists, error);
-  if ((previous == NULL && exists) || !check_plan (plan, previous, error))
-    return FALSE;
   g_string_append_printf (out, "host-setup for VM '%s' and user %s would (a dry run: nothing is changed):\n",
                           plan->vm, plan->user);
   for (guint i = 0; i < plan->files->len; i++)
@@ -396,7 +392,49 @@ ql_host_setup_describe (const QlSetupPlan *plan, GString *out, GError **error)
     }
   g_string_append_printf (out, "record it in %s\n", manifest);
   append_afterwards (plan, out);
+}
+
+/* The SHA-256 of the dry run's text: the plan root reviewed. */
+static char *
+plan_digest (const QlSetupPlan *plan)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  append_devices (plan, text);
+  append_changes (plan, text);
+  return ql_setup_sha256 (text->str);
+}
+
+gboolean
+ql_host_setup_describe (const QlSetupPlan *plan, GString *out, GError **error)
+{
+  g_autoptr(QlSetupManifest) previous = NULL;
+  g_autofree char *digest = plan_digest (plan);
+  gboolean exists;
+
+  append_devices (plan, out);
+  previous = ql_setup_manifest_load (plan->vm, &exists, error);
+  if ((previous == NULL && exists) || !check_plan (plan, previous, error))
+    return FALSE;
+  append_changes (plan, out);
+  g_string_append_printf (out, "plan %s: to apply exactly this plan, run host-setup again with --expect %s\n",
+                          digest, digest);
   return TRUE;
+}
+
+/* The plan is the one root reviewed: the profile and the host are read
+ * again at apply, and the profile's user can change it in between. */
+static gboolean
+check_expected (const QlSetupPlan *plan, const char *expect, GError **error)
+{
+  g_autofree char *digest = expect ? plan_digest (plan) : NULL;
+
+  if (expect == NULL || g_ascii_strcasecmp (digest, expect) == 0)
+    return TRUE;
+  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "host-setup for VM '%s' changed nothing: the plan is not the one "
+               "--expect names (%s is %s now): the profile or the host changed since the dry run. Fix: review it "
+               "again with --dry-run", plan->vm, expect, digest);
+  return FALSE;
 }
 
 /* The record of a file as written now replaces the one before. */
@@ -482,12 +520,14 @@ apply_taps (const QlSetupPlan *plan, uid_t uid, QlSetupManifest *m, GString *out
 }
 
 gboolean
-ql_host_setup_apply (const QlSetupPlan *plan, uid_t uid, GString *out, GError **error)
+ql_host_setup_apply (const QlSetupPlan *plan, uid_t uid, const char *expect, GString *out, GError **error)
 {
   g_autoptr(QlSetupManifest) m = NULL;
   g_autoptr(GError) save_error = NULL;
   gboolean exists, ok;
 
+  if (!check_expected (plan, expect, error))
+    return FALSE;
   append_devices (plan, out);
   m = ql_setup_manifest_load (plan->vm, &exists, error);
   if ((m == NULL && exists) || !check_plan (plan, m, error))

@@ -23,18 +23,22 @@ QlSetupPlan *ql_host_setup_plan (const QlPrepared *prepared, const char *user, g
 /* What host-setup would do: the devices the user gets (with their groups'
  * other members), every file with its exact lines; changes nothing.
  * FALSE as apply would refuse (a risky device without --force, a file that
- * is not host-setup's). */
+ * is not host-setup's).  Ends with the plan's digest (SHA-256 of the text
+ * above it), for apply's expect. */
 gboolean ql_host_setup_describe (const QlSetupPlan *plan, GString *out, GError **error);
 
 /* Applies the plan for uid; idempotent: a file that has the text already
  * is left as it is.  Refuses, before anything changes, a VM set up for
  * another user (its --undo first), a group another user's node or another
  * VM's udev rule has, risky devices or bridges not allowed (plan->refused),
- * a tap that cannot be the user's (ql_net_host_check_persistent ()).  A file of the same name that host-setup did not write
+ * a tap that cannot be the user's (ql_net_host_check_persistent ()), and,
+ * with expect (not NULL), a plan whose digest is not expect: not the one
+ * root reviewed with the dry run.   A file of the same name that host-setup did not write
  * (or that was changed since) is never overwritten: QL_ERROR_HOST before
  * anything changes, saying how to fix it.  What was done goes to out, one
  * line each, then the commands root runs by hand and the notes. */
-gboolean ql_host_setup_apply (const QlSetupPlan *plan, uid_t uid, GString *out, GError **error);
+gboolean ql_host_setup_apply (const QlSetupPlan *plan, uid_t uid, const char *expect, GString *out,
+                              GError **error);
 
 /* Removes what the VM's manifest records, and the manifest with it: files
  * still as written, the nodes' owner before, the taps.  A file changed
