@@ -869,6 +869,20 @@ test_expect (void)
   g_assert_cmpint (run_qlaunch (NULL, NULL, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 0);
 }
 
+/* Another VM's vfio-pci ids= and this one's do not add up (modprobe keeps
+ * the last): the plan says so. */
+static void
+test_other_ids (void)
+{
+  g_autofree char *other = etc_file ("modprobe.d/qlaunch-bobs.conf"), *out = NULL;
+
+  write_text (other, "# Written by 'qlaunch host-setup bobs' for user bob; ...\noptions vfio-pci ids=8086:10d3\n");
+  g_assert_cmpint (host_setup (&out, NULL, "--dry-run"), ==, 0);
+  g_assert_nonnull (strstr (out, "note: other VMs' files set vfio-pci ids= too ("));
+  g_assert_nonnull (strstr (out, other));
+  g_assert_cmpint (g_unlink (other), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -888,6 +902,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/host-setup/group-taken", test_group_taken, with_sysfs);
   g_test_add_data_func ("/host-setup/memory-cap", test_memory_cap, with_sysfs);
   g_test_add_data_func ("/host-setup/expect", test_expect, with_sysfs);
+  g_test_add_data_func ("/host-setup/other-ids", test_other_ids, with_sysfs);
   g_test_add_data_func ("/host-setup/runs-nothing", test_runs_nothing, with_sysfs);
   g_test_add_func ("/host-setup/disk-probe-opens-no-device", test_disk_probe_opens_no_device);
   g_test_add_func ("/host-setup/user-plan", test_user_plan);

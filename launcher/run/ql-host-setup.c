@@ -319,6 +319,39 @@ check_plan (const QlSetupPlan *plan, const QlSetupManifest *previous, GError **e
          check_groups_free (plan, error) && check_taps (plan, error) && check_foreign (plan, previous, error);
 }
 
+/* modprobe gives vfio-pci the ids= of the last 'options vfio-pci' line it
+ * reads: another VM's file and this one's do not add up. */
+static void
+note_other_ids (QlSetupPlan *plan)
+{
+  g_autofree char *dir_path = etc_path ("modprobe.d");
+  g_autofree char *own = ql_setup_file_path (QL_SETUP_FILE_MODPROBE, plan->vm);
+  g_autofree char *own_name = g_path_get_basename (own);
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GString) others = g_string_new (NULL);
+  gboolean writes_ids = FALSE;
+  const char *name;
+
+  for (guint i = 0; i < plan->files->len; i++)
+    writes_ids |= ((const QlSetupFile *) plan->files->pdata[i])->kind == QL_SETUP_FILE_MODPROBE;
+  dir = writes_ids ? g_dir_open (dir_path, 0, NULL) : NULL;
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *rel = g_build_filename ("modprobe.d", name, NULL);
+      g_autofree char *text = NULL;
+
+      if (g_str_has_prefix (name, "qlaunch-") && g_str_has_suffix (name, ".conf") && strcmp (name, own_name) != 0 &&
+          read_etc_file (rel, &text, NULL) && text != NULL && strstr (text, "\noptions vfio-pci ids=") != NULL)
+        g_string_append_printf (others, " %s/%s", dir_path, name);
+    }
+  if (others->len > 0)
+    g_ptr_array_add (plan->notes,
+                     g_strdup_printf ("other VMs' files set vfio-pci ids= too (%s): modprobe keeps only the last "
+                                      "'options vfio-pci ids=' it reads, so vfio-pci takes only one file's devices "
+                                      "at boot. Fix: one 'options vfio-pci ids=' line in one file with every VM's "
+                                      "ids, and none in the others", others->str + 1));
+}
+
 /* The plan for user, from the host as it is and the softdep modules an
  * earlier run recorded (the devices may be on vfio-pci by now). */
 QlSetupPlan *
@@ -328,6 +361,7 @@ ql_host_setup_plan (const QlPrepared *prepared, const char *user, gboolean force
   g_autoptr(QlSetupManifest) previous = NULL;
   g_autoptr(GHashTable) modules = ql_setup_read_driver_modules (ql_paths_sysfs (), prepared->host->pci);
   g_autoptr(GPtrArray) previous_modules = g_ptr_array_new ();
+  QlSetupPlan *plan;
   QlSetupFacts facts = { .user = user, .pci = prepared->host->pci, .pci_error = prepared->host->pci_error,
                          .driver_modules = modules, .force = force,
                          .bridges = bridges, .mem_total = prepared->host->mem_total };
@@ -344,7 +378,10 @@ ql_host_setup_plan (const QlPrepared *prepared, const char *user, gboolean force
   /* a device the host uses now is one it needs */
   if (prepared->host->pci != NULL)
     ql_pci_host_find_holders (prepared->host->pci, ql_paths_procfs (), ql_paths_devfs (), NULL, NULL);
-  return ql_setup_plan_build (prepared->machine, &facts, error);
+  plan = ql_setup_plan_build (prepared->machine, &facts, error);
+  if (plan != NULL)
+    note_other_ids (plan);
+  return plan;
 }
 
 static void
