@@ -8,6 +8,7 @@
 #include "fake-sysfs.h"
 #include "ql-error.h"
 #include "ql-host-plan.h"
+#include "ql-host-probe.h"
 #include "ql-json.h"
 #include "ql-pci-scan.h"
 
@@ -649,13 +650,40 @@ test_runs_nothing (void)
   g_assert_cmpint (read (watch, events, sizeof events), <, 0);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  /* the same profile's plan (a start's left half) does ask: the binary is what shows it */
+  /* root's plan of a user's profile does not run a QEMU the user could have put there */
+  if (as_root)
+    {
+      g_assert_cmpint (chown (profile, user_uid, user_uid), ==, 0);
+      g_assert_cmpint (run_qlaunch (NULL, &err, "plan", profile, NULL), ==, 1);
+      g_assert_nonnull (strstr (err, "the profile is not root's, and root would run its [qemu] binary to ask its "
+                                     "version: "));
+      g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+      g_assert_cmpint (chown (profile, 0, 0), ==, 0);
+      g_clear_pointer (&err, g_free);
+    }
+  /* root's own profile's plan (a start's left half) does ask: the binary is what shows it */
   run_qlaunch (&out, &err, "plan", profile, NULL);
   g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
   g_assert_cmpint (read (watch, events, sizeof events), >, 0);
   close (watch);
   g_unlink (marker);
   g_unlink (profile);
+}
+
+/* A program only root can change: root's own, under root's directories. */
+static void
+test_program_root_only (void)
+{
+  g_autofree char *why = NULL, *mine = g_build_filename (root, "evil-qemu", NULL);
+
+  write_text (mine, "#!/bin/sh\n");
+  if (as_root)
+    g_assert_true (ql_host_program_root_only ("/bin/sh", &why));
+  g_assert_null (why);
+  /* the temp dir is under /tmp, which everyone may write to */
+  g_assert_false (ql_host_program_root_only (mine, &why));
+  g_assert_nonnull (strstr (why, "is not root's alone: another user could change it"));
+  g_unlink (mine);
 }
 
 /* A disk's format is probed only from a regular file or a block device:
@@ -904,6 +932,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/host-setup/expect", test_expect, with_sysfs);
   g_test_add_data_func ("/host-setup/other-ids", test_other_ids, with_sysfs);
   g_test_add_data_func ("/host-setup/runs-nothing", test_runs_nothing, with_sysfs);
+  g_test_add_func ("/host-setup/program-root-only", test_program_root_only);
   g_test_add_func ("/host-setup/disk-probe-opens-no-device", test_disk_probe_opens_no_device);
   g_test_add_func ("/host-setup/user-plan", test_user_plan);
   g_test_add_func ("/host-setup/user-start", test_user_start);

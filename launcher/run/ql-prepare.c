@@ -4,6 +4,10 @@
 #include "ql-pci-scan.h"
 #include "ql-cpu-topology-read.h"
 #include "ql-host-probe.h"
+#include "ql-error.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 void
 ql_prepared_free (QlPrepared *p)
@@ -34,6 +38,23 @@ needs_qemu_version (const QlProfile *profile)
   for (guint i = 0; i < profile->pcis->len; i++)
     if (((QlPci *) profile->pcis->pdata[i])->rom_acpi)
       return TRUE;
+  return FALSE;
+}
+
+/* Root asks QEMU its version by running it: not a program that the
+ * profile's owner, when that is not root, could have put there. */
+static gboolean
+check_qemu_binary (const QlPrepared *p, GError **error)
+{
+  g_autofree char *why = NULL;
+  struct stat st;
+
+  if (geteuid () != 0 || p->host->qemu_binary == NULL ||
+      (stat (p->profile->path, &st) == 0 && st.st_uid == 0) ||
+      ql_host_program_root_only (p->host->qemu_binary, &why))
+    return TRUE;
+  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: the profile is not root's, and root would run its [qemu] binary "
+               "to ask its version: %s. Fix: a QEMU that only root can change", p->profile->path, why);
   return FALSE;
 }
 
@@ -71,7 +92,11 @@ prepare (const char *name_or_path, QlStages *stages, gboolean for_setup, GError 
         p->host->cpus_error = g_strdup (cpus_error->message);
     }
   if (!for_setup && needs_qemu_version (p->profile))
-    p->host->qemu_version = ql_host_qemu_version (p->host->qemu_binary);
+    {
+      if (!check_qemu_binary (p, error))
+        return NULL;
+      p->host->qemu_version = ql_host_qemu_version (p->host->qemu_binary);
+    }
   ql_stages_begin (stages, "plan the machine");
   runtime_dir = ql_paths_runtime_dir (p->profile->vm.name);
   state_dir = ql_paths_state_dir (p->profile->vm.name);
