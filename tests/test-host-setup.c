@@ -193,6 +193,7 @@ check_manifest (void)
   g_assert_cmpint (json_object_get_int_member (o, "version"), ==, 1);
   g_assert_cmpstr (json_object_get_string_member (o, "vm"), ==, "setup");
   g_assert_cmpstr (json_object_get_string_member (o, "user"), ==, user);
+  g_assert_true (g_str_has_suffix (json_object_get_string_member (o, "profile"), "/profiles/setup.ini"));
   files = json_object_get_array_member (o, "files");
   g_assert_cmpuint (json_array_get_length (files), ==, G_N_ELEMENTS (expected));
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
@@ -790,6 +791,7 @@ test_takeover (void)
   g_assert_cmpstr (after, ==, set_up);
   g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "host-setup --undo for VM 'setup', set up for "));
+  g_assert_nonnull (strstr (out, "/profiles/setup.ini:\n"));
   g_clear_pointer (&after, g_free);
   after = snapshot ();
   g_assert_cmpstr (after, ==, before);

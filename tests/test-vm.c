@@ -808,7 +808,7 @@ static void
 test_tap_host_setup (void)
 {
   g_autofree char *path = profile_path ("test-tap.ini");
-  g_autofree char *out = NULL;
+  g_autofree char *out = NULL, *undone = NULL;
   BridgeState bridge;
   QlLinkInfo tap;
 
@@ -833,7 +833,9 @@ test_tap_host_setup (void)
 
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "--undo", path, "--user", "nobody", NULL), ==, 0);
-  g_assert_cmpstr (out, ==, "host-setup --undo for VM 'test-tap', set up for nobody:\ntap ql-test-tap-0 deleted\n");
+  undone = g_strdup_printf ("host-setup --undo for VM 'test-tap', set up for nobody from %s:\ntap ql-test-tap-0 "
+                            "deleted\n", path);
+  g_assert_cmpstr (out, ==, undone);
   g_assert_false (link_exists ("ql-test-tap-0"));
   peer_net_down ();
 }

@@ -67,6 +67,7 @@ ql_setup_plan_free (QlSetupPlan *plan)
     return;
   g_free (plan->vm);
   g_free (plan->user);
+  g_free (plan->profile);
   g_clear_pointer (&plan->files, g_ptr_array_unref);
   g_clear_pointer (&plan->vfio_groups, g_array_unref);
   g_clear_pointer (&plan->taps, g_ptr_array_unref);
@@ -366,6 +367,7 @@ ql_setup_plan_build (const QlMachine *m, const QlSetupFacts *facts, GError **err
     return NULL;
   plan->vm = g_strdup (vm);
   plan->user = g_strdup (facts->user);
+  plan->profile = g_strdup (m->profile->path);
   plan->files = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_setup_file_free);
   plan->vfio_groups = g_array_new (FALSE, FALSE, sizeof (int));
   plan->taps = g_ptr_array_new ();

@@ -41,6 +41,7 @@ typedef struct {
 typedef struct {
   char *vm;
   char *user;
+  char *profile;             /* the profile's absolute path, kept in the record */
   GPtrArray *files;          /* QlSetupFile*, in kind order; only the kinds the VM needs */
   GArray *vfio_groups;       /* int: the /dev/vfio nodes given to user now, when they exist */
   GPtrArray *taps;           /* const QlNet*, borrowed from the profile: made persistent for user */

@@ -571,6 +571,9 @@ ql_host_setup_apply (const QlSetupPlan *plan, uid_t uid, const char *expect, GSt
     return FALSE;
   if (m == NULL)
     m = ql_setup_manifest_new (plan->vm, plan->user);
+  g_free (m->profile);
+  /* a path the record cannot hold is left out: the record still undoes */
+  m->profile = strpbrk (plan->profile, "\n\r") == NULL ? g_strdup (plan->profile) : NULL;
   g_ptr_array_set_size (m->softdep_modules, 0);
   for (guint i = 0; i < plan->softdep_modules->len; i++)
     g_ptr_array_add (m->softdep_modules, g_strdup (plan->softdep_modules->pdata[i]));
@@ -678,7 +681,8 @@ ql_host_setup_undo (const char *vm, const char *user, GString *out, GError **err
                    "for %s, not %s (is the VM's name in the profile the one you mean?)", vm, m->user, user);
       return FALSE;
     }
-  g_string_append_printf (out, "host-setup --undo for VM '%s', set up for %s:\n", vm, m->user);
+  g_string_append_printf (out, "host-setup --undo for VM '%s', set up for %s%s%s:\n", vm, m->user,
+                          m->profile ? " from " : "", m->profile ? m->profile : "");
   undo_files (m, out, problems);
   undo_nodes (m, out, problems);
   undo_taps (m, out, problems);

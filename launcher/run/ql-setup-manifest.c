@@ -41,6 +41,7 @@ ql_setup_manifest_free (QlSetupManifest *m)
     return;
   g_free (m->vm);
   g_free (m->user);
+  g_free (m->profile);
   g_ptr_array_unref (m->files);
   g_ptr_array_unref (m->softdep_modules);
   g_array_unref (m->nodes);
@@ -106,6 +107,8 @@ ql_setup_manifest_to_json (const QlSetupManifest *m)
   json_object_set_int_member (o, "version", 1);
   json_object_set_string_member (o, "vm", m->vm);
   json_object_set_string_member (o, "user", m->user);
+  if (m->profile != NULL)
+    json_object_set_string_member (o, "profile", m->profile);
   for (guint i = 0; i < m->files->len; i++)
     {
       const QlManifestFile *f = m->files->pdata[i];
@@ -267,6 +270,22 @@ module_valid (const char *name)
   return ql_value_module_name_is_valid (name, &message);
 }
 
+/* Optional (records before it have none): an absolute path on one line. */
+static gboolean
+parse_profile (QlSetupManifest *m, JsonObject *o, GError **error)
+{
+  const char *profile;
+
+  if (!json_object_has_member (o, "profile"))
+    return TRUE;
+  if (!get_string (o, "profile", &profile, error))
+    return FALSE;
+  if (profile[0] != '/' || strlen (profile) > 4096 || strpbrk (profile, "\n\r") != NULL)
+    return invalid (error, "profile", profile);
+  m->profile = g_strdup (profile);
+  return TRUE;
+}
+
 QlSetupManifest *
 ql_setup_manifest_from_json (JsonObject *o, const char *vm, GError **error)
 {
@@ -289,6 +308,8 @@ ql_setup_manifest_from_json (JsonObject *o, const char *vm, GError **error)
       return NULL;
     }
   m = ql_setup_manifest_new (vm, user);
+  if (!parse_profile (m, o, error))
+    return NULL;
   if ((files = get_array (o, "files", error)) == NULL || (nodes = get_array (o, "vfio-nodes", error)) == NULL)
     return NULL;
   for (guint i = 0; i < json_array_get_length (files); i++)
