@@ -305,6 +305,24 @@ add_passthrough (QlSetupPlan *plan, const QlMachine *m, GPtrArray *devices, cons
                                     plan->user, plan->user));
 }
 
+/* The devices as the host has them, for root to read; the risky ones
+ * refused, or with --force only noted. */
+static void
+vet_devices (QlSetupPlan *plan, GArray *given, const QlSetupFacts *facts)
+{
+  ql_setup_devices_describe (facts->pci, given, plan->devices);
+  ql_setup_devices_check (facts->pci, given, plan->refused);
+  for (guint i = 0; facts->force && i < plan->refused->len; i++)
+    g_ptr_array_add (plan->notes, g_strdup_printf ("--force: %s", (const char *) plan->refused->pdata[i]));
+  if (facts->force)
+    g_ptr_array_set_size (plan->refused, 0);
+  else if (plan->refused->len > 0)
+    g_ptr_array_add (plan->refused,
+                     g_strdup_printf ("(%s would own each device's IOMMU group, and with it DMA to what the device "
+                                      "reaches.) Fix: pass through other devices; or, when this host can spare them "
+                                      "(see the list with --dry-run), run again with --force", plan->user));
+}
+
 /* A tap on a bridge is on whatever network the bridge is: root names the
  * bridges a user's VM may join; --force does not cover them. */
 static void
@@ -381,18 +399,7 @@ ql_setup_plan_build (const QlMachine *m, const QlSetupFacts *facts, GError **err
     return NULL;
   if (devices->len > 0)
     {
-      ql_setup_devices_describe (facts->pci, given, plan->devices);
-      ql_setup_devices_check (facts->pci, given, plan->refused);
-      for (guint i = 0; facts->force && i < plan->refused->len; i++)
-        g_ptr_array_add (plan->notes, g_strdup_printf ("--force: %s", (const char *) plan->refused->pdata[i]));
-      if (facts->force)
-        g_ptr_array_set_size (plan->refused, 0);
-      else if (plan->refused->len > 0)
-        g_ptr_array_add (plan->refused,
-                         g_strdup_printf ("(%s would own each device's IOMMU group, and with it DMA to what the "
-                                          "device reaches.) Fix: pass through other devices; or, when this host can "
-                                          "spare them (see the list with --dry-run), run again with --force",
-                                          plan->user));
+      vet_devices (plan, given, facts);
       add_passthrough (plan, m, devices, facts);
     }
   add_hugepages (plan, m->profile);

@@ -1,185 +1,18 @@
+/* host-setup's plan from the host as it is, shown (--dry-run), applied
+ * and recorded, or undone from the record alone. */
 #include "ql-host-setup.h"
 #include "ql-error.h"
 #include "ql-net-host.h"
 #include "ql-paths.h"
 #include "ql-pci-scan.h"
 #include "ql-prepare.h"
+#include "ql-setup-checks.h"
+#include "ql-setup-etc.h"
 #include "ql-setup-host.h"
 #include "ql-setup-manifest.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#define SETUP_FILE_MAX (64 << 10)   /* more than any file host-setup writes */
-
-static char *
-etc_path (const char *rel)
-{
-  return g_build_filename (ql_paths_etc (), rel, NULL);
-}
-
-/* The directory a file goes in (*ret_fd), made (0755) when create and
- * missing; else *ret_fd is -1 when it is missing. */
-static gboolean
-open_parent (const char *rel, gboolean create, int *ret_fd, GError **error)
-{
-  g_autofree char *path = etc_path (rel);
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  *ret_fd = -1;
-  if (create && g_mkdir_with_parents (dir, 0755) != 0)
-    return ql_error_set_errno (error, errno, "Cannot make '%s'", dir);
-  *ret_fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (*ret_fd < 0 && (create || errno != ENOENT))
-    return ql_error_set_errno (error, errno, "Cannot open '%s'", dir);
-  return TRUE;
-}
-
-/* *ret_text NULL: no such file.  A link, or anything but a regular file, is
- * an error: it is not host-setup's. */
-static gboolean
-read_etc_file (const char *rel, char **ret_text, GError **error)
-{
-  g_autofree char *path = etc_path (rel);
-  g_autofree char *name = g_path_get_basename (rel);
-  g_autofree char *text = NULL;
-  int dir, fd;
-  struct stat st;
-  gssize n = 0;
-
-  *ret_text = NULL;
-  if (!open_parent (rel, FALSE, &dir, error))
-    return FALSE;
-  if (dir < 0)
-    return TRUE;
-  fd = openat (dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  close (dir);
-  if (fd < 0)
-    return errno == ENOENT ? TRUE : ql_error_set_errno (error, errno, "Cannot open '%s'", path);
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size > SETUP_FILE_MAX)
-    {
-      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "'%s' is not a file host-setup wrote (not a regular file, or "
-                   "too large)", path);
-      close (fd);
-      return FALSE;
-    }
-  text = g_malloc0 (st.st_size + 1);
-  while (n < st.st_size)
-    {
-      gssize got = read (fd, text + n, st.st_size - n);
-      if (got <= 0)
-        break;
-      n += got;
-    }
-  close (fd);
-  *ret_text = g_steal_pointer (&text);
-  return TRUE;
-}
-
-static gboolean
-write_all (int fd, const char *text)
-{
-  gsize left = strlen (text);
-
-  while (left > 0)
-    {
-      gssize n = write (fd, text, left);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return FALSE;
-      text += n;
-      left -= n;
-    }
-  return fsync (fd) == 0;
-}
-
-/* Whole or not at all: a temporary file beside it (a name modprobe, udev,
- * sysctl and pam_limits all skip), renamed over it. */
-static gboolean
-write_etc_file (const char *rel, const char *text, GError **error)
-{
-  g_autofree char *path = etc_path (rel);
-  g_autofree char *name = g_path_get_basename (rel);
-  g_autofree char *tmp = g_strdup_printf (".%s.qlaunch-tmp", name);
-  int dir, fd;
-  gboolean ok;
-
-  if (!open_parent (rel, TRUE, &dir, error))
-    return FALSE;
-  unlinkat (dir, tmp, 0);
-  fd = openat (dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  ok = fd >= 0 && fchmod (fd, 0644) == 0 && write_all (fd, text);
-  if (fd >= 0)
-    close (fd);
-  ok = ok && renameat (dir, tmp, dir, name) == 0;
-  if (!ok)
-    {
-      ql_error_set_errno (error, errno, "Cannot write '%s'", path);
-      unlinkat (dir, tmp, 0);
-    }
-  close (dir);
-  return ok;
-}
-
-static gboolean
-remove_etc_file (const char *rel, GError **error)
-{
-  g_autofree char *path = etc_path (rel);
-  g_autofree char *name = g_path_get_basename (rel);
-  int dir;
-  gboolean ok;
-
-  if (!open_parent (rel, FALSE, &dir, error))
-    return FALSE;
-  if (dir < 0)
-    return TRUE;
-  ok = unlinkat (dir, name, 0) == 0 || errno == ENOENT;
-  if (!ok)
-    ql_error_set_errno (error, errno, "Cannot remove '%s'", path);
-  close (dir);
-  return ok;
-}
-
-/* A file is host-setup's when the manifest has it as it is now, or when it
- * has the very text host-setup writes (a record lost). */
-static gboolean
-file_is_ours (const QlSetupManifest *previous, const char *rel, const char *now, const char *text)
-{
-  const QlManifestFile *record = previous ? ql_setup_manifest_find_file (previous, rel) : NULL;
-  g_autofree char *sha = ql_setup_sha256 (now);
-
-  return strcmp (now, text) == 0 || (record != NULL && strcmp (record->sha256, sha) == 0);
-}
-
-static gboolean
-check_foreign (const QlSetupPlan *plan, const QlSetupManifest *previous, GError **error)
-{
-  g_autoptr(GString) problems = g_string_new (NULL);
-
-  for (guint i = 0; i < plan->files->len; i++)
-    {
-      const QlSetupFile *f = plan->files->pdata[i];
-      g_autofree char *now = NULL, *path = etc_path (f->path);
-      g_autoptr(GError) read_error = NULL;
-
-      if (!read_etc_file (f->path, &now, &read_error))
-        g_string_append_printf (problems, "\n%s", read_error->message);
-      else if (now != NULL && !file_is_ours (previous, f->path, now, f->text))
-        g_string_append_printf (problems, "\n'%s' is there and host-setup did not write it (or it was changed "
-                                "since). Fix: merge what it says into your own configuration and move it away "
-                                "(mv '%s' '%s.orig'), then run host-setup again", path, path, path);
-    }
-  if (problems->len == 0)
-    return TRUE;
-  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "host-setup for VM '%s' changed nothing:%s", plan->vm, problems->str);
-  return FALSE;
-}
 
 static void
 append_devices (const QlSetupPlan *plan, GString *out)
@@ -188,168 +21,6 @@ append_devices (const QlSetupPlan *plan, GString *out)
     g_string_append_printf (out, "devices %s gets (through their IOMMU groups):\n", plan->user);
   for (guint i = 0; i < plan->devices->len; i++)
     g_string_append_printf (out, "    %s\n", (const char *) plan->devices->pdata[i]);
-}
-
-/* What the plan refuses (risky devices without --force, bridges not
- * allowed, too much memory) stops host-setup before anything changes. */
-static gboolean
-check_refused (const QlSetupPlan *plan, GError **error)
-{
-  g_autoptr(GString) all = g_string_new (NULL);
-
-  if (plan->refused->len == 0)
-    return TRUE;
-  for (guint i = 0; i < plan->refused->len; i++)
-    g_string_append_printf (all, "\n%s", (const char *) plan->refused->pdata[i]);
-  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "host-setup for VM '%s' changed nothing:%s", plan->vm, all->str);
-  return FALSE;
-}
-
-/* The user another host-setup's udev rule gives group to, or NULL. */
-static char *
-rule_owner (const char *text, int group)
-{
-  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-  g_autofree char *kernel = g_strdup_printf ("KERNEL==\"%d\"", group);
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      const char *owner = strstr (lines[i], "OWNER=\"");
-      const char *end;
-
-      if (lines[i][0] == '#' || strstr (lines[i], kernel) == NULL || owner == NULL)
-        continue;
-      owner += strlen ("OWNER=\"");
-      if ((end = strchr (owner, '"')) != NULL)
-        return g_strndup (owner, end - owner);
-    }
-  return NULL;
-}
-
-/* Another VM's rule that gives one of the plan's groups to another user. */
-static void
-check_rule_claims (const QlSetupPlan *plan, const char *rule, GString *problems)
-{
-  g_autofree char *rel = g_build_filename ("udev/rules.d", rule, NULL);
-  g_autofree char *text = NULL;
-
-  if (!read_etc_file (rel, &text, NULL) || text == NULL)
-    return;
-  for (guint i = 0; i < plan->vfio_groups->len; i++)
-    {
-      int group = g_array_index (plan->vfio_groups, int, i);
-      g_autofree char *owner = rule_owner (text, group);
-
-      if (owner != NULL && strcmp (owner, plan->user) != 0)
-        g_string_append_printf (problems, "\nIOMMU group %d is %s's by %s/udev/rules.d/%s (another VM's host-setup). "
-                                "Fix: undo that one first (qlaunch host-setup VM --undo --user %s)", group, owner,
-                                ql_paths_etc (), rule, owner);
-    }
-}
-
-/* A group is given to one user: none that another user's node or
- * another VM's udev rule has already. */
-static gboolean
-check_groups_free (const QlSetupPlan *plan, GError **error)
-{
-  g_autofree char *dir_path = etc_path ("udev/rules.d");
-  g_autofree char *own = ql_setup_file_path (QL_SETUP_FILE_UDEV, plan->vm);
-  g_autofree char *own_name = g_path_get_basename (own);
-  g_autoptr(GDir) dir = plan->vfio_groups->len > 0 ? g_dir_open (dir_path, 0, NULL) : NULL;
-  g_autoptr(GString) problems = g_string_new (NULL);
-  struct passwd *pw = getpwnam (plan->user);
-  const char *name;
-
-  for (guint i = 0; i < plan->vfio_groups->len; i++)
-    {
-      g_autoptr(GError) node_error = NULL;
-      if (pw == NULL || !ql_setup_vfio_node_check (ql_paths_devfs (), g_array_index (plan->vfio_groups, int, i),
-                                                   pw->pw_uid, &node_error))
-        g_string_append_printf (problems, "\n%s", node_error ? node_error->message : "no such user");
-    }
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_prefix (name, "70-qlaunch-") && g_str_has_suffix (name, ".rules") && strcmp (name, own_name) != 0)
-      check_rule_claims (plan, name, problems);
-  if (problems->len == 0)
-    return TRUE;
-  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "host-setup for VM '%s' changed nothing:%s", plan->vm, problems->str);
-  return FALSE;
-}
-
-/* A VM set up for one user is not taken over by another's run: the
- * record's user undoes it first. */
-static gboolean
-check_same_user (const QlSetupPlan *plan, const QlSetupManifest *previous, GError **error)
-{
-  if (previous == NULL || strcmp (previous->user, plan->user) == 0)
-    return TRUE;
-  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "host-setup for VM '%s' changed nothing: the VM is set up for %s, "
-               "not %s. Fix: if %s is to have it, first: qlaunch host-setup %s --undo --user %s", plan->vm,
-               previous->user, plan->user, plan->user, plan->vm, previous->user);
-  return FALSE;
-}
-
-/* Each tap: one host-setup makes (or the user's already), on a bridge
- * that is there, with an MTU that does not narrow it. */
-static gboolean
-check_taps (const QlSetupPlan *plan, GError **error)
-{
-  struct passwd *pw = plan->taps->len > 0 ? getpwnam (plan->user) : NULL;
-  g_autoptr(GString) problems = g_string_new (NULL);
-
-  for (guint i = 0; pw != NULL && i < plan->taps->len; i++)
-    {
-      g_autoptr(GError) tap_error = NULL;
-      gboolean exists;
-
-      if (!ql_net_host_check_persistent (plan->taps->pdata[i], pw->pw_uid, &exists, &tap_error))
-        g_string_append_printf (problems, "\n%s", tap_error->message);
-    }
-  if (problems->len == 0)
-    return TRUE;
-  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "host-setup for VM '%s' changed nothing:%s", plan->vm, problems->str);
-  return FALSE;
-}
-
-/* Everything apply refuses, before anything changes. */
-static gboolean
-check_plan (const QlSetupPlan *plan, const QlSetupManifest *previous, GError **error)
-{
-  return check_refused (plan, error) && check_same_user (plan, previous, error) &&
-         check_groups_free (plan, error) && check_taps (plan, error) && check_foreign (plan, previous, error);
-}
-
-/* modprobe gives vfio-pci the ids= of the last 'options vfio-pci' line it
- * reads: another VM's file and this one's do not add up. */
-static void
-note_other_ids (QlSetupPlan *plan)
-{
-  g_autofree char *dir_path = etc_path ("modprobe.d");
-  g_autofree char *own = ql_setup_file_path (QL_SETUP_FILE_MODPROBE, plan->vm);
-  g_autofree char *own_name = g_path_get_basename (own);
-  g_autoptr(GDir) dir = NULL;
-  g_autoptr(GString) others = g_string_new (NULL);
-  gboolean writes_ids = FALSE;
-  const char *name;
-
-  for (guint i = 0; i < plan->files->len; i++)
-    writes_ids |= ((const QlSetupFile *) plan->files->pdata[i])->kind == QL_SETUP_FILE_MODPROBE;
-  dir = writes_ids ? g_dir_open (dir_path, 0, NULL) : NULL;
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *rel = g_build_filename ("modprobe.d", name, NULL);
-      g_autofree char *text = NULL;
-
-      if (g_str_has_prefix (name, "qlaunch-") && g_str_has_suffix (name, ".conf") && strcmp (name, own_name) != 0 &&
-          read_etc_file (rel, &text, NULL) && text != NULL && strstr (text, "\noptions vfio-pci ids=") != NULL)
-        g_string_append_printf (others, " %s/%s", dir_path, name);
-    }
-  if (others->len > 0)
-    g_ptr_array_add (plan->notes,
-                     g_strdup_printf ("other VMs' files set vfio-pci ids= too (%s): modprobe keeps only the last "
-                                      "'options vfio-pci ids=' it reads, so vfio-pci takes only one file's devices "
-                                      "at boot. Fix: one 'options vfio-pci ids=' line in one file with every VM's "
-                                      "ids, and none in the others", others->str + 1));
 }
 
 /* The plan for user, from the host as it is and the softdep modules an
@@ -380,7 +51,7 @@ ql_host_setup_plan (const QlPrepared *prepared, const char *user, gboolean force
     ql_pci_host_find_holders (prepared->host->pci, ql_paths_procfs (), ql_paths_devfs (), NULL, NULL);
   plan = ql_setup_plan_build (prepared->machine, &facts, error);
   if (plan != NULL)
-    note_other_ids (plan);
+    ql_setup_note_other_ids (plan);
   return plan;
 }
 
@@ -407,7 +78,7 @@ append_changes (const QlSetupPlan *plan, GString *out)
   for (guint i = 0; i < plan->files->len; i++)
     {
       const QlSetupFile *f = plan->files->pdata[i];
-      g_autofree char *path = etc_path (f->path);
+      g_autofree char *path = ql_setup_etc_path (f->path);
       g_auto(GStrv) lines = g_strsplit (f->text, "\n", -1);
 
       g_string_append_printf (out, "write %s:\n", path);
@@ -451,7 +122,7 @@ ql_host_setup_describe (const QlSetupPlan *plan, GString *out, GError **error)
 
   append_devices (plan, out);
   previous = ql_setup_manifest_load (plan->vm, &exists, error);
-  if ((previous == NULL && exists) || !check_plan (plan, previous, error))
+  if ((previous == NULL && exists) || !ql_setup_check_plan (plan, previous, error))
     return FALSE;
   append_changes (plan, out);
   g_string_append_printf (out, "plan %s: to apply exactly this plan, run host-setup again with --expect %s\n",
@@ -497,11 +168,11 @@ apply_files (const QlSetupPlan *plan, QlSetupManifest *m, GString *out, GError *
   for (guint i = 0; i < plan->files->len; i++)
     {
       const QlSetupFile *f = plan->files->pdata[i];
-      g_autofree char *now = NULL, *path = etc_path (f->path);
+      g_autofree char *now = NULL, *path = ql_setup_etc_path (f->path);
 
-      if (!read_etc_file (f->path, &now, error))
+      if (!ql_setup_etc_read (f->path, &now, error))
         return FALSE;
-      if (g_strcmp0 (now, f->text) != 0 && !write_etc_file (f->path, f->text, error))
+      if (g_strcmp0 (now, f->text) != 0 && !ql_setup_etc_write (f->path, f->text, error))
         return FALSE;
       record_file (m, f);
       g_string_append_printf (out, "%s %s\n", g_strcmp0 (now, f->text) == 0 ? "unchanged" : "wrote", path);
@@ -567,7 +238,7 @@ ql_host_setup_apply (const QlSetupPlan *plan, uid_t uid, const char *expect, GSt
     return FALSE;
   append_devices (plan, out);
   m = ql_setup_manifest_load (plan->vm, &exists, error);
-  if ((m == NULL && exists) || !check_plan (plan, m, error))
+  if ((m == NULL && exists) || !ql_setup_check_plan (plan, m, error))
     return FALSE;
   if (m == NULL)
     m = ql_setup_manifest_new (plan->vm, plan->user);
@@ -595,10 +266,10 @@ undo_files (QlSetupManifest *m, GString *out, GString *problems)
   for (guint i = m->files->len; i-- > 0;)
     {
       const QlManifestFile *f = m->files->pdata[i];
-      g_autofree char *now = NULL, *sha = NULL, *path = etc_path (f->path);
+      g_autofree char *now = NULL, *sha = NULL, *path = ql_setup_etc_path (f->path);
       g_autoptr(GError) error = NULL;
 
-      if (!read_etc_file (f->path, &now, &error))
+      if (!ql_setup_etc_read (f->path, &now, &error))
         {
           g_string_append_printf (problems, "\n%s", error->message);
           continue;
@@ -609,7 +280,7 @@ undo_files (QlSetupManifest *m, GString *out, GString *problems)
                                   "it by hand (rm '%s')", path, path);
           continue;
         }
-      if (now != NULL && !remove_etc_file (f->path, &error))
+      if (now != NULL && !ql_setup_etc_remove (f->path, &error))
         {
           g_string_append_printf (problems, "\n%s", error->message);
           continue;
