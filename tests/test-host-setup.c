@@ -104,7 +104,7 @@ static char *
 expected_text (const char *format)
 {
   g_autofree char *header = g_strdup_printf ("# Written by 'qlaunch host-setup setup' for user %s; "
-                                             "'qlaunch host-setup setup --undo' removes it.\n", user);
+                                             "'qlaunch host-setup setup --undo --user %s' removes it.\n", user, user);
   g_autoptr(GString) out = g_string_new (header);
   const char *p;
 

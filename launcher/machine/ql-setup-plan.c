@@ -86,8 +86,8 @@ add_file (QlSetupPlan *plan, QlSetupFileKind kind, GString *body)
 
   file->kind = kind;
   file->path = ql_setup_file_path (kind, plan->vm);
-  file->text = g_strdup_printf ("# Written by 'qlaunch host-setup %s' for user %s; 'qlaunch host-setup %s --undo' "
-                                "removes it.\n%s", plan->vm, plan->user, plan->vm, body->str);
+  file->text = g_strdup_printf ("# Written by 'qlaunch host-setup %s' for user %s; 'qlaunch host-setup %s --undo --user "
+                                "%s' removes it.\n%s", plan->vm, plan->user, plan->vm, plan->user, body->str);
   g_string_free (body, TRUE);
   g_ptr_array_add (plan->files, file);
 }
