@@ -21,6 +21,7 @@ static const Verb verbs[] = {
   { "argv", ql_cmd_argv, "Print the QEMU command line of a VM (no side effects)" },
   { "list", ql_cmd_list, "List the profiles in the profile directories" },
   { "plan", ql_cmd_plan, "Show what a start would change on the host (no side effects)" },
+  { "check", ql_cmd_check, "Check the host (and a VM) for passthrough; each problem with its fix" },
   { "console", ql_cmd_console, "Talk to a running VM: shut it down, pause, its CPUs, PCI tree, raw QMP" },
   { "qmp", ql_cmd_qmp, "Send one QMP command to a running VM and print the reply (for scripts)" },
   { "detach", ql_cmd_detach, "Take a passed-through device out of the running guest, back to the host" },
@@ -36,6 +37,8 @@ static const Verb verbs[] = {
   { "unbind", ql_cmd_unbind, "Give host PCI devices back from vfio-pci" },
   { "host-setup", ql_cmd_host_setup, "Make a VM's taps persistent for a user, once, as root" },
   { "unit", ql_cmd_unit, "Print or install a VM's systemd unit" },
+  { "import", ql_cmd_import, "Write a profile from a libvirt domain XML or a Proxmox VM configuration" },
+  { "export", ql_cmd_export, "Write a VM as a libvirt domain XML" },
 };
 
 static void

@@ -641,7 +641,7 @@ start_read (QlQmpClient *self)
 static void
 close_with_error (QlQmpClient *self, const GError *why)
 {
-  g_autoptr(QlQmpClient) hold = g_object_ref (self);
+  G_GNUC_UNUSED g_autoptr(QlQmpClient) hold = g_object_ref (self);
   g_autoptr(GTask) handshake = NULL;
   GHashTableIter iter;
   gpointer value;

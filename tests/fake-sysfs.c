@@ -37,6 +37,69 @@ write_hex (const char *dir, const char *name, guint value, int digits)
   write_file (dir, name, text);
 }
 
+static void
+add_device (const char *root, const FakeDevice *f)
+{
+  g_autofree char *devices_dir = g_build_filename (root, "bus", "pci", "devices", NULL);
+  g_autofree char *drivers_dir = g_build_filename (root, "bus", "pci", "drivers", NULL);
+  g_autofree char *groups_dir = g_build_filename (root, "kernel", "iommu_groups", NULL);
+  g_autofree char *dir = g_build_filename (devices_dir, f->address, NULL);
+  g_autofree char *driver_dir = g_build_filename (drivers_dir, f->driver, NULL);
+  g_autofree char *link = g_build_filename (dir, "driver", NULL);
+  guint8 config[64] = { 0 };
+  g_autofree char *config_path = g_build_filename (dir, "config", NULL);
+  g_autoptr(GString) resource = g_string_new (NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  write_hex (dir, "vendor", f->vendor, 4);
+  write_hex (dir, "device", f->device, 4);
+  write_hex (dir, "subsystem_vendor", f->sub_vendor, 4);
+  write_hex (dir, "subsystem_device", f->sub_device, 4);
+  write_hex (dir, "class", f->class_code, 6);
+  write_hex (dir, "revision", 0xa1, 2);
+  write_file (dir, "irq", "16\n");
+  for (int r = 0; r < 13; r++)
+    g_string_append (resource, "0x0000000000000000 0x0000000000000000 0x0000000000000000\n");
+  write_file (dir, "resource", resource->str);
+  config[0] = f->vendor & 0xff;
+  config[1] = f->vendor >> 8;
+  config[2] = f->device & 0xff;
+  config[3] = f->device >> 8;
+  config[9] = f->class_code & 0xff;
+  config[10] = (f->class_code >> 8) & 0xff;
+  config[11] = f->class_code >> 16;
+  config[14] = f->class_code >> 8 == 0x0604 ? 1 : 0;
+  config[44] = f->sub_vendor & 0xff;
+  config[45] = f->sub_vendor >> 8;
+  config[46] = f->sub_device & 0xff;
+  config[47] = f->sub_device >> 8;
+  g_assert_true (g_file_set_contents (config_path, (const char *) config, sizeof config, NULL));
+  write_file (dir, "driver_override", "(null)\n");
+  if (f->boot_vga >= 0)
+    write_file (dir, "boot_vga", f->boot_vga ? "1\n" : "0\n");
+
+  g_assert_cmpint (g_mkdir_with_parents (driver_dir, 0755), ==, 0);
+  write_file (driver_dir, "bind", "");
+  write_file (driver_dir, "unbind", "");
+  g_assert_cmpint (symlink (driver_dir, link), ==, 0);
+  if (f->group >= 0)
+    {
+      g_autofree char *group = g_strdup_printf ("%d", f->group);
+      g_autofree char *group_dir = g_build_filename (groups_dir, group, NULL);
+      g_autofree char *group_link = g_build_filename (dir, "iommu_group", NULL);
+      g_assert_cmpint (g_mkdir_with_parents (group_dir, 0755), ==, 0);
+      g_assert_cmpint (symlink (group_dir, group_link), ==, 0);
+    }
+}
+
+void
+fake_sysfs_add_device (const char *sysfs, const char *address, guint16 vendor, guint16 device, guint32 class_code,
+                       const char *driver, int group)
+{
+  FakeDevice f = { address, vendor, device, vendor, 0x0001, class_code, driver, group, -1 };
+  add_device (sysfs, &f);
+}
+
 char *
 fake_sysfs_new (void)
 {
@@ -48,56 +111,7 @@ fake_sysfs_new (void)
   g_assert_cmpint (g_mkdir_with_parents (devices_dir, 0755), ==, 0);
   g_assert_cmpint (g_mkdir_with_parents (groups_dir, 0755), ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS (devices); i++)
-    {
-      const FakeDevice *f = &devices[i];
-      g_autofree char *dir = g_build_filename (devices_dir, f->address, NULL);
-      g_autofree char *driver_dir = g_build_filename (drivers_dir, f->driver, NULL);
-      g_autofree char *link = g_build_filename (dir, "driver", NULL);
-      guint8 config[64] = { 0 };
-      g_autofree char *config_path = g_build_filename (dir, "config", NULL);
-      g_autoptr(GString) resource = g_string_new (NULL);
-
-      g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-      write_hex (dir, "vendor", f->vendor, 4);
-      write_hex (dir, "device", f->device, 4);
-      write_hex (dir, "subsystem_vendor", f->sub_vendor, 4);
-      write_hex (dir, "subsystem_device", f->sub_device, 4);
-      write_hex (dir, "class", f->class_code, 6);
-      write_hex (dir, "revision", 0xa1, 2);
-      write_file (dir, "irq", "16\n");
-      for (int r = 0; r < 13; r++)
-        g_string_append (resource, "0x0000000000000000 0x0000000000000000 0x0000000000000000\n");
-      write_file (dir, "resource", resource->str);
-      config[0] = f->vendor & 0xff;
-      config[1] = f->vendor >> 8;
-      config[2] = f->device & 0xff;
-      config[3] = f->device >> 8;
-      config[9] = f->class_code & 0xff;
-      config[10] = (f->class_code >> 8) & 0xff;
-      config[11] = f->class_code >> 16;
-      config[14] = f->class_code >> 8 == 0x0604 ? 1 : 0;
-      config[44] = f->sub_vendor & 0xff;
-      config[45] = f->sub_vendor >> 8;
-      config[46] = f->sub_device & 0xff;
-      config[47] = f->sub_device >> 8;
-      g_assert_true (g_file_set_contents (config_path, (const char *) config, sizeof config, NULL));
-      write_file (dir, "driver_override", "(null)\n");
-      if (f->boot_vga >= 0)
-        write_file (dir, "boot_vga", f->boot_vga ? "1\n" : "0\n");
-
-      g_assert_cmpint (g_mkdir_with_parents (driver_dir, 0755), ==, 0);
-      write_file (driver_dir, "bind", "");
-      write_file (driver_dir, "unbind", "");
-      g_assert_cmpint (symlink (driver_dir, link), ==, 0);
-      if (f->group >= 0)
-        {
-          g_autofree char *group = g_strdup_printf ("%d", f->group);
-          g_autofree char *group_dir = g_build_filename (groups_dir, group, NULL);
-          g_autofree char *group_link = g_build_filename (dir, "iommu_group", NULL);
-          g_assert_cmpint (g_mkdir_with_parents (group_dir, 0755), ==, 0);
-          g_assert_cmpint (symlink (group_dir, group_link), ==, 0);
-        }
-    }
+    add_device (root, &devices[i]);
   write_file (drivers_dir, "../drivers_probe", "");
   return root;
 }

@@ -14,6 +14,11 @@
  * Returns the root to pass as "sysfs" (it holds bus/pci/...). */
 char *fake_sysfs_new (void);
 
+/* Adds one more PCI function (sub-ids VENDOR:0001), bound to driver, in
+ * IOMMU group group (-1: none). */
+void fake_sysfs_add_device (const char *sysfs, const char *address, guint16 vendor, guint16 device, guint32 class_code,
+                            const char *driver, int group);
+
 /* Adds DEV/drm/card0/dev with "MAJOR:MINOR" to a device. */
 void fake_sysfs_add_drm_node (const char *sysfs, const char *address, guint major, guint minor);
 

@@ -373,6 +373,19 @@ static const ErrorCase error_cases[] = {
     "D/vm.ini:2: [fw_cfg] etc/blob: fw_cfg names must start with 'opt/' (like opt/com.example/blob)" },
   { "bad-args", "[qemu]\nargs = -device 'unterminated\n",
     "D/vm.ini:2: [qemu] args: cannot be split into arguments: Text ended before matching quote was found for '. (The text was “-device 'unterminated”)" },
+  /* QEMU's own confinement and user are qlaunch's: args may not replace them */
+  { "args-sandbox-off", "[qemu]\nargs = -sandbox off\n",
+    "D/vm.ini:2: [qemu] args: '-sandbox' is not allowed: qlaunch runs QEMU with -sandbox on,obsolete=deny,"
+    "elevateprivileges=deny,spawn=deny,resourcecontrol=deny and decides its user; remove it" },
+  { "args-run-with", "[qemu]\nargs = -no-hpet --run-with user=root\n",
+    "D/vm.ini:2: [qemu] args: '--run-with' is not allowed: qlaunch runs QEMU with -sandbox on,obsolete=deny,"
+    "elevateprivileges=deny,spawn=deny,resourcecontrol=deny and decides its user; remove it" },
+  { "args-runas", "[qemu]\nargs = -runas nobody\n",
+    "D/vm.ini:2: [qemu] args: '-runas' is not allowed: qlaunch runs QEMU with -sandbox on,obsolete=deny,"
+    "elevateprivileges=deny,spawn=deny,resourcecontrol=deny and decides its user; remove it" },
+  { "args-chroot", "[qemu]\nargs = -chroot /tmp\n",
+    "D/vm.ini:2: [qemu] args: '-chroot' is not allowed: qlaunch runs QEMU with -sandbox on,obsolete=deny,"
+    "elevateprivileges=deny,spawn=deny,resourcecontrol=deny and decides its user; remove it" },
   { "bad-name", "[vm]\nname = .hidden\n",
     "D/vm.ini:2: [vm] name: the VM name '.hidden' must not start with '.'" },
   { "too-many-cpus", "[cpu]\nsockets = 16\ncores = 32\n",

@@ -9,10 +9,14 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 packages=(
   meson ninja-build pkg-config gcc
-  libglib2.0-dev libjson-glib-dev libpci-dev pci.ids libnl-3-dev libnl-route-3-dev libreadline-dev
+  libglib2.0-dev libjson-glib-dev libpci-dev pci.ids libnl-3-dev libnl-route-3-dev libreadline-dev libseccomp-dev libcap-ng-dev
   qemu-system-x86 ovmf seabios
   busybox-static cpio kmod python3 iproute2 acpica-tools make
   dbus-daemon python3-dbusmock systemd-container
+  libxml2-dev libvirt-clients
+  # test-import: virsh domxml-to-native against a session libvirtd started by
+  # the test (not libvirt-daemon-system: no system daemon, no users, no units)
+  libvirt-daemon libvirt-daemon-driver-qemu
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -117,6 +117,12 @@ ql_paths_devfs (void)
 }
 
 const char *
+ql_paths_modules (void)
+{
+  return env_or ("QLAUNCH_MODULES", "/lib/modules");
+}
+
+const char *
 ql_paths_etc (void)
 {
   return env_or ("QLAUNCH_ETC", "/etc");

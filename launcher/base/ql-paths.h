@@ -24,6 +24,8 @@ const char *ql_paths_devfs (void);
 /* The host's /etc, where host-setup writes; QLAUNCH_ETC points it at a
  * tree made by a test. */
 const char *ql_paths_etc (void);
+/* The kernels' modules (RELEASE/modules.dep); QLAUNCH_MODULES moves it. */
+const char *ql_paths_modules (void);
 
 /* A directory qlaunch keeps files in: a real directory (no symbolic link),
  * owned by this user, writable by no one else.  QL_ERROR_HOST otherwise. */

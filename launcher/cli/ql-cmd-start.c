@@ -3,6 +3,7 @@
 #include "ql-log.h"
 #include "ql-notify.h"
 #include "ql-prepare.h"
+#include "ql-profile-trust.h"
 #include "ql-progress.h"
 #include "ql-qemu-argv.h"
 #include "ql-supervisor.h"
@@ -166,6 +167,9 @@ ql_cmd_start (int argc, char **argv)
   stages = ql_stages_new (ql_progress_show, progress);
 
   prepared = ql_prepare_staged (argv[1], stages, &error);
+  /* root runs what the profile names: only a profile nobody else can change */
+  if (prepared != NULL && geteuid () == 0 && !ql_profile_trust_check (prepared->profile->path, &error))
+    g_clear_pointer (&prepared, ql_prepared_free);
   if (prepared == NULL)
     {
       ql_progress_failed (progress);

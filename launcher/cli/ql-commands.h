@@ -14,6 +14,7 @@ int ql_cmd_argv (int argc, char **argv);
 int ql_cmd_list (int argc, char **argv);
 int ql_cmd_devices (int argc, char **argv);
 int ql_cmd_plan (int argc, char **argv);
+int ql_cmd_check (int argc, char **argv);
 int ql_cmd_bind (int argc, char **argv);
 int ql_cmd_unbind (int argc, char **argv);
 int ql_cmd_recover (int argc, char **argv);
@@ -28,6 +29,8 @@ int ql_cmd_events (int argc, char **argv);
 int ql_cmd_console (int argc, char **argv);
 int ql_cmd_detach (int argc, char **argv);
 int ql_cmd_attach (int argc, char **argv);
+int ql_cmd_import (int argc, char **argv);
+int ql_cmd_export (int argc, char **argv);
 
 /* QMP to a running VM (through its supervisor's relay), handshake done;
  * QL_ERROR_NOT_RUNNING when it is not running or still starting. */

@@ -209,7 +209,7 @@ static char *
 get_unit_path (GDBusConnection *bus, const char *unit, GError **error)
 {
   GError *cause = NULL;
-  g_autoptr(GVariant) reply = g_dbus_connection_call_sync (bus, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, "GetUnit",
+  G_GNUC_UNUSED g_autoptr(GVariant) reply = g_dbus_connection_call_sync (bus, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, "GetUnit",
                                                            g_variant_new ("(s)", unit), G_VARIANT_TYPE ("(o)"),
                                                            G_DBUS_CALL_FLAGS_NO_AUTO_START, QL_DBUS_TIMEOUT_MS, NULL,
                                                            &cause);
@@ -305,7 +305,7 @@ on_job_removed (GDBusConnection *bus, const char *sender, const char *path, cons
 static void
 subscribe (GDBusConnection *bus)
 {
-  g_autoptr(GVariant) reply = g_dbus_connection_call_sync (bus, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER,
+  G_GNUC_UNUSED g_autoptr(GVariant) reply = g_dbus_connection_call_sync (bus, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER,
                                                            "Subscribe", NULL, NULL, G_DBUS_CALL_FLAGS_NONE,
                                                            QL_DBUS_TIMEOUT_MS, NULL, NULL);
 }

@@ -752,15 +752,38 @@ parse_mac_key (Loader *loader, const char *group, const KeySpec *spec, gpointer 
     replace_string (FIELD (base, spec->offset, char *), g_ascii_strdown (value, -1));
 }
 
+/* QEMU's options that would undo its confinement: -sandbox replaced, or
+ * QEMU changing its own user or root (qlaunch decides both).  QEMU takes
+ * each with one dash or two. */
+static const char *const confinement_options[] = { "sandbox", "runas", "run-with", "chroot" };
+
+static const char *
+undoes_confinement (char *const *argv)
+{
+  for (guint i = 0; argv[i] != NULL; i++)
+    {
+      const char *name = argv[i][0] == '-' ? argv[i] + (argv[i][1] == '-' ? 2 : 1) : NULL;
+
+      for (guint j = 0; name != NULL && j < G_N_ELEMENTS (confinement_options); j++)
+        if (strcmp (name, confinement_options[j]) == 0)
+          return argv[i];
+    }
+  return NULL;
+}
+
 static void
 parse_args_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
 {
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) argv = NULL;
+  const char *refused;
   gint argc;
 
   if (!g_shell_parse_argv (value, &argc, &argv, &error))
     report (loader, group, spec->key, "cannot be split into arguments: %s", error->message);
+  else if ((refused = undoes_confinement (argv)) != NULL)
+    report (loader, group, spec->key, "'%s' is not allowed: qlaunch runs QEMU with -sandbox on,obsolete=deny,"
+            "elevateprivileges=deny,spawn=deny,resourcecontrol=deny and decides its user; remove it", refused);
   else
     {
       g_strfreev (*FIELD (base, spec->offset, GStrv));

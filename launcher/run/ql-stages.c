@@ -51,6 +51,8 @@ ql_stages_free (QlStages *stages)
 }
 
 /* Names end up on terminals and in JSON: one line of printable text. */
+static char *printable_name (const char *format, va_list args) G_GNUC_PRINTF (1, 0);
+
 static char *
 printable_name (const char *format, va_list args)
 {

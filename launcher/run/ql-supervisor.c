@@ -1,4 +1,5 @@
 #include "ql-supervisor.h"
+#include "ql-confine.h"
 #include "ql-error.h"
 #include "ql-host-apply.h"
 #include "ql-host-undo.h"
@@ -365,6 +366,10 @@ cont_done (GObject *source, GAsyncResult *result, gpointer user_data)
       fail_start (s, g_steal_pointer (&error));
       return;
     }
+  /* a Ctrl-C while cont was on its way ended the start: QEMU is being
+   * killed, and its end is a failed start, not a crash */
+  if (s->start_error != NULL)
+    return;
   g_clear_handle_id (&s->start_timer, g_source_remove);
   ql_stages_end (s->opts->stages);
   s->running = TRUE;
@@ -387,6 +392,25 @@ resume_guest (Supervisor *s)
 {
   ql_stages_begin (s->opts->stages, "resume the guest");
   ql_qmp_client_execute_async (s->qmp, "cont", NULL, NULL, cont_done, s);
+}
+
+/* The host side is done and QEMU is paused: the supervisor confines itself
+ * before the guest runs, so that nothing a guest can make QEMU say reaches
+ * an unconfined parser. */
+static void
+confine_and_continue (Supervisor *s)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (s->start_error != NULL)
+    return;
+  if (!ql_confine_supervisor (s->name, s->qemu_id.pid, ql_journal_steps (s->journal), &error))
+    {
+      g_prefix_error (&error, "Cannot confine the supervisor: ");
+      fail_start (s, g_steal_pointer (&error));
+      return;
+    }
+  resume_guest (s);
 }
 
 /* ---- pinning, while the VM is still paused ---- */
@@ -446,7 +470,7 @@ iothreads_queried (GObject *source, GAsyncResult *result, gpointer user_data)
   plan = ql_pin_plan_to_json (s->m->pin);
   if (!ql_json_write_file (plan_path, plan, &error))
     g_warning ("%s: %s; 'qlaunch pin' will not know the plan", s->name, error->message);
-  resume_guest (s);
+  confine_and_continue (s);
 }
 
 static void
@@ -492,7 +516,7 @@ handshake_done (GObject *source, GAsyncResult *result, gpointer user_data)
       ql_qmp_client_execute_async (s->qmp, "query-cpus-fast", NULL, NULL, cpus_queried, s);
     }
   else
-    resume_guest (s);
+    confine_and_continue (s);
 }
 
 static gboolean

@@ -103,6 +103,31 @@ if echo "$plan" | grep -q "bind $GPU  e1000e -> vfio-pci" && [ "$(driver_of "$GP
   ok "plan lists the bind and changes nothing (vfio-pci not even loaded)"
 else not_ok "plan"; fi
 
+# ---- check: the preflight doctor, on a host with an IOMMU (the L2's emulated VT-d) ----
+"$QL" check gpu --json > $T/check.json 2> $T/check.err; check_rc=$?
+"$QL" check gpu 2>&1 | sed 's/^/LAB: info   /'
+if python3 - "$T/check.json" <<'PY'
+import json, sys
+by = {}
+for f in json.load(open(sys.argv[1])):
+    by.setdefault(f["check"], []).append(f)
+assert by["iommu"][0]["status"] == "ok", by["iommu"]
+assert by["profile"][0]["status"] == "ok", by["profile"]
+gpu = by["pci gpu"][0]
+assert gpu["status"] == "ok" and gpu["message"].endswith("viable"), gpu
+assert all(f["fix"] for fs in by.values() for f in fs if f["status"] != "ok")
+PY
+then ok "check gpu: IOMMU on, the GPU's group viable (exit $check_rc: TCG has no KVM)"
+else not_ok "check gpu: $(head -c 3000 $T/check.json) $(head -c 500 $T/check.err)"; fi
+"$QL" check nonviable --json > $T/check-nv.json 2>&1; nv_rc=$?
+if [ "$nv_rc" = 2 ] && python3 - "$T/check-nv.json" <<'PY'
+import json, sys
+gpu = [f for f in json.load(open(sys.argv[1])) if f["check"] == "pci gpu"][0]
+assert gpu["status"] == "fail" and "is not viable" in gpu["message"] and "qlaunch bind" in gpu["fix"], gpu
+PY
+then ok "check nonviable: half a group is a fail with its fix, exit 2"
+else not_ok "check nonviable: exit $nv_rc $(head -c 2000 $T/check-nv.json)"; fi
+
 # ---- start, query-pci, stop ----
 t0=$(now_ms)
 if "$QL" start gpu --detach > $T/start.log 2>&1; then
@@ -127,6 +152,17 @@ else not_ok "the journal is not what plan --json said: $(cat $T/plan.json $rt/jo
 if out=$(qmp "$rt/qmp.sock" wait-pci 120 "0=10de:1c20/1028:07b1"); then
   ok "query-pci: 01:00.0 behind 00:1c.0 with the overridden ids ($out)"
 else not_ok "query-pci: $out"; fi
+# the supervisor confined itself (ql-confine.c): filtered, no_new_privs, and
+# of root's capabilities none (this run's undo needs none; a sanitizer
+# build keeps CAP_SYS_PTRACE for LeakSanitizer)
+supervisor_confined() { # PID CAPEFF-REGEX
+  grep -q '^Seccomp:[[:space:]]2$' /proc/$1/status && grep -q '^NoNewPrivs:[[:space:]]1$' /proc/$1/status &&
+    grep -Eq "^CapEff:[[:space:]]$2\$" /proc/$1/status
+}
+sup_pid=$(status_field supervisor-pid)
+conf=$(grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/$sup_pid/status | tr -s '\t\n' '  ')
+if supervisor_confined "$sup_pid" '00000000000[08]0000'; then ok "the supervisor is confined while the VM runs ($conf)"
+else not_ok "the supervisor is not confined as designed: $conf"; fi
 "$QL" kill lab > $T/kill.log 2>&1
 expect_driver "after stop the device is back on e1000e" "$GPU" e1000e
 host_clean "after stop nothing is left (journal, runtime dir, QEMU)"
@@ -339,6 +375,11 @@ expect_driver "unload-modules, recover: function 0 back on e1000e" "$PAIR" e1000
 host_clean "unload-modules, recover: nothing is left"
 # and the ordinary end of a run
 "$QL" start pair-unload --detach > $T/unload2.log 2>&1 || not_ok "unload-modules: second start: $(tr '\n' ' ' < $T/unload2.log)"
+# teardown runs modprobe: the supervisor keeps CAP_SYS_MODULE (bit 16) and its filter allows execve
+sup_pid=$(status_field supervisor-pid)
+conf=$(grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/$sup_pid/status | tr -s '\t\n' '  ')
+if supervisor_confined "$sup_pid" '00000000000[19]0000'; then ok "unload-modules: the supervisor is confined, keeping cap_sys_module ($conf)"
+else not_ok "unload-modules: the supervisor is not confined as designed: $conf"; fi
 "$QL" kill lab > $T/kill.log 2>&1
 [ -d /sys/module/snd_hda_intel ] && ok "unload-modules, stop: snd_hda_intel is loaded again" || not_ok "unload-modules, stop: snd_hda_intel is not loaded"
 wait_driver "$AUDIO" snd_hda_intel 10

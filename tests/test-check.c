@@ -1,0 +1,826 @@
+/* qlaunch check: the findings of a matrix of hosts (Intel, AMD, IOMMU off,
+ * no interrupt remapping, a group shared with the host's disk controller,
+ * nvidia bound, hugepages short, memlock low, an AMD GPU that needs
+ * vendor-reset) with their exact fixes and exit codes, from facts and from
+ * fake trees read by the real reader; then the binary, on a fake tree and
+ * on this very host. */
+#include "fake-sysfs.h"
+#include "ql-check-host.h"
+#include "ql-check-profile.h"
+#include "ql-check-read.h"
+#include "ql-cpu-topology-read.h"
+#include "ql-firmware-load.h"
+#include "ql-pci-scan.h"
+#include "ql-profile.h"
+#include "ql-setup-plan.h"
+#include "ql-vfio-plan.h"
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+/* ---- helpers ---- */
+
+static const QlFinding *
+find (GPtrArray *findings, const char *check, guint nth)
+{
+  for (guint i = 0; i < findings->len; i++)
+    {
+      const QlFinding *f = findings->pdata[i];
+      if (strcmp (f->check, check) == 0 && nth-- == 0)
+        return f;
+    }
+  return NULL;
+}
+
+static void
+assert_finding (GPtrArray *findings, const char *check, QlCheckStatus status, const char *message, const char *fix)
+{
+  const QlFinding *f = find (findings, check, 0);
+
+  if (f == NULL)
+    g_error ("no finding '%s'", check);
+  g_assert_cmpstr (ql_check_status_to_string (f->status), ==, ql_check_status_to_string (status));
+  if (message != NULL)
+    g_assert_cmpstr (f->message, ==, message);
+  g_assert_cmpstr (f->fix, ==, fix);
+}
+
+/* A healthy Intel host on Debian with GRUB. */
+static QlCheckHostFacts *
+intel_host (void)
+{
+  QlCheckHostFacts *f = g_new0 (QlCheckHostFacts, 1);
+
+  f->boot.family = QL_DISTRO_DEBIAN;
+  f->boot.grub_cmdline = g_strdup ("quiet splash");
+  f->cpu_vendor = QL_CPU_VENDOR_INTEL;
+  f->kvm_usable = TRUE;
+  f->cmdline = g_strdup ("BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet splash intel_iommu=on iommu=pt");
+  f->acpi_dmar = TRUE;
+  f->iommu_units = 1;
+  f->iommu_groups = 14;
+  f->intremap_hw = QL_TRISTATE_YES;
+  f->intremap_in_use = TRUE;
+  f->unsafe_interrupts = QL_TRISTATE_NO;
+  f->vfio_pci_loaded = QL_TRISTATE_YES;
+  f->vfio_pci_present = QL_TRISTATE_YES;
+  f->kernel_release = g_strdup ("6.1.0-18-amd64");
+  f->qemu_binary = g_strdup ("/usr/bin/qemu-system-x86_64");
+  f->qemu_version = 702;
+  f->firmware_descriptors = 3;
+  return f;
+}
+
+static GPtrArray *
+host_findings (const QlCheckHostFacts *f)
+{
+  GPtrArray *findings = ql_findings_new ();
+  ql_check_host (f, findings);
+  return findings;
+}
+
+/* ---- the host matrix, from facts ---- */
+
+static void
+test_intel_ok (void)
+{
+  g_autoptr(QlCheckHostFacts) f = intel_host ();
+  g_autoptr(GPtrArray) findings = host_findings (f);
+
+  g_assert_cmpuint (findings->len, ==, 7);
+  assert_finding (findings, "kvm", QL_CHECK_OK, "/dev/kvm is usable and the CPU has vmx/svm", NULL);
+  assert_finding (findings, "iommu", QL_CHECK_OK, "IOMMU on: 1 IOMMU unit(s), 14 IOMMU groups", NULL);
+  assert_finding (findings, "kernel-cmdline", QL_CHECK_OK, "the kernel command line has intel_iommu=on iommu=pt", NULL);
+  assert_finding (findings, "interrupt-remapping", QL_CHECK_OK,
+                  "in force: /proc/interrupts shows IR- (remapped) interrupt chips", NULL);
+  assert_finding (findings, "vfio", QL_CHECK_OK, "vfio-pci is loaded", NULL);
+  assert_finding (findings, "qemu", QL_CHECK_OK, "/usr/bin/qemu-system-x86_64, QEMU 7.2", NULL);
+  assert_finding (findings, "firmware", QL_CHECK_OK, "3 QEMU firmware descriptor(s)", NULL);
+  g_assert_cmpint (ql_findings_exit_code (findings), ==, 0);
+}
+
+static void
+test_amd_ok (void)
+{
+  g_autoptr(QlCheckHostFacts) f = intel_host ();
+  g_autoptr(GPtrArray) findings = NULL;
+
+  f->cpu_vendor = QL_CPU_VENDOR_AMD;
+  f->acpi_dmar = FALSE;
+  f->acpi_ivrs = TRUE;
+  f->intremap_hw = QL_TRISTATE_UNKNOWN;   /* AMD-Vi shows no ecap */
+  g_free (f->cmdline);
+  f->cmdline = g_strdup ("root=/dev/nvme0n1p2 iommu=pt");   /* AMD-Vi needs no amd_iommu=on */
+  findings = host_findings (f);
+  assert_finding (findings, "kernel-cmdline", QL_CHECK_OK, "the kernel command line has iommu=pt", NULL);
+  assert_finding (findings, "interrupt-remapping", QL_CHECK_OK, NULL, NULL);
+  g_assert_cmpint (ql_findings_exit_code (findings), ==, 0);
+
+  /* without iommu=pt: advice, with the GRUB line that keeps what is there */
+  g_free (f->cmdline);
+  f->cmdline = g_strdup ("root=/dev/nvme0n1p2");
+  g_ptr_array_unref (findings);
+  findings = host_findings (f);
+  assert_finding (findings, "kernel-cmdline", QL_CHECK_WARN,
+                  "the kernel command line lacks iommu=pt (recommended: host devices keep an identity mapping, which "
+                  "is faster)",
+                  "in /etc/default/grub: GRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash iommu=pt\" ; then, as root: "
+                  "update-grub; reboot");
+  g_assert_cmpint (ql_findings_exit_code (findings), ==, 1);
+
+  /* AMD with no IR- chip seen: said as undetermined, with how to find out */
+  f->intremap_in_use = FALSE;
+  g_ptr_array_unref (findings);
+  findings = host_findings (f);
+  assert_finding (findings, "interrupt-remapping", QL_CHECK_WARN,
+                  "could not determine: sysfs does not show this IOMMU's capabilities; /proc/interrupts shows no IR- "
+                  "chip (nothing may use MSI yet); allow_unsafe_interrupts is N",
+                  "as root: dmesg | grep -i remapping  (should say enabled); if it is off: only for guests you trust "
+                  "(without remapping a device can forge interrupts): echo 'options vfio_iommu_type1 "
+                  "allow_unsafe_interrupts=1' > /etc/modprobe.d/vfio-unsafe-interrupts.conf ; then, as root: "
+                  "update-initramfs -u -k all; reboot");
+}
+
+/* IOMMU off: the exact boot-loader fix of each family and boot loader */
+static void
+test_iommu_off (void)
+{
+  static const struct {
+    QlDistroFamily family;
+    const char *grub;
+    const char *kernel_cmdline;
+    const char *fix;
+  } cases[] = {
+    { QL_DISTRO_DEBIAN, "quiet splash", NULL,
+      "in /etc/default/grub: GRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash intel_iommu=on iommu=pt\" ; then, as root: "
+      "update-grub; reboot" },
+    { QL_DISTRO_FEDORA, "rhgb quiet", NULL,
+      "in /etc/default/grub: GRUB_CMDLINE_LINUX_DEFAULT=\"rhgb quiet intel_iommu=on iommu=pt\" ; then, as root: "
+      "grub2-mkconfig -o /boot/grub2/grub.cfg; reboot" },
+    { QL_DISTRO_ARCH, "loglevel=3 quiet", NULL,
+      "in /etc/default/grub: GRUB_CMDLINE_LINUX_DEFAULT=\"loglevel=3 quiet intel_iommu=on iommu=pt\" ; then, as "
+      "root: grub-mkconfig -o /boot/grub/grub.cfg; reboot" },
+    { QL_DISTRO_ARCH, NULL, "root=UUID=abc rw iommu=pt",
+      "write /etc/kernel/cmdline as: root=UUID=abc rw iommu=pt intel_iommu=on ; then, as root: kernel-install add "
+      "$(uname -r) /lib/modules/$(uname -r)/vmlinuz (systemd-boot; bootctl list shows the entry); reboot" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(QlCheckHostFacts) f = intel_host ();
+      g_autoptr(GPtrArray) findings = NULL;
+      g_autofree char *with_vtd = NULL;
+
+      f->boot.family = cases[i].family;
+      g_free (f->boot.grub_cmdline);
+      f->boot.grub_cmdline = g_strdup (cases[i].grub);
+      f->boot.kernel_cmdline = g_strdup (cases[i].kernel_cmdline);
+      g_free (f->cmdline);
+      f->cmdline = g_strdup ("root=/dev/sda1 ro quiet");
+      f->iommu_units = f->iommu_groups = 0;
+      f->intremap_in_use = FALSE;
+      findings = host_findings (f);
+      assert_finding (findings, "iommu", QL_CHECK_FAIL,
+                      "IOMMU off: the firmware has an IOMMU (DMAR table) but the kernel made no IOMMU groups",
+                      cases[i].fix);
+      assert_finding (findings, "kernel-cmdline", QL_CHECK_WARN, NULL, cases[i].fix);
+      assert_finding (findings, "interrupt-remapping", QL_CHECK_WARN, "not determined: the IOMMU is off",
+                      "turn the IOMMU on first (see the iommu finding)");
+      g_assert_cmpint (ql_findings_exit_code (findings), ==, 2);
+
+      /* no DMAR table at all: VT-d is off in the firmware */
+      f->acpi_dmar = FALSE;
+      g_ptr_array_unref (g_steal_pointer (&findings));
+      findings = host_findings (f);
+      with_vtd = g_strdup_printf ("enable VT-d in the firmware setup, then %s", cases[i].fix);
+      assert_finding (findings, "iommu", QL_CHECK_FAIL,
+                      "IOMMU off: the firmware publishes no DMAR ACPI table and there are no IOMMU groups", with_vtd);
+    }
+}
+
+static void
+test_iommu_turned_off (void)
+{
+  g_autoptr(QlCheckHostFacts) f = intel_host ();
+  g_autoptr(GPtrArray) findings = NULL;
+
+  g_free (f->cmdline);
+  f->cmdline = g_strdup ("ro quiet amd_iommu=off");
+  f->cpu_vendor = QL_CPU_VENDOR_AMD;
+  findings = host_findings (f);
+  assert_finding (findings, "kernel-cmdline", QL_CHECK_FAIL,
+                  "the kernel command line turns the IOMMU off (amd_iommu=off)",
+                  "remove amd_iommu=off from the kernel command line: in /etc/default/grub: "
+                  "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash iommu=pt\" ; then, as root: update-grub; reboot");
+}
+
+/* no interrupt remapping: a fail unless allow_unsafe_interrupts is in force */
+static void
+test_no_intremap (void)
+{
+  g_autoptr(QlCheckHostFacts) f = intel_host ();
+  g_autoptr(GPtrArray) findings = NULL;
+  const char *fedora_fix = "only for guests you trust (without remapping a device can forge interrupts): echo "
+                           "'options vfio_iommu_type1 allow_unsafe_interrupts=1' > "
+                           "/etc/modprobe.d/vfio-unsafe-interrupts.conf ; then, as root: dracut -f --regenerate-all; "
+                           "reboot";
+
+  f->boot.family = QL_DISTRO_FEDORA;
+  f->intremap_hw = QL_TRISTATE_NO;
+  f->intremap_in_use = FALSE;
+  findings = host_findings (f);
+  assert_finding (findings, "interrupt-remapping", QL_CHECK_FAIL,
+                  "the IOMMU cannot remap interrupts (its ecap IR bit is clear) and allow_unsafe_interrupts is not "
+                  "set: VFIO refuses the devices", fedora_fix);
+  g_assert_cmpint (ql_findings_exit_code (findings), ==, 2);
+
+  f->unsafe_interrupts = QL_TRISTATE_YES;
+  g_ptr_array_unref (findings);
+  findings = host_findings (f);
+  assert_finding (findings, "interrupt-remapping", QL_CHECK_WARN,
+                  "no remapping seen; vfio_iommu_type1 allow_unsafe_interrupts=Y is in force, so VFIO works, but a "
+                  "device can forge interrupts",
+                  "a host whose IOMMU remaps interrupts (VT-d with IR, AMD-Vi); none on this one");
+  g_assert_cmpint (ql_findings_exit_code (findings), ==, 1);
+
+  f->unsafe_interrupts = QL_TRISTATE_NO;
+  f->intremap_hw = QL_TRISTATE_YES;
+  g_free (f->cmdline);
+  f->cmdline = g_strdup ("intel_iommu=on iommu=pt intremap=off");
+  g_ptr_array_unref (findings);
+  findings = host_findings (f);
+  assert_finding (findings, "interrupt-remapping", QL_CHECK_FAIL, NULL,
+                  "remove intremap=off from the kernel command line (/etc/default/grub or /etc/kernel/cmdline, then "
+                  "rebuild the boot configuration as for iommu); reboot");
+}
+
+static void
+test_vfio_qemu_firmware (void)
+{
+  g_autoptr(QlCheckHostFacts) f = intel_host ();
+  g_autoptr(GPtrArray) findings = NULL;
+
+  f->boot.family = QL_DISTRO_ARCH;
+  f->vfio_pci_loaded = QL_TRISTATE_NO;
+  f->vfio_pci_present = QL_TRISTATE_NO;
+  g_clear_pointer (&f->qemu_binary, g_free);
+  f->firmware_descriptors = 0;
+  findings = host_findings (f);
+  assert_finding (findings, "vfio", QL_CHECK_FAIL,
+                  "kernel 6.1.0-18-amd64 has no vfio-pci (neither in modules.dep nor built in)",
+                  "boot a kernel built with CONFIG_VFIO_PCI (every major distribution's standard kernel is)");
+  assert_finding (findings, "qemu", QL_CHECK_FAIL, "no qemu-system-x86_64 in PATH", "pacman -S qemu-system-x86");
+  assert_finding (findings, "firmware", QL_CHECK_WARN, NULL, "pacman -S edk2-ovmf");
+  f->vfio_pci_present = QL_TRISTATE_YES;
+  g_ptr_array_unref (findings);
+  findings = host_findings (f);
+  assert_finding (findings, "vfio", QL_CHECK_OK, NULL, NULL);
+}
+
+static void
+test_os_release (void)
+{
+  g_assert_cmpint (ql_distro_family_from_os_release ("NAME=\"Ubuntu\"\nID=ubuntu\nID_LIKE=debian\n"), ==,
+                   QL_DISTRO_DEBIAN);
+  g_assert_cmpint (ql_distro_family_from_os_release ("ID=linuxmint\nID_LIKE=\"ubuntu debian\"\n"), ==,
+                   QL_DISTRO_DEBIAN);
+  g_assert_cmpint (ql_distro_family_from_os_release ("ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n"), ==,
+                   QL_DISTRO_FEDORA);
+  g_assert_cmpint (ql_distro_family_from_os_release ("ID=endeavouros\nID_LIKE=arch\n"), ==, QL_DISTRO_ARCH);
+  g_assert_cmpint (ql_distro_family_from_os_release ("ID=\"opensuse-tumbleweed\"\nID_LIKE=\"opensuse suse\"\n"), ==,
+                   QL_DISTRO_SUSE);
+  g_assert_cmpint (ql_distro_family_from_os_release ("ID=nixos\n"), ==, QL_DISTRO_UNKNOWN);
+}
+
+/* ---- the reader, on fake trees ---- */
+
+static void
+put (const char *root, const char *relative, const char *text)
+{
+  g_autofree char *path = g_build_filename (root, relative, NULL);
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+}
+
+static void
+remove_tree (const char *path)
+{
+  const char *argv[] = { "rm", "-rf", path, NULL };
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL));
+}
+
+/* A host tree: sys/ proc/ dev/ etc/ modules/ under root. */
+static char *
+fake_host_tree (gboolean amd, gboolean iommu, gboolean remapped)
+{
+  char *root = g_dir_make_tmp ("ql-check-XXXXXX", NULL);
+
+  put (root, "proc/cpuinfo", amd ? "vendor_id\t: AuthenticAMD\nflags\t\t: fpu svm\n"
+                                 : "vendor_id\t: GenuineIntel\nflags\t\t: fpu vmx\n");
+  put (root, "proc/cmdline", amd ? "BOOT_IMAGE=/vmlinuz-linux root=/dev/sda2 rw\n"
+                                 : "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet intel_iommu=on\n");
+  put (root, "proc/interrupts", remapped ? " 24:  0  IR-PCI-MSI 327680-edge  xhci_hcd\n"
+                                         : " 24:  0  PCI-MSI 327680-edge  xhci_hcd\n");
+  put (root, "proc/sys/kernel/osrelease", "6.1.0-18-amd64\n");
+  put (root, "proc/mounts", "");
+  put (root, "modules/6.1.0-18-amd64/modules.dep",
+       "kernel/drivers/vfio/pci/vfio-pci.ko: kernel/drivers/vfio/vfio.ko\n");
+  put (root, amd ? "sys/firmware/acpi/tables/IVRS" : "sys/firmware/acpi/tables/DMAR", "x");
+  if (iommu)
+    {
+      put (root, amd ? "sys/class/iommu/ivhd0/amd-iommu/features" : "sys/class/iommu/dmar0/intel-iommu/ecap",
+           remapped || amd ? "f050da\n" : "f050d0\n");   /* bit 3: IR */
+      put (root, "sys/kernel/iommu_groups/0/type", "DMA\n");
+      put (root, "sys/kernel/iommu_groups/1/type", "DMA\n");
+    }
+  put (root, "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", "N\n");
+  put (root, "etc/os-release", amd ? "ID=arch\n" : "ID=ubuntu\nID_LIKE=debian\n");
+  if (amd)
+    put (root, "etc/kernel/cmdline", "root=/dev/sda2 rw\n");
+  else
+    put (root, "etc/default/grub", "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash\"\nGRUB_CMDLINE_LINUX=\"\"\n");
+  put (root, "dev/.keep", "");
+  return root;
+}
+
+static QlCheckHostFacts *
+read_tree (const char *root)
+{
+  g_autofree char *sys = g_build_filename (root, "sys", NULL), *proc = g_build_filename (root, "proc", NULL);
+  g_autofree char *dev = g_build_filename (root, "dev", NULL), *etc = g_build_filename (root, "etc", NULL);
+  g_autofree char *modules = g_build_filename (root, "modules", NULL);
+  QlCheckRoots roots = { sys, proc, dev, etc, modules };
+
+  return ql_check_host_read (&roots, "/nonexistent/qemu");
+}
+
+static void
+test_read_intel (void)
+{
+  g_autofree char *root = fake_host_tree (FALSE, TRUE, FALSE);
+  g_autoptr(QlCheckHostFacts) f = read_tree (root);
+  g_autoptr(GPtrArray) findings = host_findings (f);
+
+  g_assert_cmpint (f->cpu_vendor, ==, QL_CPU_VENDOR_INTEL);
+  g_assert_cmpint (f->boot.family, ==, QL_DISTRO_DEBIAN);
+  g_assert_cmpstr (f->boot.grub_cmdline, ==, "quiet splash");
+  g_assert_null (f->boot.kernel_cmdline);
+  g_assert_true (f->acpi_dmar);
+  g_assert_cmpuint (f->iommu_units, ==, 1);
+  g_assert_cmpuint (f->iommu_groups, ==, 2);
+  g_assert_cmpint (f->intremap_hw, ==, QL_TRISTATE_NO);
+  g_assert_false (f->intremap_in_use);
+  g_assert_cmpint (f->unsafe_interrupts, ==, QL_TRISTATE_NO);
+  g_assert_cmpint (f->vfio_pci_loaded, ==, QL_TRISTATE_NO);
+  g_assert_cmpint (f->vfio_pci_present, ==, QL_TRISTATE_YES);
+  g_assert_false (f->kvm_usable);   /* no DEVFS/kvm */
+  g_assert_null (f->qemu_binary);
+  /* the fix of this tree: Ubuntu's GRUB, without losing "quiet splash"; the initramfs command by family */
+  assert_finding (findings, "kernel-cmdline", QL_CHECK_WARN, "the kernel command line lacks iommu=pt (recommended: "
+                  "host devices keep an identity mapping, which is faster)",
+                  "in /etc/default/grub: GRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash intel_iommu=on iommu=pt\" ; then, "
+                  "as root: update-grub; reboot");
+  assert_finding (findings, "interrupt-remapping", QL_CHECK_FAIL, NULL,
+                  "only for guests you trust (without remapping a device can forge interrupts): echo 'options "
+                  "vfio_iommu_type1 allow_unsafe_interrupts=1' > /etc/modprobe.d/vfio-unsafe-interrupts.conf ; then, "
+                  "as root: update-initramfs -u -k all; reboot");
+  remove_tree (root);
+}
+
+static void
+test_read_amd (void)
+{
+  g_autofree char *root = fake_host_tree (TRUE, FALSE, FALSE);
+  g_autoptr(QlCheckHostFacts) f = read_tree (root);
+  g_autoptr(GPtrArray) findings = host_findings (f);
+
+  g_assert_cmpint (f->cpu_vendor, ==, QL_CPU_VENDOR_AMD);
+  g_assert_cmpint (f->boot.family, ==, QL_DISTRO_ARCH);
+  g_assert_cmpstr (f->boot.kernel_cmdline, ==, "root=/dev/sda2 rw");
+  g_assert_true (f->acpi_ivrs);
+  g_assert_cmpuint (f->iommu_groups, ==, 0);
+  g_assert_cmpint (f->intremap_hw, ==, QL_TRISTATE_UNKNOWN);
+  assert_finding (findings, "iommu", QL_CHECK_FAIL,
+                  "IOMMU off: the firmware has an IOMMU (IVRS table) but the kernel made no IOMMU groups",
+                  "write /etc/kernel/cmdline as: root=/dev/sda2 rw amd_iommu=on iommu=pt ; then, as root: kernel-install add "
+                  "$(uname -r) /lib/modules/$(uname -r)/vmlinuz (systemd-boot; bootctl list shows the entry); reboot");
+  remove_tree (root);
+}
+
+/* ---- the profile matrix: real profiles, machines and plans on a fake PCI tree ---- */
+
+static char *pci_sysfs;
+
+typedef struct {
+  QlProfile *profile;
+  QlHostFacts *host;
+  QlMachine *machine;
+  GHashTable *modules;
+  GPtrArray *findings;
+  char *plan_error;
+} Case;
+
+static void
+case_clear (Case *c)
+{
+  ql_machine_free (c->machine);
+  ql_profile_free (c->profile);
+  ql_host_facts_free (c->host);
+  g_clear_pointer (&c->modules, g_hash_table_unref);
+  g_clear_pointer (&c->findings, g_ptr_array_unref);
+  g_free (c->plan_error);
+}
+
+/* The profile's findings as check makes them, with the vfio plan as start's host plan builds it. */
+static void
+case_run (Case *c, const char *sections, QlCheckProfileFacts *f)
+{
+  g_autofree char *text = g_strdup_printf ("[vm]\nname=t\naccel=tcg\nfirmware=bios\n%s", sections);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) requests = NULL;
+  g_autoptr(QlVfioPlan) vfio = NULL;
+  const QlBootConfig *boot = f->boot;
+
+  memset (c, 0, sizeof *c);
+  c->profile = ql_profile_load_from_data (text, "/etc/qlaunch/t.ini", &error);
+  g_assert_no_error (error);
+  c->host = g_new0 (QlHostFacts, 1);
+  c->host->qemu_binary = g_strdup ("/usr/bin/qemu-system-x86_64");
+  c->host->firmware = g_ptr_array_new ();
+  c->host->hugetlbfs_2m = g_strdup ("/dev/hugepages");
+  c->host->pci = ql_pci_host_scan (pci_sysfs, &error);
+  g_assert_no_error (error);
+  c->host->cpus = ql_cpu_topology_read (pci_sysfs, &error);
+  g_assert_no_error (error);
+  c->machine = ql_machine_resolve (c->profile, c->host, "/run/qlaunch/t", "/var/lib/qlaunch/t", &error);
+  g_assert_no_error (error);
+  requests = ql_vfio_requests_from_machine (c->machine);
+  vfio = ql_vfio_plan_build (c->host->pci, requests, &error);
+  c->plan_error = error ? g_strdup (error->message) : NULL;
+  c->modules = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_insert (c->modules, "nvidia", "nvidia");
+  g_hash_table_insert (c->modules, "snd_hda_intel", "snd_hda_intel");
+  f->boot = boot;
+  f->profile_path = "/etc/qlaunch/t.ini";
+  f->machine = c->machine;
+  f->pci = c->host->pci;
+  f->driver_modules = c->modules;
+  f->plan_error = c->plan_error;
+  c->findings = ql_findings_new ();
+  ql_check_profile (f, c->findings);
+}
+
+static const QlBootConfig debian_boot = { QL_DISTRO_DEBIAN, NULL, NULL, NULL };
+
+/* nvidia bound to the GPU: root's start can move it, a user's cannot */
+static void
+test_nvidia_bound (void)
+{
+  QlCheckProfileFacts f = { .boot = &debian_boot, .as_root = TRUE };
+  Case c;
+  const char *fix = "printf 'options vfio-pci ids=10de:1bb6,10de:10f0\\nsoftdep nvidia pre: vfio-pci\\nsoftdep "
+                    "snd_hda_intel pre: vfio-pci\\n' > /etc/modprobe.d/vfio.conf ; then, as root: update-initramfs -u "
+                    "-k all; reboot (or: sudo qlaunch host-setup /etc/qlaunch/t.ini --user USER, which writes these "
+                    "for a user's start)";
+
+  case_run (&c, "[memory]\nsize=1G\n[pci gpu]\nhost=0000:01:00.0\n", &f);
+  assert_finding (c.findings, "profile", QL_CHECK_OK, "/etc/qlaunch/t.ini: valid, the machine resolves", NULL);
+  g_assert_cmpstr (find (c.findings, "pci gpu", 0)->message, ==,
+                   "0000:01:00.0 (NVIDIA Corporation GP104GLM [Quadro P5000 Mobile]), driver nvidia; 0000:01:00.1 "
+                   "(NVIDIA Corporation GP104 High Definition Audio Controller), driver snd_hda_intel; IOMMU group 1 "
+                   "viable");
+  g_assert_cmpint (find (c.findings, "pci gpu", 1)->status, ==, QL_CHECK_WARN);
+  g_assert_cmpstr (find (c.findings, "pci gpu", 1)->fix, ==, fix);
+  assert_finding (c.findings, "memlock", QL_CHECK_OK, NULL, NULL);
+  assert_finding (c.findings, "host-plan", QL_CHECK_OK, NULL, NULL);
+  g_assert_cmpint (ql_findings_exit_code (c.findings), ==, 1);
+  case_clear (&c);
+
+  f = (QlCheckProfileFacts) { .boot = &debian_boot, .as_root = FALSE, .memlock = G_MAXUINT64, .user = "alice" };
+  case_run (&c, "[memory]\nsize=1G\n[pci gpu]\nhost=0000:01:00.0\n", &f);
+  g_assert_cmpint (find (c.findings, "pci gpu", 1)->status, ==, QL_CHECK_FAIL);
+  g_assert_cmpstr (find (c.findings, "pci gpu", 1)->message, ==, "not on vfio-pci, and a user's start binds nothing");
+  g_assert_cmpstr (find (c.findings, "pci gpu", 1)->fix, ==, fix);
+  g_assert_cmpint (ql_findings_exit_code (c.findings), ==, 2);
+  case_clear (&c);
+}
+
+/* the GTX 750's group also holds the host's SATA controller */
+static void
+test_group_shared_with_sata (void)
+{
+  QlCheckProfileFacts f = { .boot = &debian_boot, .as_root = TRUE };
+  Case c;
+
+  case_run (&c, "[memory]\nsize=1G\n[pci gpu]\nhost=0000:02:00.0\n", &f);
+  assert_finding (c.findings, "pci gpu", QL_CHECK_FAIL,
+                  "[pci gpu]: IOMMU group 2 is not viable: it also holds 0000:05:00.0 (Intel Corporation 8 Series/C220 "
+                  "Series Chipset Family 6-port SATA Controller 1 [AHCI mode], driver ahci), which is not passed "
+                  "through.",
+                  "pass it through as well (another [pci] section), or give it to vfio-pci with 'qlaunch bind "
+                  "0000:05:00.0'");
+  g_assert_null (find (c.findings, "host-plan", 0));   /* the device's line, not repeated */
+  g_assert_cmpint (ql_findings_exit_code (c.findings), ==, 2);
+  case_clear (&c);
+}
+
+/* an AMD Vega 10: vendor-reset, and its reset_method */
+static void
+test_amd_reset_bug (void)
+{
+  g_autoptr(GHashTable) methods = g_hash_table_new (g_str_hash, g_str_equal);
+  QlCheckProfileFacts f = { .boot = &debian_boot, .as_root = TRUE, .reset_methods = methods };
+  const char *sections = "[memory]\nsize=1G\n[pci gpu]\nhost=0000:06:00.0\n";
+  Case c;
+
+  g_assert_cmpstr (ql_check_reset_bug_name (0x1002, 0x687f), ==, "Vega 10");
+  g_assert_cmpstr (ql_check_reset_bug_name (0x1002, 0x731f), ==, "Navi 10");
+  g_assert_cmpstr (ql_check_reset_bug_name (0x1002, 0x67df), ==, "Polaris 10");
+  g_assert_null (ql_check_reset_bug_name (0x1002, 0x73bf));   /* Navi 21 resets itself */
+  g_assert_null (ql_check_reset_bug_name (0x10de, 0x687f));
+
+  case_run (&c, sections, &f);
+  assert_finding (c.findings, "reset 0000:06:00.0", QL_CHECK_WARN,
+                  "0000:06:00.0 is an AMD Vega 10 (1002:687f): it does not reset, so it fails after the first guest "
+                  "ends, until the host reboots; vendor_reset is not loaded",
+                  "install vendor-reset (DKMS, github.com/gnif/vendor-reset); echo vendor-reset > "
+                  "/etc/modules-load.d/vendor-reset.conf ; update-initramfs -u -k all; reboot; then, as root: echo "
+                  "device_specific > /sys/bus/pci/devices/0000:06:00.0/reset_method");
+  case_clear (&c);
+
+  g_hash_table_insert (methods, "0000:06:00.0", "flr bus");
+  f = (QlCheckProfileFacts) { .boot = &debian_boot, .as_root = TRUE, .reset_methods = methods,
+                              .vendor_reset_loaded = TRUE };
+  case_run (&c, sections, &f);
+  assert_finding (c.findings, "reset 0000:06:00.0", QL_CHECK_WARN,
+                  "0000:06:00.0 is an AMD Vega 10: vendor_reset is loaded but reset_method is 'flr bus', so the "
+                  "kernel does not use it",
+                  "as root, after each boot (a udev rule can do it): echo device_specific > "
+                  "/sys/bus/pci/devices/0000:06:00.0/reset_method");
+  case_clear (&c);
+
+  g_hash_table_insert (methods, "0000:06:00.0", "device_specific");
+  case_run (&c, sections, &f);
+  assert_finding (c.findings, "reset 0000:06:00.0", QL_CHECK_OK, NULL, NULL);
+  case_clear (&c);
+}
+
+/* hugepages short, per node, with and without allocate=true */
+static void
+test_hugepages_short (void)
+{
+  g_autoptr(QlHugepagePool) pool = g_new0 (QlHugepagePool, 1);
+  QlHugepageNode nodes[] = { { 0, 64, 40 }, { 1, 64, 60 } };
+  QlCheckProfileFacts f = { .boot = &debian_boot, .as_root = TRUE };
+  Case c;
+
+  pool->page_kib = 2048;
+  pool->total = 128;
+  pool->free = 100;
+  pool->nodes = g_array_new (FALSE, FALSE, sizeof (QlHugepageNode));
+  g_array_append_vals (pool->nodes, nodes, 2);
+  f.hugepages = pool;
+  case_run (&c, "[memory]\nsize=1G\nhugepages=2M\n", &f);
+  g_assert_cmpint (find (c.findings, "hugepages", 0)->status, ==, QL_CHECK_FAIL);
+  g_assert_true (g_str_has_prefix (find (c.findings, "hugepages", 0)->message, "too few hugepages: "));
+  g_assert_nonnull (strstr (find (c.findings, "hugepages", 0)->message, "node 0: 40, node 1: 60"));
+  g_assert_cmpstr (find (c.findings, "hugepages", 0)->fix, ==,
+                   "as root: sysctl vm.nr_hugepages=540 ; at every boot: echo 'vm.nr_hugepages = 540' > "
+                   "/etc/sysctl.d/80-hugepages.conf");
+  g_assert_cmpint (ql_findings_exit_code (c.findings), ==, 2);
+  case_clear (&c);
+
+  case_run (&c, "[memory]\nsize=1G\nhugepages=2M\nallocate=true\n", &f);
+  g_assert_cmpint (find (c.findings, "hugepages", 0)->status, ==, QL_CHECK_WARN);
+  case_clear (&c);
+
+  pool->free = 600;
+  g_array_index (pool->nodes, QlHugepageNode, 0).free = 300;
+  g_array_index (pool->nodes, QlHugepageNode, 1).free = 300;
+  pool->total = 600;
+  case_run (&c, "[memory]\nsize=1G\nhugepages=2M\n", &f);
+  assert_finding (c.findings, "hugepages", QL_CHECK_OK, "512 × 2 MiB needed, 600 free", NULL);
+  case_clear (&c);
+}
+
+/* memlock below the guest's RAM + 1 GiB for a user's start with passthrough */
+static void
+test_memlock_low (void)
+{
+  QlCheckProfileFacts f = { .boot = &debian_boot, .as_root = FALSE, .memlock = 64 << 20, .user = "alice" };
+  Case c;
+
+  case_run (&c, "[memory]\nsize=2G\n[pci nic]\nhost=0000:03:00.0\n", &f);
+  assert_finding (c.findings, "memlock", QL_CHECK_FAIL,
+                  "RLIMIT_MEMLOCK is 65536 KiB; VFIO pins the guest's RAM + 1 GiB: 3145728 KiB",
+                  "as root: echo 'alice hard memlock 3145728' >> /etc/security/limits.d/qlaunch.conf (and the same "
+                  "soft), then log in again (or: sudo qlaunch host-setup /etc/qlaunch/t.ini --user alice)");
+  /* on vfio-pci already: the device itself is fine for a user */
+  g_assert_cmpint (find (c.findings, "pci nic", 0)->status, ==, QL_CHECK_OK);
+  g_assert_null (find (c.findings, "pci nic", 1));
+  g_assert_cmpint (ql_findings_exit_code (c.findings), ==, 2);
+  case_clear (&c);
+
+  f.memlock = 4ull << 30;
+  case_run (&c, "[memory]\nsize=2G\n[pci nic]\nhost=0000:03:00.0\n", &f);
+  assert_finding (c.findings, "memlock", QL_CHECK_OK, NULL, NULL);
+  g_assert_cmpint (ql_findings_exit_code (c.findings), ==, 0);
+  case_clear (&c);
+}
+
+static void
+test_pins_files_refused (void)
+{
+  QlCheckProfileFacts f = { .boot = &debian_boot, .as_root = TRUE, .machine_error = NULL };
+  g_autoptr(GPtrArray) unreadable = g_ptr_array_new ();
+  g_autoptr(GPtrArray) findings = ql_findings_new ();
+  Case c;
+
+  g_ptr_array_add (unreadable, "/srv/vm/disk.qcow2 ([disk] file): Permission denied");
+  f.unreadable = unreadable;
+  f.files_checked = 2;
+  case_run (&c, "[memory]\nsize=1G\n[cpu]\ncores=3\npin=2,3,2\n", &f);
+  assert_finding (c.findings, "cpu-pin", QL_CHECK_WARN, "vCPUs share host CPUs: vCPUs 0 and 2 on CPU 2",
+                  "give each vCPU its own host CPU in /etc/qlaunch/t.ini:9: [cpu] pin ('qlaunch pin' shows the host's "
+                  "cores)");
+  assert_finding (c.findings, "files", QL_CHECK_FAIL,
+                  "cannot read /srv/vm/disk.qcow2 ([disk] file): Permission denied",
+                  "make it readable by the user who starts the VM (chmod/chown), or fix the path in the profile");
+  case_clear (&c);
+
+  /* CPUs that went offline since (resolve refuses those offline at start) */
+  {
+    g_autofree char *small = fake_sysfs_new ();
+    g_autoptr(QlCpuTopology) two = NULL;
+
+    fake_sysfs_add_cpus (small, 1, 2, 1, 0);
+    two = ql_cpu_topology_read (small, NULL);
+    f.cpus = two;
+    case_run (&c, "[memory]\nsize=1G\n[cpu]\ncores=2\npin=1,3\n", &f);
+    assert_finding (c.findings, "cpu-pin", QL_CHECK_FAIL, "host CPUs 3 are not online",
+                    "as root: echo 1 > /sys/devices/system/cpu/cpuN/online, or pin to online CPUs in "
+                    "/etc/qlaunch/t.ini:9: [cpu] pin");
+    g_assert_null (find (c.findings, "cpu-pin", 1));
+    case_clear (&c);
+    f.cpus = NULL;
+    fake_sysfs_remove (small);
+  }
+
+  /* what ql_prepare refuses: each line a finding, its fix split off */
+  f = (QlCheckProfileFacts) { .boot = &debian_boot, .profile_path = "t",
+                              .machine_error = "/etc/qlaunch/t.ini:9: [pci gpu] host: no PCI device 0000:09:00.0 on this "
+                                               "host. Fix: 'qlaunch devices' lists them" };
+  ql_check_profile (&f, findings);
+  g_assert_cmpuint (findings->len, ==, 1);
+  assert_finding (findings, "profile", QL_CHECK_FAIL,
+                  "/etc/qlaunch/t.ini:9: [pci gpu] host: no PCI device 0000:09:00.0 on this host.",
+                  "'qlaunch devices' lists them");
+}
+
+/* ---- the binary ---- */
+
+static int
+run_check (char **envp, char **ret_out, const char *arg1, const char *arg2)
+{
+  const char *argv[] = { g_getenv ("QL_QLAUNCH"), "check", arg1, arg2, NULL };
+  int status = 0;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, envp, G_SPAWN_DEFAULT, NULL, NULL, ret_out, NULL, &status,
+                               NULL));
+  g_assert_true (WIFEXITED (status));
+  return WEXITSTATUS (status);
+}
+
+static JsonArray *
+parse_findings (const char *out, JsonParser *parser)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  g_assert_no_error (error);
+  return json_node_get_array (json_parser_get_root (parser));
+}
+
+static const char *
+json_status_of (JsonArray *a, const char *check)
+{
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonObject *o = json_array_get_object_element (a, i);
+      if (g_strcmp0 (json_object_get_string_member (o, "check"), check) == 0)
+        return json_object_get_string_member (o, "status");
+    }
+  return NULL;
+}
+
+/* qlaunch check on a fake Intel host with a profile whose group holds the SATA controller */
+static void
+test_binary_fake_host (void)
+{
+  g_autofree char *root = fake_host_tree (FALSE, TRUE, TRUE);
+  g_autofree char *proc = g_build_filename (root, "proc", NULL), *dev = g_build_filename (root, "dev", NULL);
+  g_autofree char *etc = g_build_filename (root, "etc", NULL), *modules = g_build_filename (root, "modules", NULL);
+  g_autofree char *profile = g_build_filename (root, "t.ini", NULL);
+  g_autofree char *out = NULL, *text = NULL;
+  g_auto(GStrv) envp = g_get_environ ();
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonArray *a;
+
+  envp = g_environ_setenv (envp, "QLAUNCH_SYSFS", pci_sysfs, TRUE);
+  envp = g_environ_setenv (envp, "QLAUNCH_PROCFS", proc, TRUE);
+  envp = g_environ_setenv (envp, "QLAUNCH_DEVFS", dev, TRUE);
+  envp = g_environ_setenv (envp, "QLAUNCH_ETC", etc, TRUE);
+  envp = g_environ_setenv (envp, "QLAUNCH_MODULES", modules, TRUE);
+  /* no /dev/kvm in the tree: kvm fails, whatever the rest says */
+  g_assert_cmpint (run_check (envp, &out, "--json", NULL), ==, 2);
+  a = parse_findings (out, parser);
+  g_assert_cmpstr (json_status_of (a, "kvm"), ==, "fail");
+  g_assert_cmpstr (json_status_of (a, "vfio"), ==, "ok");
+  g_assert_cmpstr (json_status_of (a, "interrupt-remapping"), ==, "ok");
+  g_assert_cmpstr (json_status_of (a, "kernel-cmdline"), ==, "warn");
+  /* host-wide: the Vega in the tree needs vendor-reset */
+  g_assert_cmpstr (json_status_of (a, "reset 0000:06:00.0"), ==, "warn");
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonObject *o = json_array_get_object_element (a, i);
+      g_assert_true (json_object_has_member (o, "message") && json_object_has_member (o, "fix"));
+      g_assert_true (json_object_get_null_member (o, "fix") == (strcmp (json_object_get_string_member (o, "status"),
+                                                                        "ok") == 0));
+    }
+
+  text = g_strdup_printf ("[vm]\nname=t\naccel=tcg\nfirmware=bios\n[memory]\nsize=256M\n[pci gpu]\nhost=0000:02:00.0\n");
+  g_assert_true (g_file_set_contents (profile, text, -1, NULL));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_check (envp, &out, profile, NULL), ==, 2);
+  g_assert_nonnull (strstr (out, "\nfail  pci gpu              [pci gpu]: IOMMU group 2 is not viable: it also holds "
+                                 "0000:05:00.0 ("));
+  g_assert_nonnull (strstr (out, "fix: pass it through as well (another [pci] section), or give it to vfio-pci with "
+                                 "'qlaunch bind 0000:05:00.0'\n"));
+  g_assert_nonnull (strstr (out, "\nok    profile              "));
+  remove_tree (root);
+}
+
+/* qlaunch check on this very host: it must say what sysfs shows */
+static void
+test_binary_real_host (void)
+{
+  g_autofree char *out = NULL;
+  g_auto(GStrv) envp = g_get_environ ();
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GDir) groups = g_dir_open ("/sys/kernel/iommu_groups", 0, NULL);
+  gboolean iommu = groups != NULL && g_dir_read_name (groups) != NULL;
+  int rc;
+  JsonArray *a;
+
+  rc = run_check (envp, &out, "--json", NULL);
+  a = parse_findings (out, parser);
+  g_test_message ("this host: exit %d, iommu %s", rc, json_status_of (a, "iommu"));
+  g_assert_cmpstr (json_status_of (a, "iommu"), ==, iommu ? "ok" : "fail");
+  if (!iommu)
+    {
+      for (guint i = 0; i < json_array_get_length (a); i++)
+        {
+          JsonObject *o = json_array_get_object_element (a, i);
+          if (strcmp (json_object_get_string_member (o, "check"), "iommu") == 0 &&
+              !g_file_test ("/etc/kernel/cmdline", G_FILE_TEST_EXISTS))
+            g_assert_nonnull (strstr (json_object_get_string_member (o, "fix"), "GRUB_CMDLINE_LINUX_DEFAULT=\""));
+        }
+      g_assert_cmpint (rc, ==, 2);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  int rc;
+
+  g_test_init (&argc, &argv, NULL);
+  pci_sysfs = fake_sysfs_new ();
+  fake_sysfs_add_device (pci_sysfs, "0000:05:00.0", 0x8086, 0x8c02, 0x010601, "ahci", 2);
+  fake_sysfs_add_device (pci_sysfs, "0000:06:00.0", 0x1002, 0x687f, 0x030000, "amdgpu", 6);
+  fake_sysfs_add_cpus (pci_sysfs, 1, 4, 1, 0);
+  g_test_add_func ("/check/host/intel-ok", test_intel_ok);
+  g_test_add_func ("/check/host/amd", test_amd_ok);
+  g_test_add_func ("/check/host/iommu-off", test_iommu_off);
+  g_test_add_func ("/check/host/iommu-turned-off", test_iommu_turned_off);
+  g_test_add_func ("/check/host/no-interrupt-remapping", test_no_intremap);
+  g_test_add_func ("/check/host/vfio-qemu-firmware", test_vfio_qemu_firmware);
+  g_test_add_func ("/check/host/os-release", test_os_release);
+  g_test_add_func ("/check/read/intel", test_read_intel);
+  g_test_add_func ("/check/read/amd", test_read_amd);
+  g_test_add_func ("/check/profile/nvidia-bound", test_nvidia_bound);
+  g_test_add_func ("/check/profile/group-shared-with-sata", test_group_shared_with_sata);
+  g_test_add_func ("/check/profile/amd-reset-bug", test_amd_reset_bug);
+  g_test_add_func ("/check/profile/hugepages-short", test_hugepages_short);
+  g_test_add_func ("/check/profile/memlock-low", test_memlock_low);
+  g_test_add_func ("/check/profile/pins-files-refused", test_pins_files_refused);
+  g_test_add_func ("/check/binary/fake-host", test_binary_fake_host);
+  g_test_add_func ("/check/binary/real-host", test_binary_real_host);
+  rc = g_test_run ();
+  fake_sysfs_remove (pci_sysfs);
+  g_free (pci_sysfs);
+  return rc;
+}
