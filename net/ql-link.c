@@ -98,6 +98,10 @@ parse_linkinfo (struct nlattr *linkinfo, QlLinkInfo *info)
     info->tun_queues = nla_get_u32 (tun[IFLA_TUN_NUM_QUEUES]);
   if (tun[IFLA_TUN_NUM_DISABLED_QUEUES])
     info->tun_disabled_queues = nla_get_u32 (tun[IFLA_TUN_NUM_DISABLED_QUEUES]);
+  /* the kernel sends it only when an owner is set */
+  info->tun_has_owner = tun[IFLA_TUN_OWNER] != NULL;
+  if (tun[IFLA_TUN_OWNER])
+    info->tun_owner = nla_get_u32 (tun[IFLA_TUN_OWNER]);
 }
 
 static int

@@ -20,6 +20,8 @@ typedef struct {
   gboolean tun_persist;
   guint tun_queues;    /* attached and enabled queues */
   guint tun_disabled_queues;  /* attached, but switched off (QEMU does that to queues the guest does not use) */
+  gboolean tun_has_owner;      /* TUNSETOWNER was set: only tun_owner (and root) may attach */
+  guint32 tun_owner;
 } QlLinkInfo;
 
 typedef struct {

@@ -8,12 +8,14 @@
 #include "fake-sysfs.h"
 #include "ql-error.h"
 #include "ql-host-plan.h"
+#include "ql-host-probe.h"
 #include "ql-json.h"
 #include "ql-pci-scan.h"
 
 #include <glib/gstdio.h>
 #include <pwd.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -102,7 +104,7 @@ static char *
 expected_text (const char *format)
 {
   g_autofree char *header = g_strdup_printf ("# Written by 'qlaunch host-setup setup' for user %s; "
-                                             "'qlaunch host-setup setup --undo' removes it.\n", user);
+                                             "'qlaunch host-setup setup --undo --user %s' removes it.\n", user, user);
   g_autoptr(GString) out = g_string_new (header);
   const char *p;
 
@@ -120,7 +122,8 @@ static const Expected expected[] = {
   { "modules-load.d/qlaunch-setup.conf", "vfio-pci\n" },
   { "udev/rules.d/70-qlaunch-setup.rules",
     "# IOMMU group numbers can change with the hardware or the firmware: run host-setup again then.\n"
-    "SUBSYSTEM==\"vfio\", KERNEL==\"1\", OWNER=\"@\", MODE=\"0600\"\n" },
+    "SUBSYSTEM==\"vfio\", KERNEL==\"1\", TEST==\"/sys/kernel/iommu_groups/1/devices/0000:01:00.0\", "
+    "TEST==\"/sys/kernel/iommu_groups/1/devices/0000:01:00.1\", OWNER=\"@\", MODE=\"0600\"\n" },
   { "security/limits.d/qlaunch-setup.conf",
     "# VFIO pins all of the guest's RAM (2048 MiB), and 1 GiB more for QEMU's own mappings\n"
     "@ soft memlock 3145728\n@ hard memlock 3145728\n" },
@@ -148,7 +151,7 @@ node_owned_by (int group, uid_t uid)
 static void
 test_dry_run (void)
 {
-  g_autofree char *before = snapshot (), *after = NULL, *out = NULL, *err = NULL;
+  g_autofree char *before = snapshot (), *after = NULL, *out = NULL, *err = NULL, *devices = NULL;
 
   g_assert_cmpint (host_setup (&out, &err, "--dry-run"), ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
@@ -165,6 +168,9 @@ test_dry_run (void)
       g_assert_nonnull (strstr (out, block->str));
     }
   g_assert_nonnull (strstr (out, "/vfio/1 to "));
+  devices = g_strdup_printf ("devices %s gets (through their IOMMU groups):\n    [pci gpu]: 0000:01:00.0 ", user);
+  g_assert_nonnull (strstr (out, devices));
+  g_assert_nonnull (strstr (out, "\n    in the same IOMMU group, not passed through: 0000:00:01.0 "));
   g_assert_nonnull (strstr (out, "    update-initramfs -u -k all   # the initramfs gets the vfio-pci options\n"));
   g_assert_nonnull (strstr (out, "    reboot; or, for this boot: qlaunch bind 0000:01:00.0 0000:01:00.1\n"));
   g_assert_nonnull (strstr (out, "    sysctl vm.nr_hugepages=1024"));
@@ -187,6 +193,7 @@ check_manifest (void)
   g_assert_cmpint (json_object_get_int_member (o, "version"), ==, 1);
   g_assert_cmpstr (json_object_get_string_member (o, "vm"), ==, "setup");
   g_assert_cmpstr (json_object_get_string_member (o, "user"), ==, user);
+  g_assert_true (g_str_has_suffix (json_object_get_string_member (o, "profile"), "/profiles/setup.ini"));
   files = json_object_get_array_member (o, "files");
   g_assert_cmpuint (json_array_get_length (files), ==, G_N_ELEMENTS (expected));
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
@@ -260,14 +267,14 @@ test_apply_undo (void)
   g_assert_cmpstr (again, ==, manifest_text);
 
   g_clear_pointer (&out, g_free);
-  g_assert_cmpint (run_qlaunch (NULL, NULL, "host-setup", "setup", "--undo", "--dry-run", NULL), ==, 1);
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "host-setup", "setup", "--undo", "--user", user, "--dry-run", NULL), ==, 1);
   g_assert_true (g_file_test (manifest, G_FILE_TEST_EXISTS));
-  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "setup", "--undo", NULL), ==, 0);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 0);
   after = snapshot ();
   g_assert_cmpstr (after, ==, before);
   g_assert_false (g_file_test (manifest, G_FILE_TEST_EXISTS));
   g_clear_pointer (&out, g_free);
-  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "setup", "--undo", NULL), ==, 0);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "no record for VM 'setup': nothing to undo"));
 }
 
@@ -368,7 +375,7 @@ test_hostile_manifest (void)
       g_test_message ("planted: %s", cases[i].what);
       write_text (manifest, text);
       g_assert_cmpint (chmod (manifest, 0600), ==, 0);
-      g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", NULL), ==, 1);
+      g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 1);
       g_assert_nonnull (strstr (err, "is damaged, nothing was done: "));
       g_assert_nonnull (strstr (err, cases[i].expect));
       left = read_text (victim);
@@ -379,12 +386,12 @@ test_hostile_manifest (void)
     g_autofree char *err = NULL, *elsewhere = g_build_filename (root, "elsewhere.json", NULL);
 
     g_assert_cmpint (chmod (manifest, 0666), ==, 0);
-    g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", NULL), ==, 1);
+    g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 1);
     g_assert_nonnull (strstr (err, "is not trusted, nothing was done: others may write it"));
     g_assert_cmpint (rename (manifest, elsewhere), ==, 0);
     g_assert_cmpint (symlink (elsewhere, manifest), ==, 0);
     g_clear_pointer (&err, g_free);
-    g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", NULL), ==, 1);
+    g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 1);
     g_assert_nonnull (strstr (err, "is not trusted, nothing was done: it is not a regular file"));
     g_assert_cmpint (g_unlink (manifest), ==, 0);
     if (as_root)
@@ -393,7 +400,7 @@ test_hostile_manifest (void)
         g_assert_cmpint (chmod (manifest, 0600), ==, 0);
         g_assert_cmpint (chown (manifest, user_uid, user_uid), ==, 0);
         g_clear_pointer (&err, g_free);
-        g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", NULL), ==, 1);
+        g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 1);
         g_assert_nonnull (strstr (err, "is not trusted, nothing was done: it is owned by another user"));
         g_assert_cmpint (g_unlink (manifest), ==, 0);
       }
@@ -557,7 +564,7 @@ set_up_root (void)
 {
   static const char *const dirs[] = { "modprobe.d", "modules-load.d", "udev/rules.d", "security/limits.d",
                                       "sysctl.d", "initramfs-tools" };
-  g_autofree char *proc = NULL, *procfs = NULL, *node = NULL, *profile = NULL, *profiles = NULL;
+  g_autofree char *proc = NULL, *procfs = NULL, *node = NULL, *profile = NULL, *profiles = NULL, *meminfo = NULL;
   struct passwd *pw;
 
   as_root = geteuid () == 0;
@@ -584,6 +591,8 @@ set_up_root (void)
   if (as_root)
     g_assert_cmpint (mknod (node, S_IFCHR | 0600, makedev (1, 3)), ==, 0);
   /* [memory] hugepages needs a hugetlbfs mounted, as the host's /proc says */
+  meminfo = g_build_filename (procfs, "meminfo", NULL);
+  write_text (meminfo, "MemTotal:       16777216 kB\nHugepagesize:       2048 kB\n");
   write_text (proc, "hugetlbfs /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n"
                     "hugetlbfs /dev/hugepages1G hugetlbfs rw,relatime,pagesize=1024M 0 0\n");
   write_text (profile, "[vm]\nname=setup\naccel=tcg\nfirmware=bios\n[memory]\nsize=2G\nhugepages=2M\n"
@@ -612,6 +621,298 @@ with_sysfs (gconstpointer data)
   g_clear_pointer (&sysfs, g_free);
 }
 
+/* The profile is the user's, read by root: host-setup runs nothing it
+ * names (a [qemu] binary asked its version for rom-acpi with
+ * pci-hotplug=native) and opens no disk it names. */
+static void
+test_runs_nothing (void)
+{
+  g_autofree char *profile = g_build_filename (root, "profiles", "evil.ini", NULL);
+  g_autofree char *binary = g_build_filename (root, "evil-qemu", NULL);
+  g_autofree char *marker = g_build_filename (root, "evil-ran", NULL);
+  g_autofree char *disk = g_build_filename (root, "evil-disk", NULL);
+  g_autofree char *script = g_strdup_printf ("#!/bin/sh\ntouch '%s'\necho 'QEMU emulator version 9.2.0'\n", marker);
+  g_autofree char *text = NULL, *out = NULL, *err = NULL;
+  char events[4096];
+  int watch = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+
+  write_text (binary, script);
+  g_assert_cmpint (chmod (binary, 0755), ==, 0);
+  write_text (disk, "QFI\xfb");
+  text = g_strdup_printf ("[vm]\nname=evil\naccel=tcg\nfirmware=bios\npci-hotplug=native\n[memory]\nsize=64M\n"
+                          "[pci gpu]\nhost=0000:01:00.0\nrom-acpi=true\nrom=%s\n[disk d]\nfile=%s\n[qemu]\nbinary=%s\n",
+                          disk, disk, binary);
+  write_text (profile, text);
+  g_assert_cmpint (watch, >=, 0);
+  g_assert_cmpint (inotify_add_watch (watch, disk, IN_OPEN), >=, 0);
+  run_qlaunch (&out, &err, "host-setup", profile, "--user", user, "--dry-run", NULL);
+  g_test_message ("dry run: %s%s", out, err);
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (read (watch, events, sizeof events), <, 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  /* root's plan of a user's profile does not run a QEMU the user could have put there */
+  if (as_root)
+    {
+      g_assert_cmpint (chown (profile, user_uid, user_uid), ==, 0);
+      g_assert_cmpint (run_qlaunch (NULL, &err, "plan", profile, NULL), ==, 1);
+      g_assert_nonnull (strstr (err, "the profile is not root's, and root would run its [qemu] binary to ask its "
+                                     "version: "));
+      g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+      g_assert_cmpint (chown (profile, 0, 0), ==, 0);
+      g_clear_pointer (&err, g_free);
+    }
+  /* root's own profile's plan (a start's left half) does ask: the binary is what shows it */
+  run_qlaunch (&out, &err, "plan", profile, NULL);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (read (watch, events, sizeof events), >, 0);
+  close (watch);
+  g_unlink (marker);
+  g_unlink (profile);
+}
+
+/* A program only root can change: root's own, under root's directories. */
+static void
+test_program_root_only (void)
+{
+  g_autofree char *why = NULL, *mine = g_build_filename (root, "evil-qemu", NULL);
+
+  write_text (mine, "#!/bin/sh\n");
+  if (as_root)
+    g_assert_true (ql_host_program_root_only ("/bin/sh", &why));
+  g_assert_null (why);
+  /* the temp dir is under /tmp, which everyone may write to */
+  g_assert_false (ql_host_program_root_only (mine, &why));
+  g_assert_nonnull (strstr (why, "is not root's alone: another user could change it"));
+  g_unlink (mine);
+}
+
+/* A disk's format is probed only from a regular file or a block device:
+ * a device node that acts when opened (a watchdog) is not opened. */
+static void
+test_disk_probe_opens_no_device (void)
+{
+  g_autofree char *node = g_build_filename (root, "watchdog0", NULL);
+  g_autofree char *image = g_build_filename (root, "image.qcow2", NULL);
+  g_autofree char *text = g_strdup_printf ("[vm]\nname=d\naccel=tcg\nfirmware=bios\n[disk a]\nfile=%s\n"
+                                           "[disk b]\nfile=%s\n", node, image);
+  g_autoptr(QlProfile) profile = NULL;
+  g_autoptr(GError) error = NULL;
+  char events[4096];
+  int watch = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+
+  if (!as_root)
+    {
+      g_test_skip ("making a device node needs root");
+      close (watch);
+      return;
+    }
+  g_assert_cmpint (mknod (node, S_IFCHR | 0600, makedev (1, 3)), ==, 0);
+  write_text (image, "QFI\xfb and the rest");
+  g_assert_cmpint (inotify_add_watch (watch, node, IN_OPEN), >=, 0);
+  profile = ql_profile_load_from_data (text, "/d.ini", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (read (watch, events, sizeof events), <, 0);
+  g_assert_cmpint (((QlDisk *) profile->disks->pdata[0])->format, ==, QL_DISK_FORMAT_RAW);
+  g_assert_cmpint (((QlDisk *) profile->disks->pdata[1])->format, ==, QL_DISK_FORMAT_QCOW2);
+  close (watch);
+  g_unlink (node);
+  g_unlink (image);
+}
+
+/* A device whose group node gives the user DMA to what the host needs is
+ * refused before anything changes: the boot VGA, a NIC, a device whose ids
+ * another host device shares; --force lets root allow them, and the dry
+ * run shows each device and its group's other members. */
+static void
+test_risky_devices (void)
+{
+  g_autofree char *profile = g_build_filename (root, "profiles", "risky.ini", NULL);
+  g_autofree char *before = snapshot (), *after = NULL, *out = NULL, *err = NULL;
+  g_autofree char *risky_manifest = g_build_filename (state_base, "risky", "host-setup.json", NULL);
+
+  write_text (profile, "[vm]\nname=risky\naccel=tcg\nfirmware=bios\n[memory]\nsize=64M\n"
+                       "[pci gpu]\nhost=0000:02:00.0\n[pci nic]\nhost=0000:03:00.0\n");
+  for (guint i = 0; i < 2; i++)
+    {
+      g_clear_pointer (&out, g_free);
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (run_qlaunch (&out, &err, "host-setup", profile, "--user", user, i ? "--dry-run" : NULL, NULL),
+                       ==, 1);
+      g_assert_nonnull (strstr (err, "host-setup for VM 'risky' changed nothing:\n"));
+      g_assert_nonnull (strstr (err, "\n[pci gpu]: 0000:02:00.0 is the host's boot VGA: its console\n"));
+      g_assert_nonnull (strstr (err, "\n[pci nic]: 0000:03:00.0 is a network controller: "));
+      g_assert_nonnull (strstr (err, "\n[pci nic]: 0000:04:00.0 has the same ids 8086:10d3 and is not passed "
+                                     "through, yet vfio-pci ids= takes it at boot too\n"));
+      g_assert_nonnull (strstr (err, "run again with --force"));
+      g_assert_nonnull (strstr (out, "\n    [pci gpu]: 0000:02:00.0 "));
+      g_assert_nonnull (strstr (out, "class 030000"));
+      g_assert_nonnull (strstr (out, "driver nouveau, IOMMU group 2, the boot VGA\n"));
+      g_assert_nonnull (strstr (out, "\n    [pci gpu]: 0000:02:00.1 "));
+      g_assert_null (strstr (out, "would (a dry run"));
+    }
+  after = snapshot ();
+  g_assert_cmpstr (after, ==, before);
+  g_assert_false (g_file_test (risky_manifest, G_FILE_TEST_EXISTS));
+  /* the audio function is in the GPU's group: given with it, or the group is not the user's to have */
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", profile, "--user", user, "--dry-run", "--force", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "note: --force: [pci gpu]: 0000:02:00.0 is the host's boot VGA"));
+  g_assert_nonnull (strstr (out, "would (a dry run: nothing is changed)"));
+  g_unlink (profile);
+}
+
+/* Another user than the host's: daemon (or root) stands for bob. */
+static const char *
+other_user (void)
+{
+  return getpwnam ("daemon") != NULL ? "daemon" : "root";
+}
+
+/* A VM set up for one user is not taken over through its name: not by a
+ * run for another user, nor undone by one; the record's user is needed. */
+static void
+test_takeover (void)
+{
+  g_autofree char *before = snapshot (), *set_up = NULL, *err = NULL, *out = NULL, *after = NULL, *fix = NULL;
+
+  g_assert_cmpint (host_setup (NULL, NULL, NULL), ==, 0);
+  set_up = snapshot ();
+  g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--user", other_user (), NULL), ==, 1);
+  fix = g_strdup_printf ("the VM is set up for %s, not %s. Fix: ", user, other_user ());
+  g_assert_nonnull (strstr (err, fix));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", "--user", other_user (), NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "changed nothing: the VM is set up for "));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--undo", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "--undo needs --user USER"));
+  after = snapshot ();
+  g_assert_cmpstr (after, ==, set_up);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "host-setup --undo for VM 'setup', set up for "));
+  g_assert_nonnull (strstr (out, "/profiles/setup.ini:\n"));
+  g_clear_pointer (&after, g_free);
+  after = snapshot ();
+  g_assert_cmpstr (after, ==, before);
+}
+
+/* An IOMMU group is one user's: not one another VM's rule gives to
+ * another user, nor one whose node another user has now. */
+static void
+test_group_taken (void)
+{
+  g_autofree char *rule = etc_file ("udev/rules.d/70-qlaunch-bobs.rules");
+  g_autofree char *node = g_build_filename (dev, "vfio", "1", NULL);
+  g_autofree char *text = g_strdup_printf ("SUBSYSTEM==\"vfio\", KERNEL==\"1\", OWNER=\"%s\", MODE=\"0600\"\n",
+                                           other_user ());
+  g_autofree char *before = NULL, *after = NULL, *err = NULL, *claim = NULL;
+  struct passwd *bob = getpwnam (other_user ());
+
+  write_text (rule, text);
+  before = snapshot ();
+  g_assert_cmpint (host_setup (NULL, &err, NULL), ==, 1);
+  claim = g_strdup_printf ("IOMMU group 1 is %s's by %s (another VM's host-setup)", other_user (), rule);
+  g_assert_nonnull (strstr (err, claim));
+  g_assert_cmpint (g_unlink (rule), ==, 0);
+  if (as_root && bob->pw_uid != 0)
+    {
+      g_autofree char *owned = g_strdup_printf ("'%s' belongs to uid %u: that user has IOMMU group 1 now", node,
+                                                (guint) bob->pw_uid);
+      g_assert_cmpint (lchown (node, bob->pw_uid, bob->pw_gid), ==, 0);
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (host_setup (NULL, &err, "--dry-run"), ==, 1);
+      g_assert_nonnull (strstr (err, owned));
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (host_setup (NULL, &err, NULL), ==, 1);
+      g_assert_nonnull (strstr (err, owned));
+      g_assert_true (node_owned_by (1, bob->pw_uid));
+      g_assert_cmpint (lchown (node, 0, 0), ==, 0);
+    }
+  write_text (rule, text);
+  after = snapshot ();
+  g_assert_cmpstr (after, ==, before);
+  g_assert_false (g_file_test (manifest, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (g_unlink (rule), ==, 0);
+}
+
+/* limits.d and sysctl.d are the user's for good: the memory they lock or
+ * reserve is capped below the host's (16 GiB here, of which 2 stay). */
+static void
+test_memory_cap (void)
+{
+  g_autofree char *profile = g_build_filename (root, "profiles", "huge.ini", NULL);
+  g_autofree char *before = snapshot (), *after = NULL, *err = NULL;
+  static const char *const cases[] = {
+    "size=16T\n[pci gpu]\nhost=0000:01:00.0\n",
+    "size=15G\nhugepages=2M\n",
+  };
+  static const char *const expect[] = {
+    ": 16385.0 GiB to lock or reserve for the guest is more than this host can spare: 14.0 GiB of its 16.0 GiB "
+    "(it keeps 2.0 GiB). Fix: a smaller [memory] size",
+    ": 15.0 GiB to lock or reserve for the guest is more than this host can spare: 14.0 GiB",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("[vm]\nname=huge\naccel=tcg\nfirmware=bios\n[memory]\n%s", cases[i]);
+
+      write_text (profile, text);
+      g_clear_pointer (&err, g_free);
+      g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", profile, "--user", user, NULL), ==, 1);
+      g_assert_nonnull (strstr (err, expect[i]));
+    }
+  after = snapshot ();
+  g_assert_cmpstr (after, ==, before);
+  g_unlink (profile);
+}
+
+/* The plan applied is the plan reviewed: --expect takes the dry run's
+ * digest, and refuses once the user's profile changed in between. */
+static void
+test_expect (void)
+{
+  g_autofree char *profile = g_build_filename (root, "profiles", "setup.ini", NULL);
+  g_autofree char *original = read_text (profile), *before = snapshot (), *after = NULL;
+  g_autofree char *out = NULL, *err = NULL, *digest = NULL, *changed = NULL;
+  g_auto(GStrv) parts = NULL;
+  const char *at;
+
+  g_assert_cmpint (host_setup (&out, NULL, "--dry-run"), ==, 0);
+  at = strstr (out, "\nplan ");
+  g_assert_nonnull (at);
+  digest = g_strndup (at + strlen ("\nplan "), 64);
+  g_assert_nonnull (strstr (at, ": to apply exactly this plan, run host-setup again with --expect "));
+  /* the user edits the profile after the review: more RAM to lock and reserve */
+  parts = g_strsplit (original, "size=2G", -1);
+  g_assert_cmpuint (g_strv_length (parts), ==, 2);
+  changed = g_strjoinv ("size=4G", parts);
+  write_text (profile, changed);
+  g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", "setup", "--user", user, "--expect", digest, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "changed nothing: the plan is not the one --expect names"));
+  after = snapshot ();
+  g_assert_cmpstr (after, ==, before);
+  write_text (profile, original);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "setup", "--user", user, "--expect", digest, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "wrote "));
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "host-setup", "setup", "--undo", "--user", user, NULL), ==, 0);
+}
+
+/* Another VM's vfio-pci ids= and this one's do not add up (modprobe keeps
+ * the last): the plan says so. */
+static void
+test_other_ids (void)
+{
+  g_autofree char *other = etc_file ("modprobe.d/qlaunch-bobs.conf"), *out = NULL;
+
+  write_text (other, "# Written by 'qlaunch host-setup bobs' for user bob; ...\noptions vfio-pci ids=8086:10d3\n");
+  g_assert_cmpint (host_setup (&out, NULL, "--dry-run"), ==, 0);
+  g_assert_nonnull (strstr (out, "note: other VMs' files set vfio-pci ids= too ("));
+  g_assert_nonnull (strstr (out, other));
+  g_assert_cmpint (g_unlink (other), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -626,6 +927,15 @@ main (int argc, char **argv)
   g_test_add_data_func ("/host-setup/hostile-manifest", test_hostile_manifest, with_sysfs);
   g_test_add_data_func ("/host-setup/names", test_names, with_sysfs);
   g_test_add_data_func ("/host-setup/1g-pages", test_1g_pages, with_sysfs);
+  g_test_add_data_func ("/host-setup/risky-devices", test_risky_devices, with_sysfs);
+  g_test_add_data_func ("/host-setup/takeover", test_takeover, with_sysfs);
+  g_test_add_data_func ("/host-setup/group-taken", test_group_taken, with_sysfs);
+  g_test_add_data_func ("/host-setup/memory-cap", test_memory_cap, with_sysfs);
+  g_test_add_data_func ("/host-setup/expect", test_expect, with_sysfs);
+  g_test_add_data_func ("/host-setup/other-ids", test_other_ids, with_sysfs);
+  g_test_add_data_func ("/host-setup/runs-nothing", test_runs_nothing, with_sysfs);
+  g_test_add_func ("/host-setup/program-root-only", test_program_root_only);
+  g_test_add_func ("/host-setup/disk-probe-opens-no-device", test_disk_probe_opens_no_device);
   g_test_add_func ("/host-setup/user-plan", test_user_plan);
   g_test_add_func ("/host-setup/user-start", test_user_start);
   status = g_test_run ();

@@ -5,6 +5,7 @@
 #include "ql-link.h"
 #include "ql-qmp-client.h"
 #include "ql-runtime.h"
+#include "ql-tap.h"
 
 #include <glib/gstdio.h>
 #include <errno.h>
@@ -807,14 +808,14 @@ static void
 test_tap_host_setup (void)
 {
   g_autofree char *path = profile_path ("test-tap.ini");
-  g_autofree char *out = NULL;
+  g_autofree char *out = NULL, *undone = NULL;
   BridgeState bridge;
   QlLinkInfo tap;
 
   if (skip_if_no_net ())
     return;
   peer_net_up ();
-  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", path, "--user", "nobody", NULL), ==, 0);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", path, "--user", "nobody", "--bridge", "qlbr0", NULL), ==, 0);
   g_assert_cmpstr (out, ==, "tap ql-test-tap-0: persistent, owned by uid 65534, 2 queues, port of qlbr0\n");
   g_assert_true (get_link ("ql-test-tap-0", &tap));
   g_assert_true (tap.tun_persist);
@@ -831,10 +832,89 @@ test_tap_host_setup (void)
   g_assert_cmpint (tap.master, ==, bridge.link.ifindex);
 
   g_clear_pointer (&out, g_free);
-  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "--undo", path, NULL), ==, 0);
-  g_assert_cmpstr (out, ==, "tap ql-test-tap-0 deleted\n");
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "--undo", path, "--user", "nobody", NULL), ==, 0);
+  undone = g_strdup_printf ("host-setup --undo for VM 'test-tap', set up for nobody from %s:\ntap ql-test-tap-0 "
+                            "deleted\n", path);
+  g_assert_cmpstr (out, ==, undone);
   g_assert_false (link_exists ("ql-test-tap-0"));
   peer_net_down ();
+}
+
+/* test-tap.ini with one more line in its [net lan] */
+static char *
+tap_profile_with (const char *line)
+{
+  g_autofree char *text = NULL, *base = profile_path ("test-tap.ini"), *with = NULL;
+  g_auto(GStrv) parts = NULL;
+  char *path = g_build_filename (tmp_root, "tap-variant.ini", NULL);
+
+  g_assert_true (g_file_get_contents (base, &text, NULL, NULL));
+  parts = g_strsplit (text, "[net lan]\n", 2);
+  g_assert_nonnull (parts[1]);
+  with = g_strdup_printf ("%s[net lan]\n%s\n%s", parts[0], line, parts[1]);
+  g_assert_true (g_file_set_contents (path, with, -1, NULL));
+  return path;
+}
+
+/* host-setup and a user's taps: a bridge root did not name, an MTU below
+ * the bridge's, a missing bridge, a tap of that name that is someone
+ * else's are refused with nothing made; a tap that is the user's already
+ * is left, and not recorded, so --undo leaves it too. */
+static void
+test_tap_host_setup_refusals (void)
+{
+  g_autofree char *path = profile_path ("test-tap.ini"), *low_mtu = NULL, *out = NULL, *err = NULL;
+  g_autoptr(GError) error = NULL;
+  QlLinkInfo tap;
+
+  if (skip_if_no_net ())
+    return;
+  peer_net_up ();
+  g_assert_cmpint (run_qlaunch (&out, &err, "host-setup", path, "--user", "nobody", "--dry-run", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "[net lan] bridge: the tap would be a port of 'qlbr0', which root has not allowed; "
+                                 "if the VM may be on that network, run again with --bridge qlbr0"));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", path, "--user", "nobody", "--bridge", "qlbr0", "--dry-run",
+                                NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "make tap ql-test-tap-0 persistent, owned by nobody (unless it is nobody's already; "
+                                 "then it is left and not recorded): 2 queues, port of qlbr0, the bridge's MTU\n"));
+  g_assert_false (link_exists ("ql-test-tap-0"));
+
+  low_mtu = tap_profile_with ("mtu = 68");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", low_mtu, "--user", "nobody", "--bridge", "qlbr0", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "[net lan] mtu: 68 is below bridge 'qlbr0''s 1500 and would lower it for every port"));
+  g_assert_false (link_exists ("ql-test-tap-0"));
+
+  /* bob's (uid 1's) tap of that name */
+  g_assert_true (ql_tap_create_persistent ("ql-test-tap-0", 2, 1, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", path, "--user", "nobody", "--bridge", "qlbr0", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "ifname: 'ql-test-tap-0' is a persistent tap of uid 1, not the user's; left alone"));
+  g_assert_true (get_link ("ql-test-tap-0", &tap));
+  g_assert_cmpuint (tap.tun_owner, ==, 1);
+  IP ("link", "del", "ql-test-tap-0");
+
+  /* the user's own tap, made by someone else: used, not recorded, not removed by --undo */
+  g_assert_true (ql_tap_create_persistent ("ql-test-tap-0", 2, 65534, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", path, "--user", "nobody", "--bridge", "qlbr0", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "tap ql-test-tap-0 is already persistent and uid 65534's; left as it is\n"));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "--undo", path, "--user", "nobody", NULL), ==, 0);
+  g_assert_true (link_exists ("ql-test-tap-0"));
+  IP ("link", "del", "ql-test-tap-0");
+
+  /* host-setup makes no bridge */
+  peer_net_down ();
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_qlaunch (NULL, &err, "host-setup", path, "--user", "nobody", "--bridge", "qlbr0", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "[net lan] bridge: cannot use 'qlbr0' (host-setup makes no bridge"));
+  g_assert_false (link_exists ("qlbr0"));
+  g_assert_false (link_exists ("ql-test-tap-0"));
+  g_unlink (low_mtu);
 }
 
 /* vhost=true: one vhost-net fd per queue; without /dev/vhost-net (this
@@ -1082,6 +1162,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vm/tap/errors", test_tap_errors);
   g_test_add_func ("/vm/tap/create-bridge", test_tap_create_bridge);
   g_test_add_func ("/vm/tap/host-setup", test_tap_host_setup);
+  g_test_add_func ("/vm/tap/host-setup-refusals", test_tap_host_setup_refusals);
   g_test_add_func ("/vm/tap/vhost", test_tap_vhost);
   g_test_add_func ("/vm/tap/no-permission", test_tap_no_permission);
   g_test_add_func ("/vm/tap/interrupted-start", test_tap_interrupted_start);

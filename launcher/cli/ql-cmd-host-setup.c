@@ -48,13 +48,14 @@ vm_name_of (const char *arg, GError **error)
     return g_strdup (arg);
   if (path == NULL)
     path = ql_paths_find_profile (arg, error);
-  if (path == NULL || (profile = ql_profile_load (path, error)) == NULL)
+  if (path == NULL || (profile = ql_profile_load_for_setup (path, error)) == NULL)
     return NULL;
   return g_strdup (profile->vm.name);
 }
 
 static int
-set_up (const char *profile, const char *user_arg, gboolean dry_run)
+set_up (const char *profile, const char *user_arg, gboolean dry_run, gboolean force, const char *const *bridges,
+        const char *expect)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(QlPrepared) prepared = NULL;
@@ -64,14 +65,15 @@ set_up (const char *profile, const char *user_arg, gboolean dry_run)
   uid_t uid = 0;
   gboolean ok;
 
-  if ((prepared = ql_prepare (profile, &error)) == NULL || !resolve_user (user_arg, &user, &uid, &error) ||
-      (plan = ql_host_setup_plan (prepared, user, &error)) == NULL)
+  if ((prepared = ql_prepare_for_setup (profile, &error)) == NULL || !resolve_user (user_arg, &user, &uid, &error) ||
+      (plan = ql_host_setup_plan (prepared, user, force, bridges, &error)) == NULL)
     {
       ql_cmd_print_error (error);
       return 1;
     }
-  ok = dry_run ? ql_host_setup_describe (plan, out, &error) : ql_host_setup_apply (plan, uid, out, &error);
+  ok = dry_run ? ql_host_setup_describe (plan, out, &error) : ql_host_setup_apply (plan, uid, expect, out, &error);
   fputs (out->str, stdout);
+  fflush (stdout);
   if (!ok)
     ql_cmd_print_error (error);
   return ok ? 0 : 1;
@@ -81,11 +83,19 @@ int
 ql_cmd_host_setup (int argc, char **argv)
 {
   g_autofree char *user = NULL;
-  gboolean undo = FALSE, dry_run = FALSE;
+  g_auto(GStrv) bridges = NULL;
+  g_autofree char *expect = NULL;
+  gboolean undo = FALSE, dry_run = FALSE, force = FALSE;
   const GOptionEntry entries[] = {
     { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "The user who starts the VM (default: $SUDO_USER)", "USER" },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print every file and line it would write; change nothing", NULL },
-    { "undo", 0, 0, G_OPTION_ARG_NONE, &undo, "Remove what host-setup made for the VM (its record says what)", NULL },
+    { "bridge", 0, 0, G_OPTION_ARG_STRING_ARRAY, &bridges, "Let the VM's taps join this bridge (once per bridge; "
+      "a tap on a bridge not named is refused)", "BRIDGE" },
+    { "expect", 0, 0, G_OPTION_ARG_STRING, &expect, "Apply only the plan --dry-run showed with this digest", "DIGEST" },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Give the user storage, network or bridge functions, the boot VGA, "
+      "devices in use, or devices whose ids other host devices share (refused without it)", NULL },
+    { "undo", 0, 0, G_OPTION_ARG_NONE, &undo, "Remove what host-setup made for the VM and --user (its record "
+      "says what)", NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("NAME|FILE.ini");
@@ -100,15 +110,25 @@ ql_cmd_host_setup (int argc, char **argv)
                                 "vfio-pci takes the [pci] devices at boot (modprobe.d, modules-load.d), USER owns\n"
                                 "their /dev/vfio group nodes (udev), may lock the guest's RAM (limits.d), the\n"
                                 "hugepage pool is set (sysctl.d), and each mode=tap NIC's tap is persistent and\n"
-                                "USER's.  What it wrote is recorded in the VM's state dir; --undo removes that.");
+                                "USER's.  What it wrote is recorded in the VM's state dir; --undo removes that.\n"
+                                "Storage, network and bridge functions, the boot VGA, devices in use and devices\n"
+                                "whose ids others share need --force; a tap's bridge needs --bridge.  Review the\n"
+                                "plan with --dry-run, apply it with the --expect it prints.  Run it as root\n"
+                                "yourself: never let a user run it through sudo.");
   if (!ql_cmd_parse (context, &argc, &argv, 1, 1))
     return 1;
   if (!undo)
-    return set_up (argv[1], user, dry_run);
+    return set_up (argv[1], user, dry_run, force, (const char *const *) bridges, expect);
   if (dry_run)
     {
       g_printerr ("qlaunch: --undo does not take --dry-run; what it removes is in the VM's record "
                   "(STATE/NAME/host-setup.json)\n");
+      return 1;
+    }
+  /* the VM's name may come from a profile its user can edit: the record's user must be named */
+  if (user == NULL)
+    {
+      g_printerr ("qlaunch: --undo needs --user USER, the user the VM was set up for (its record says whom)\n");
       return 1;
     }
   if ((vm = vm_name_of (argv[1], &error)) == NULL)
@@ -116,7 +136,7 @@ ql_cmd_host_setup (int argc, char **argv)
       ql_cmd_print_error (error);
       return 1;
     }
-  ok = ql_host_setup_undo (vm, out, &error);
+  ok = ql_host_setup_undo (vm, user, out, &error);
   fputs (out->str, stdout);
   if (!ok)
     ql_cmd_print_error (error);

@@ -4,9 +4,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <linux/kvm.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 
@@ -42,6 +44,35 @@ ql_host_qemu_version (const char *binary)
       !g_spawn_check_wait_status (status, NULL))
     return 0;
   return ql_host_parse_qemu_version (out);
+}
+
+gboolean
+ql_host_program_root_only (const char *path, char **ret_why)
+{
+  g_autofree char *real = realpath (path, NULL);
+  g_autofree char *at = NULL;
+
+  if (real == NULL)
+    {
+      *ret_why = g_strdup_printf ("'%s': %s", path, g_strerror (errno));
+      return FALSE;
+    }
+  at = g_strdup (real);
+  for (;;)
+    {
+      struct stat st;
+      char *slash;
+
+      if (stat (at, &st) != 0 || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        {
+          *ret_why = g_strdup_printf ("'%s' (for '%s') is not root's alone: another user could change it", at, real);
+          return FALSE;
+        }
+      if (strcmp (at, "/") == 0)
+        return TRUE;
+      slash = strrchr (at, '/');
+      slash[slash == at ? 1 : 0] = '\0';
+    }
 }
 
 gboolean
@@ -110,6 +141,19 @@ default_hugepage_kib (const char *procfs)
   return g_ascii_strtoull (p + strlen ("Hugepagesize:"), NULL, 10);
 }
 
+/* MemTotal in bytes; 0 when unknown. */
+static guint64
+mem_total (const char *procfs)
+{
+  g_autofree char *path = g_build_filename (procfs, "meminfo", NULL);
+  g_autofree char *meminfo = NULL;
+  const char *p;
+
+  if (!g_file_get_contents (path, &meminfo, NULL, NULL) || (p = strstr (meminfo, "MemTotal:")) == NULL)
+    return 0;
+  return g_ascii_strtoull (p + strlen ("MemTotal:"), NULL, 10) << 10;
+}
+
 QlHostFacts *
 ql_host_facts_probe (const char *procfs, const char *devfs, const char *binary)
 {
@@ -146,6 +190,7 @@ ql_host_facts_probe (const char *procfs, const char *devfs, const char *binary)
     facts->qemu_binary = g_find_program_in_path (binary);
 
   facts->firmware = ql_firmware_load_all ((const char *const *) dirs);
+  facts->mem_total = mem_total (procfs);
 
   if (g_file_get_contents (mounts_path, &mounts, NULL, NULL))
     {

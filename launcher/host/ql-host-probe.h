@@ -9,6 +9,11 @@ guint ql_host_qemu_version (const char *binary);
 /* "QEMU emulator version 7.2.22 (Debian ...)" -> 702 */
 guint ql_host_parse_qemu_version (const char *text);
 
+/* Whether only root can have put or changed the program at path: it and
+ * every directory above it (links resolved) are root's and writable by no
+ * one else.  FALSE with the reason in *ret_why (free it) otherwise. */
+gboolean ql_host_program_root_only (const char *path, char **ret_why);
+
 /* KVM, QEMU, firmware and hugetlbfs as PROCFS and DEVFS show them (PCI and
  * CPUs are the caller's, when the profile needs them).  binary: the
  * profile's [qemu] binary, or NULL for qemu-system-x86_64 from PATH. */

@@ -382,13 +382,78 @@ ql_net_host_remove_bridge (const char *name, char **ret_done, GError **error)
 
 /* ---- host-setup ---- */
 
+/* The bridge a host-setup tap joins: there already (host-setup makes
+ * none), and not narrowed by the tap's MTU. */
+static gboolean
+check_setup_bridge (QlNetlink *nl, const QlNet *net, GError **error)
+{
+  QlLinkInfo bridge;
+  GError *io = NULL;
+
+  if (!ql_link_get (nl, net->bridge, &bridge, &io))
+    {
+      take_io_error (error, io, "%s bridge: cannot use '%s' (host-setup makes no bridge; create-bridge= is for "
+                     "root's starts): make it first (ip link add %s type bridge && ip link set %s up)", net->where,
+                     net->bridge, net->bridge, net->bridge);
+      return FALSE;
+    }
+  if (!g_str_equal (bridge.kind, "bridge"))
+    return get_bridge (nl, net, &bridge, error);
+  /* a bridge takes the smallest MTU of its ports: a low one would cut every port's */
+  if (net->mtu != 0 && net->mtu < bridge.mtu)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s mtu: %u is below bridge '%s''s %u and would lower it for "
+                   "every port; set mtu= to %u or more, or leave it out", net->where, net->mtu, net->bridge,
+                   bridge.mtu, bridge.mtu);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
-ql_net_host_make_persistent (const QlNet *net, uid_t owner, char **ret_done, GError **error)
+ql_net_host_check_persistent (const QlNet *net, uid_t owner, gboolean *ret_exists, GError **error)
+{
+  g_autoptr(QlNetlink) nl = NULL;
+  QlLinkInfo link;
+  GError *io = NULL;
+
+  *ret_exists = FALSE;
+  nl = ql_netlink_open (&io);
+  if (nl == NULL)
+    {
+      take_io_error (error, io, "%s", net->where);
+      return FALSE;
+    }
+  if (!ql_link_get (nl, net->ifname, &link, &io))
+    {
+      g_clear_error (&io);
+      return net->bridge == NULL || check_setup_bridge (nl, net, error);
+    }
+  if (!g_str_equal (link.kind, "tun") || !link.tun_persist)
+    {
+      name_taken (error, net, &link, FALSE);
+      return FALSE;
+    }
+  if (!link.tun_has_owner || link.tun_owner != owner)
+    {
+      g_autofree char *whose = link.tun_has_owner ? g_strdup_printf ("of uid %u", link.tun_owner)
+                                                  : g_strdup ("without an owner (root's)");
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s ifname: '%s' is a persistent tap %s, not the user's; left "
+                   "alone. Fix: set ifname= to a free name", net->where, net->ifname, whose);
+      return FALSE;
+    }
+  *ret_exists = TRUE;
+  return TRUE;
+}
+
+gboolean
+ql_net_host_make_persistent (const QlNet *net, uid_t owner, gboolean *ret_created, char **ret_done, GError **error)
 {
   g_autoptr(QlNetlink) nl = NULL;
   QlLinkInfo bridge = { 0 }, link;
   GError *io = NULL;
 
+  *ret_created = FALSE;
   nl = ql_netlink_open (&io);
   if (nl == NULL)
     {
@@ -397,19 +462,17 @@ ql_net_host_make_persistent (const QlNet *net, uid_t owner, char **ret_done, GEr
     }
   if (ql_link_get (nl, net->ifname, &link, &io))
     {
-      if (g_str_equal (link.kind, "tun") && link.tun_persist)
+      if (g_str_equal (link.kind, "tun") && link.tun_persist && link.tun_has_owner && link.tun_owner == owner)
         {
-          *ret_done = g_strdup_printf ("tap %s is already persistent; left as it is", net->ifname);
+          *ret_done = g_strdup_printf ("tap %s is already persistent and uid %u's; left as it is", net->ifname,
+                                       (guint) owner);
           return TRUE;
         }
       name_taken (error, net, &link, FALSE);
       return FALSE;
     }
   g_clear_error (&io);
-  if (net->bridge != NULL && net->create_bridge && !ql_link_get (nl, net->bridge, &bridge, NULL) &&
-      !ql_net_host_create_bridge (net->bridge, error))
-    return FALSE;
-  if (net->bridge != NULL && !get_bridge (nl, net, &bridge, error))
+  if (net->bridge != NULL && (!check_setup_bridge (nl, net, error) || !get_bridge (nl, net, &bridge, error)))
     return FALSE;
   if (!ql_tap_create_persistent (net->ifname, net->queues, owner, &io))
     {
@@ -422,6 +485,7 @@ ql_net_host_make_persistent (const QlNet *net, uid_t owner, char **ret_done, GEr
         ql_link_delete (nl, link.ifindex, NULL);
       return FALSE;
     }
+  *ret_created = TRUE;
   {
     g_autofree char *what = ql_net_host_describe (net);
     *ret_done = g_strdup_printf ("tap %s: persistent, owned by uid %u, %s", net->ifname, (guint) owner, what);

@@ -32,11 +32,20 @@ void ql_net_host_close_fds (GArray *fds);
 /* "2 queues, vhost-net, port of br0" */
 char *ql_net_host_describe (const QlNet *net);
 
-/* qlaunch host-setup: the NIC's tap made persistent and owned by owner
- * (its bridge made too with create-bridge=true), set up as a start would,
- * so that owner's starts need no privileges; and taken away again.
- * Neither is journaled: they are the host's configuration. */
-gboolean ql_net_host_make_persistent (const QlNet *net, uid_t owner, char **ret_done, GError **error);
+/* qlaunch host-setup: the NIC's tap made persistent and owned by owner, on
+ * its bridge (which must exist: host-setup makes none) and set up as a
+ * start would, so that owner's starts need no privileges; and taken away
+ * again.  Neither is journaled: they are the host's configuration.
+ *
+ * check: what make refuses, before anything changes: a link of that name
+ * that is not owner's persistent tap, a missing bridge, an mtu= below the
+ * bridge's (which would lower it for every port).  *ret_exists: owner's
+ * tap is there already (left as it is).
+ * make: *ret_created is TRUE only for a tap it made; only such a tap is
+ * host-setup's to remove. */
+gboolean ql_net_host_check_persistent (const QlNet *net, uid_t owner, gboolean *ret_exists, GError **error);
+gboolean ql_net_host_make_persistent (const QlNet *net, uid_t owner, gboolean *ret_created, char **ret_done,
+                                      GError **error);
 gboolean ql_net_host_remove_persistent (const QlNet *net, char **ret_done, GError **error);
 
 /* Undo of the "tap" and "bridge" steps.  A tap is deleted if it

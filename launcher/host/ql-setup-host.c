@@ -89,6 +89,23 @@ set_owner (const char *path, uid_t uid, gid_t gid, mode_t mode, GError **error)
 }
 
 gboolean
+ql_setup_vfio_node_check (const char *devfs, int group, uid_t uid, GError **error)
+{
+  g_autofree char *path = node_path (devfs, group);
+  gboolean exists;
+  struct stat st;
+
+  if (!stat_node (path, &st, &exists, error))
+    return FALSE;
+  if (!exists || st.st_uid == 0 || st.st_uid == uid)
+    return TRUE;
+  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "'%s' belongs to uid %u: that user has IOMMU group %d now. Fix: "
+               "undo that user's host-setup first (qlaunch host-setup VM --undo --user USER)", path,
+               (guint) st.st_uid, group);
+  return FALSE;
+}
+
+gboolean
 ql_setup_vfio_node_give (const char *devfs, int group, uid_t uid, QlVfioNodeOwner *ret_before,
                          gboolean *ret_exists, GError **error)
 {

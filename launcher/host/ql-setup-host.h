@@ -24,6 +24,11 @@ GHashTable *ql_setup_read_driver_modules (const char *sysfs, const QlPciHost *pc
  * dracut, mkinitcpio); NULL when none is found. */
 const char *ql_setup_initramfs_command (const char *etc);
 
+/* FALSE (QL_ERROR_HOST) when DEVFS/vfio/GROUP belongs to a user other
+ * than root and uid: another user's host-setup gave them the group; TRUE
+ * when there is no such node. */
+gboolean ql_setup_vfio_node_check (const char *devfs, int group, uid_t uid, GError **error);
+
 /* Gives DEVFS/vfio/GROUP to uid, mode 0600.  *ret_exists is FALSE (and
  * nothing changes) when the node is not there (the group is not on
  * vfio-pci now); *ret_before is how it was.  Refuses a node that is not a

@@ -18,6 +18,7 @@ typedef struct {
   char *pci_error;           /* why pci is NULL then */
   QlCpuTopology *cpus;       /* only looked at when the profile pins threads */
   char *cpus_error;          /* why cpus is NULL then */
+  guint64 mem_total;         /* the host's RAM (MemTotal), bytes; 0: unknown */
   guint qemu_version;        /* major * 100 + minor; 0: not asked (only for rom-acpi with pci-hotplug=native) */
 } QlHostFacts;
 

@@ -1,6 +1,7 @@
 #include "ql-setup-plan.h"
 #include "ql-error.h"
 #include "ql-hugepage-pool.h"
+#include "ql-setup-devices.h"
 
 #include <string.h>
 
@@ -10,6 +11,14 @@ guint64
 ql_setup_memlock_bytes (const QlProfile *profile)
 {
   return profile->memory.size + GIB;
+}
+
+guint64
+ql_setup_memory_cap (guint64 mem_total)
+{
+  guint64 keep = MAX (GIB / 2, mem_total / 8);
+
+  return mem_total > keep ? mem_total - keep : 0;
 }
 
 gboolean
@@ -58,12 +67,15 @@ ql_setup_plan_free (QlSetupPlan *plan)
     return;
   g_free (plan->vm);
   g_free (plan->user);
+  g_free (plan->profile);
   g_clear_pointer (&plan->files, g_ptr_array_unref);
   g_clear_pointer (&plan->vfio_groups, g_array_unref);
   g_clear_pointer (&plan->taps, g_ptr_array_unref);
   g_clear_pointer (&plan->softdep_modules, g_ptr_array_unref);
   g_clear_pointer (&plan->commands, g_ptr_array_unref);
   g_clear_pointer (&plan->notes, g_ptr_array_unref);
+  g_clear_pointer (&plan->devices, g_ptr_array_unref);
+  g_clear_pointer (&plan->refused, g_ptr_array_unref);
   g_free (plan);
 }
 
@@ -74,8 +86,8 @@ add_file (QlSetupPlan *plan, QlSetupFileKind kind, GString *body)
 
   file->kind = kind;
   file->path = ql_setup_file_path (kind, plan->vm);
-  file->text = g_strdup_printf ("# Written by 'qlaunch host-setup %s' for user %s; 'qlaunch host-setup %s --undo' "
-                                "removes it.\n%s", plan->vm, plan->user, plan->vm, body->str);
+  file->text = g_strdup_printf ("# Written by 'qlaunch host-setup %s' for user %s; 'qlaunch host-setup %s --undo --user "
+                                "%s' removes it.\n%s", plan->vm, plan->user, plan->vm, plan->user, body->str);
   g_string_free (body, TRUE);
   g_ptr_array_add (plan->files, file);
 }
@@ -101,7 +113,7 @@ group_listed (GArray *groups, int group)
 /* Each function passed through, as the host has it; FALSE (with the
  * problem) for one that is not there or not in an IOMMU group. */
 static gboolean
-collect_devices (const QlMachine *m, const QlSetupFacts *facts, GPtrArray *devices, GError **error)
+collect_devices (const QlMachine *m, const QlSetupFacts *facts, GPtrArray *devices, GArray *given, GError **error)
 {
   for (guint i = 0; i < m->hostdevs->len; i++)
     {
@@ -129,6 +141,7 @@ collect_devices (const QlMachine *m, const QlSetupFacts *facts, GPtrArray *devic
               return FALSE;
             }
           g_ptr_array_add (devices, (gpointer) d);
+          g_array_append_val (given, ((QlSetupDevice) { .device = d, .pci = h->pci->id }));
         }
     }
   return TRUE;
@@ -170,28 +183,6 @@ collect_modules (QlSetupPlan *plan, GPtrArray *devices, const QlSetupFacts *fact
   g_ptr_array_sort (plan->softdep_modules, compare_strings);
 }
 
-/* ids= claims every device with these ids, also one the host keeps. */
-static void
-note_id_twins (QlSetupPlan *plan, GPtrArray *devices, const QlPciHost *pci)
-{
-  for (guint i = 0; i < pci->devices->len; i++)
-    {
-      const QlPciDevice *other = pci->devices->pdata[i];
-      gboolean passed = FALSE, twin = FALSE;
-
-      for (guint j = 0; j < devices->len; j++)
-        {
-          const QlPciDevice *d = devices->pdata[j];
-          passed |= d == other;
-          twin |= d->vendor == other->vendor && d->device == other->device;
-        }
-      if (twin && !passed)
-        g_ptr_array_add (plan->notes, g_strdup_printf ("%s has the same ids %04x:%04x and is not passed through, "
-                                                       "yet vfio-pci ids= takes it at boot too", other->address,
-                                                       other->vendor, other->device));
-    }
-}
-
 static void
 add_modprobe_files (QlSetupPlan *plan, GPtrArray *devices)
 {
@@ -221,6 +212,9 @@ add_modprobe_files (QlSetupPlan *plan, GPtrArray *devices)
   add_file (plan, QL_SETUP_FILE_MODULES_LOAD, body);
 }
 
+/* The rule matches the group's number and, since numbers can change with
+ * the hardware or the firmware, the very devices in it (udev's TEST on
+ * the real /sys): a renumbered group gives nothing to anyone. */
 static void
 add_udev_file (QlSetupPlan *plan, GPtrArray *devices)
 {
@@ -235,8 +229,15 @@ add_udev_file (QlSetupPlan *plan, GPtrArray *devices)
       if (group_listed (plan->vfio_groups, d->iommu_group))
         continue;
       g_array_append_val (plan->vfio_groups, d->iommu_group);
-      g_string_append_printf (body, "SUBSYSTEM==\"vfio\", KERNEL==\"%d\", OWNER=\"%s\", MODE=\"0600\"\n",
-                              d->iommu_group, plan->user);
+      g_string_append_printf (body, "SUBSYSTEM==\"vfio\", KERNEL==\"%d\"", d->iommu_group);
+      for (guint j = i; j < devices->len; j++)
+        {
+          const QlPciDevice *member = devices->pdata[j];
+          if (member->iommu_group == d->iommu_group)
+            g_string_append_printf (body, ", TEST==\"/sys/kernel/iommu_groups/%d/devices/%s\"", d->iommu_group,
+                                    member->address);
+        }
+      g_string_append_printf (body, ", OWNER=\"%s\", MODE=\"0600\"\n", plan->user);
     }
   add_file (plan, QL_SETUP_FILE_UDEV, body);
 }
@@ -286,7 +287,6 @@ add_passthrough (QlSetupPlan *plan, const QlMachine *m, GPtrArray *devices, cons
   g_autoptr(GString) addresses = g_string_new (NULL);
 
   collect_modules (plan, devices, facts);
-  note_id_twins (plan, devices, facts->pci);
   add_modprobe_files (plan, devices);
   add_udev_file (plan, devices);
   add_limits_file (plan, m->profile);
@@ -305,6 +305,63 @@ add_passthrough (QlSetupPlan *plan, const QlMachine *m, GPtrArray *devices, cons
                                     plan->user, plan->user));
 }
 
+/* The devices as the host has them, for root to read; the risky ones
+ * refused, or with --force only noted. */
+static void
+vet_devices (QlSetupPlan *plan, GArray *given, const QlSetupFacts *facts)
+{
+  ql_setup_devices_describe (facts->pci, given, plan->devices);
+  ql_setup_devices_check (facts->pci, given, plan->refused);
+  for (guint i = 0; facts->force && i < plan->refused->len; i++)
+    g_ptr_array_add (plan->notes, g_strdup_printf ("--force: %s", (const char *) plan->refused->pdata[i]));
+  if (facts->force)
+    g_ptr_array_set_size (plan->refused, 0);
+  else if (plan->refused->len > 0)
+    g_ptr_array_add (plan->refused,
+                     g_strdup_printf ("(%s would own each device's IOMMU group, and with it DMA to what the device "
+                                      "reaches.) Fix: pass through other devices; or, when this host can spare them "
+                                      "(see the list with --dry-run), run again with --force", plan->user));
+}
+
+/* A tap on a bridge is on whatever network the bridge is: root names the
+ * bridges a user's VM may join; --force does not cover them. */
+static void
+add_taps (QlSetupPlan *plan, const QlMachine *m, const QlSetupFacts *facts)
+{
+  for (guint i = 0; i < m->taps->len; i++)
+    {
+      const QlNet *net = g_array_index (m->taps, QlMachineTap, i).net;
+
+      g_ptr_array_add (plan->taps, (gpointer) net);
+      if (net->bridge != NULL && (facts->bridges == NULL || !g_strv_contains (facts->bridges, net->bridge)))
+        g_ptr_array_add (plan->refused, g_strdup_printf ("%s bridge: the tap would be a port of '%s', which root "
+                                                         "has not allowed; if the VM may be on that network, run "
+                                                         "again with --bridge %s", net->where, net->bridge,
+                                                         net->bridge));
+    }
+}
+
+/* limits.d's memlock and sysctl.d's pool are the user's for good: no more
+ * than the host can spare, whatever the profile says. */
+static void
+check_memory (QlSetupPlan *plan, const QlProfile *p, gboolean passthrough, const QlSetupFacts *facts)
+{
+  guint64 cap = ql_setup_memory_cap (facts->mem_total);
+  guint64 wanted = passthrough ? ql_setup_memlock_bytes (p) : p->memory.size;
+
+  if (!passthrough && p->memory.hugepages == QL_HUGEPAGES_NONE)
+    return;
+  if (facts->mem_total == 0)
+    g_ptr_array_add (plan->refused, g_strdup ("cannot read the host's MemTotal (/proc/meminfo), so the memory this "
+                                              "VM may lock or reserve cannot be checked"));
+  else if (wanted > cap)
+    g_ptr_array_add (plan->refused,
+                     g_strdup_printf ("%s: %.1f GiB to lock or reserve for the guest is more than this host can spare: "
+                                      "%.1f GiB of its %.1f GiB (it keeps %.1f GiB). Fix: a smaller [memory] size",
+                                      p->path, (double) wanted / GIB, (double) cap / GIB,
+                                      (double) facts->mem_total / GIB, (double) (facts->mem_total - cap) / GIB));
+}
+
 static gboolean
 check_name (const char *what, const char *name, const char *fix, GError **error)
 {
@@ -320,6 +377,7 @@ ql_setup_plan_build (const QlMachine *m, const QlSetupFacts *facts, GError **err
 {
   g_autoptr(QlSetupPlan) plan = g_new0 (QlSetupPlan, 1);
   g_autoptr(GPtrArray) devices = g_ptr_array_new ();
+  g_autoptr(GArray) given = g_array_new (FALSE, FALSE, sizeof (QlSetupDevice));
   const char *vm = m->profile->vm.name;
 
   if (!check_name ("The VM name", vm, "; give the VM such a [vm] name", error) ||
@@ -327,19 +385,25 @@ ql_setup_plan_build (const QlMachine *m, const QlSetupFacts *facts, GError **err
     return NULL;
   plan->vm = g_strdup (vm);
   plan->user = g_strdup (facts->user);
+  plan->profile = g_strdup (m->profile->path);
   plan->files = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_setup_file_free);
   plan->vfio_groups = g_array_new (FALSE, FALSE, sizeof (int));
   plan->taps = g_ptr_array_new ();
   plan->softdep_modules = g_ptr_array_new_with_free_func (g_free);
   plan->commands = g_ptr_array_new_with_free_func (g_free);
   plan->notes = g_ptr_array_new_with_free_func (g_free);
+  plan->devices = g_ptr_array_new_with_free_func (g_free);
+  plan->refused = g_ptr_array_new_with_free_func (g_free);
 
-  if (!collect_devices (m, facts, devices, error))
+  if (!collect_devices (m, facts, devices, given, error))
     return NULL;
   if (devices->len > 0)
-    add_passthrough (plan, m, devices, facts);
+    {
+      vet_devices (plan, given, facts);
+      add_passthrough (plan, m, devices, facts);
+    }
   add_hugepages (plan, m->profile);
-  for (guint i = 0; i < m->taps->len; i++)
-    g_ptr_array_add (plan->taps, (gpointer) g_array_index (m->taps, QlMachineTap, i).net);
+  check_memory (plan, m->profile, devices->len > 0, facts);
+  add_taps (plan, m, facts);
   return g_steal_pointer (&plan);
 }

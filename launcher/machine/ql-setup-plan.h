@@ -33,23 +33,34 @@ typedef struct {
   GHashTable *driver_modules;  /* PCI driver name -> its module; a driver not in it is built in */
   const char *const *previous_modules;  /* softdep modules an earlier host-setup wrote (its manifest); NULL: none */
   const char *initramfs_command;   /* how this host rebuilds its initramfs; NULL: unknown */
+  gboolean force;            /* root's --force: risky devices (ql-setup-devices.h) are notes, not refused */
+  const char *const *bridges;  /* root's --bridge: the bridges the taps may join; NULL: none */
+  guint64 mem_total;         /* the host's RAM, bytes: what memlock and the hugepage pool may take; 0: unknown */
 } QlSetupFacts;
 
 typedef struct {
   char *vm;
   char *user;
+  char *profile;             /* the profile's absolute path, kept in the record */
   GPtrArray *files;          /* QlSetupFile*, in kind order; only the kinds the VM needs */
   GArray *vfio_groups;       /* int: the /dev/vfio nodes given to user now, when they exist */
   GPtrArray *taps;           /* const QlNet*, borrowed from the profile: made persistent for user */
   GPtrArray *softdep_modules;  /* char*: the modules the softdep lines name (kept in the manifest) */
   GPtrArray *commands;       /* char*: what root runs by hand afterwards, in order */
   GPtrArray *notes;          /* char*: what the files cannot do, and why */
+  GPtrArray *devices;        /* char*: each device and the other members of its group, as the host has them */
+  GPtrArray *refused;        /* char*: a device not to give (unless force), a bridge root did not allow, more
+                              * memory than the host can spare: nothing is applied */
 } QlSetupPlan;
 
 /* RLIMIT_MEMLOCK for a VM that passes devices through: VFIO pins all guest
  * RAM, plus 1 GiB for QEMU's own mappings (ROM BARs, MMIO), as libvirt's
  * qemuDomainGetMemLockLimitBytes () allows for VFIO on x86. */
 guint64 ql_setup_memlock_bytes (const QlProfile *profile);
+
+/* The most a user's VM may lock or reserve of a host with mem_total
+ * bytes: all but max (512 MiB, 1/8) of it, which the host keeps. */
+guint64 ql_setup_memory_cap (guint64 mem_total);
 
 /* The file of a kind for a VM, relative to the /etc root; NULL when the
  * name cannot be part of a file name there (see ql_setup_name_valid). */

@@ -411,6 +411,7 @@ typedef struct {
   GArray *diags;     /* Diag */
   QlProfile *profile;
   gboolean files_unchecked;  /* files named need not exist (yet) */
+  gboolean opens_nothing;    /* no disk is opened to probe its format (host-setup, as root) */
 } Loader;
 
 static void
@@ -1180,22 +1181,34 @@ parse_group (Loader *loader, const char *group)
 
 /* ---- checks across keys ---- */
 
+/* Only a regular file or a block device is read: opening anything else
+ * can act (a watchdog's node resets the host when closed), and the profile
+ * may be someone else's, read by root.  The path is resolved once (O_PATH,
+ * which opens no device) and that very inode reopened. */
 static QlDiskFormat
 probe_disk_format (const char *path)
 {
   static const guint8 qcow2_magic[4] = { 'Q', 'F', 'I', 0xfb };
   guint8 head[4] = { 0 };
-  /* non-blocking: a FIFO named as a disk must not hang the load */
-  int fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  int where = open (path, O_PATH | O_CLOEXEC);
+  g_autofree char *self = NULL;
   struct stat st;
   gssize n = 0;
+  int fd = -1;
 
+  if (where >= 0 && fstat (where, &st) == 0 && (S_ISREG (st.st_mode) || S_ISBLK (st.st_mode)))
+    {
+      self = g_strdup_printf ("/proc/self/fd/%d", where);
+      /* non-blocking: a file on a hung mount must not hang the load */
+      fd = open (self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    }
   if (fd >= 0)
     {
-      if (fstat (fd, &st) == 0 && (S_ISREG (st.st_mode) || S_ISBLK (st.st_mode)))
-        n = read (fd, head, sizeof head);
+      n = read (fd, head, sizeof head);
       close (fd);
     }
+  if (where >= 0)
+    close (where);
   return n == 4 && memcmp (head, qcow2_magic, 4) == 0 ? QL_DISK_FORMAT_QCOW2 : QL_DISK_FORMAT_RAW;
 }
 
@@ -1400,7 +1413,7 @@ check_disks (Loader *loader)
             report (loader, group, NULL, "needs file=");
           continue;
         }
-      if (disk->format == QL_DISK_FORMAT_AUTO)
+      if (disk->format == QL_DISK_FORMAT_AUTO && !loader->opens_nothing)
         disk->format = probe_disk_format (disk->file);
       if (disk->aio == QL_DISK_AIO_NATIVE &&
           disk->cache != QL_DISK_CACHE_NONE && disk->cache != QL_DISK_CACHE_DIRECTSYNC)
@@ -1594,7 +1607,8 @@ ql_profile_default_ifname (const char *vm_name, guint n)
 }
 
 static QlProfile *
-profile_load_from_data (const char *text, const char *display_path, gboolean files_unchecked, GError **error)
+profile_load_from_data (const char *text, const char *display_path, gboolean files_unchecked, gboolean opens_nothing,
+                        GError **error)
 {
   g_autoptr(QlIniIndex) index = ql_ini_index_scan (text);
   g_autoptr(GKeyFile) keyfile = g_key_file_new ();
@@ -1604,7 +1618,7 @@ profile_load_from_data (const char *text, const char *display_path, gboolean fil
   g_autofree char *dir = g_path_get_dirname (canonical);
   g_autoptr(GError) local_error = NULL;
   GPtrArray *problems = ql_ini_index_get_problems (index);
-  Loader loader = { display_path, NULL, index, keyfile, diags, profile, files_unchecked };
+  Loader loader = { display_path, NULL, index, keyfile, diags, profile, files_unchecked, opens_nothing };
   g_autoptr(GString) all = NULL;
 
   g_array_set_clear_func (diags, diag_clear);
@@ -1653,7 +1667,7 @@ profile_load_from_data (const char *text, const char *display_path, gboolean fil
 QlProfile *
 ql_profile_load_from_data (const char *text, const char *display_path, GError **error)
 {
-  return profile_load_from_data (text, display_path, /* files_unchecked= */ FALSE, error);
+  return profile_load_from_data (text, display_path, /* files_unchecked= */ FALSE, /* opens_nothing= */ FALSE, error);
 }
 
 static guint
@@ -1690,7 +1704,7 @@ check_text (const char *path, const char *text, gsize length, GError **error)
 }
 
 static QlProfile *
-profile_load (const char *path, gboolean files_unchecked, GError **error)
+profile_load (const char *path, gboolean files_unchecked, gboolean opens_nothing, GError **error)
 {
   g_autofree char *text = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -1705,17 +1719,23 @@ profile_load (const char *path, gboolean files_unchecked, GError **error)
     }
   if (!check_text (path, text, length, error))
     return NULL;
-  return profile_load_from_data (text, path, files_unchecked, error);
+  return profile_load_from_data (text, path, files_unchecked, opens_nothing, error);
 }
 
 QlProfile *
 ql_profile_load (const char *path, GError **error)
 {
-  return profile_load (path, /* files_unchecked= */ FALSE, error);
+  return profile_load (path, /* files_unchecked= */ FALSE, /* opens_nothing= */ FALSE, error);
 }
 
 QlProfile *
 ql_profile_load_for_unit (const char *path, GError **error)
 {
-  return profile_load (path, /* files_unchecked= */ TRUE, error);
+  return profile_load (path, /* files_unchecked= */ TRUE, /* opens_nothing= */ FALSE, error);
+}
+
+QlProfile *
+ql_profile_load_for_setup (const char *path, GError **error)
+{
+  return profile_load (path, /* files_unchecked= */ TRUE, /* opens_nothing= */ TRUE, error);
 }

@@ -190,6 +190,10 @@ QlProfile *ql_profile_load (const char *path, GError **error);
  * mounted.  'qlaunch start' checks them. */
 QlProfile *ql_profile_load_for_unit (const char *path, GError **error);
 
+/* The same, and no file the profile names is opened (a disk's format is
+ * left auto): what root's host-setup reads a user's profile with. */
+QlProfile *ql_profile_load_for_setup (const char *path, GError **error);
+
 /* The same from text; display_path is used in messages and its directory
  * resolves relative paths. */
 QlProfile *ql_profile_load_from_data (const char *text, const char *display_path, GError **error);

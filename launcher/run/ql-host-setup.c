@@ -1,195 +1,41 @@
+/* host-setup's plan from the host as it is, shown (--dry-run), applied
+ * and recorded, or undone from the record alone. */
 #include "ql-host-setup.h"
 #include "ql-error.h"
 #include "ql-net-host.h"
 #include "ql-paths.h"
+#include "ql-pci-scan.h"
 #include "ql-prepare.h"
+#include "ql-setup-checks.h"
+#include "ql-setup-etc.h"
 #include "ql-setup-host.h"
 #include "ql-setup-manifest.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#define SETUP_FILE_MAX (64 << 10)   /* more than any file host-setup writes */
-
-static char *
-etc_path (const char *rel)
+static void
+append_devices (const QlSetupPlan *plan, GString *out)
 {
-  return g_build_filename (ql_paths_etc (), rel, NULL);
-}
-
-/* The directory a file goes in (*ret_fd), made (0755) when create and
- * missing; else *ret_fd is -1 when it is missing. */
-static gboolean
-open_parent (const char *rel, gboolean create, int *ret_fd, GError **error)
-{
-  g_autofree char *path = etc_path (rel);
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  *ret_fd = -1;
-  if (create && g_mkdir_with_parents (dir, 0755) != 0)
-    return ql_error_set_errno (error, errno, "Cannot make '%s'", dir);
-  *ret_fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (*ret_fd < 0 && (create || errno != ENOENT))
-    return ql_error_set_errno (error, errno, "Cannot open '%s'", dir);
-  return TRUE;
-}
-
-/* *ret_text NULL: no such file.  A link, or anything but a regular file, is
- * an error: it is not host-setup's. */
-static gboolean
-read_etc_file (const char *rel, char **ret_text, GError **error)
-{
-  g_autofree char *path = etc_path (rel);
-  g_autofree char *name = g_path_get_basename (rel);
-  g_autofree char *text = NULL;
-  int dir, fd;
-  struct stat st;
-  gssize n = 0;
-
-  *ret_text = NULL;
-  if (!open_parent (rel, FALSE, &dir, error))
-    return FALSE;
-  if (dir < 0)
-    return TRUE;
-  fd = openat (dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  close (dir);
-  if (fd < 0)
-    return errno == ENOENT ? TRUE : ql_error_set_errno (error, errno, "Cannot open '%s'", path);
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size > SETUP_FILE_MAX)
-    {
-      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "'%s' is not a file host-setup wrote (not a regular file, or "
-                   "too large)", path);
-      close (fd);
-      return FALSE;
-    }
-  text = g_malloc0 (st.st_size + 1);
-  while (n < st.st_size)
-    {
-      gssize got = read (fd, text + n, st.st_size - n);
-      if (got <= 0)
-        break;
-      n += got;
-    }
-  close (fd);
-  *ret_text = g_steal_pointer (&text);
-  return TRUE;
-}
-
-static gboolean
-write_all (int fd, const char *text)
-{
-  gsize left = strlen (text);
-
-  while (left > 0)
-    {
-      gssize n = write (fd, text, left);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return FALSE;
-      text += n;
-      left -= n;
-    }
-  return fsync (fd) == 0;
-}
-
-/* Whole or not at all: a temporary file beside it (a name modprobe, udev,
- * sysctl and pam_limits all skip), renamed over it. */
-static gboolean
-write_etc_file (const char *rel, const char *text, GError **error)
-{
-  g_autofree char *path = etc_path (rel);
-  g_autofree char *name = g_path_get_basename (rel);
-  g_autofree char *tmp = g_strdup_printf (".%s.qlaunch-tmp", name);
-  int dir, fd;
-  gboolean ok;
-
-  if (!open_parent (rel, TRUE, &dir, error))
-    return FALSE;
-  unlinkat (dir, tmp, 0);
-  fd = openat (dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  ok = fd >= 0 && fchmod (fd, 0644) == 0 && write_all (fd, text);
-  if (fd >= 0)
-    close (fd);
-  ok = ok && renameat (dir, tmp, dir, name) == 0;
-  if (!ok)
-    {
-      ql_error_set_errno (error, errno, "Cannot write '%s'", path);
-      unlinkat (dir, tmp, 0);
-    }
-  close (dir);
-  return ok;
-}
-
-static gboolean
-remove_etc_file (const char *rel, GError **error)
-{
-  g_autofree char *path = etc_path (rel);
-  g_autofree char *name = g_path_get_basename (rel);
-  int dir;
-  gboolean ok;
-
-  if (!open_parent (rel, FALSE, &dir, error))
-    return FALSE;
-  if (dir < 0)
-    return TRUE;
-  ok = unlinkat (dir, name, 0) == 0 || errno == ENOENT;
-  if (!ok)
-    ql_error_set_errno (error, errno, "Cannot remove '%s'", path);
-  close (dir);
-  return ok;
-}
-
-/* A file is host-setup's when the manifest has it as it is now, or when it
- * has the very text host-setup writes (a record lost). */
-static gboolean
-file_is_ours (const QlSetupManifest *previous, const char *rel, const char *now, const char *text)
-{
-  const QlManifestFile *record = previous ? ql_setup_manifest_find_file (previous, rel) : NULL;
-  g_autofree char *sha = ql_setup_sha256 (now);
-
-  return strcmp (now, text) == 0 || (record != NULL && strcmp (record->sha256, sha) == 0);
-}
-
-static gboolean
-check_foreign (const QlSetupPlan *plan, const QlSetupManifest *previous, GError **error)
-{
-  g_autoptr(GString) problems = g_string_new (NULL);
-
-  for (guint i = 0; i < plan->files->len; i++)
-    {
-      const QlSetupFile *f = plan->files->pdata[i];
-      g_autofree char *now = NULL, *path = etc_path (f->path);
-      g_autoptr(GError) read_error = NULL;
-
-      if (!read_etc_file (f->path, &now, &read_error))
-        g_string_append_printf (problems, "\n%s", read_error->message);
-      else if (now != NULL && !file_is_ours (previous, f->path, now, f->text))
-        g_string_append_printf (problems, "\n'%s' is there and host-setup did not write it (or it was changed "
-                                "since). Fix: merge what it says into your own configuration and move it away "
-                                "(mv '%s' '%s.orig'), then run host-setup again", path, path, path);
-    }
-  if (problems->len == 0)
-    return TRUE;
-  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "host-setup for VM '%s' changed nothing:%s", plan->vm, problems->str);
-  return FALSE;
+  if (plan->devices->len > 0)
+    g_string_append_printf (out, "devices %s gets (through their IOMMU groups):\n", plan->user);
+  for (guint i = 0; i < plan->devices->len; i++)
+    g_string_append_printf (out, "    %s\n", (const char *) plan->devices->pdata[i]);
 }
 
 /* The plan for user, from the host as it is and the softdep modules an
  * earlier run recorded (the devices may be on vfio-pci by now). */
 QlSetupPlan *
-ql_host_setup_plan (const QlPrepared *prepared, const char *user, GError **error)
+ql_host_setup_plan (const QlPrepared *prepared, const char *user, gboolean force, const char *const *bridges,
+                    GError **error)
 {
   g_autoptr(QlSetupManifest) previous = NULL;
   g_autoptr(GHashTable) modules = ql_setup_read_driver_modules (ql_paths_sysfs (), prepared->host->pci);
   g_autoptr(GPtrArray) previous_modules = g_ptr_array_new ();
+  QlSetupPlan *plan;
   QlSetupFacts facts = { .user = user, .pci = prepared->host->pci, .pci_error = prepared->host->pci_error,
-                         .driver_modules = modules };
+                         .driver_modules = modules, .force = force,
+                         .bridges = bridges, .mem_total = prepared->host->mem_total };
   gboolean exists;
 
   previous = ql_setup_manifest_load (prepared->profile->vm.name, &exists, error);
@@ -200,7 +46,13 @@ ql_host_setup_plan (const QlPrepared *prepared, const char *user, GError **error
   g_ptr_array_add (previous_modules, NULL);
   facts.previous_modules = (const char *const *) previous_modules->pdata;
   facts.initramfs_command = ql_setup_initramfs_command (ql_paths_etc ());
-  return ql_setup_plan_build (prepared->machine, &facts, error);
+  /* a device the host uses now is one it needs */
+  if (prepared->host->pci != NULL)
+    ql_pci_host_find_holders (prepared->host->pci, ql_paths_procfs (), ql_paths_devfs (), NULL, NULL);
+  plan = ql_setup_plan_build (prepared->machine, &facts, error);
+  if (plan != NULL)
+    ql_setup_note_other_ids (plan);
+  return plan;
 }
 
 static void
@@ -214,22 +66,19 @@ append_afterwards (const QlSetupPlan *plan, GString *out)
     g_string_append_printf (out, "note: %s\n", (const char *) plan->notes->pdata[i]);
 }
 
-gboolean
-ql_host_setup_describe (const QlSetupPlan *plan, GString *out, GError **error)
+/* What the dry run shows after the devices: every change, then what root
+ * runs by hand. */
+static void
+append_changes (const QlSetupPlan *plan, GString *out)
 {
-  g_autoptr(QlSetupManifest) previous = NULL;
   g_autofree char *manifest = ql_setup_manifest_path (plan->vm);
-  gboolean exists;
 
-  previous = ql_setup_manifest_load (plan->vm, &exists, error);
-  if ((previous == NULL && exists) || !check_foreign (plan, previous, error))
-    return FALSE;
   g_string_append_printf (out, "host-setup for VM '%s' and user %s would (a dry run: nothing is changed):\n",
                           plan->vm, plan->user);
   for (guint i = 0; i < plan->files->len; i++)
     {
       const QlSetupFile *f = plan->files->pdata[i];
-      g_autofree char *path = etc_path (f->path);
+      g_autofree char *path = ql_setup_etc_path (f->path);
       g_auto(GStrv) lines = g_strsplit (f->text, "\n", -1);
 
       g_string_append_printf (out, "write %s:\n", path);
@@ -240,11 +89,60 @@ ql_host_setup_describe (const QlSetupPlan *plan, GString *out, GError **error)
     g_string_append_printf (out, "give %s/vfio/%d to %s now, if it exists (the udev rule does from the next boot)\n",
                             ql_paths_devfs (), g_array_index (plan->vfio_groups, int, i), plan->user);
   for (guint i = 0; i < plan->taps->len; i++)
-    g_string_append_printf (out, "make tap %s persistent, owned by %s\n",
-                            ((const QlNet *) plan->taps->pdata[i])->ifname, plan->user);
+    {
+      const QlNet *net = plan->taps->pdata[i];
+      g_autofree char *what = ql_net_host_describe (net);
+      g_autofree char *mtu = net->mtu ? g_strdup_printf ("MTU %u", net->mtu)
+                                      : g_strdup (net->bridge ? "the bridge's MTU" : "the kernel's MTU");
+
+      g_string_append_printf (out, "make tap %s persistent, owned by %s (unless it is %s's already; then it is left "
+                              "and not recorded): %s, %s\n", net->ifname, plan->user, plan->user, what, mtu);
+    }
   g_string_append_printf (out, "record it in %s\n", manifest);
   append_afterwards (plan, out);
+}
+
+/* The SHA-256 of the dry run's text: the plan root reviewed. */
+static char *
+plan_digest (const QlSetupPlan *plan)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  append_devices (plan, text);
+  append_changes (plan, text);
+  return ql_setup_sha256 (text->str);
+}
+
+gboolean
+ql_host_setup_describe (const QlSetupPlan *plan, GString *out, GError **error)
+{
+  g_autoptr(QlSetupManifest) previous = NULL;
+  g_autofree char *digest = plan_digest (plan);
+  gboolean exists;
+
+  append_devices (plan, out);
+  previous = ql_setup_manifest_load (plan->vm, &exists, error);
+  if ((previous == NULL && exists) || !ql_setup_check_plan (plan, previous, error))
+    return FALSE;
+  append_changes (plan, out);
+  g_string_append_printf (out, "plan %s: to apply exactly this plan, run host-setup again with --expect %s\n",
+                          digest, digest);
   return TRUE;
+}
+
+/* The plan is the one root reviewed: the profile and the host are read
+ * again at apply, and the profile's user can change it in between. */
+static gboolean
+check_expected (const QlSetupPlan *plan, const char *expect, GError **error)
+{
+  g_autofree char *digest = expect ? plan_digest (plan) : NULL;
+
+  if (expect == NULL || g_ascii_strcasecmp (digest, expect) == 0)
+    return TRUE;
+  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "host-setup for VM '%s' changed nothing: the plan is not the one "
+               "--expect names (%s is %s now): the profile or the host changed since the dry run. Fix: review it "
+               "again with --dry-run", plan->vm, expect, digest);
+  return FALSE;
 }
 
 /* The record of a file as written now replaces the one before. */
@@ -270,11 +168,11 @@ apply_files (const QlSetupPlan *plan, QlSetupManifest *m, GString *out, GError *
   for (guint i = 0; i < plan->files->len; i++)
     {
       const QlSetupFile *f = plan->files->pdata[i];
-      g_autofree char *now = NULL, *path = etc_path (f->path);
+      g_autofree char *now = NULL, *path = ql_setup_etc_path (f->path);
 
-      if (!read_etc_file (f->path, &now, error))
+      if (!ql_setup_etc_read (f->path, &now, error))
         return FALSE;
-      if (g_strcmp0 (now, f->text) != 0 && !write_etc_file (f->path, f->text, error))
+      if (g_strcmp0 (now, f->text) != 0 && !ql_setup_etc_write (f->path, f->text, error))
         return FALSE;
       record_file (m, f);
       g_string_append_printf (out, "%s %s\n", g_strcmp0 (now, f->text) == 0 ? "unchanged" : "wrote", path);
@@ -317,10 +215,12 @@ apply_taps (const QlSetupPlan *plan, uid_t uid, QlSetupManifest *m, GString *out
     {
       const QlNet *net = plan->taps->pdata[i];
       g_autofree char *done = NULL;
+      gboolean created;
 
-      if (!ql_net_host_make_persistent (net, uid, &done, error))
+      if (!ql_net_host_make_persistent (net, uid, &created, &done, error))
         return FALSE;
-      if (!g_ptr_array_find_with_equal_func (m->taps, net->ifname, g_str_equal, NULL))
+      /* only a tap it made is host-setup's to remove; a rerun keeps the first run's */
+      if (created && !g_ptr_array_find_with_equal_func (m->taps, net->ifname, g_str_equal, NULL))
         g_ptr_array_add (m->taps, g_strdup (net->ifname));
       g_string_append_printf (out, "%s\n", done);
     }
@@ -328,19 +228,23 @@ apply_taps (const QlSetupPlan *plan, uid_t uid, QlSetupManifest *m, GString *out
 }
 
 gboolean
-ql_host_setup_apply (const QlSetupPlan *plan, uid_t uid, GString *out, GError **error)
+ql_host_setup_apply (const QlSetupPlan *plan, uid_t uid, const char *expect, GString *out, GError **error)
 {
   g_autoptr(QlSetupManifest) m = NULL;
   g_autoptr(GError) save_error = NULL;
   gboolean exists, ok;
 
+  if (!check_expected (plan, expect, error))
+    return FALSE;
+  append_devices (plan, out);
   m = ql_setup_manifest_load (plan->vm, &exists, error);
-  if ((m == NULL && exists) || !check_foreign (plan, m, error))
+  if ((m == NULL && exists) || !ql_setup_check_plan (plan, m, error))
     return FALSE;
   if (m == NULL)
     m = ql_setup_manifest_new (plan->vm, plan->user);
-  g_free (m->user);
-  m->user = g_strdup (plan->user);
+  g_free (m->profile);
+  /* a path the record cannot hold is left out: the record still undoes */
+  m->profile = strpbrk (plan->profile, "\n\r") == NULL ? g_strdup (plan->profile) : NULL;
   g_ptr_array_set_size (m->softdep_modules, 0);
   for (guint i = 0; i < plan->softdep_modules->len; i++)
     g_ptr_array_add (m->softdep_modules, g_strdup (plan->softdep_modules->pdata[i]));
@@ -362,10 +266,10 @@ undo_files (QlSetupManifest *m, GString *out, GString *problems)
   for (guint i = m->files->len; i-- > 0;)
     {
       const QlManifestFile *f = m->files->pdata[i];
-      g_autofree char *now = NULL, *sha = NULL, *path = etc_path (f->path);
+      g_autofree char *now = NULL, *sha = NULL, *path = ql_setup_etc_path (f->path);
       g_autoptr(GError) error = NULL;
 
-      if (!read_etc_file (f->path, &now, &error))
+      if (!ql_setup_etc_read (f->path, &now, &error))
         {
           g_string_append_printf (problems, "\n%s", error->message);
           continue;
@@ -376,7 +280,7 @@ undo_files (QlSetupManifest *m, GString *out, GString *problems)
                                   "it by hand (rm '%s')", path, path);
           continue;
         }
-      if (now != NULL && !remove_etc_file (f->path, &error))
+      if (now != NULL && !ql_setup_etc_remove (f->path, &error))
         {
           g_string_append_printf (problems, "\n%s", error->message);
           continue;
@@ -429,7 +333,7 @@ undo_taps (QlSetupManifest *m, GString *out, GString *problems)
 }
 
 gboolean
-ql_host_setup_undo (const char *vm, GString *out, GError **error)
+ql_host_setup_undo (const char *vm, const char *user, GString *out, GError **error)
 {
   g_autoptr(QlSetupManifest) m = NULL;
   g_autoptr(GString) problems = g_string_new (NULL);
@@ -442,6 +346,14 @@ ql_host_setup_undo (const char *vm, GString *out, GError **error)
         g_string_append_printf (out, "host-setup has no record for VM '%s': nothing to undo\n", vm);
       return !exists;
     }
+  if (strcmp (m->user, user) != 0)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "host-setup --undo for VM '%s' changed nothing: the VM is set up "
+                   "for %s, not %s (is the VM's name in the profile the one you mean?)", vm, m->user, user);
+      return FALSE;
+    }
+  g_string_append_printf (out, "host-setup --undo for VM '%s', set up for %s%s%s:\n", vm, m->user,
+                          m->profile ? " from " : "", m->profile ? m->profile : "");
   undo_files (m, out, problems);
   undo_nodes (m, out, problems);
   undo_taps (m, out, problems);

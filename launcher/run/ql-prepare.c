@@ -4,6 +4,10 @@
 #include "ql-pci-scan.h"
 #include "ql-cpu-topology-read.h"
 #include "ql-host-probe.h"
+#include "ql-error.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 void
 ql_prepared_free (QlPrepared *p)
@@ -24,8 +28,41 @@ ql_prepare (const char *name_or_path, GError **error)
   return ql_prepare_staged (name_or_path, NULL, error);
 }
 
-QlPrepared *
-ql_prepare_staged (const char *name_or_path, QlStages *stages, GError **error)
+/* Which SSDT works with rom-acpi and pci-hotplug=native depends on
+ * whether this QEMU describes devices behind root ports: it is asked. */
+static gboolean
+needs_qemu_version (const QlProfile *profile)
+{
+  if (profile->vm.pci_hotplug != QL_PCI_HOTPLUG_NATIVE)
+    return FALSE;
+  for (guint i = 0; i < profile->pcis->len; i++)
+    if (((QlPci *) profile->pcis->pdata[i])->rom_acpi)
+      return TRUE;
+  return FALSE;
+}
+
+/* Root asks QEMU its version by running it: not a program that the
+ * profile's owner, when that is not root, could have put there. */
+static gboolean
+check_qemu_binary (const QlPrepared *p, GError **error)
+{
+  g_autofree char *why = NULL;
+  struct stat st;
+
+  if (geteuid () != 0 || p->host->qemu_binary == NULL ||
+      (stat (p->profile->path, &st) == 0 && st.st_uid == 0) ||
+      ql_host_program_root_only (p->host->qemu_binary, &why))
+    return TRUE;
+  g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: the profile is not root's, and root would run its [qemu] binary "
+               "to ask its version: %s. Fix: a QEMU that only root can change", p->profile->path, why);
+  return FALSE;
+}
+
+/* for_setup: host-setup, root reading a user's profile, runs nothing and
+ * opens nothing the profile names (no QEMU asked for its version, no disk
+ * probed); the guest it plans needs neither. */
+static QlPrepared *
+prepare (const char *name_or_path, QlStages *stages, gboolean for_setup, GError **error)
 {
   g_autoptr(QlPrepared) p = g_new0 (QlPrepared, 1);
   g_autofree char *path = ql_paths_find_profile (name_or_path, error);
@@ -35,7 +72,7 @@ ql_prepare_staged (const char *name_or_path, QlStages *stages, GError **error)
   if (path == NULL)
     return NULL;
   ql_stages_begin (stages, "read the profile");
-  p->profile = ql_profile_load (path, error);
+  p->profile = for_setup ? ql_profile_load_for_setup (path, error) : ql_profile_load (path, error);
   if (p->profile == NULL)
     return NULL;
   ql_stages_begin (stages, "scan the host");
@@ -54,14 +91,12 @@ ql_prepare_staged (const char *name_or_path, QlStages *stages, GError **error)
       if (p->host->cpus == NULL)
         p->host->cpus_error = g_strdup (cpus_error->message);
     }
-  if (p->profile->vm.pci_hotplug == QL_PCI_HOTPLUG_NATIVE)
-    for (guint i = 0; i < p->profile->pcis->len; i++)
-      if (((QlPci *) p->profile->pcis->pdata[i])->rom_acpi)
-        {
-          /* which SSDT works depends on whether this QEMU describes devices behind root ports */
-          p->host->qemu_version = ql_host_qemu_version (p->host->qemu_binary);
-          break;
-        }
+  if (!for_setup && needs_qemu_version (p->profile))
+    {
+      if (!check_qemu_binary (p, error))
+        return NULL;
+      p->host->qemu_version = ql_host_qemu_version (p->host->qemu_binary);
+    }
   ql_stages_begin (stages, "plan the machine");
   runtime_dir = ql_paths_runtime_dir (p->profile->vm.name);
   state_dir = ql_paths_state_dir (p->profile->vm.name);
@@ -71,4 +106,16 @@ ql_prepare_staged (const char *name_or_path, QlStages *stages, GError **error)
   p->argv = ql_qemu_argv_build (p->machine);
   ql_stages_end (stages);
   return g_steal_pointer (&p);
+}
+
+QlPrepared *
+ql_prepare_staged (const char *name_or_path, QlStages *stages, GError **error)
+{
+  return prepare (name_or_path, stages, /* for_setup= */ FALSE, error);
+}
+
+QlPrepared *
+ql_prepare_for_setup (const char *name_or_path, GError **error)
+{
+  return prepare (name_or_path, /* stages= */ NULL, /* for_setup= */ TRUE, error);
 }

@@ -6,6 +6,7 @@
 #include "ql-value.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,6 +41,7 @@ ql_setup_manifest_free (QlSetupManifest *m)
     return;
   g_free (m->vm);
   g_free (m->user);
+  g_free (m->profile);
   g_ptr_array_unref (m->files);
   g_ptr_array_unref (m->softdep_modules);
   g_array_unref (m->nodes);
@@ -105,6 +107,8 @@ ql_setup_manifest_to_json (const QlSetupManifest *m)
   json_object_set_int_member (o, "version", 1);
   json_object_set_string_member (o, "vm", m->vm);
   json_object_set_string_member (o, "user", m->user);
+  if (m->profile != NULL)
+    json_object_set_string_member (o, "profile", m->profile);
   for (guint i = 0; i < m->files->len; i++)
     {
       const QlManifestFile *f = m->files->pdata[i];
@@ -266,6 +270,22 @@ module_valid (const char *name)
   return ql_value_module_name_is_valid (name, &message);
 }
 
+/* Optional (records before it have none): an absolute path on one line. */
+static gboolean
+parse_profile (QlSetupManifest *m, JsonObject *o, GError **error)
+{
+  const char *profile;
+
+  if (!json_object_has_member (o, "profile"))
+    return TRUE;
+  if (!get_string (o, "profile", &profile, error))
+    return FALSE;
+  if (profile[0] != '/' || strlen (profile) > 4096 || strpbrk (profile, "\n\r") != NULL)
+    return invalid (error, "profile", profile);
+  m->profile = g_strdup (profile);
+  return TRUE;
+}
+
 QlSetupManifest *
 ql_setup_manifest_from_json (JsonObject *o, const char *vm, GError **error)
 {
@@ -288,6 +308,8 @@ ql_setup_manifest_from_json (JsonObject *o, const char *vm, GError **error)
       return NULL;
     }
   m = ql_setup_manifest_new (vm, user);
+  if (!parse_profile (m, o, error))
+    return NULL;
   if ((files = get_array (o, "files", error)) == NULL || (nodes = get_array (o, "vfio-nodes", error)) == NULL)
     return NULL;
   for (guint i = 0; i < json_array_get_length (files); i++)
@@ -302,43 +324,97 @@ ql_setup_manifest_from_json (JsonObject *o, const char *vm, GError **error)
   return g_steal_pointer (&m);
 }
 
-/* Root's own file, which nobody else could have planted or changed. */
-static gboolean
-check_file (const char *path, gboolean *ret_exists, GError **error)
+/* Why a file opened as fd is not root's own, which nobody else could have
+ * planted or changed; NULL when it is. */
+static const char *
+distrust (int fd)
 {
   struct stat st;
 
-  if (lstat (path, &st) != 0)
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    return "it is not a regular file";
+  if (st.st_uid != geteuid ())
+    return "it is owned by another user";
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    return "others may write it";
+  if (st.st_size > QL_JSON_FILE_MAX)
+    return "it is too large";
+  return NULL;
+}
+
+/* Opened once, never through a link, and checked and read through that
+ * one fd: what is checked is what is read. */
+static char *
+read_trusted (const char *path, gboolean *ret_exists, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  g_autoptr(GString) text = g_string_new (NULL);
+  const char *why;
+  char buf[4096];
+  gssize got;
+
+  *ret_exists = fd >= 0 || errno != ENOENT;
+  if (fd < 0)
     {
-      if (errno != ENOENT)
-        return ql_error_set_errno (error, errno, "Cannot look at '%s'", path);
-      *ret_exists = FALSE;
-      return TRUE;
+      if (errno == ELOOP)
+        g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "it is not a regular file");
+      else if (*ret_exists)
+        ql_error_set_errno (error, errno, "Cannot open '%s'", path);
+      return NULL;
     }
-  *ret_exists = TRUE;
-  if (S_ISREG (st.st_mode) && st.st_uid == geteuid () && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0)
-    return TRUE;
-  g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "%s", !S_ISREG (st.st_mode) ? "it is not a regular file"
-                                                     : st.st_uid != geteuid () ? "it is owned by another user"
-                                                     : "others may write it");
-  return FALSE;
+  if ((why = distrust (fd)) != NULL)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "%s", why);
+      close (fd);
+      return NULL;
+    }
+  while ((got = read (fd, buf, sizeof buf)) > 0 && text->len <= QL_JSON_FILE_MAX)
+    g_string_append_len (text, buf, got);
+  close (fd);
+  if (got < 0 || text->len > QL_JSON_FILE_MAX || !ql_json_depth_within (text->str, text->len, QL_JSON_DEPTH_MAX))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "it cannot be read, or is too large or too deep");
+      return NULL;
+    }
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static JsonObject *
+parse_object (const char *text, GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+
+  if (!json_parser_load_from_data (parser, text, -1, error))
+    return NULL;
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "it does not hold a JSON object");
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (root));
 }
 
 QlSetupManifest *
 ql_setup_manifest_load (const char *vm, gboolean *ret_exists, GError **error)
 {
   g_autofree char *path = ql_setup_manifest_path (vm);
+  g_autofree char *text = NULL;
   g_autoptr(JsonObject) o = NULL;
+  g_autoptr(GError) local_error = NULL;
   QlSetupManifest *m;
 
-  if (!check_file (path, ret_exists, error) || (*ret_exists && (o = ql_json_read_object (path, error)) == NULL))
+  text = read_trusted (path, ret_exists, &local_error);
+  if (text == NULL && !*ret_exists)
+    return NULL;
+  if (text == NULL || (o = parse_object (text, &local_error)) == NULL)
     {
-      g_prefix_error (error, "host-setup's record '%s' is not trusted, nothing was done: ", path);
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "host-setup's record '%s' is not trusted, nothing was done: %s",
+                   path, local_error->message);
       *ret_exists = TRUE;
       return NULL;
     }
-  if (!*ret_exists)
-    return NULL;
   m = ql_setup_manifest_from_json (o, vm, error);
   if (m == NULL)
     g_prefix_error (error, "host-setup's record '%s' is damaged, nothing was done: ", path);

@@ -19,7 +19,8 @@ typedef struct {
 
 typedef struct {
   char *vm;
-  char *user;
+  char *user;               /* whose it is: a run for another user, or an --undo, is refused */
+  char *profile;             /* the profile it was set up from (absolute); NULL in older records */
   GPtrArray *files;          /* QlManifestFile* */
   GPtrArray *softdep_modules;  /* char* */
   GArray *nodes;             /* QlVfioNodeOwner */

@@ -454,6 +454,7 @@ expect_driver "run-as: unbind gives the device back to e1000e" "$GPU" e1000e
 
 # ---- a user's VM: host-setup once as root, then start as nobody ----
 # The chroot's /etc is the host's, read-only: host-setup writes into $T/etc.
+# The stand-in is an e1000e, a network function: host-setup refuses one without --force.
 U=nobody
 uid=$(id -u $U)
 as_user() { # the user's own qlaunch, with the memlock host-setup's limits.d gives it
@@ -475,15 +476,15 @@ if ! as_user "$QL" start usergpu > $T/user-refused.log 2>&1 &&
   ok "user: a start by $U with the device on e1000e is refused, naming host-setup"
 else not_ok "user: refusal: $(tr '\n' ' ' < $T/user-refused.log)"; fi
 expect_driver "user: the refused start bound nothing" "$GPU" e1000e
-QLAUNCH_ETC=$T/etc "$QL" host-setup usergpu --user $U --dry-run > $T/hs-dry.log 2>&1
+QLAUNCH_ETC=$T/etc "$QL" host-setup usergpu --user $U --force --dry-run > $T/hs-dry.log 2>&1
 sed 's/^/LAB: info   /' $T/hs-dry.log
 if grep -q "^    options vfio-pci ids=8086:10d3$" $T/hs-dry.log && grep -q "^    softdep e1000e pre: vfio-pci$" $T/hs-dry.log &&
    [ -z "$(find $T/etc -type f)" ]; then ok "host-setup --dry-run prints vfio-pci ids and the e1000e softdep, writes nothing"
 else not_ok "host-setup --dry-run: $(tr '\n' ' ' < $T/hs-dry.log)"; fi
 "$QL" bind "$GPU" > $T/bind.log 2>&1   # what host-setup prints for this boot (no reboot in the lab)
 group=$(basename "$(readlink /sys/bus/pci/devices/$GPU/iommu_group)")
-if QLAUNCH_ETC=$T/etc "$QL" host-setup usergpu --user $U > $T/hs.log 2>&1 &&
-   grep -qx "SUBSYSTEM==\"vfio\", KERNEL==\"$group\", OWNER=\"$U\", MODE=\"0600\"" $T/etc/udev/rules.d/70-qlaunch-lab.rules &&
+if QLAUNCH_ETC=$T/etc "$QL" host-setup usergpu --user $U --force > $T/hs.log 2>&1 &&
+   grep -qx "SUBSYSTEM==\"vfio\", KERNEL==\"$group\", TEST==\"/sys/kernel/iommu_groups/$group/devices/$GPU\", OWNER=\"$U\", MODE=\"0600\"" $T/etc/udev/rules.d/70-qlaunch-lab.rules &&
    [ "$(stat -c %u /dev/vfio/$group)" = "$uid" ]; then
   ok "host-setup: the udev rule for group $group, and /dev/vfio/$group is $U's now"
 else not_ok "host-setup: $(tr '\n' ' ' < $T/hs.log) $(ls -l /dev/vfio | tr '\n' ' ')"; fi
@@ -502,7 +503,7 @@ as_user "$QL" kill lab > $T/user-kill.log 2>&1
 if wait_gone "$uqemu" 30 && [ ! -e $T/urun/lab ]; then ok "user: the VM ends and its runtime dir goes"
 else not_ok "user: after kill: $(tr '\n' ' ' < $T/user-kill.log) $(ls $T/urun/lab 2>/dev/null)"; fi
 expect_driver "user: the device stays on vfio-pci for the next start (host-setup's state)" "$GPU" vfio-pci
-if QLAUNCH_ETC=$T/etc "$QL" host-setup usergpu --undo > $T/hs-undo.log 2>&1 && [ -z "$(find $T/etc -type f)" ] &&
+if QLAUNCH_ETC=$T/etc "$QL" host-setup usergpu --undo --user $U > $T/hs-undo.log 2>&1 && [ -z "$(find $T/etc -type f)" ] &&
    [ "$(stat -c %u /dev/vfio/$group)" = 0 ] && [ ! -e $T/state/lab/host-setup.json ]; then
   ok "host-setup --undo removes its files and gives /dev/vfio/$group back to root"
 else not_ok "host-setup --undo: $(tr '\n' ' ' < $T/hs-undo.log) $(find $T/etc -type f)"; fi
