@@ -16,7 +16,7 @@ VM = "test-acpi"
 PROFILE = os.path.join(root, "profiles", "test-acpi.ini")
 BAD = os.path.join(root, "tests", "data", "profiles", "bad-device.ini")
 STAGES = ["read the profile", "scan the host", "plan the machine", "check the ROMs and plan the host changes",
-          "start QEMU", "resume the guest"]
+          "start QEMU", "confine the supervisor", "resume the guest"]
 results = []
 
 

@@ -407,6 +407,7 @@ confine_and_continue (Supervisor *s)
 
   if (s->start_error != NULL)
     return;
+  ql_stages_begin (s->opts->stages, "confine the supervisor");
   if (!ql_confine_supervisor (s->name, s->qemu_id.pid, ql_journal_steps (s->journal), &error))
     {
       g_prefix_error (&error, "Cannot confine the supervisor: ");
