@@ -269,7 +269,8 @@ test_run_as_default (void)
   path = write_guest_profile ("runas-default", "acpi", "", "");
   g_assert_cmpint (run_qlaunch (&out, NULL, "plan", path, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "note: QEMU runs as root, with only its -sandbox between the guest and the host: "
-                                 "set run-as = USER in [vm] of "));
+                                 "make qlaunch's own system user once (qlaunch host-setup --system-user), "
+                                 "or set run-as = USER in [vm] of "));
   g_clear_pointer (&out, g_free);
 
   uid = g_strdup_printf ("%u", nobody_uid);
@@ -287,6 +288,70 @@ test_run_as_default (void)
   g_assert_nonnull (strstr (out, "note: QEMU runs as root"));
   g_unsetenv ("SUDO_USER");
   g_unsetenv ("SUDO_UID");
+}
+
+static void
+remove_system_user (gpointer unused)
+{
+  const char *argv[] = { "/usr/sbin/userdel", "qlaunch", NULL };
+
+  if (getpwnam ("qlaunch") != NULL)
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                  NULL, NULL, NULL, NULL);
+}
+
+/* No run-as and no sudo: qlaunch's system user once host-setup made it;
+ * host-setup --system-user --dry-run only says so, --undo removes it. */
+static void
+test_run_as_system_user (void)
+{
+  g_autofree char *path = NULL, *out = NULL, *err = NULL, *uid = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  struct passwd *pw;
+
+  if (skip_if_cannot ())
+    return;
+  if (getpwnam ("qlaunch") != NULL)
+    {
+      g_test_skip ("this host has a user 'qlaunch' already: the test makes and removes its own");
+      return;
+    }
+  if (!g_file_test ("/usr/sbin/useradd", G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("no /usr/sbin/useradd on this host");
+      return;
+    }
+  g_test_queue_destroy (remove_system_user, NULL);
+  g_assert_cmpint (run_qlaunch (&out, &err, "host-setup", "--system-user", "--dry-run", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "would run: /usr/sbin/useradd --system --user-group --no-create-home"));
+  g_assert_null (getpwnam ("qlaunch"));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_qlaunch (&out, &err, "host-setup", "--system-user", NULL), ==, 0);
+  pw = getpwnam ("qlaunch");
+  g_assert_nonnull (pw);
+  g_assert_cmpuint (pw->pw_uid, >, 0);
+  g_assert_cmpuint (pw->pw_uid, <=, 999);
+  g_assert_cmpstr (pw->pw_shell, ==, "/usr/sbin/nologin");
+  uid = g_strdup_printf ("%u\t%u\t%u\t%u", pw->pw_uid, pw->pw_uid, pw->pw_uid, pw->pw_uid);
+
+  path = write_guest_profile ("runas-system", "acpi", "", "");
+  proc = start_foreground (path);
+  wait_running ("runas-system");
+  {
+    g_autofree char *qemu_uid = proc_status_field (status_pid ("runas-system", "qemu-pid"), "Uid");
+    g_autofree char *cap_eff = proc_status_field (status_pid ("runas-system", "qemu-pid"), "CapEff");
+
+    g_assert_cmpstr (qemu_uid, ==, uid);
+    g_assert_cmpstr (cap_eff, ==, "0000000000000000");
+  }
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "stop", "runas-system", NULL), ==, 0);
+  g_assert_cmpint (wait_exit (proc, NULL), ==, 0);
+  assert_nothing_left ("runas-system");
+
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_qlaunch (&out, &err, "host-setup", "--system-user", "--undo", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "system user 'qlaunch' removed"));
+  g_assert_null (getpwnam ("qlaunch"));
 }
 
 int
@@ -312,6 +377,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vm/run-as/no-such-user", test_run_as_no_such_user);
   g_test_add_func ("/vm/run-as/user-start", test_run_as_in_user_start);
   g_test_add_func ("/vm/run-as/default", test_run_as_default);
+  g_test_add_func ("/vm/run-as/system-user", test_run_as_system_user);
   ret = g_test_run ();
   remove_tree (tmp_root);
   return ret;

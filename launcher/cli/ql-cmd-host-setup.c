@@ -6,6 +6,7 @@
 #include "ql-host-setup.h"
 #include "ql-paths.h"
 #include "ql-prepare.h"
+#include "ql-system-user.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -79,13 +80,33 @@ set_up (const char *profile, const char *user_arg, gboolean dry_run, gboolean fo
   return ok ? 0 : 1;
 }
 
+/* --system-user: the user QEMU runs as when root starts a VM without run-as */
+static int
+system_user (gboolean undo, gboolean dry_run)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  if (undo && dry_run)
+    {
+      g_printerr ("qlaunch: --undo does not take --dry-run\n");
+      return 1;
+    }
+  ok = undo ? ql_system_user_remove (out, &error) : ql_system_user_create (dry_run, out, &error);
+  fputs (out->str, stdout);
+  if (!ok)
+    ql_cmd_print_error (error);
+  return ok ? 0 : 1;
+}
+
 int
 ql_cmd_host_setup (int argc, char **argv)
 {
   g_autofree char *user = NULL;
   g_auto(GStrv) bridges = NULL;
   g_autofree char *expect = NULL;
-  gboolean undo = FALSE, dry_run = FALSE, force = FALSE;
+  gboolean undo = FALSE, dry_run = FALSE, force = FALSE, make_system_user = FALSE;
   const GOptionEntry entries[] = {
     { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "The user who starts the VM (default: $SUDO_USER)", "USER" },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print every file and line it would write; change nothing", NULL },
@@ -94,11 +115,14 @@ ql_cmd_host_setup (int argc, char **argv)
     { "expect", 0, 0, G_OPTION_ARG_STRING, &expect, "Apply only the plan --dry-run showed with this digest", "DIGEST" },
     { "force", 0, 0, G_OPTION_ARG_NONE, &force, "Give the user storage, network or bridge functions, the boot VGA, "
       "devices in use, or devices whose ids other host devices share (refused without it)", NULL },
+    { "system-user", 0, 0, G_OPTION_ARG_NONE, &make_system_user, "Instead of a VM: make qlaunch's own system user "
+      "'" QL_SYSTEM_USER "', whom QEMU runs as when root starts a VM whose profile has no run-as (with --undo: "
+      "remove it)", NULL },
     { "undo", 0, 0, G_OPTION_ARG_NONE, &undo, "Remove what host-setup made for the VM and --user (its record "
       "says what)", NULL },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new ("NAME|FILE.ini");
+  g_autoptr(GOptionContext) context = g_option_context_new ("NAME|FILE.ini | --system-user");
   g_autoptr(GError) error = NULL;
   g_autoptr(GString) out = g_string_new (NULL);
   g_autofree char *vm = NULL;
@@ -115,8 +139,15 @@ ql_cmd_host_setup (int argc, char **argv)
                                 "whose ids others share need --force; a tap's bridge needs --bridge.  Review the\n"
                                 "plan with --dry-run, apply it with the --expect it prints.  Run it as root\n"
                                 "yourself: never let a user run it through sudo.");
-  if (!ql_cmd_parse (context, &argc, &argv, 1, 1))
+  if (!ql_cmd_parse (context, &argc, &argv, 0, 1))
     return 1;
+  if (make_system_user != (argc == 1))
+    {
+      g_printerr ("qlaunch host-setup: name a VM (NAME or FILE.ini), or give --system-user alone\n");
+      return 1;
+    }
+  if (make_system_user)
+    return system_user (undo, dry_run);
   if (!undo)
     return set_up (argv[1], user, dry_run, force, (const char *const *) bridges, expect);
   if (dry_run)

@@ -1,5 +1,6 @@
 #include "ql-run-as-read.h"
 #include "ql-error.h"
+#include "ql-system-user.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -21,6 +22,17 @@ sudo_user (void)
     return NULL;
   pw = getpwnam (name);
   return pw != NULL && pw->pw_uid == uid && pw->pw_uid != 0 ? pw : NULL;
+}
+
+/* qlaunch's own system user, when host-setup --system-user made it */
+static struct passwd *
+system_user (GError **error)
+{
+  gboolean exists;
+
+  if (!ql_system_user_lookup (&exists, error) || !exists)
+    return NULL;
+  return getpwnam (QL_SYSTEM_USER);
 }
 
 /* A user's own start: QEMU runs as that user; naming anyone else is an error. */
@@ -77,6 +89,7 @@ ql_run_as_read (const QlMachine *m, const char *devfs, QlHostState *state, GErro
 {
   const QlProfile *p = m->profile;
   g_autofree char *where = NULL;
+  g_autoptr(GError) local_error = NULL;
   struct passwd *pw;
 
   if (geteuid () != 0)
@@ -84,15 +97,23 @@ ql_run_as_read (const QlMachine *m, const char *devfs, QlHostState *state, GErro
   if (p->vm.run_as == NULL)
     {
       pw = sudo_user ();
-      if (pw == NULL)
+      if (pw != NULL)
+        where = g_strdup_printf ("%s: [vm] run-as (not set: the user who ran sudo, %s)", p->path, pw->pw_name);
+      else if ((pw = system_user (&local_error)) != NULL)
+        where = g_strdup_printf ("%s: [vm] run-as (not set: qlaunch's system user, %s)", p->path, pw->pw_name);
+      else if (local_error != NULL)
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "%s: [vm] run-as is not set, and ",
+                                      p->path);
+          return FALSE;
+        }
+      else
         {
           state->run_as_note = g_strdup_printf ("QEMU runs as root, with only its -sandbox between the guest and the "
-                                                "host: set run-as = USER in [vm] of %s (a user of its own: useradd "
-                                                "--system --no-create-home --shell /usr/sbin/nologin qlaunch-%s)",
-                                                p->path, p->vm.name);
+                                                "host: make qlaunch's own system user once (qlaunch host-setup "
+                                                "--system-user), or set run-as = USER in [vm] of %s", p->path);
           return TRUE;
         }
-      where = g_strdup_printf ("%s: [vm] run-as (not set: the user who ran sudo, %s)", p->path, pw->pw_name);
     }
   else
     {
