@@ -305,7 +305,7 @@ remove_system_user (gpointer unused)
 static void
 test_run_as_system_user (void)
 {
-  g_autofree char *path = NULL, *out = NULL, *err = NULL, *uid = NULL;
+  g_autofree char *path = NULL, *out = NULL, *uid = NULL;
   g_autoptr(GSubprocess) proc = NULL;
   struct passwd *pw;
 
@@ -322,11 +322,11 @@ test_run_as_system_user (void)
       return;
     }
   g_test_queue_destroy (remove_system_user, NULL);
-  g_assert_cmpint (run_qlaunch (&out, &err, "host-setup", "--system-user", "--dry-run", NULL), ==, 0);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "--system-user", "--dry-run", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "would run: /usr/sbin/useradd --system --user-group --no-create-home"));
   g_assert_null (getpwnam ("qlaunch"));
   g_clear_pointer (&out, g_free);
-  g_assert_cmpint (run_qlaunch (&out, &err, "host-setup", "--system-user", NULL), ==, 0);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "--system-user", NULL), ==, 0);
   pw = getpwnam ("qlaunch");
   g_assert_nonnull (pw);
   g_assert_cmpuint (pw->pw_uid, >, 0);
@@ -349,7 +349,7 @@ test_run_as_system_user (void)
   assert_nothing_left ("runas-system");
 
   g_clear_pointer (&out, g_free);
-  g_assert_cmpint (run_qlaunch (&out, &err, "host-setup", "--system-user", "--undo", NULL), ==, 0);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "host-setup", "--system-user", "--undo", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "system user 'qlaunch' removed"));
   g_assert_null (getpwnam ("qlaunch"));
 }

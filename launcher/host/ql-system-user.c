@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pwd.h>
+#include <string.h>
 
 #define USERADD "/usr/sbin/useradd"
 #define USERDEL "/usr/sbin/userdel"
@@ -43,9 +44,9 @@ gboolean
 ql_system_user_create (gboolean dry_run, GString *out, GError **error)
 {
   const char *const argv[] = { USERADD, "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                               "--shell", "/usr/sbin/nologin", "--comment", "qlaunch: QEMU of VMs root starts",
+                               "--shell", "/usr/sbin/nologin", "--comment", "qlaunch, QEMU of VMs root starts",
                                QL_SYSTEM_USER, NULL };
-  g_autofree char *command = g_strjoinv (" ", (char **) argv);
+  g_autoptr(GString) command = g_string_new (NULL);
   gboolean exists;
 
   if (!ql_system_user_lookup (&exists, error))
@@ -55,7 +56,12 @@ ql_system_user_create (gboolean dry_run, GString *out, GError **error)
       g_string_append_printf (out, "system user '%s' exists already; left as it is\n", QL_SYSTEM_USER);
       return TRUE;
     }
-  g_string_append_printf (out, "%s %s\n", dry_run ? "would run:" : "run:", command);
+  for (guint i = 0; argv[i] != NULL; i++)
+    {
+      g_autofree char *quoted = g_shell_quote (argv[i]);
+      g_string_append_printf (command, "%s%s", i ? " " : "", strchr (argv[i], ' ') ? quoted : argv[i]);
+    }
+  g_string_append_printf (out, "%s %s\n", dry_run ? "would run:" : "run:", command->str);
   if (dry_run)
     return TRUE;
   if (!run_tool (argv, error))
