@@ -19,17 +19,6 @@
 
 #define TAP "ql-conf-0"
 
-static char *net_skip_reason;
-
-static gboolean
-skip_if_no_net (void)
-{
-  if (skip_if_unavailable ())
-    return TRUE;
-  if (net_skip_reason != NULL)
-    g_test_skip (net_skip_reason);
-  return net_skip_reason != NULL;
-}
 
 static void
 ip (const char *const *args)
@@ -286,26 +275,20 @@ test_untrusted_profile (void)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *ip_path = g_find_program_in_path ("ip");
   int ret;
 
   g_test_init (&argc, &argv, NULL);
   vm_harness_init ();
   /* the taps live in a network namespace of this test's own */
-  if (geteuid () != 0)
-    net_skip_reason = g_strdup ("confinement as root with a tap: needs root (network namespace, tap, capabilities)");
-  else if (!g_file_test ("/dev/net/tun", G_FILE_TEST_EXISTS))
-    net_skip_reason = g_strdup ("/dev/net/tun does not exist (modprobe tun)");
-  else if (ip_path == NULL)
-    net_skip_reason = g_strdup ("needs ip (apt install iproute2)");
-  else if (unshare (CLONE_NEWNET) != 0)
-    net_skip_reason = g_strdup_printf ("cannot make a network namespace: %s", g_strerror (errno));
+  vm_harness_enter_netns ("confinement as root with a tap: the tests", "ip", NULL);
   /* and the runtime dir on a file system of its own, as /run is, so that
    * teardown moves the logs to the state dir by copying (GIO) */
+  if (vm_net_skip_reason != NULL)
+    g_debug ("no network namespace: %s", vm_net_skip_reason);
   else if (g_mkdir_with_parents (runtime_base, 0755) != 0 || unshare (CLONE_NEWNS) != 0 ||
            mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
            mount ("tmpfs", runtime_base, "tmpfs", 0, "mode=0755") != 0)
-    net_skip_reason = g_strdup_printf ("cannot mount a tmpfs on the runtime dir: %s", g_strerror (errno));
+    vm_net_skip_reason = g_strdup_printf ("cannot mount a tmpfs on the runtime dir: %s", g_strerror (errno));
   else
     {
       ip ((const char *const[]) { "link", "add", "qlbr0", "type", "bridge", NULL });
@@ -318,7 +301,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vm-confine/off", test_confinement_off);
   g_test_add_func ("/vm-confine/untrusted-profile", test_untrusted_profile);
   ret = g_test_run ();
-  if (net_skip_reason == NULL)
+  if (vm_net_skip_reason == NULL)
     umount (runtime_base);
   remove_tree (tmp_root);
   return ret;

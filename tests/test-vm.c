@@ -511,17 +511,6 @@ test_recover_without_host_changes (void)
 /* ---- taps: in this test's own network namespace, a bridge with a veth
  * pair, one end a port, the other the "peer" at 10.99.0.1 ---- */
 
-static char *net_skip_reason;
-
-static gboolean
-skip_if_no_net (void)
-{
-  if (skip_if_unavailable ())
-    return TRUE;
-  if (net_skip_reason != NULL)
-    g_test_skip (net_skip_reason);
-  return net_skip_reason != NULL;
-}
 
 /* Runs a host tool (ip, busybox) to completion; returns its exit status. */
 static int
@@ -1126,8 +1115,6 @@ test_tap_interrupted_start (void)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *ip = g_find_program_in_path ("ip");
-  g_autofree char *busybox = g_find_program_in_path ("busybox");
   int ret;
 
   g_test_init (&argc, &argv, NULL);
@@ -1135,14 +1122,7 @@ main (int argc, char **argv)
 
   /* every VM of this test lives in a network namespace of its own: the taps
    * and bridges it makes never touch the host's network */
-  if (geteuid () != 0)
-    net_skip_reason = g_strdup ("tap tests need root (network namespaces, taps)");
-  else if (!g_file_test ("/dev/net/tun", G_FILE_TEST_EXISTS))
-    net_skip_reason = g_strdup ("/dev/net/tun does not exist (modprobe tun)");
-  else if (ip == NULL || busybox == NULL)
-    net_skip_reason = g_strdup ("tap tests need ip and busybox (apt install iproute2 busybox-static)");
-  else if (unshare (CLONE_NEWNET) != 0)
-    net_skip_reason = g_strdup_printf ("cannot make a network namespace: %s", g_strerror (errno));
+  vm_harness_enter_netns ("tap tests", "ip", "busybox", NULL);
 
   g_test_add_func ("/vm/start-query-stop", test_start_query_stop);
   g_test_add_func ("/vm/stop-escalates", test_stop_escalates);

@@ -6,7 +6,10 @@
 #include "ql-runtime-files.h"
 #include "ql-json.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
+#include <sched.h>
+#include <stdarg.h>
 #include <grp.h>
 #include <signal.h>
 #include <string.h>
@@ -411,4 +414,41 @@ stop_stand_in (GPid pid)
 {
   kill (pid, SIGKILL);
   waitpid (pid, NULL, 0);
+}
+
+char *vm_net_skip_reason;
+
+void
+vm_harness_enter_netns (const char *what, ...)
+{
+  g_autoptr(GString) missing = g_string_new (NULL);
+  const char *tool;
+  va_list args;
+
+  va_start (args, what);
+  while ((tool = va_arg (args, const char *)) != NULL)
+    {
+      g_autofree char *path = g_find_program_in_path (tool);
+      if (path == NULL)
+        g_string_append_printf (missing, "%s%s", missing->len ? " and " : "", tool);
+    }
+  va_end (args);
+  if (geteuid () != 0)
+    vm_net_skip_reason = g_strdup_printf ("%s need root (network namespaces, taps)", what);
+  else if (!g_file_test ("/dev/net/tun", G_FILE_TEST_EXISTS))
+    vm_net_skip_reason = g_strdup ("/dev/net/tun does not exist (modprobe tun)");
+  else if (missing->len > 0)
+    vm_net_skip_reason = g_strdup_printf ("%s need %s (apt install iproute2 busybox-static)", what, missing->str);
+  else if (unshare (CLONE_NEWNET) != 0)
+    vm_net_skip_reason = g_strdup_printf ("cannot make a network namespace: %s", g_strerror (errno));
+}
+
+gboolean
+skip_if_no_net (void)
+{
+  if (skip_if_unavailable ())
+    return TRUE;
+  if (vm_net_skip_reason != NULL)
+    g_test_skip (vm_net_skip_reason);
+  return vm_net_skip_reason != NULL;
 }

@@ -64,6 +64,14 @@ JsonNode *qmp (QlQmpClient *client, const char *command);
 char *wait_serial (const char *name, const char *needle);
 gboolean skip_if_unavailable (void);
 
+/* Taps and bridges of the test's own: moves this process into a network
+ * namespace of its own when it can (root, /dev/net/tun, the tools named,
+ * NULL-terminated, on PATH); else vm_net_skip_reason says why not. */
+extern char *vm_net_skip_reason;
+void vm_harness_enter_netns (const char *what, ...) G_GNUC_NULL_TERMINATED;
+/* skip_if_unavailable (), or the test SKIPs with vm_net_skip_reason. */
+gboolean skip_if_no_net (void);
+
 /* A process that looks like a QEMU to anyone who only reads its name
  * (a child of the test; stop it with stop_stand_in). */
 GPid stand_in_qemu (void);
