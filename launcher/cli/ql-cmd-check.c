@@ -60,6 +60,8 @@ check_profile (QlPrepared *prepared, const char *prepare_error, const char *path
   p = prepared->profile;
   f.profile_path = p->path;
   f.machine = prepared->machine;
+  f.qemu_caps = prepared->host->qemu_caps;
+  f.pinned_machine = prepared->host->pinned_machine;
   f.pci = prepared->host->pci;
   f.pci_error = prepared->host->pci_error;
   if (prepared->host->pci != NULL)

@@ -322,6 +322,36 @@ check_plan (const QlCheckProfileFacts *f, GPtrArray *out)
                      NULL);
 }
 
+/* The machine type the VM starts with, and whether the installed QEMU
+ * deprecates it (a later QEMU drops it: move on while this one has both). */
+static void
+check_machine_type (const QlCheckProfileFacts *f, GPtrArray *out)
+{
+  const QlMachine *m = f->machine;
+  const QlQemuCaps *caps = f->qemu_caps;
+  const QlQemuMachineType *type;
+  const char *current, *source;
+
+  if (caps == NULL)
+    return;
+  source = m->profile->vm.machine ? "set by [vm] machine"
+           : f->pinned_machine ? "pinned at the VM's first start"
+           : "what q35 is in this QEMU; the first start pins it";
+  type = ql_qemu_caps_find_machine_type (caps, m->machine_type);
+  current = ql_qemu_caps_resolve_alias (caps, "q35");
+  if (type == NULL || !type->deprecated)
+    {
+      ql_findings_add (out, "machine-type", QL_CHECK_OK, g_strdup_printf ("%s (%s)", m->machine_type, source), NULL);
+      return;
+    }
+  ql_findings_add (out, "machine-type", QL_CHECK_WARN,
+                   g_strdup_printf ("%s (%s) is deprecated by QEMU %u.%u: a later QEMU will not start this VM",
+                                    m->machine_type, source, caps->version / 100, caps->version % 100),
+                   g_strdup_printf ("set [vm] machine = %s in %s (the guest sees newer hardware once: Windows may "
+                                    "ask to re-activate, drivers reinstall)", current ? current : "pc-q35-X.Y",
+                                    f->profile_path));
+}
+
 void
 ql_check_profile (const QlCheckProfileFacts *f, GPtrArray *out)
 {
@@ -342,5 +372,6 @@ ql_check_profile (const QlCheckProfileFacts *f, GPtrArray *out)
   check_memlock (f, out);
   check_pins (f, out);
   check_acpi (f, out);
+  check_machine_type (f, out);
   check_plan (f, out);
 }

@@ -15,6 +15,8 @@ typedef struct {
   const char *profile_path;
   const QlMachine *machine;        /* NULL: the profile or the machine was refused (machine_error) */
   const char *machine_error;
+  const QlQemuCaps *qemu_caps;     /* the QEMU the VM would start with; NULL: not asked */
+  const char *pinned_machine;      /* the machine type pinned in the state dir; NULL: none yet */
   const QlPciHost *pci;            /* with holders; NULL without [pci] sections or when unreadable */
   const char *pci_error;
   GHashTable *driver_modules;      /* PCI driver -> module, for softdep lines */
@@ -36,7 +38,7 @@ typedef struct {
 
 /* Appends the profile's findings: profile, one per [pci] device (found,
  * group viable, driver, holders), rom, files, hugepages, memlock, cpu-pin,
- * acpi, host-plan (what start's plan refuses besides). */
+ * acpi, machine-type, host-plan (what start's plan refuses besides). */
 void ql_check_profile (const QlCheckProfileFacts *facts, GPtrArray *findings);
 
 /* The name of an AMD GPU that needs vendor-reset to come back after a guest

@@ -18,6 +18,7 @@ ql_machine_free (QlMachine *m)
   if (m == NULL)
     return;
   g_free (m->qemu_binary);
+  g_free (m->machine_type);
   g_free (m->cpu_model);
   g_clear_pointer (&m->cpu_flags, g_ptr_array_unref);
   g_clear_pointer (&m->notes, g_ptr_array_unref);
@@ -197,12 +198,13 @@ resolve_hostdev (const QlPci *pci, const QlPciHost *host, GError **error)
 
 /* QEMU names a device S%02X of slot << 3 | function under its bus's
  * device; QEMU 7.2 describes the devices behind a root port only with ACPI
- * PCI hotplug (reference/spec.md §2.4), 8.0 and later always. */
+ * PCI hotplug (reference/spec.md §2.4), 8.0 and later always (the caps say
+ * which; without caps, 7.2 is assumed: the SSDT then defines S00 itself). */
 static void
 resolve_acpi_names (QlMachine *m, const QlProfile *p, const QlHostFacts *host)
 {
   gboolean qemu_describes_children = p->vm.pci_hotplug == QL_PCI_HOTPLUG_ACPI ||
-                                     (host->qemu_version >= 800);
+                                     (host->qemu_caps != NULL && ql_qemu_caps_describes_bridge_slots (host->qemu_caps));
 
   for (guint i = 0; i < m->hostdevs->len; i++)
     {
@@ -414,6 +416,60 @@ resolve_qemu_binary (QlMachine *m, const QlProfile *p, const QlHostFacts *host, 
 }
 
 static gboolean
+machine_type_missing (const QlProfile *p, const QlHostFacts *host, const char *wanted, GError **error)
+{
+  const QlQemuCaps *caps = host->qemu_caps;
+  g_autofree char *types = ql_qemu_caps_q35_types (caps);
+
+  if (p->vm.machine != NULL)
+    g_set_error (error, QL_ERROR, QL_ERROR_PROFILE, "%s: [vm] machine = %s: QEMU %u.%u (%s) has no such machine type; "
+                 "it has %s", p->path, wanted, caps->version / 100, caps->version % 100, host->qemu_binary,
+                 types ? types : "no pc-q35 type");
+  else
+    g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: the machine type %s, pinned at the VM's first start "
+                 "(%s), is not in QEMU %u.%u (%s), which has %s. Fix: set [vm] machine = one of these in %s "
+                 "(the guest sees its hardware change, as after a QEMU upgrade), or use a QEMU that has %s",
+                 p->vm.name, wanted, QL_STATE_MACHINE_TYPE, caps->version / 100, caps->version % 100,
+                 host->qemu_binary, types ? types : "no pc-q35 type", p->path, wanted);
+  return FALSE;
+}
+
+/* The versioned machine type, so that a QEMU upgrade does not change the
+ * guest's hardware (libvirt pins it at define time): [vm] machine, else the
+ * type the VM's first start pinned, else what q35 stands for in this QEMU,
+ * which this start pins. */
+static gboolean
+resolve_machine_type (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GError **error)
+{
+  const QlQemuCaps *caps = host->qemu_caps;
+  const char *wanted = p->vm.machine ? p->vm.machine : host->pinned_machine;
+  const char *current;
+
+  if (wanted != NULL)
+    {
+      if (caps != NULL && ql_qemu_caps_find_machine_type (caps, wanted) == NULL)
+        return machine_type_missing (p, host, wanted, error);
+      m->machine_type = g_strdup (wanted);
+      return TRUE;
+    }
+  if (caps == NULL)
+    {
+      m->machine_type = g_strdup ("q35");
+      return TRUE;
+    }
+  current = ql_qemu_caps_resolve_alias (caps, "q35");
+  if (current == NULL)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "QEMU %u.%u (%s) has no q35 machine type", caps->version / 100,
+                   caps->version % 100, host->qemu_binary);
+      return FALSE;
+    }
+  m->machine_type = g_strdup (current);
+  m->pin_machine_type = TRUE;
+  return TRUE;
+}
+
+static gboolean
 resolve_accel (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GError **error)
 {
   switch (p->vm.accel)
@@ -585,7 +641,7 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
   g_autoptr(QlMachine) m = machine_new (p, runtime_dir, state_dir);
 
   if (!check_qmp_socket (m, error) || !resolve_qemu_binary (m, p, host, error) ||
-      !resolve_accel (m, p, host, error))
+      !resolve_machine_type (m, p, host, error) || !resolve_accel (m, p, host, error))
     return NULL;
   build_cpu (m, p);
   note_open_display (m, p);

@@ -48,6 +48,8 @@ typedef struct {
   const QlProfile *profile;   /* borrowed; outlives the machine */
   QlAccel accel;              /* KVM or TCG, never AUTO */
   char *qemu_binary;
+  char *machine_type;         /* -machine's type: pc-q35-X.Y, or q35 when QEMU was not asked */
+  gboolean pin_machine_type;  /* the first start: start records machine_type in the state dir */
   char *cpu_model;            /* -cpu, unescaped */
   GPtrArray *cpu_flags;       /* char*: "kvm=off", "hv_relaxed", ... in order */
   GPtrArray *notes;           /* what was decided for the user, one line each */

@@ -22,6 +22,7 @@ typedef enum {
   KEY_FILE,
   KEY_FILE_LIST,
   KEY_UUID,
+  KEY_MACHINE_TYPE,  /* a versioned q35 machine type, pc-q35-X.Y */
   KEY_MAC,
   KEY_ARGS,
   KEY_STRING_LIST,
@@ -68,6 +69,7 @@ static const KeySpec vm_keys[] = {
   { "hide-hypervisor", KEY_BOOL, P (vm.hide_hypervisor) },
   { "hyperv", KEY_BOOL, P (vm.hyperv) },
   { "uuid", KEY_UUID, P (vm.uuid) },
+  { "machine", KEY_MACHINE_TYPE, P (vm.machine) },
   { "kernel", KEY_FILE, P (vm.kernel) },
   { "initrd", KEY_FILE, P (vm.initrd) },
   { "append", KEY_STRING, P (vm.append) },
@@ -342,6 +344,7 @@ ql_profile_free (QlProfile *profile)
   g_free (profile->path);
   g_free (profile->vm.name);
   g_free (profile->vm.uuid);
+  g_free (profile->vm.machine);
   g_free (profile->vm.kernel);
   g_free (profile->vm.initrd);
   g_free (profile->vm.append);
@@ -746,6 +749,16 @@ parse_uuid_key (Loader *loader, const char *group, const KeySpec *spec, gpointer
 }
 
 static void
+parse_machine_type_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  if (!ql_value_machine_type_is_valid (value))
+    report (loader, group, spec->key, "'%s' is not a versioned q35 machine type (like pc-q35-7.2; "
+            "'qlaunch check' lists this QEMU's)", value);
+  else
+    replace_string (FIELD (base, spec->offset, char *), g_strdup (value));
+}
+
+static void
 parse_mac_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
 {
   if (!mac_is_valid (value))
@@ -949,6 +962,7 @@ static const KeyParser key_parsers[KEY_N_TYPES] = {
   [KEY_FILE] = { parse_file_key },
   [KEY_FILE_LIST] = { NULL, parse_file_item },
   [KEY_UUID] = { parse_uuid_key },
+  [KEY_MACHINE_TYPE] = { parse_machine_type_key },
   [KEY_MAC] = { parse_mac_key },
   [KEY_ARGS] = { parse_args_key },
   [KEY_STRING_LIST] = { NULL, parse_string_item },

@@ -94,6 +94,7 @@ typedef struct {
     gboolean hide_hypervisor;
     gboolean hyperv;
     char *uuid;
+    char *machine;       /* [vm] machine: the versioned machine type (pc-q35-X.Y); NULL: pinned at first start */
     char *kernel;
     char *initrd;
     char *append;

@@ -76,7 +76,7 @@ format_cpu (const QlMachine *m)
 static void
 add_machine (Argv *a, const QlMachine *m)
 {
-  QlQemuOpts *machine = ql_qemu_opts_new ("q35");
+  QlQemuOpts *machine = ql_qemu_opts_new (m->machine_type);
 
   ql_qemu_opts_add (machine, "accel", m->accel == QL_ACCEL_KVM ? "kvm" : "tcg");
   ql_qemu_opts_add_bool (machine, "vmport", FALSE);

@@ -1,3 +1,4 @@
+#include "ql-machine-pin-write.h"
 #include "ql-supervisor.h"
 #include "ql-confine.h"
 #include "ql-error.h"
@@ -681,6 +682,8 @@ prepare_host (Supervisor *s, GError **error)
   if (!ql_rom_check_for_machine (s->m, notes, error))
     return FALSE;
   if (!ql_paths_make_own_dir (s->m->state_dir, error))
+    return FALSE;
+  if (s->m->pin_machine_type && !ql_machine_pin_write (s->m->state_dir, s->m->machine_type, error))
     return FALSE;
   plan = ql_host_plan_for_machine (s->m, error);
   if (plan == NULL)
