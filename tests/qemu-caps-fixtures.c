@@ -16,10 +16,11 @@ qemu_caps_fixture (guint version)
   static const char *const chardev_72[] = { "backend", "path", "server", "wait", "reconnect", NULL };
   static const char *const chardev_100[] = { "backend", "path", "server", "wait", "reconnect-ms", NULL };
   static const char *const run_with_100[] = { "async-teardown", "chroot", "user", NULL };
-  static const char *const vfio_72[] = { "host", "sysfsdev", "x-vga", "rombar", "romfile", "display", "ramfb",
+  static const char *const nohotplug[] = { "ramfb", NULL };
+  static const char *const vfio_72[] = { "host", "sysfsdev", "x-vga", "rombar", "romfile", "display",
                                          "x-igd-opregion", "x-igd-gms", "xres", "yres", NULL };
   static const char *const vfio_100[] = { "host", "sysfsdev", "x-vga", "rombar", "romfile", "display",
-                                          "use-legacy-x86-rom", "ramfb", "x-igd-opregion", "x-igd-gms",
+                                          "use-legacy-x86-rom", "x-igd-opregion", "x-igd-gms",
                                           "x-igd-legacy-mode", "xres", "yres", NULL };
 
   g_assert_true (version == 702 || version == 1000);
@@ -29,6 +30,8 @@ qemu_caps_fixture (guint version)
   caps->chardev_props = strv (version == 702 ? chardev_72 : chardev_100);
   g_strfreev (caps->vfio_pci_props);
   caps->vfio_pci_props = strv (version == 702 ? vfio_72 : vfio_100);
+  g_strfreev (caps->vfio_nohotplug_props);
+  caps->vfio_nohotplug_props = strv (nohotplug);
   if (version == 1000)
     {
       g_strfreev (caps->run_with_props);

@@ -19,7 +19,11 @@ static const char probe_input[] =
   "{\"execute\": \"query-version\", \"id\": \"version\"}\n"
   "{\"execute\": \"query-machines\", \"id\": \"machines\"}\n"
   "{\"execute\": \"query-command-line-options\", \"id\": \"options\"}\n"
+  "{\"execute\": \"qom-list-properties\", \"arguments\": {\"typename\": \"generic-pc-machine\"}, "
+  "\"id\": \"pc-machine\"}\n"
   "{\"execute\": \"device-list-properties\", \"arguments\": {\"typename\": \"vfio-pci\"}, \"id\": \"vfio-pci\"}\n"
+  "{\"execute\": \"device-list-properties\", \"arguments\": {\"typename\": \"vfio-pci-nohotplug\"}, "
+  "\"id\": \"vfio-pci-nohotplug\"}\n"
   "{\"execute\": \"quit\", \"id\": \"quit\"}\n";
 
 typedef struct {
@@ -157,7 +161,9 @@ ql_qemu_caps_probe (const char *binary, guint timeout_ms, GError **error)
                    "query-command-line-options", binary);
       return NULL;
     }
-  caps = ql_qemu_caps_from_qmp (version, machines, options, g_hash_table_lookup (replies, "vfio-pci"), error);
+  caps = ql_qemu_caps_from_qmp (version, machines, options, g_hash_table_lookup (replies, "pc-machine"),
+                                g_hash_table_lookup (replies, "vfio-pci"),
+                                g_hash_table_lookup (replies, "vfio-pci-nohotplug"), error);
   if (caps == NULL)
     g_prefix_error (error, "'%s': ", binary);
   return caps;

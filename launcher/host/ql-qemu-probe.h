@@ -5,8 +5,9 @@
 
 /* Asks a QEMU binary what it can do: runs it once as
  * 'BINARY -machine none -nodefaults -no-user-config -display none -qmp stdio'
- * and sends query-version, query-machines, query-command-line-options and
- * device-list-properties vfio-pci.  Gives up after timeout_ms. */
+ * and sends query-version, query-machines, query-command-line-options,
+ * qom-list-properties generic-pc-machine and device-list-properties of
+ * vfio-pci and vfio-pci-nohotplug.  Gives up after timeout_ms. */
 QlQemuCaps *ql_qemu_caps_probe (const char *binary, guint timeout_ms, GError **error);
 
 /* The caps of binary from the cache in cache_dir (one JSON file per binary,

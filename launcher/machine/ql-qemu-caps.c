@@ -26,6 +26,7 @@ ql_qemu_caps_free (QlQemuCaps *caps)
   g_strfreev (caps->chardev_props);
   g_strfreev (caps->run_with_props);
   g_strfreev (caps->vfio_pci_props);
+  g_strfreev (caps->vfio_nohotplug_props);
   g_free (caps);
 }
 
@@ -40,6 +41,7 @@ ql_qemu_caps_new (guint version)
   caps->chardev_props = g_new0 (char *, 1);
   caps->run_with_props = g_new0 (char *, 1);
   caps->vfio_pci_props = g_new0 (char *, 1);
+  caps->vfio_nohotplug_props = g_new0 (char *, 1);
   return caps;
 }
 
@@ -111,6 +113,12 @@ gboolean
 ql_qemu_caps_has_vfio_pci_prop (const QlQemuCaps *caps, const char *prop)
 {
   return g_strv_contains ((const char *const *) caps->vfio_pci_props, prop);
+}
+
+gboolean
+ql_qemu_caps_has_vfio_nohotplug_prop (const QlQemuCaps *caps, const char *prop)
+{
+  return g_strv_contains ((const char *const *) caps->vfio_nohotplug_props, prop);
 }
 
 gboolean
@@ -262,9 +270,7 @@ parse_cmdline_options (QlQemuCaps *caps, JsonNode *options, GError **error)
 
       if (option == NULL || params == NULL || !JSON_NODE_HOLDS_ARRAY (params))
         return fail (error, "query-command-line-options: an entry without 'option' and 'parameters'");
-      if (g_str_equal (option, "machine"))
-        slot = &caps->machine_props;
-      else if (g_str_equal (option, "chardev"))
+      if (g_str_equal (option, "chardev"))
         slot = &caps->chardev_props;
       else if (g_str_equal (option, "run-with"))
         slot = &caps->run_with_props;
@@ -280,28 +286,42 @@ parse_cmdline_options (QlQemuCaps *caps, JsonNode *options, GError **error)
   return TRUE;
 }
 
+/* A property list reply (qom-list-properties, device-list-properties); NULL: none. */
+static gboolean
+parse_props (JsonNode *reply, const char *what, GStrv *slot, GError **error)
+{
+  GStrv names;
+
+  if (reply == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_ARRAY (reply))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "%s: not a list", what);
+      return FALSE;
+    }
+  if ((names = names_of (json_node_get_array (reply), error)) == NULL)
+    {
+      g_prefix_error (error, "%s: ", what);
+      return FALSE;
+    }
+  g_strfreev (*slot);
+  *slot = names;
+  return TRUE;
+}
+
 QlQemuCaps *
-ql_qemu_caps_from_qmp (JsonNode *version, JsonNode *machines, JsonNode *cmdline_options, JsonNode *vfio_pci,
-                       GError **error)
+ql_qemu_caps_from_qmp (JsonNode *version, JsonNode *machines, JsonNode *cmdline_options, JsonNode *pc_machine,
+                       JsonNode *vfio_pci, JsonNode *vfio_nohotplug, GError **error)
 {
   g_autoptr(QlQemuCaps) caps = ql_qemu_caps_new (0);
 
   if (!parse_version (caps, version, error) || !parse_machines (caps, machines, error) ||
-      !parse_cmdline_options (caps, cmdline_options, error))
+      !parse_cmdline_options (caps, cmdline_options, error) ||
+      !parse_props (pc_machine, "qom-list-properties generic-pc-machine", &caps->machine_props, error) ||
+      !parse_props (vfio_pci, "device-list-properties vfio-pci", &caps->vfio_pci_props, error) ||
+      !parse_props (vfio_nohotplug, "device-list-properties vfio-pci-nohotplug", &caps->vfio_nohotplug_props,
+                    error))
     return NULL;
-  if (vfio_pci != NULL)
-    {
-      GStrv names;
-      if (!JSON_NODE_HOLDS_ARRAY (vfio_pci))
-        {
-          fail (error, "device-list-properties vfio-pci: not a list");
-          return NULL;
-        }
-      if ((names = names_of (json_node_get_array (vfio_pci), error)) == NULL)
-        return NULL;
-      g_strfreev (caps->vfio_pci_props);
-      caps->vfio_pci_props = names;
-    }
   return g_steal_pointer (&caps);
 }
 
@@ -351,6 +371,7 @@ ql_qemu_caps_to_json (const QlQemuCaps *caps)
   add_strv (b, "chardev-props", caps->chardev_props);
   add_strv (b, "run-with-props", caps->run_with_props);
   add_strv (b, "vfio-pci-props", caps->vfio_pci_props);
+  add_strv (b, "vfio-pci-nohotplug-props", caps->vfio_nohotplug_props);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -401,11 +422,17 @@ ql_qemu_caps_from_json (JsonNode *node, GError **error)
       return NULL;
     }
   types = json_object_get_member (o, "machine-types");
-  if (types == NULL || !parse_machines (caps, types, error) ||
+  if (types == NULL)
+    {
+      fail (error, "'machine-types' is missing");
+      return NULL;
+    }
+  if (!parse_machines (caps, types, error) ||
       !read_strv (o, "machine-props", &caps->machine_props, error) ||
       !read_strv (o, "chardev-props", &caps->chardev_props, error) ||
       !read_strv (o, "run-with-props", &caps->run_with_props, error) ||
-      !read_strv (o, "vfio-pci-props", &caps->vfio_pci_props, error))
+      !read_strv (o, "vfio-pci-props", &caps->vfio_pci_props, error) ||
+      !read_strv (o, "vfio-pci-nohotplug-props", &caps->vfio_nohotplug_props, error))
     return NULL;
   return g_steal_pointer (&caps);
 }

@@ -18,10 +18,11 @@ typedef struct {
   guint version;             /* major * 100 + minor, from query-version */
   guint micro;
   GPtrArray *machine_types;  /* QlQemuMachineType*, as query-machines lists them */
-  GStrv machine_props;       /* -machine's properties (query-command-line-options) */
+  GStrv machine_props;       /* the pc machines' properties (qom-list-properties generic-pc-machine) */
   GStrv chardev_props;       /* -chardev's parameters */
   GStrv run_with_props;      /* -run-with's parameters; empty before 9.1 */
   GStrv vfio_pci_props;      /* device-list-properties vfio-pci; empty without vfio-pci */
+  GStrv vfio_nohotplug_props;  /* ... vfio-pci-nohotplug, which has ramfb (mdev displays) */
 } QlQemuCaps;
 
 void ql_qemu_caps_free (QlQemuCaps *caps);
@@ -42,6 +43,7 @@ char *ql_qemu_caps_q35_types (const QlQemuCaps *caps);
 gboolean ql_qemu_caps_has_machine_prop (const QlQemuCaps *caps, const char *prop);
 gboolean ql_qemu_caps_has_chardev_prop (const QlQemuCaps *caps, const char *prop);
 gboolean ql_qemu_caps_has_vfio_pci_prop (const QlQemuCaps *caps, const char *prop);
+gboolean ql_qemu_caps_has_vfio_nohotplug_prop (const QlQemuCaps *caps, const char *prop);
 /* -run-with user= (QEMU 9.1); -runas is gone in 10.0. */
 gboolean ql_qemu_caps_has_run_with_user (const QlQemuCaps *caps);
 /* Whether QEMU's DSDT describes the devices behind a cold-plugged root port
@@ -52,10 +54,12 @@ gboolean ql_qemu_caps_has_run_with_user (const QlQemuCaps *caps);
 gboolean ql_qemu_caps_describes_bridge_slots (const QlQemuCaps *caps);
 
 /* The caps from the QMP replies (the "return" members) of query-version,
- * query-machines, query-command-line-options and device-list-properties
- * for vfio-pci (NULL: QEMU has no vfio-pci). */
+ * query-machines, query-command-line-options, qom-list-properties of
+ * generic-pc-machine, and device-list-properties of vfio-pci and
+ * vfio-pci-nohotplug (each of the last three NULL: QEMU does not have it). */
 QlQemuCaps *ql_qemu_caps_from_qmp (JsonNode *version, JsonNode *machines, JsonNode *cmdline_options,
-                                   JsonNode *vfio_pci, GError **error);
+                                   JsonNode *pc_machine, JsonNode *vfio_pci, JsonNode *vfio_nohotplug,
+                                   GError **error);
 
 /* As JSON for the cache, and back; what is read back is checked member by
  * member (a file is not trusted). */
