@@ -416,7 +416,8 @@ resolve_qemu_binary (QlMachine *m, const QlProfile *p, const QlHostFacts *host, 
 }
 
 static gboolean
-machine_type_missing (const QlProfile *p, const QlHostFacts *host, const char *wanted, GError **error)
+machine_type_missing (const QlMachine *m, const QlProfile *p, const QlHostFacts *host, const char *wanted,
+                      GError **error)
 {
   const QlQemuCaps *caps = host->qemu_caps;
   g_autofree char *types = ql_qemu_caps_q35_types (caps);
@@ -427,9 +428,9 @@ machine_type_missing (const QlProfile *p, const QlHostFacts *host, const char *w
                  types ? types : "no pc-q35 type");
   else
     g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: the machine type %s, pinned at the VM's first start "
-                 "(%s), is not in QEMU %u.%u (%s), which has %s. Fix: set [vm] machine = one of these in %s "
+                 "(%s/%s), is not in QEMU %u.%u (%s), which has %s. Fix: set [vm] machine = one of these in %s "
                  "(the guest sees its hardware change, as after a QEMU upgrade), or use a QEMU that has %s",
-                 p->vm.name, wanted, QL_STATE_MACHINE_TYPE, caps->version / 100, caps->version % 100,
+                 p->vm.name, wanted, m->state_dir, QL_STATE_MACHINE_TYPE, caps->version / 100, caps->version % 100,
                  host->qemu_binary, types ? types : "no pc-q35 type", p->path, wanted);
   return FALSE;
 }
@@ -448,7 +449,7 @@ resolve_machine_type (QlMachine *m, const QlProfile *p, const QlHostFacts *host,
   if (wanted != NULL)
     {
       if (caps != NULL && ql_qemu_caps_find_machine_type (caps, wanted) == NULL)
-        return machine_type_missing (p, host, wanted, error);
+        return machine_type_missing (m, p, host, wanted, error);
       m->machine_type = g_strdup (wanted);
       return TRUE;
     }
