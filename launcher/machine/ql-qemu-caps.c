@@ -82,18 +82,40 @@ ql_qemu_caps_resolve_alias (const QlQemuCaps *caps, const char *alias)
   return NULL;
 }
 
+/* pc-q35-10.0 before pc-q35-7.2 before pc-q35-4.0.1 before pc-q35-4.0 */
+static int
+compare_q35_newest_first (gconstpointer a, gconstpointer b)
+{
+  const char *x = *(const char *const *) a + strlen ("pc-q35-"), *y = *(const char *const *) b + strlen ("pc-q35-");
+
+  while (*x || *y)
+    {
+      char *x_end, *y_end;
+      guint64 vx = g_ascii_strtoull (x, &x_end, 10), vy = g_ascii_strtoull (y, &y_end, 10);
+
+      if (vx != vy || x_end == x || y_end == y)
+        return vx < vy ? 1 : vx > vy ? -1 : (int) (y_end == y) - (int) (x_end == x);
+      x = *x_end == '.' ? x_end + 1 : x_end;
+      y = *y_end == '.' ? y_end + 1 : y_end;
+    }
+  return 0;
+}
+
 char *
 ql_qemu_caps_q35_types (const QlQemuCaps *caps)
 {
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
   g_autoptr(GString) list = g_string_new (NULL);
 
   for (guint i = 0; i < caps->machine_types->len; i++)
     {
       const QlQemuMachineType *t = caps->machine_types->pdata[i];
-      if (!g_str_has_prefix (t->name, "pc-q35-"))
-        continue;
-      g_string_append_printf (list, "%s%s", list->len ? ", " : "", t->name);
+      if (g_str_has_prefix (t->name, "pc-q35-"))
+        g_ptr_array_add (names, t->name);
     }
+  g_ptr_array_sort (names, compare_q35_newest_first);
+  for (guint i = 0; i < names->len; i++)
+    g_string_append_printf (list, "%s%s", list->len ? ", " : "", (const char *) names->pdata[i]);
   return g_string_free (g_steal_pointer (&list), list->len == 0);
 }
 

@@ -37,7 +37,7 @@ void ql_qemu_caps_add_machine_type (QlQemuCaps *caps, const char *name, const ch
 const QlQemuMachineType *ql_qemu_caps_find_machine_type (const QlQemuCaps *caps, const char *name);
 /* The versioned type an alias ("q35") stands for in this QEMU, or NULL. */
 const char *ql_qemu_caps_resolve_alias (const QlQemuCaps *caps, const char *alias);
-/* "pc-q35-7.2, pc-q35-7.1, ..." the versioned q35 types, newest first as QEMU lists them. */
+/* "pc-q35-7.2, pc-q35-7.1, ..." the versioned q35 types, newest first; NULL: none. */
 char *ql_qemu_caps_q35_types (const QlQemuCaps *caps);
 
 gboolean ql_qemu_caps_has_machine_prop (const QlQemuCaps *caps, const char *prop);

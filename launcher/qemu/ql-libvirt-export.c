@@ -173,7 +173,7 @@ export_os (ExCtx *ctx, xmlNode *domain)
   xmlNode *type = ex_child (os, "type", "hvm");
 
   ex_prop (type, "arch", "x86_64");
-  ex_prop (type, "machine", "q35");
+  ex_prop (type, "machine", m->machine_type);
   if (m->uefi)
     {
       xmlNode *loader = ex_child (os, "loader", m->firmware_code);
