@@ -50,7 +50,15 @@ if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.
     || fail "apt-get update for bookworm-backports failed"
 fi
 
-version=$(apt-cache policy qemu-system-x86 | awk -v m="$want_major" '$0 ~ "1:" m "\\." { for (i = 1; i <= NF; i++) if ($i ~ "^1:" m "\\.") { print $i; exit } }')
+backports_version () {
+  apt-cache policy qemu-system-x86 | awk -v m="$want_major" '$0 ~ "1:" m "\\." { for (i = 1; i <= NF; i++) if ($i ~ "^1:" m "\\.") { print $i; exit } }'
+}
+version=$(backports_version)
+if [ -z "$version" ] && [ "$(id -u)" -eq 0 ]; then
+  # the suite is in the sources but its lists were never fetched (or are stale)
+  apt-get update -q >&2 || fail "apt-get update failed"
+  version=$(backports_version)
+fi
 [ -n "$version" ] || fail "no qemu-system-x86 $want_major.x in apt's package lists (bookworm-backports)"
 
 rm -rf "$dir.tmp"
