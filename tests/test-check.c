@@ -794,22 +794,56 @@ add_path (QlCheckFileFacts *f, const char *path, guint32 uid, guint32 gid, guint
   g_hash_table_replace (f->paths, g_strdup (path), info);
 }
 
-/* /srv/vm/system.qcow2 (written) and /srv/vm/data.img (readonly), under open directories */
+/* DIR/system.qcow2 (written) and DIR/data.img (readonly): real files, as the
+ * profile wants them, with the owners and modes the facts say */
+static char *files_dir, *system_disk, *data_disk, *srv_disks;
+
 static QlCheckFileFacts *
 srv_facts (gboolean root_start, const char *user, guint32 uid, guint32 gid, const char *group)
 {
   QlCheckFileFacts *f = file_facts (root_start, user, uid, gid, group);
 
   add_path (f, "/", 0, 0, 040755);
-  add_path (f, "/srv", 0, 0, 040755);
-  add_path (f, "/srv/vm", 0, 0, 040755);
-  add_path (f, "/srv/vm/system.qcow2", 0, 0, 0100600);
-  add_path (f, "/srv/vm/data.img", 0, 0, 0100644);
+  add_path (f, files_dir, 0, 0, 040755);
+  add_path (f, system_disk, 0, 0, 0100600);
+  add_path (f, data_disk, 0, 0, 0100644);
   return f;
 }
 
-static const char *const srv_disks = "[memory]\nsize=1G\n[disk system]\nfile=/srv/vm/system.qcow2\n"
-                                     "[disk data]\nfile=/srv/vm/data.img\nreadonly=true\n";
+static void
+srv_setup (void)
+{
+  files_dir = g_dir_make_tmp ("ql-check-srv-XXXXXX", NULL);
+  system_disk = g_build_filename (files_dir, "system.qcow2", NULL);
+  data_disk = g_build_filename (files_dir, "data.img", NULL);
+  g_assert_true (g_file_set_contents (system_disk, "", 0, NULL));
+  g_assert_true (g_file_set_contents (data_disk, "", 0, NULL));
+  srv_disks = g_strdup_printf ("[memory]\nsize=1G\n[disk system]\nfile=%s\n[disk data]\nfile=%s\nreadonly=true\n",
+                               system_disk, data_disk);
+}
+
+static void
+srv_teardown (void)
+{
+  g_unlink (system_disk);
+  g_unlink (data_disk);
+  g_rmdir (files_dir);
+  g_free (system_disk);
+  g_free (data_disk);
+  g_free (srv_disks);
+  g_free (files_dir);
+}
+
+static void
+assert_files (GPtrArray *findings, guint nth, QlCheckStatus status, const char *message, const char *fix)
+{
+  const QlFinding *f = find (findings, "files", nth);
+
+  g_assert_nonnull (f);
+  g_assert_cmpstr (ql_check_status_to_string (f->status), ==, ql_check_status_to_string (status));
+  g_assert_cmpstr (f->message, ==, message);
+  g_assert_cmpstr (f->fix, ==, fix);
+}
 
 /* root's start, QEMU as nobody: root's files handed over, others' not */
 static void
@@ -817,66 +851,79 @@ test_files_root_start (void)
 {
   g_autoptr(QlCheckFileFacts) files = srv_facts (TRUE, "nobody", 65534, 65534, "nogroup");
   QlCheckProfileFacts f = { .boot = &debian_boot, .as_root = TRUE, .files = files };
+  g_autofree char *msg = NULL, *fix = NULL;
   Case c;
 
   case_run (&c, srv_disks, &f);
-  assert_finding (c.findings, "files", QL_CHECK_OK,
-                  "2 file(s) the VM uses, all usable by nobody (QEMU's user); start hands 1 of them, root's, to "
-                  "nobody for the run", NULL);
+  assert_files (c.findings, 0, QL_CHECK_OK,
+                "2 file(s) the VM uses, all usable by nobody (QEMU's user); start hands 1 of them, root's, to "
+                "nobody for the run", NULL);
   case_clear (&c);
 
   /* another user's disk: start refuses it, and the files finding says how to fix it, once */
-  add_path (files, "/srv/vm/system.qcow2", 1000, 1000, 0100600);
+  add_path (files, system_disk, 1000, 1000, 0100600);
   case_run (&c, srv_disks, &f);
-  assert_finding (c.findings, "files", QL_CHECK_FAIL,
-                  "[disk system] file /srv/vm/system.qcow2: nobody (QEMU's user) may not read and write it "
-                  "(owner 1000:1000, mode 0600)",
-                  "chgrp nogroup '/srv/vm/system.qcow2' && chmod g+rw '/srv/vm/system.qcow2', or set [vm] run-as to "
-                  "its owner (uid 1000)");
+  msg = g_strdup_printf ("[disk system] file %s: nobody (QEMU's user) may not read and write it (owner 1000:1000, "
+                         "mode 0600)", system_disk);
+  fix = g_strdup_printf ("chgrp nogroup '%s' && chmod g+rw '%s', or set [vm] run-as to its owner (uid 1000)",
+                         system_disk, system_disk);
+  assert_files (c.findings, 0, QL_CHECK_FAIL, msg, fix);
   g_assert_null (find (c.findings, "files", 1));
   {
     g_autoptr(GPtrArray) findings = ql_findings_new ();
-    f.plan_error = "/etc/qlaunch/t.ini: [vm] run-as: QEMU is to run as nobody, who cannot use what the VM needs:\n"
-                   "[disk system] file '/srv/vm/system.qcow2': nobody may not write it (owner 1000, mode 0600), and "
-                   "qlaunch hands over only root's files; fix: chown it to the run-as user";
+    g_autofree char *plan_error = g_strdup_printf ("/etc/qlaunch/t.ini: [vm] run-as: QEMU is to run as nobody, who "
+                                                   "cannot use what the VM needs:\n[disk system] file '%s': nobody may "
+                                                   "not write it (owner 1000, mode 0600), and qlaunch hands over only "
+                                                   "root's files; fix: chown it to the run-as user", system_disk);
+    f.plan_error = plan_error;
     ql_check_profile (&f, findings);
     g_assert_null (find (findings, "host-plan", 0));
+    g_assert_nonnull (find (findings, "files", 0));
   }
   case_clear (&c);
 
   /* the file in nobody's group: chmod is enough */
-  add_path (files, "/srv/vm/system.qcow2", 1000, 65534, 0100600);
+  add_path (files, system_disk, 1000, 65534, 0100600);
   case_run (&c, srv_disks, &f);
-  assert_finding (c.findings, "files", QL_CHECK_FAIL, NULL, "chmod g+rw '/srv/vm/system.qcow2'");
+  g_free (fix);
+  fix = g_strdup_printf ("chmod g+rw '%s'", system_disk);
+  g_assert_cmpstr (find (c.findings, "files", 0)->fix, ==, fix);
   case_clear (&c);
 
-  /* a directory nobody cannot pass */
-  add_path (files, "/srv/vm/system.qcow2", 0, 0, 0100600);
-  add_path (files, "/srv/vm", 0, 0, 040700);
+  /* a directory nobody cannot pass: each file says so */
+  add_path (files, system_disk, 0, 0, 0100600);
+  add_path (files, files_dir, 0, 0, 040700);
   case_run (&c, srv_disks, &f);
-  assert_finding (c.findings, "files", QL_CHECK_FAIL,
-                  "[disk system] file /srv/vm/system.qcow2: nobody (QEMU's user) cannot pass through /srv/vm "
-                  "(owner 0:0, mode 0700)", "chmod o+x '/srv/vm'");
+  g_free (msg);
+  g_free (fix);
+  msg = g_strdup_printf ("[disk system] file %s: nobody (QEMU's user) cannot pass through %s (owner 0:0, mode 0700)",
+                         system_disk, files_dir);
+  fix = g_strdup_printf ("chmod o+x '%s'", files_dir);
+  assert_files (c.findings, 0, QL_CHECK_FAIL, msg, fix);
   g_assert_cmpint (find (c.findings, "files", 1)->status, ==, QL_CHECK_FAIL);
   g_assert_null (find (c.findings, "files", 2));
   case_clear (&c);
 
   /* an ACL: not guessed */
-  add_path (files, "/srv/vm", 0, 0, 040755);
-  g_hash_table_add (files->acls, g_strdup ("/srv/vm/data.img"));
+  add_path (files, files_dir, 0, 0, 040755);
+  g_hash_table_add (files->acls, g_strdup (data_disk));
   case_run (&c, srv_disks, &f);
-  assert_finding (c.findings, "files", QL_CHECK_WARN,
-                  "[disk data] file /srv/vm/data.img: /srv/vm/data.img has an ACL: not checked (QEMU runs as nobody)",
-                  "getfacl '/srv/vm/data.img' shows whether nobody may read it");
+  g_free (msg);
+  g_free (fix);
+  msg = g_strdup_printf ("[disk data] file %s: %s has an ACL: not checked (QEMU runs as nobody)", data_disk,
+                         data_disk);
+  fix = g_strdup_printf ("getfacl '%s' shows whether nobody may read it", data_disk);
+  assert_files (c.findings, 0, QL_CHECK_WARN, msg, fix);
   g_assert_null (find (c.findings, "files", 1));
   case_clear (&c);
 
-  /* a file that is not there */
+  /* a file gone since the profile was read */
   g_hash_table_remove_all (files->acls);
-  g_hash_table_remove (files->paths, "/srv/vm/data.img");
+  g_hash_table_remove (files->paths, data_disk);
   case_run (&c, srv_disks, &f);
-  assert_finding (c.findings, "files", QL_CHECK_FAIL, "[disk data] file /srv/vm/data.img does not exist",
-                  "fix the path in the profile");
+  g_free (msg);
+  msg = g_strdup_printf ("[disk data] file %s does not exist", data_disk);
+  assert_files (c.findings, 0, QL_CHECK_FAIL, msg, "fix the path in the profile");
   case_clear (&c);
 }
 
@@ -887,31 +934,31 @@ test_files_user_start (void)
   g_autoptr(QlCheckFileFacts) files = srv_facts (FALSE, "alice", 1000, 1000, "alice");
   QlCheckProfileFacts f = { .boot = &debian_boot, .as_root = FALSE, .user = "alice", .files = files,
                             .memlock = G_MAXUINT64 };
+  g_autofree char *msg = NULL, *fix = NULL;
   guint32 disk = 6;
   Case c;
 
   g_array_append_val (files->run_as->groups, disk);
-  add_path (files, "/srv/vm/system.qcow2", 0, 6, 0100660);
+  add_path (files, system_disk, 0, 6, 0100660);
   case_run (&c, srv_disks, &f);
-  assert_finding (c.findings, "files", QL_CHECK_OK, "2 file(s) the VM uses, all usable by alice (QEMU's user)", NULL);
+  assert_files (c.findings, 0, QL_CHECK_OK, "2 file(s) the VM uses, all usable by alice (QEMU's user)", NULL);
   case_clear (&c);
 
-  add_path (files, "/srv/vm/system.qcow2", 0, 0, 0100644);
+  add_path (files, system_disk, 0, 0, 0100644);
   case_run (&c, srv_disks, &f);
-  assert_finding (c.findings, "files", QL_CHECK_FAIL,
-                  "[disk system] file /srv/vm/system.qcow2: alice (QEMU's user) may not read and write it "
-                  "(owner 0:0, mode 0644)",
-                  "as its owner or root: setfacl -m u:alice:rw '/srv/vm/system.qcow2', or chgrp alice "
-                  "'/srv/vm/system.qcow2' && chmod g+rw '/srv/vm/system.qcow2'");
+  msg = g_strdup_printf ("[disk system] file %s: alice (QEMU's user) may not read and write it (owner 0:0, mode 0644)",
+                         system_disk);
+  fix = g_strdup_printf ("as its owner or root: setfacl -m u:alice:rw '%s', or chgrp alice '%s' && chmod g+rw '%s'",
+                         system_disk, system_disk, system_disk);
+  assert_files (c.findings, 0, QL_CHECK_FAIL, msg, fix);
   case_clear (&c);
 
   /* who QEMU would run as cannot be decided (start's refusal is the host plan's) */
-  g_free (files->error);
   files->error = g_strdup ("/etc/qlaunch/t.ini:3: [vm] run-as: there is no user 'bob' on this host");
   case_run (&c, srv_disks, &f);
-  assert_finding (c.findings, "files", QL_CHECK_WARN,
-                  "not checked: who QEMU runs as is not decided: /etc/qlaunch/t.ini:3: [vm] run-as: there is no "
-                  "user 'bob' on this host", "see the host-plan finding");
+  assert_files (c.findings, 0, QL_CHECK_WARN,
+                "not checked: who QEMU runs as is not decided: /etc/qlaunch/t.ini:3: [vm] run-as: there is no "
+                "user 'bob' on this host", "see the host-plan finding");
   case_clear (&c);
 }
 
@@ -947,19 +994,32 @@ test_files_read_real (void)
 {
   g_autofree char *dir = NULL, *a = NULL, *b = NULL, *sections = NULL, *fix = NULL, *msg = NULL;
   QlCheckProfileFacts f = { .boot = &debian_boot, .as_root = TRUE };
-  struct passwd *nobody = getpwnam ("nobody"), *daemon_user = getpwnam ("daemon");
-  struct group *nogroup = nobody ? getgrgid (nobody->pw_gid) : NULL;
+  struct passwd *pw;
+  struct group *gr;
+  uid_t nobody_uid, daemon_uid;
+  gid_t nobody_gid, daemon_gid;
+  g_autofree char *nogroup = NULL;
   Case c;
 
-  if (geteuid () != 0 || nobody == NULL || daemon_user == NULL || nogroup == NULL)
+  /* getpwnam () answers in one static buffer: each answer copied before the next */
+  if (geteuid () != 0 || (pw = getpwnam ("daemon")) == NULL)
     {
       g_test_skip ("needs root (to chown) and the users nobody and daemon");
       return;
     }
+  daemon_uid = pw->pw_uid;
+  daemon_gid = pw->pw_gid;
+  if ((pw = getpwnam ("nobody")) == NULL || (nobody_uid = pw->pw_uid, nobody_gid = pw->pw_gid,
+                                             gr = getgrgid (nobody_gid)) == NULL)
+    {
+      g_test_skip ("needs the user nobody and its group");
+      return;
+    }
+  nogroup = g_strdup (gr->gr_name);
   dir = g_dir_make_tmp ("ql-check-files-XXXXXX", NULL);
   a = g_build_filename (dir, "a.img", NULL);
   b = g_build_filename (dir, "b.img", NULL);
-  make_file (a, daemon_user->pw_uid, daemon_user->pw_gid, 0600);
+  make_file (a, daemon_uid, daemon_gid, 0600);
   make_file (b, 0, 0, 0600);
   sections = g_strdup_printf ("run-as=nobody\n[memory]\nsize=1G\n[disk a]\nfile=%s\n[disk b]\nfile=%s\nreadonly=true\n",
                               a, b);
@@ -994,17 +1054,17 @@ test_files_read_real (void)
     g_free (msg);
     g_free (fix);
     msg = g_strdup_printf ("[disk a] file %s: nobody (QEMU's user) may not read and write it (owner %u:%u, mode 0600)",
-                           a, daemon_user->pw_uid, daemon_user->pw_gid);
+                           a, daemon_uid, daemon_gid);
     fix = g_strdup_printf ("chgrp %s '%s' && chmod g+rw '%s', or set [vm] run-as to its owner (uid %u)",
-                           nogroup->gr_name, a, a, daemon_user->pw_uid);
+                           nogroup, a, a, daemon_uid);
     assert_finding (c.findings, "files", QL_CHECK_FAIL, msg, fix);
     g_assert_null (find (c.findings, "files", 1));   /* b.img: root's, handed over by start */
     case_clear (&c);
     case_clear (&pre);
     f.files = NULL;
   }
-  g_assert_no_errno (chown (a, nobody->pw_uid, nobody->pw_gid));
-  if (!set_acl (b, nobody->pw_uid))
+  g_assert_no_errno (chown (a, nobody_uid, nobody_gid));
+  if (!set_acl (b, nobody_uid))
     g_test_message ("no POSIX ACLs on %s: %s", dir, g_strerror (errno));
   else
     {
@@ -1082,10 +1142,10 @@ test_binary_fake_host (void)
   envp = g_environ_setenv (envp, "QLAUNCH_DEVFS", dev, TRUE);
   envp = g_environ_setenv (envp, "QLAUNCH_ETC", etc, TRUE);
   envp = g_environ_setenv (envp, "QLAUNCH_MODULES", modules, TRUE);
-  /* no /dev/kvm in the tree: kvm fails, whatever the rest says */
-  g_assert_cmpint (run_check (envp, &out, "--json", NULL), ==, 2);
+  /* no /dev/kvm in the tree: without a profile a warn, as accel=auto (the default) runs on TCG */
+  g_assert_cmpint (run_check (envp, &out, "--json", NULL), ==, 1);
   a = parse_findings (out, parser);
-  g_assert_cmpstr (json_status_of (a, "kvm"), ==, "fail");
+  g_assert_cmpstr (json_status_of (a, "kvm"), ==, "warn");
   g_assert_cmpstr (json_status_of (a, "vfio"), ==, "ok");
   g_assert_cmpstr (json_status_of (a, "interrupt-remapping"), ==, "ok");
   g_assert_cmpstr (json_status_of (a, "kernel-cmdline"), ==, "warn");
@@ -1108,6 +1168,18 @@ test_binary_fake_host (void)
   g_assert_nonnull (strstr (out, "fix: pass it through as well (another [pci] section), or give it to vfio-pci with "
                                  "'qlaunch bind 0000:05:00.0'\n"));
   g_assert_nonnull (strstr (out, "\nok    profile              "));
+  g_assert_nonnull (strstr (out, "ok    kvm                  not needed: accel=tcg ("));
+
+  /* accel=kvm without KVM: start refuses the profile, and kvm is a fail */
+  text = (g_free (text), g_strdup ("[vm]\nname=t\naccel=kvm\nfirmware=bios\n[memory]\nsize=256M\n"));
+  g_assert_true (g_file_set_contents (profile, text, -1, NULL));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_check (envp, &out, profile, "--json"), ==, 2);
+  g_clear_object (&parser);
+  parser = json_parser_new ();
+  a = parse_findings (out, parser);
+  g_assert_cmpstr (json_status_of (a, "kvm"), ==, "fail");
+  g_assert_cmpstr (json_status_of (a, "profile"), ==, "fail");
   remove_tree (root);
 }
 
@@ -1150,6 +1222,7 @@ main (int argc, char **argv)
   fake_sysfs_add_device (pci_sysfs, "0000:05:00.0", 0x8086, 0x8c02, 0x010601, "ahci", 2);
   fake_sysfs_add_device (pci_sysfs, "0000:06:00.0", 0x1002, 0x687f, 0x030000, "amdgpu", 6);
   fake_sysfs_add_cpus (pci_sysfs, 1, 4, 1, 0);
+  srv_setup ();
   g_test_add_func ("/check/host/intel-ok", test_intel_ok);
   g_test_add_func ("/check/host/amd", test_amd_ok);
   g_test_add_func ("/check/host/kvm-accel", test_kvm_accel);
@@ -1173,6 +1246,7 @@ main (int argc, char **argv)
   g_test_add_func ("/check/binary/fake-host", test_binary_fake_host);
   g_test_add_func ("/check/binary/real-host", test_binary_real_host);
   rc = g_test_run ();
+  srv_teardown ();
   fake_sysfs_remove (pci_sysfs);
   g_free (pci_sysfs);
   return rc;
