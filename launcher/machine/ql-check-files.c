@@ -182,7 +182,9 @@ ql_check_files (const QlMachine *m, const QlCheckFileFacts *f, GPtrArray *out, G
     }
   if (fine < needs->len)
     return;
-  if (f->run_as == NULL)
+  if (needs->len == 0)
+    ql_findings_add (out, "files", QL_CHECK_OK, g_strdup ("the profile names no file for QEMU to open"), NULL);
+  else if (f->run_as == NULL)
     ql_findings_add (out, "files", QL_CHECK_OK,
                      g_strdup_printf ("%u file(s) the VM uses, all there; QEMU runs as root", fine), NULL);
   else if (handed > 0)
