@@ -132,6 +132,7 @@ static const Allowed allowed[] = {
   { "accept", "clients of qmp.sock (GSocket)" },
   { "accept4", "the same, with flags" },
   { "bind", "libnl binds its netlink socket" },
+  { "listen", "qmp.sock, the relay's socket, made after the supervisor confined itself (no pinning)" },
   { "sendmsg", "QMP (with fds), journald, sd_notify, D-Bus, netlink" },
   { "recvmsg", "the same, receiving" },
   { "sendto", "the same" },
