@@ -1,10 +1,10 @@
 #include "ql-machine.h"
 #include "ql-error.h"
+#include "ql-runtime-files.h"
 
 #include <string.h>
 #include <sys/un.h>
 
-#define SPICE_SOCKET "spice.sock"
 /* QEMU 8.1 brought the pipewire audiodev */
 #define QEMU_PIPEWIRE_VERSION 801
 
@@ -30,7 +30,7 @@ resolve_spice_socket (QlMachine *m, const QlProfile *p, GError **error)
 {
   if (p->display.type != QL_DISPLAY_SPICE || p->display.listen != NULL)
     return TRUE;
-  m->spice_socket = g_build_filename (m->runtime_dir, SPICE_SOCKET, NULL);
+  m->spice_socket = g_build_filename (m->runtime_dir, QL_RUNTIME_SPICE_SOCKET, NULL);
   if (strlen (m->spice_socket) >= sizeof (((struct sockaddr_un *) NULL)->sun_path))
     {
       g_set_error (error, QL_ERROR, QL_ERROR_HOST,
