@@ -281,6 +281,9 @@ static const ErrorCase error_cases[] = {
   { "display-rendernode-gtk", "[display]\ntype = gtk\ngl = true\nrendernode = /dev/dri/renderD128\n",
     "D/vm.ini:4: [display] rendernode: works with type=spice or type=vnc (egl-headless); gtk renders on the GPU "
     "of its window; remove rendernode=" },
+  { "display-gl-tcp", "[display]\ntype = spice\ngl = true\nlisten = 127.0.0.1:5930\n",
+    "D/vm.ini:4: [display] listen: SPICE with gl=true works on its unix socket only; remove listen= (the viewer "
+    "connects with 'qlaunch view')" },
   { "display-bad-rendernode", "[display]\ntype = spice\ngl = true\nrendernode = /dev/sda\n",
     "D/vm.ini:4: [display] rendernode: '/dev/sda' is not a DRM render node; name one like /dev/dri/renderD128" },
   { "pci-needs-host", "[pci gpu]\nx-vga = true\n",

@@ -1560,6 +1560,9 @@ check_display (Loader *loader)
       if (!ql_value_parse_listen (p->display.listen, &host, &port, &message))
         report (loader, "display", "listen", "%s", message);
     }
+  if (p->display.gl && p->display.type == QL_DISPLAY_SPICE && p->display.listen != NULL)
+    report (loader, "display", "listen", "SPICE with gl=true works on its unix socket only; remove listen= "
+            "(the viewer connects with 'qlaunch view')");
   if (p->display.rendernode != NULL)
     {
       if (!p->display.gl)
