@@ -243,6 +243,67 @@ test_looking_glass_file_taken (void)
   assert_nothing_left (VM "-lg");
 }
 
+/* kill -9 of the supervisor: QEMU goes with it, the file stays until
+ * 'qlaunch recover' undoes the journal */
+static void
+test_looking_glass_recover (void)
+{
+  g_autofree char *path = NULL, *shm = NULL, *out = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  struct stat st;
+
+  if (skip_if_unavailable ())
+    return;
+  path = write_guest_profile (VM "-rec", "acpi", "", "[looking-glass]\nresolution = 3840x2160\n");
+  shm = ql_looking_glass_shm_path ("/dev", VM "-rec");
+  g_unlink (shm);
+  proc = start_foreground (path);
+  wait_running (VM "-rec");
+  g_assert_cmpint (lstat (shm, &st), ==, 0);
+  g_assert_cmpint (st.st_size, ==, 128 << 20);
+  kill_supervisor (VM "-rec");
+  g_assert_true (g_subprocess_wait (proc, NULL, NULL));
+  g_assert_cmpint (lstat (shm, &st), ==, 0);
+  g_assert_cmpint (run_qlaunch (&out, NULL, "recover", VM "-rec", NULL), ==, 0);
+  g_assert_cmpint (lstat (shm, &st), ==, -1);
+  assert_nothing_left (VM "-rec");
+}
+
+/* evdev needs a real input device: the container running the tests may have none */
+static void
+test_evdev (void)
+{
+  g_autoptr(GDir) dir = NULL;
+  g_autofree char *path = NULL, *sections_text = NULL, *event = NULL, *err = NULL;
+  g_autoptr(QlQmpClient) client = NULL;
+  g_autoptr(JsonNode) evdev = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  const char *name;
+
+  if (skip_if_unavailable ())
+    return;
+  dir = g_dir_open ("/dev/input", 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL && event == NULL)
+    if (g_str_has_prefix (name, "event"))
+      event = g_build_filename ("/dev/input", name, NULL);
+  if (event == NULL)
+    {
+      g_test_skip ("no /dev/input/event* on this host (a container, or no uinput): input-linux needs a real device");
+      return;
+    }
+  sections_text = g_strdup_printf ("[input]\nevdev = %s\ngrab-toggle = scrolllock\n", event);
+  path = write_guest_profile (VM "-ev", "acpi", "", sections_text);
+  proc = start_foreground (path);
+  wait_running (VM "-ev");
+  client = qmp_connect (VM "-ev");
+  evdev = qmp_with (client, "qom-get", "path", "/objects/evdev0", "property", "evdev", NULL);
+  g_assert_cmpstr (json_node_get_string (evdev), ==, event);
+  ql_qmp_client_close (client);
+  g_assert_cmpint (run_qlaunch (NULL, &err, "kill", VM "-ev", NULL), ==, 0);
+  wait_exit (proc, NULL);
+  assert_nothing_left (VM "-ev");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -250,5 +311,7 @@ main (int argc, char **argv)
   vm_harness_init ();
   g_test_add_func ("/vm-desktop/devices", test_desktop_devices);
   g_test_add_func ("/vm-desktop/looking-glass-file-taken", test_looking_glass_file_taken);
+  g_test_add_func ("/vm-desktop/looking-glass-recover", test_looking_glass_recover);
+  g_test_add_func ("/vm-desktop/evdev", test_evdev);
   return g_test_run ();
 }
