@@ -111,6 +111,17 @@ describe_chown (const QlHostStep *s)
                           s->create ? ", made empty first if absent" : "", s->label);
 }
 
+static char *
+describe_shm_file (const QlHostStep *s)
+{
+  g_autofree char *owner = s->run_uid >= 0 ? g_strdup_printf (", owner %" G_GINT64_FORMAT ", group %" G_GINT64_FORMAT,
+                                                              s->run_uid, s->run_gid)
+                                           : g_strdup ("");
+
+  return g_strdup_printf ("create %s  %" G_GUINT64_FORMAT " MiB, mode 0660%s  (%s; removed after the VM)", s->path,
+                          s->added >> 20, owner, s->label);
+}
+
 char *
 ql_host_step_describe (const QlHostStep *s)
 {
@@ -150,9 +161,7 @@ ql_host_step_describe (const QlHostStep *s)
     case QL_HOST_STEP_CHOWN:
       return describe_chown (s);
     case QL_HOST_STEP_SHM_FILE:
-      return g_strdup_printf ("create %s  %" G_GUINT64_FORMAT " MiB, mode 0660%s%.0" G_GINT64_FORMAT
-                              "  (%s; removed after the VM)", s->path, s->added >> 20,
-                              s->run_uid >= 0 ? ", owner " : "", s->run_uid >= 0 ? s->run_uid : 0, s->label);
+      return describe_shm_file (s);
     case QL_HOST_STEP_MAX:
     default:
       return g_strdup ("unknown step");
