@@ -81,6 +81,13 @@ ql_machine_resolve_desktop (QlMachine *m, const QlProfile *p, const QlHostFacts 
   if (!resolve_spice_socket (m, p, error) || !check_audio_backend (p, host, error))
     return FALSE;
   m->usb_tablet = wants_tablet (p);
+  if (p->usb.host != NULL && p->usb.host[0] != NULL)
+    /* QEMU's usb-host waits for the device, and one it cannot open stays out without a word */
+    g_ptr_array_add (m->notes, g_strdup ("[usb] host: QEMU opens each device's /dev/bus/usb/BUS/DEVICE node when "
+                                         "it is plugged; when QEMU does not run as root, that node must be its "
+                                         "user's (a udev rule: SUBSYSTEM==\"usb\", ATTR{idVendor}==\"VVVV\", "
+                                         "ATTR{idProduct}==\"PPPP\", OWNER=\"USER\"), or the device stays out "
+                                         "of the guest"));
   if (p->audio.enabled && p->audio.device == QL_AUDIO_DEVICE_HDA &&
       !ql_machine_take_slot (next_slot, &m->audio_slot, error))
     return FALSE;

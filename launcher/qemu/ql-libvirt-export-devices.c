@@ -254,6 +254,24 @@ export_hostdevs (ExCtx *ctx, xmlNode *devices)
     }
 }
 
+/* FIXME: the desktop sections have libvirt forms (<sound>+<audio>, USB
+ * <hostdev>, <input type='evdev'>, <shmem>); until they are written, each
+ * is named rather than dropped without a word. */
+static void
+export_desktop_warnings (ExCtx *ctx)
+{
+  const QlProfile *p = ctx->p;
+
+  if (p->audio.enabled)
+    ex_warn (ctx, "[audio]: not exported by this version; add a <sound model='ich9'> and its <audio> by hand");
+  if (p->usb.host != NULL && p->usb.host[0] != NULL)
+    ex_warn (ctx, "[usb] host: not exported by this version; add a USB <hostdev> for each by hand");
+  if ((p->input.evdev != NULL && p->input.evdev[0] != NULL) || p->input.virtio)
+    ex_warn (ctx, "[input]: not exported by this version; add <input type='evdev'> or virtio inputs by hand");
+  if (p->looking_glass.enabled)
+    ex_warn (ctx, "[looking-glass]: not exported by this version; add a <shmem> with model ivshmem-plain by hand");
+}
+
 static void
 export_graphics (ExCtx *ctx, xmlNode *devices)
 {
@@ -276,10 +294,12 @@ export_graphics (ExCtx *ctx, xmlNode *devices)
   ex_prop (graphics, "type", ql_display_type_names[p->display.type]);
   if (p->display.password_file != NULL)
     ex_warn (ctx, "[display] password-file: libvirt keeps the password in the XML (passwd=); not exported");
-  if (p->display.type == QL_DISPLAY_SPICE && p->display.gl)
+  if (p->display.type == QL_DISPLAY_SPICE && p->display.listen == NULL)
     {
+      /* qlaunch's SPICE without listen= opens no port: libvirt's local-only form */
       ex_prop (ex_child (graphics, "listen", NULL), "type", "none");
-      ex_prop (ex_child (graphics, "gl", NULL), "enable", "yes");
+      if (p->display.gl)
+        ex_prop (ex_child (graphics, "gl", NULL), "enable", "yes");
       return;
     }
   ql_value_parse_listen (p->display.listen ? p->display.listen : "127.0.0.1", &host, &port, &message);
@@ -340,13 +360,14 @@ ex_devices (ExCtx *ctx, xmlNode *domain)
   export_hostdevs (ctx, devices);
   /* qlaunch's serial console is a log with a live relay; libvirt's is a pty */
   ex_prop (ex_child (devices, "serial", NULL), "type", "pty");
-  if (ctx->m->usb_slot != 0)
+  if (ctx->m->usb_tablet)
     {
       xmlNode *tablet = ex_child (devices, "input", NULL);
       ex_prop (tablet, "type", "tablet");
       ex_prop (tablet, "bus", "usb");
     }
   export_graphics (ctx, devices);
+  export_desktop_warnings (ctx);
   export_video (ctx, devices);
   ex_prop (ex_child (devices, "memballoon", NULL), "model", "none");
 }
