@@ -304,6 +304,37 @@ test_evdev (void)
   assert_nothing_left (VM "-ev");
 }
 
+/* VNC: the address QEMU reports; remote-viewer's vnc:// URI (--print shows it) */
+static void
+test_view_vnc (void)
+{
+  g_autofree char *path = NULL, *record = NULL, *bin = NULL, *out = NULL, *err = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) proc = NULL, view = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) env = NULL;
+
+  if (skip_if_unavailable ())
+    return;
+  path = write_guest_profile (VM "-vnc", "acpi", "", "[display]\ntype = vnc\nlisten = 127.0.0.1:57\n");
+  proc = start_foreground (path);
+  wait_running (VM "-vnc");
+  bin = fake_viewer (&record);
+  env = g_environ_setenv (child_env (), "PATH", bin, TRUE);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_environ (launcher, env);
+  view = g_subprocess_launcher_spawn (launcher, &error, qlaunch, "view", "--print", VM "-vnc", NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (view, NULL, NULL, &out, &err, &error));
+  g_assert_no_error (error);
+  g_test_message ("view: %s%s", out, err);
+  /* display 57 is port 5957 */
+  g_assert_cmpstr (out, ==, "remote-viewer vnc://127.0.0.1:5957\n");
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "kill", VM "-vnc", NULL), ==, 0);
+  wait_exit (proc, NULL);
+  assert_nothing_left (VM "-vnc");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -313,5 +344,6 @@ main (int argc, char **argv)
   g_test_add_func ("/vm-desktop/looking-glass-file-taken", test_looking_glass_file_taken);
   g_test_add_func ("/vm-desktop/looking-glass-recover", test_looking_glass_recover);
   g_test_add_func ("/vm-desktop/evdev", test_evdev);
+  g_test_add_func ("/vm-desktop/view-vnc", test_view_vnc);
   return g_test_run ();
 }
