@@ -779,9 +779,10 @@ test_desktop (void)
   g_assert_cmpstr (device, ==, "usb-host,id=u,bus=usb.0,hostbus=1,hostport=4");
 }
 
-/* libvirt has forms for the desktop sections that the export does not write
- * yet: each is named in a warning, never dropped silently; SPICE on its
- * socket is libvirt's local-only listen. */
+/* The desktop sections in libvirt's XML: the sound card and USB devices by
+ * id as its elements; what it has no form for, or the export does not write
+ * yet, named in a warning, never dropped silently; SPICE on its socket is
+ * libvirt's local-only listen. */
 static void
 test_desktop_export (void)
 {
@@ -795,9 +796,13 @@ test_desktop_export (void)
   g_assert_true (build (path, TRUE, &b, &error));
   xml = ql_libvirt_export (b.machine, warnings);
   g_assert_nonnull (strstr (xml, "<listen type=\"none\"/>"));
+  g_assert_nonnull (strstr (xml, "<sound model=\"ich9\"/>"));
+  g_assert_nonnull (strstr (xml, "<vendor id=\"0x046d\"/>"));
+  g_assert_nonnull (strstr (xml, "<product id=\"0xc52b\"/>"));
+  g_assert_nonnull (strstr (xml, "section=\"audio\" name=\"backend\" value=\"pa\""));
   for (guint i = 0; i < warnings->len; i++)
     g_string_append_printf (all, "%s\n", (char *) warnings->pdata[i]);
-  for (const char *const *w = (const char *const[]) { "[audio]", "[usb] host", "[input]", "[looking-glass]", NULL };
+  for (const char *const *w = (const char *const[]) { "[usb] host=1-4", "[usb] host=3-1.2", "[input]", "[looking-glass]", NULL };
        *w; w++)
     g_assert_nonnull (strstr (all->str, *w));
   built_clear (&b);

@@ -254,18 +254,60 @@ export_hostdevs (ExCtx *ctx, xmlNode *devices)
     }
 }
 
-/* FIXME: the desktop sections have libvirt forms (<sound>+<audio>, USB
- * <hostdev>, <input type='evdev'>, <shmem>); until they are written, each
- * is named rather than dropped without a word. */
+/* [audio] as libvirt's <sound> (ich9: HDA with hda-duplex, usb: usb-audio);
+ * the backend and the codec's choice, which libvirt ties to its own
+ * <audio> elements, travel in qlaunch's metadata. */
+static void
+export_sound (ExCtx *ctx, xmlNode *devices)
+{
+  const QlAudio *audio = &ctx->p->audio;
+
+  if (!audio->enabled)
+    return;
+  ex_prop (ex_child (devices, "sound", NULL), "model", audio->device == QL_AUDIO_DEVICE_USB ? "usb" : "ich9");
+  ex_metadata_key (ctx, "audio", "backend", ql_audio_backend_names[audio->backend]);
+  if (!audio->input)
+    ex_metadata_key (ctx, "audio", "input", "false");
+  if (!audio->output)
+    ex_metadata_key (ctx, "audio", "output", "false");
+}
+
+/* [usb] host= by VENDOR:PRODUCT as USB <hostdev>s; BUS-PORT has no libvirt form */
+static void
+export_usb_hosts (ExCtx *ctx, xmlNode *devices)
+{
+  const QlUsb *usb = &ctx->p->usb;
+
+  for (guint i = 0; usb->host != NULL && usb->host[i] != NULL; i++)
+    {
+      g_autofree char *message = NULL;
+      xmlNode *hostdev, *source;
+      QlUsbHost host;
+
+      if (!ql_usb_host_parse (usb->host[i], &host, &message) || !host.by_id)
+        {
+          ex_warn (ctx, "[usb] host=%s: libvirt names USB devices by vendor and product (or bus and device "
+                   "number, not port); not exported", usb->host[i]);
+          continue;
+        }
+      hostdev = ex_child (devices, "hostdev", NULL);
+      ex_prop (hostdev, "mode", "subsystem");
+      ex_prop (hostdev, "type", "usb");
+      source = ex_child (hostdev, "source", NULL);
+      ex_propf (ex_child (source, "vendor", NULL), "id", "0x%04x", host.vendor);
+      ex_propf (ex_child (source, "product", NULL), "id", "0x%04x", host.product);
+    }
+  if (usb->tablet == 0 && ctx->p->display.type != QL_DISPLAY_NONE)
+    ex_metadata_key (ctx, "usb", "tablet", "false");
+}
+
+/* FIXME: [input] and [looking-glass] have libvirt forms (<input type='evdev'>,
+ * <shmem>) not written yet: each is named rather than dropped without a word. */
 static void
 export_desktop_warnings (ExCtx *ctx)
 {
   const QlProfile *p = ctx->p;
 
-  if (p->audio.enabled)
-    ex_warn (ctx, "[audio]: not exported by this version; add a <sound model='ich9'> and its <audio> by hand");
-  if (p->usb.host != NULL && p->usb.host[0] != NULL)
-    ex_warn (ctx, "[usb] host: not exported by this version; add a USB <hostdev> for each by hand");
   if ((p->input.evdev != NULL && p->input.evdev[0] != NULL) || p->input.virtio)
     ex_warn (ctx, "[input]: not exported by this version; add <input type='evdev'> or virtio inputs by hand");
   if (p->looking_glass.enabled)
@@ -367,6 +409,8 @@ ex_devices (ExCtx *ctx, xmlNode *domain)
       ex_prop (tablet, "bus", "usb");
     }
   export_graphics (ctx, devices);
+  export_sound (ctx, devices);
+  export_usb_hosts (ctx, devices);
   export_desktop_warnings (ctx);
   export_video (ctx, devices);
   ex_prop (ex_child (devices, "memballoon", NULL), "model", "none");
