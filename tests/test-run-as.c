@@ -207,7 +207,7 @@ test_plan_refused (void)
   make_file ("other.img", OTHER_UID, 0600);
   make_file ("closed/disk.img", 0, 0666);
   m = machine_for ("[disk a]\nfile = other.img\nformat = raw\n[disk b]\nfile = closed/disk.img\nformat = raw\n"
-                   "[cdrom c]\nfile = /usr/bin/env\n", &profile, &host);
+                   "[cdrom c]\nfile = /usr/bin/env\n[display]\ntype = spice\n", &profile, &host);
   paths = read_tree (m, "/dev");
   /* as if root had a 0600 file under /usr */
   g_hash_table_replace (paths, g_strdup ("/usr/bin/env"),
@@ -228,6 +228,9 @@ test_plan_refused (void)
   g_assert_nonnull (strstr (error->message, expect_closed));
   g_assert_nonnull (strstr (error->message, "[cdrom c] file '/usr/bin/env': vmuser may not read it "
                                             "(owner 0, mode 0600); fix: chmod o+r it"));
+  /* SPICE's socket would be QEMU's to create in root's runtime directory */
+  g_assert_nonnull (strstr (error->message, "[display] type=spice: QEMU would create its SPICE socket in the "
+                                            "runtime directory, which stays root's; fix: listen=127.0.0.1:5930"));
   ql_machine_free (m);
   ql_host_facts_free (host);
 }

@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #define VM "test-desktop"
+/* these tests are not about QEMU's user: qlaunch's system user, when
+ * another test made it, must not change what they see */
+#define RUN_AS_ROOT "run-as = root\n"
 
 static const char sections[] =
   "[display]\ntype = spice\nvga = qxl\n"
@@ -164,7 +167,7 @@ test_desktop_devices (void)
 
   if (skip_if_unavailable ())
     return;
-  path = write_guest_profile (VM, "acpi", "", sections);
+  path = write_guest_profile (VM, "acpi", RUN_AS_ROOT, sections);
   shm = ql_looking_glass_shm_path ("/dev", VM);
   g_unlink (shm);
   proc = start_foreground (path);
@@ -232,7 +235,7 @@ test_looking_glass_file_taken (void)
 
   if (skip_if_unavailable ())
     return;
-  path = write_guest_profile (VM "-lg", "acpi", "", "[looking-glass]\nsize = 64M\n");
+  path = write_guest_profile (VM "-lg", "acpi", RUN_AS_ROOT, "[looking-glass]\nsize = 64M\n");
   shm = ql_looking_glass_shm_path ("/dev", VM "-lg");
   g_assert_true (g_file_set_contents (shm, "someone's", -1, NULL));
   g_assert_cmpint (run_qlaunch (NULL, &err, "start", "--detach", path, NULL), !=, 0);
@@ -254,7 +257,7 @@ test_looking_glass_recover (void)
 
   if (skip_if_unavailable ())
     return;
-  path = write_guest_profile (VM "-rec", "acpi", "", "[looking-glass]\nresolution = 3840x2160\n");
+  path = write_guest_profile (VM "-rec", "acpi", RUN_AS_ROOT, "[looking-glass]\nresolution = 3840x2160\n");
   shm = ql_looking_glass_shm_path ("/dev", VM "-rec");
   g_unlink (shm);
   proc = start_foreground (path);
@@ -292,7 +295,7 @@ test_evdev (void)
       return;
     }
   sections_text = g_strdup_printf ("[input]\nevdev = %s\ngrab-toggle = scrolllock\n", event);
-  path = write_guest_profile (VM "-ev", "acpi", "", sections_text);
+  path = write_guest_profile (VM "-ev", "acpi", RUN_AS_ROOT, sections_text);
   proc = start_foreground (path);
   wait_running (VM "-ev");
   client = qmp_connect (VM "-ev");
@@ -316,7 +319,7 @@ test_view_vnc (void)
 
   if (skip_if_unavailable ())
     return;
-  path = write_guest_profile (VM "-vnc", "acpi", "", "[display]\ntype = vnc\nlisten = 127.0.0.1:57\n");
+  path = write_guest_profile (VM "-vnc", "acpi", RUN_AS_ROOT, "[display]\ntype = vnc\nlisten = 127.0.0.1:57\n");
   proc = start_foreground (path);
   wait_running (VM "-vnc");
   bin = fake_viewer (&record);
