@@ -14,5 +14,6 @@ ql_host_facts_free (QlHostFacts *facts)
   g_free (facts->cpus_error);
   ql_pci_host_free (facts->pci);
   g_free (facts->pci_error);
+  g_free (facts->devfs);
   g_free (facts);
 }

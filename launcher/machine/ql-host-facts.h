@@ -19,7 +19,9 @@ typedef struct {
   QlCpuTopology *cpus;       /* only looked at when the profile pins threads */
   char *cpus_error;          /* why cpus is NULL then */
   guint64 mem_total;         /* the host's RAM (MemTotal), bytes; 0: unknown */
-  guint qemu_version;        /* major * 100 + minor; 0: not asked (only for rom-acpi with pci-hotplug=native) */
+  char *devfs;               /* the /dev the paths below were read from; NULL: "/dev" */
+  gboolean kvmfr;            /* DEVFS/kvmfr0 is a character device: the kvmfr module is loaded */
+  guint qemu_version;        /* major * 100 + minor; 0: not asked (only for rom-acpi with pci-hotplug=native, and [audio] backend=pipewire) */
 } QlHostFacts;
 
 void ql_host_facts_free (QlHostFacts *facts);

@@ -116,6 +116,8 @@ ql_run_as_needs (const QlMachine *m, const char *devfs, const GArray *vfio_group
       g_autofree char *kvm = g_build_filename (devfs, "kvm", NULL);
       add_need (needs, kvm, QL_RUN_AS_DEVICE, TRUE, "[vm] accel");
     }
+  if (m->looking_glass_path != NULL && !m->looking_glass_shm)
+    add_need (needs, m->looking_glass_path, QL_RUN_AS_DEVICE, TRUE, "[looking-glass] kvmfr");
   if (vfio_groups != NULL && vfio_groups->len > 0)
     {
       g_autofree char *container = g_build_filename (devfs, "vfio", "vfio", NULL);
@@ -408,9 +410,10 @@ ql_run_as_plan (const QlMachine *m, const QlRunAs *run_as, GHashTable *paths, co
 
   if (run_as->uid == 0)
     return g_steal_pointer (&result);
-  if (m->profile->display.type == QL_DISPLAY_SPICE && m->profile->display.gl)
-    g_string_append (problems, "\n[display] gl: QEMU would create its SPICE socket in the runtime directory, "
-                               "which stays root's; fix: gl=false, or run-as=root");
+  if (m->spice_socket != NULL)
+    g_string_append (problems, "\n[display] type=spice: QEMU would create its SPICE socket in the runtime "
+                               "directory, which stays root's; fix: listen=127.0.0.1:5930 (TCP, gl=false), "
+                               "or run-as=root");
   /* devices first: the kvm group, once kept, counts for the files */
   for (guint i = 0; i < needs->len; i++)
     if (((QlRunAsNeed *) needs->pdata[i])->kind == QL_RUN_AS_DEVICE)

@@ -29,10 +29,14 @@ ql_prepare (const char *name_or_path, GError **error)
 }
 
 /* Which SSDT works with rom-acpi and pci-hotplug=native depends on
- * whether this QEMU describes devices behind root ports: it is asked. */
+ * whether this QEMU describes devices behind root ports, and whether
+ * backend=pipewire works on its version: it is asked. */
 static gboolean
 needs_qemu_version (const QlProfile *profile)
 {
+  /* the pipewire audiodev came with QEMU 8.1 */
+  if (profile->audio.enabled && profile->audio.backend == QL_AUDIO_BACKEND_PIPEWIRE)
+    return TRUE;
   if (profile->vm.pci_hotplug != QL_PCI_HOTPLUG_NATIVE)
     return FALSE;
   for (guint i = 0; i < profile->pcis->len; i++)
