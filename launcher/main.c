@@ -1,19 +1,7 @@
 #include "ql-commands.h"
-#include "ql-log.h"
-#include "ql-notify.h"
+#include "ql-verbs.h"
 
-#include <locale.h>
-#include <signal.h>
-#include <stdio.h>
-#include <string.h>
-
-typedef struct {
-  const char *name;
-  int (*handler) (int argc, char **argv);
-  const char *summary;
-} Verb;
-
-static const Verb verbs[] = {
+static const QlVerb verbs[] = {
   { "start", ql_cmd_start, "Start a VM from its profile and supervise it" },
   { "stop", ql_cmd_stop, "Stop a VM: power button, then force after a timeout" },
   { "kill", ql_cmd_kill, "Stop a VM at once" },
@@ -23,6 +11,7 @@ static const Verb verbs[] = {
   { "plan", ql_cmd_plan, "Show what a start would change on the host (no side effects)" },
   { "check", ql_cmd_check, "Check the host (and a VM) for passthrough; each problem with its fix" },
   { "console", ql_cmd_console, "Talk to a running VM: shut it down, pause, its CPUs, PCI tree, raw QMP" },
+  { "view", ql_cmd_view, "Open a viewer (remote-viewer) on a running VM's SPICE or VNC display" },
   { "qmp", ql_cmd_qmp, "Send one QMP command to a running VM and print the reply (for scripts)" },
   { "detach", ql_cmd_detach, "Take a passed-through device out of the running guest, back to the host" },
   { "attach", ql_cmd_attach, "Put a detached device back into the running guest" },
@@ -37,71 +26,12 @@ static const Verb verbs[] = {
   { "unbind", ql_cmd_unbind, "Give host PCI devices back from vfio-pci" },
   { "host-setup", ql_cmd_host_setup, "Make a VM's taps persistent for a user, once, as root" },
   { "unit", ql_cmd_unit, "Print or install a VM's systemd unit" },
-  { "import", ql_cmd_import, "Write a profile from a libvirt domain XML or a Proxmox VM configuration" },
-  { "export", ql_cmd_export, "Write a VM as a libvirt domain XML" },
+  { "import", ql_verbs_exec_xml_import, "Write a profile from a libvirt domain XML or a Proxmox VM configuration" },
+  { "export", ql_verbs_exec_xml_export, "Write a VM as a libvirt domain XML" },
 };
-
-static void
-usage (FILE *out)
-{
-  fprintf (out, "Usage: qlaunch [-v] COMMAND [ARGS...]\n\nCommands:\n");
-  for (guint i = 0; i < G_N_ELEMENTS (verbs); i++)
-    fprintf (out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
-  fprintf (out, "\nRun 'qlaunch COMMAND --help' for a command's options.\n");
-}
 
 int
 main (int argc, char **argv)
 {
-  g_autofree char *verb_argv0 = NULL;
-  gboolean verbose = FALSE;
-  int first = 1;
-
-  setlocale (LC_ALL, "");
-  /* a closed terminal or pipe must not kill the supervisor mid-teardown */
-  signal (SIGPIPE, SIG_IGN);
-  /* before any thread: QEMU must not inherit the service manager's socket */
-  ql_notify_init ();
-
-  while (first < argc && argv[first][0] == '-')
-    {
-      if (strcmp (argv[first], "-v") == 0 || strcmp (argv[first], "--verbose") == 0)
-        verbose = TRUE;
-      else if (strcmp (argv[first], "-h") == 0 || strcmp (argv[first], "--help") == 0)
-        {
-          usage (stdout);
-          return 0;
-        }
-      else if (strcmp (argv[first], "--version") == 0)
-        {
-          printf ("qlaunch %s\n", QLAUNCH_VERSION);
-          return 0;
-        }
-      else
-        {
-          fprintf (stderr, "qlaunch: unknown option '%s'\n", argv[first]);
-          usage (stderr);
-          return 1;
-        }
-      first++;
-    }
-  ql_log_setup ("qlaunch", verbose);
-  if (first >= argc)
-    {
-      usage (stderr);
-      return 1;
-    }
-
-  for (guint i = 0; i < G_N_ELEMENTS (verbs); i++)
-    if (strcmp (argv[first], verbs[i].name) == 0)
-      {
-        /* errors then read "Try 'qlaunch start --help'" */
-        verb_argv0 = g_strdup_printf ("qlaunch %s", verbs[i].name);
-        argv[first] = verb_argv0;
-        return verbs[i].handler (argc - first, argv + first);
-      }
-
-  fprintf (stderr, "qlaunch: unknown command '%s'\n", argv[first]);
-  usage (stderr);
-  return 1;
+  return ql_verbs_dispatch (verbs, G_N_ELEMENTS (verbs), argc, argv);
 }

@@ -6,6 +6,8 @@
 #include "ql-machine.h"
 #include "ql-firmware.h"
 #include "ql-qemu-argv.h"
+#include "ql-qemu-argv-desktop.h"
+#include "ql-libvirt-export.h"
 #include "ql-rom-check.h"
 #include "ql-ssdt.h"
 #include "rom-fixtures.h"
@@ -796,6 +798,139 @@ test_rom_check (void)
   fake_sysfs_remove (dir);   /* any tree */
 }
 
+
+/* Looking Glass's own table: 1080p in 32 MiB, 1440p in 64, 4K in 128. */
+static void
+test_looking_glass_sizes (void)
+{
+  g_assert_cmpuint (ql_looking_glass_size_for (1920, 1080), ==, 32 << 20);
+  g_assert_cmpuint (ql_looking_glass_size_for (2560, 1440), ==, 64 << 20);
+  g_assert_cmpuint (ql_looking_glass_size_for (3840, 2160), ==, 128 << 20);
+  /* 1024x768: 6 MiB of frames and 10 MiB make exactly 16, not rounded further */
+  g_assert_cmpuint (ql_looking_glass_size_for (1024, 768), ==, 16 << 20);
+}
+
+/* Resolves a profile text against a fake host with kvmfr and a QEMU version. */
+static QlMachine *
+resolve_desktop (const char *text, gboolean kvmfr, guint qemu_version, QlProfile **ret_profile,
+                 QlHostFacts **ret_host, GError **error)
+{
+  g_autoptr(QlProfile) profile = ql_profile_load_from_data (text, "/nonexistent/d.ini", error);
+  g_autoptr(QlHostFacts) host = NULL;
+  QlMachine *m;
+
+  g_assert_nonnull (profile);
+  host = fake_host (FALSE);
+  host->kvmfr = kvmfr;
+  host->devfs = g_strdup ("/devroot");
+  host->qemu_version = qemu_version;
+  m = ql_machine_resolve (profile, host, "/run/qlaunch/d", "/var/lib/qlaunch/d", error);
+  *ret_profile = g_steal_pointer (&profile);
+  *ret_host = g_steal_pointer (&host);
+  return m;
+}
+
+static void
+test_desktop (void)
+{
+  static const char pipewire[] = "[vm]\nname = d\nfirmware = bios\n[audio]\nbackend = pipewire\n";
+  static const char looking_glass[] = "[vm]\nname = d\nfirmware = bios\n[looking-glass]\n";
+  g_autoptr(GError) error = NULL;
+  QlProfile *p = NULL;
+  QlHostFacts *h = NULL;
+  QlMachine *m;
+  g_auto(GStrv) argv = NULL;
+  g_autofree char *id = NULL, *message = NULL, *json = NULL, *device = NULL;
+  g_autoptr(JsonNode) args = NULL;
+
+  /* pipewire: QEMU 7.2 has no such audiodev, and the fix is named; 8.1 and
+   * a version not asked take it */
+  m = resolve_desktop (pipewire, FALSE, 702, &p, &h, &error);
+  g_assert_null (m);
+  g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
+  g_assert_nonnull (strstr (error->message, "backend=pipewire needs QEMU 8.1 or later"));
+  g_assert_nonnull (strstr (error->message, "set backend=pa"));
+  g_clear_error (&error);
+  ql_profile_free (p);
+  ql_host_facts_free (h);
+  m = resolve_desktop (pipewire, FALSE, 801, &p, &h, &error);
+  g_assert_no_error (error);
+  argv = ql_qemu_argv_build (m);
+  g_assert_true (g_strv_contains ((const char *const *) argv, "pipewire,id=audio0"));
+  g_clear_pointer (&argv, g_strfreev);
+  ql_machine_free (m);
+  ql_profile_free (p);
+  ql_host_facts_free (h);
+
+  /* Looking Glass: kvmfr's device when the module is there, no file made */
+  m = resolve_desktop (looking_glass, TRUE, 0, &p, &h, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (m->looking_glass_path, ==, "/devroot/kvmfr0");
+  g_assert_false (m->looking_glass_shm);
+  argv = ql_qemu_argv_build (m);
+  g_assert_true (g_strv_contains ((const char *const *) argv,
+                                  "memory-backend-file,id=looking-glass,mem-path=/devroot/kvmfr0,size=32M,share=on"));
+  g_clear_pointer (&argv, g_strfreev);
+  ql_machine_free (m);
+  ql_profile_free (p);
+  ql_host_facts_free (h);
+  m = resolve_desktop (looking_glass, FALSE, 0, &p, &h, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (m->looking_glass_path, ==, "/devroot/shm/looking-glass-d");
+  g_assert_true (m->looking_glass_shm);
+  ql_machine_free (m);
+  ql_profile_free (p);
+  ql_host_facts_free (h);
+
+  /* the console's usb-add: QMP wants numbers for the ids, a string for the port */
+  args = ql_qemu_usb_host_arguments ("046D:c52b", &id, &message);
+  g_assert_nonnull (args);
+  json = json_to_string (args, FALSE);
+  g_assert_cmpstr (json, ==, "{\"driver\":\"usb-host\",\"id\":\"usb-046d-c52b\",\"bus\":\"usb.0\","
+                             "\"vendorid\":1133,\"productid\":50475}");
+  g_clear_pointer (&args, json_node_unref);
+  g_clear_pointer (&json, g_free);
+  g_clear_pointer (&id, g_free);
+  args = ql_qemu_usb_host_arguments ("3-1.2", &id, &message);
+  json = json_to_string (args, FALSE);
+  g_assert_cmpstr (json, ==, "{\"driver\":\"usb-host\",\"id\":\"usb-bus3-1_2\",\"bus\":\"usb.0\","
+                             "\"hostbus\":3,\"hostport\":\"1.2\"}");
+  g_assert_null (ql_qemu_usb_host_arguments ("3-", &id, &message));
+  g_assert_nonnull (strstr (message, "is not VENDOR:PRODUCT"));
+  g_clear_pointer (&message, g_free);
+  device = ql_qemu_usb_host_device ("1-4", "u", &message);
+  g_assert_cmpstr (device, ==, "usb-host,id=u,bus=usb.0,hostbus=1,hostport=4");
+}
+
+/* The desktop sections in libvirt's XML: the sound card and USB devices by
+ * id as its elements; what it has no form for, or the export does not write
+ * yet, named in a warning, never dropped silently; SPICE on its socket is
+ * libvirt's local-only listen. */
+static void
+test_desktop_export (void)
+{
+  g_autofree char *path = data_profile ("desktop-spice.ini");
+  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) all = g_string_new (NULL);
+  g_autofree char *xml = NULL;
+  Built b;
+
+  g_assert_true (build (path, TRUE, &b, &error));
+  xml = ql_libvirt_export (b.machine, warnings);
+  g_assert_nonnull (strstr (xml, "<listen type=\"none\"/>"));
+  g_assert_nonnull (strstr (xml, "<sound model=\"ich9\"/>"));
+  g_assert_nonnull (strstr (xml, "<vendor id=\"0x046d\"/>"));
+  g_assert_nonnull (strstr (xml, "<product id=\"0xc52b\"/>"));
+  g_assert_nonnull (strstr (xml, "section=\"audio\" name=\"backend\" value=\"pa\""));
+  for (guint i = 0; i < warnings->len; i++)
+    g_string_append_printf (all, "%s\n", (char *) warnings->pdata[i]);
+  for (const char *const *w = (const char *const[]) { "[usb] host=1-4", "[usb] host=3-1.2", "[input]", "[looking-glass]", NULL };
+       *w; w++)
+    g_assert_nonnull (strstr (all->str, *w));
+  built_clear (&b);
+}
+
 static void
 add_golden_tests (const char *dir_path, const char *prefix)
 {
@@ -846,6 +981,9 @@ main (int argc, char **argv)
   g_test_add_func ("/argv/passthrough-errors", test_passthrough_errors);
   g_test_add_func ("/argv/rom-acpi", test_rom_acpi);
   g_test_add_func ("/argv/rom-check", test_rom_check);
+  g_test_add_func ("/argv/looking-glass-sizes", test_looking_glass_sizes);
+  g_test_add_func ("/argv/desktop", test_desktop);
+  g_test_add_func ("/argv/desktop-export", test_desktop_export);
   ret = g_test_run ();
   fake_sysfs_remove (pci_sysfs);
   g_free (pci_sysfs);

@@ -17,6 +17,12 @@
 #include "ql-vfio-plan.h"
 
 #include <glib/gstdio.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -144,6 +150,49 @@ test_amd_ok (void)
 }
 
 /* IOMMU off: the exact boot-loader fix of each family and boot loader */
+/* /dev/kvm unusable: as start decides by [vm] accel (none: the default, auto) */
+static void
+test_kvm_accel (void)
+{
+  g_autoptr(QlCheckHostFacts) f = intel_host ();
+  const char *fix = "enable VT-x in the firmware setup (in a VM: nested virtualization on its host); as root: modprobe "
+                    "kvm_intel; and add the user who starts VMs to the group kvm (usermod -aG kvm USER)";
+
+  f->kvm_usable = FALSE;
+  f->kvm_reason = g_strdup ("/dev/kvm does not exist");
+  {
+    g_autoptr(GPtrArray) findings = host_findings (f);
+    assert_finding (findings, "kvm", QL_CHECK_WARN,
+                    "/dev/kvm does not exist: a VM with accel=auto (the default) runs the guest on TCG, software "
+                    "emulation many times slower (accel=kvm would not start)", fix);
+    g_assert_cmpint (ql_findings_exit_code (findings), ==, 1);
+  }
+  f->has_profile = TRUE;
+  f->accel = QL_ACCEL_TCG;
+  {
+    g_autoptr(GPtrArray) findings = host_findings (f);
+    assert_finding (findings, "kvm", QL_CHECK_OK, "not needed: accel=tcg (/dev/kvm does not exist)", NULL);
+    g_assert_cmpint (ql_findings_exit_code (findings), ==, 0);
+  }
+  f->accel = QL_ACCEL_KVM;
+  {
+    g_autoptr(GPtrArray) findings = host_findings (f);
+    assert_finding (findings, "kvm", QL_CHECK_FAIL,
+                    "/dev/kvm does not exist, and the profile says accel=kvm: start refuses", fix);
+    g_assert_cmpint (ql_findings_exit_code (findings), ==, 2);
+  }
+  f->accel = QL_ACCEL_AUTO;
+  f->cpu_vendor = QL_CPU_VENDOR_AMD;
+  {
+    g_autoptr(GPtrArray) findings = host_findings (f);
+    assert_finding (findings, "kvm", QL_CHECK_WARN,
+                    "/dev/kvm does not exist: accel=auto runs the guest on TCG, software emulation many times slower "
+                    "(accel=kvm would not start)",
+                    "enable SVM (AMD-V) in the firmware setup (in a VM: nested virtualization on its host); as root: "
+                    "modprobe kvm_amd; and add the user who starts VMs to the group kvm (usermod -aG kvm USER)");
+  }
+}
+
 static void
 test_iommu_off (void)
 {
@@ -583,6 +632,11 @@ test_amd_reset_bug (void)
   g_autoptr(GHashTable) methods = g_hash_table_new (g_str_hash, g_str_equal);
   QlCheckProfileFacts f = { .boot = &debian_boot, .as_root = TRUE, .reset_methods = methods };
   const char *sections = "[memory]\nsize=1G\n[pci gpu]\nhost=0000:06:00.0\n";
+  const char *not_loaded_fix =
+    "install vendor-reset (github.com/gnif/vendor-reset: dkms install . in its source) and load it early: echo "
+    "vendor-reset > /etc/modules-load.d/vendor-reset.conf ; update-initramfs -u -k all; reboot; then, as root: echo "
+    "device_specific > /sys/bus/pci/devices/0000:06:00.0/reset_method (its udev/99-vendor-reset.rules in "
+    "/etc/udev/rules.d does both at each boot)";
   Case c;
 
   g_assert_cmpstr (ql_check_reset_bug_name (0x1002, 0x687f), ==, "Vega 10");
@@ -594,27 +648,63 @@ test_amd_reset_bug (void)
   case_run (&c, sections, &f);
   assert_finding (c.findings, "reset 0000:06:00.0", QL_CHECK_WARN,
                   "0000:06:00.0 is an AMD Vega 10 (1002:687f): it does not reset, so it fails after the first guest "
-                  "ends, until the host reboots; vendor_reset is not loaded",
-                  "install vendor-reset (DKMS, github.com/gnif/vendor-reset); echo vendor-reset > "
-                  "/etc/modules-load.d/vendor-reset.conf ; update-initramfs -u -k all; reboot; then, as root: echo "
-                  "device_specific > /sys/bus/pci/devices/0000:06:00.0/reset_method");
+                  "ends, until the host reboots; vendor_reset is not loaded; the kernel shows no reset_method "
+                  "(before 5.15: vendor-reset's hook needs none)",
+                  not_loaded_fix);
   case_clear (&c);
 
   g_hash_table_insert (methods, "0000:06:00.0", "flr bus");
+  case_run (&c, sections, &f);
+  assert_finding (c.findings, "reset 0000:06:00.0", QL_CHECK_WARN,
+                  "0000:06:00.0 is an AMD Vega 10 (1002:687f): it does not reset, so it fails after the first guest "
+                  "ends, until the host reboots; vendor_reset is not loaded; reset_method is 'flr bus'", not_loaded_fix);
+  case_clear (&c);
+
   f = (QlCheckProfileFacts) { .boot = &debian_boot, .as_root = TRUE, .reset_methods = methods,
                               .vendor_reset_loaded = TRUE };
   case_run (&c, sections, &f);
   assert_finding (c.findings, "reset 0000:06:00.0", QL_CHECK_WARN,
                   "0000:06:00.0 is an AMD Vega 10: vendor_reset is loaded but reset_method is 'flr bus', so the "
                   "kernel does not use it",
-                  "as root, after each boot (a udev rule can do it): echo device_specific > "
-                  "/sys/bus/pci/devices/0000:06:00.0/reset_method");
+                  "as root, after each boot (vendor-reset's udev/99-vendor-reset.rules does it): echo "
+                  "device_specific > /sys/bus/pci/devices/0000:06:00.0/reset_method");
   case_clear (&c);
 
   g_hash_table_insert (methods, "0000:06:00.0", "device_specific");
   case_run (&c, sections, &f);
-  assert_finding (c.findings, "reset 0000:06:00.0", QL_CHECK_OK, NULL, NULL);
+  assert_finding (c.findings, "reset 0000:06:00.0", QL_CHECK_OK,
+                  "0000:06:00.0 is an AMD Vega 10; vendor_reset is loaded and reset_method is 'device_specific'", NULL);
   case_clear (&c);
+
+  /* a kernel before 5.15: no reset_method, vendor-reset's hook does it */
+  g_hash_table_remove (methods, "0000:06:00.0");
+  case_run (&c, sections, &f);
+  assert_finding (c.findings, "reset 0000:06:00.0", QL_CHECK_OK,
+                  "0000:06:00.0 is an AMD Vega 10; vendor_reset is loaded and the kernel shows no reset_method "
+                  "(before 5.15: vendor-reset's hook needs none)", NULL);
+  case_clear (&c);
+}
+
+/* the ids vendor-reset's device-db.h lists, and ids it does not */
+static void
+test_reset_bug_ids (void)
+{
+  static const struct {
+    guint16 device;
+    const char *name;
+  } cases[] = {
+    { 0x67c0, "Polaris 10" }, { 0x6fdf, "Polaris 10" }, { 0x67c3, NULL }, { 0x67e9, "Polaris 11" },
+    { 0x67e2, NULL }, { 0x699f, "Polaris 12" }, { 0x6990, NULL }, { 0x6860, "Vega 10" }, { 0x6865, NULL },
+    { 0x66af, "Vega 20" }, { 0x66a5, NULL }, { 0x164c, "Vega 20" }, { 0x7312, "Navi 10" }, { 0x7311, NULL },
+    { 0x15dd, "Navi 10" }, { 0x1638, "Navi 10" }, { 0x734f, "Navi 14" }, { 0x7342, NULL },
+    { 0x7362, "Navi 12" }, { 0x7361, NULL }, { 0x73ff, "Navi 23" }, { 0x738c, "Arcturus (Instinct MI100)" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_test_message ("1002:%04x", cases[i].device);
+      g_assert_cmpstr (ql_check_reset_bug_name (0x1002, cases[i].device), ==, cases[i].name);
+    }
 }
 
 /* hugepages short, per node, with and without allocate=true */
@@ -684,20 +774,13 @@ static void
 test_pins_files_refused (void)
 {
   QlCheckProfileFacts f = { .boot = &debian_boot, .as_root = TRUE, .machine_error = NULL };
-  g_autoptr(GPtrArray) unreadable = g_ptr_array_new ();
   g_autoptr(GPtrArray) findings = ql_findings_new ();
   Case c;
 
-  g_ptr_array_add (unreadable, "/srv/vm/disk.qcow2 ([disk] file): Permission denied");
-  f.unreadable = unreadable;
-  f.files_checked = 2;
   case_run (&c, "[memory]\nsize=1G\n[cpu]\ncores=3\npin=2,3,2\n", &f);
   assert_finding (c.findings, "cpu-pin", QL_CHECK_WARN, "vCPUs share host CPUs: vCPUs 0 and 2 on CPU 2",
                   "give each vCPU its own host CPU in /etc/qlaunch/t.ini:9: [cpu] pin ('qlaunch pin' shows the host's "
                   "cores)");
-  assert_finding (c.findings, "files", QL_CHECK_FAIL,
-                  "cannot read /srv/vm/disk.qcow2 ([disk] file): Permission denied",
-                  "make it readable by the user who starts the VM (chmod/chown), or fix the path in the profile");
   case_clear (&c);
 
   /* CPUs that went offline since (resolve refuses those offline at start) */
@@ -727,6 +810,331 @@ test_pins_files_refused (void)
   assert_finding (findings, "profile", QL_CHECK_FAIL,
                   "/etc/qlaunch/t.ini:9: [pci gpu] host: no PCI device 0000:09:00.0 on this host.",
                   "'qlaunch devices' lists them");
+}
+
+/* ---- files, as QEMU's user may use them ---- */
+
+static QlCheckFileFacts *
+file_facts (gboolean root_start, const char *user, guint32 uid, guint32 gid, const char *group)
+{
+  QlCheckFileFacts *f = g_new0 (QlCheckFileFacts, 1);
+
+  f->root_start = root_start;
+  f->run_as = g_new0 (QlRunAs, 1);
+  f->run_as->user = g_strdup (user);
+  f->run_as->uid = uid;
+  f->run_as->gid = gid;
+  f->run_as->groups = g_array_new (FALSE, FALSE, sizeof (guint32));
+  f->group_name = g_strdup (group);
+  f->paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  f->acls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  return f;
+}
+
+static void
+add_path (QlCheckFileFacts *f, const char *path, guint32 uid, guint32 gid, guint32 mode)
+{
+  QlPathInfo *info = g_new0 (QlPathInfo, 1);
+
+  info->exists = TRUE;
+  info->uid = uid;
+  info->gid = gid;
+  info->mode = mode;
+  g_hash_table_replace (f->paths, g_strdup (path), info);
+}
+
+/* DIR/system.qcow2 (written) and DIR/data.img (readonly): real files, as the
+ * profile wants them, with the owners and modes the facts say */
+static char *files_dir, *system_disk, *data_disk, *srv_disks;
+
+static QlCheckFileFacts *
+srv_facts (gboolean root_start, const char *user, guint32 uid, guint32 gid, const char *group)
+{
+  QlCheckFileFacts *f = file_facts (root_start, user, uid, gid, group);
+
+  add_path (f, "/", 0, 0, 040755);
+  add_path (f, files_dir, 0, 0, 040755);
+  add_path (f, system_disk, 0, 0, 0100600);
+  add_path (f, data_disk, 0, 0, 0100644);
+  return f;
+}
+
+static void
+srv_setup (void)
+{
+  files_dir = g_dir_make_tmp ("ql-check-srv-XXXXXX", NULL);
+  system_disk = g_build_filename (files_dir, "system.qcow2", NULL);
+  data_disk = g_build_filename (files_dir, "data.img", NULL);
+  g_assert_true (g_file_set_contents (system_disk, "", 0, NULL));
+  g_assert_true (g_file_set_contents (data_disk, "", 0, NULL));
+  srv_disks = g_strdup_printf ("[memory]\nsize=1G\n[disk system]\nfile=%s\n[disk data]\nfile=%s\nreadonly=true\n",
+                               system_disk, data_disk);
+}
+
+static void
+srv_teardown (void)
+{
+  g_unlink (system_disk);
+  g_unlink (data_disk);
+  g_rmdir (files_dir);
+  g_free (system_disk);
+  g_free (data_disk);
+  g_free (srv_disks);
+  g_free (files_dir);
+}
+
+static void
+assert_files (GPtrArray *findings, guint nth, QlCheckStatus status, const char *message, const char *fix)
+{
+  const QlFinding *f = find (findings, "files", nth);
+
+  g_assert_nonnull (f);
+  g_assert_cmpstr (ql_check_status_to_string (f->status), ==, ql_check_status_to_string (status));
+  g_assert_cmpstr (f->message, ==, message);
+  g_assert_cmpstr (f->fix, ==, fix);
+}
+
+/* root's start, QEMU as nobody: root's files handed over, others' not */
+static void
+test_files_root_start (void)
+{
+  g_autoptr(QlCheckFileFacts) files = srv_facts (TRUE, "nobody", 65534, 65534, "nogroup");
+  QlCheckProfileFacts f = { .boot = &debian_boot, .as_root = TRUE, .files = files };
+  g_autofree char *msg = NULL, *fix = NULL;
+  Case c;
+
+  case_run (&c, srv_disks, &f);
+  assert_files (c.findings, 0, QL_CHECK_OK,
+                "2 file(s) the VM uses, all usable by nobody (QEMU's user); start hands 1 of them, root's, to "
+                "nobody for the run", NULL);
+  case_clear (&c);
+
+  /* another user's disk: start refuses it, and the files finding says how to fix it, once */
+  add_path (files, system_disk, 1000, 1000, 0100600);
+  case_run (&c, srv_disks, &f);
+  msg = g_strdup_printf ("[disk system] file %s: nobody (QEMU's user) may not read and write it (owner 1000:1000, "
+                         "mode 0600)", system_disk);
+  fix = g_strdup_printf ("chgrp nogroup '%s' && chmod g+rw '%s', or set [vm] run-as to its owner (uid 1000)",
+                         system_disk, system_disk);
+  assert_files (c.findings, 0, QL_CHECK_FAIL, msg, fix);
+  g_assert_null (find (c.findings, "files", 1));
+  {
+    g_autoptr(GPtrArray) findings = ql_findings_new ();
+    g_autofree char *plan_error = g_strdup_printf ("/etc/qlaunch/t.ini: [vm] run-as: QEMU is to run as nobody, who "
+                                                   "cannot use what the VM needs:\n[disk system] file '%s': nobody may "
+                                                   "not write it (owner 1000, mode 0600), and qlaunch hands over only "
+                                                   "root's files; fix: chown it to the run-as user", system_disk);
+    f.plan_error = plan_error;
+    ql_check_profile (&f, findings);
+    g_assert_null (find (findings, "host-plan", 0));
+    g_assert_nonnull (find (findings, "files", 0));
+  }
+  case_clear (&c);
+
+  /* the file in nobody's group: chmod is enough */
+  add_path (files, system_disk, 1000, 65534, 0100600);
+  case_run (&c, srv_disks, &f);
+  g_free (fix);
+  fix = g_strdup_printf ("chmod g+rw '%s'", system_disk);
+  g_assert_cmpstr (find (c.findings, "files", 0)->fix, ==, fix);
+  case_clear (&c);
+
+  /* a directory nobody cannot pass: each file says so */
+  add_path (files, system_disk, 0, 0, 0100600);
+  add_path (files, files_dir, 0, 0, 040700);
+  case_run (&c, srv_disks, &f);
+  g_free (msg);
+  g_free (fix);
+  msg = g_strdup_printf ("[disk system] file %s: nobody (QEMU's user) cannot pass through %s (owner 0:0, mode 0700)",
+                         system_disk, files_dir);
+  fix = g_strdup_printf ("chmod o+x '%s'", files_dir);
+  assert_files (c.findings, 0, QL_CHECK_FAIL, msg, fix);
+  g_assert_cmpint (find (c.findings, "files", 1)->status, ==, QL_CHECK_FAIL);
+  g_assert_null (find (c.findings, "files", 2));
+  case_clear (&c);
+
+  /* an ACL: not guessed */
+  add_path (files, files_dir, 0, 0, 040755);
+  g_hash_table_add (files->acls, g_strdup (data_disk));
+  case_run (&c, srv_disks, &f);
+  g_free (msg);
+  g_free (fix);
+  msg = g_strdup_printf ("[disk data] file %s: %s has an ACL: not checked (QEMU runs as nobody)", data_disk,
+                         data_disk);
+  fix = g_strdup_printf ("getfacl '%s' shows whether nobody may read it", data_disk);
+  assert_files (c.findings, 0, QL_CHECK_WARN, msg, fix);
+  g_assert_null (find (c.findings, "files", 1));
+  case_clear (&c);
+
+  /* a file gone since the profile was read */
+  g_hash_table_remove_all (files->acls);
+  g_hash_table_remove (files->paths, data_disk);
+  case_run (&c, srv_disks, &f);
+  g_free (msg);
+  msg = g_strdup_printf ("[disk data] file %s does not exist", data_disk);
+  assert_files (c.findings, 0, QL_CHECK_FAIL, msg, "fix the path in the profile");
+  case_clear (&c);
+}
+
+/* a user's own start: QEMU is that user with all its groups; nothing is handed over */
+static void
+test_files_user_start (void)
+{
+  g_autoptr(QlCheckFileFacts) files = srv_facts (FALSE, "alice", 1000, 1000, "alice");
+  QlCheckProfileFacts f = { .boot = &debian_boot, .as_root = FALSE, .user = "alice", .files = files,
+                            .memlock = G_MAXUINT64 };
+  g_autofree char *msg = NULL, *fix = NULL;
+  guint32 disk = 6;
+  Case c;
+
+  g_array_append_val (files->run_as->groups, disk);
+  add_path (files, system_disk, 0, 6, 0100660);
+  case_run (&c, srv_disks, &f);
+  assert_files (c.findings, 0, QL_CHECK_OK, "2 file(s) the VM uses, all usable by alice (QEMU's user)", NULL);
+  case_clear (&c);
+
+  add_path (files, system_disk, 0, 0, 0100644);
+  case_run (&c, srv_disks, &f);
+  msg = g_strdup_printf ("[disk system] file %s: alice (QEMU's user) may not read and write it (owner 0:0, mode 0644)",
+                         system_disk);
+  fix = g_strdup_printf ("as its owner or root: setfacl -m u:alice:rw '%s', or chgrp alice '%s' && chmod g+rw '%s'",
+                         system_disk, system_disk, system_disk);
+  assert_files (c.findings, 0, QL_CHECK_FAIL, msg, fix);
+  case_clear (&c);
+
+  /* who QEMU would run as cannot be decided (start's refusal is the host plan's) */
+  files->error = g_strdup ("/etc/qlaunch/t.ini:3: [vm] run-as: there is no user 'bob' on this host");
+  case_run (&c, srv_disks, &f);
+  assert_files (c.findings, 0, QL_CHECK_WARN,
+                "not checked: who QEMU runs as is not decided: /etc/qlaunch/t.ini:3: [vm] run-as: there is no "
+                "user 'bob' on this host", "see the host-plan finding");
+  case_clear (&c);
+}
+
+/* A POSIX access ACL (user::rw- user:UID:r-- group::--- mask::r-- other::---), as setfacl writes it. */
+static gboolean
+set_acl (const char *path, guint32 uid)
+{
+  struct {
+    guint32 version;
+    struct { guint16 tag, perm; guint32 id; } entries[5];
+  } acl = { GUINT32_TO_LE (2), {
+    { GUINT16_TO_LE (0x01), GUINT16_TO_LE (6), GUINT32_TO_LE (G_MAXUINT32) },
+    { GUINT16_TO_LE (0x02), GUINT16_TO_LE (4), GUINT32_TO_LE (uid) },
+    { GUINT16_TO_LE (0x04), GUINT16_TO_LE (0), GUINT32_TO_LE (G_MAXUINT32) },
+    { GUINT16_TO_LE (0x10), GUINT16_TO_LE (4), GUINT32_TO_LE (G_MAXUINT32) },
+    { GUINT16_TO_LE (0x20), GUINT16_TO_LE (0), GUINT32_TO_LE (G_MAXUINT32) },
+  } };
+
+  return setxattr (path, "system.posix_acl_access", &acl, sizeof acl, 0) == 0;
+}
+
+static void
+make_file (const char *path, uid_t uid, gid_t gid, mode_t mode)
+{
+  g_assert_true (g_file_set_contents (path, "x", 1, NULL));
+  g_assert_no_errno (chown (path, uid, gid));
+  g_assert_no_errno (chmod (path, mode));
+}
+
+/* The reader on real files, as root: run-as=nobody, files of root, of daemon and of nobody */
+static void
+test_files_read_real (void)
+{
+  g_autofree char *dir = NULL, *a = NULL, *b = NULL, *sections = NULL, *fix = NULL, *msg = NULL;
+  QlCheckProfileFacts f = { .boot = &debian_boot, .as_root = TRUE };
+  struct passwd *pw;
+  struct group *gr;
+  uid_t nobody_uid, daemon_uid;
+  gid_t nobody_gid, daemon_gid;
+  g_autofree char *nogroup = NULL;
+  Case c;
+
+  /* getpwnam () answers in one static buffer: each answer copied before the next */
+  if (geteuid () != 0 || (pw = getpwnam ("daemon")) == NULL)
+    {
+      g_test_skip ("needs root (to chown) and the users nobody and daemon");
+      return;
+    }
+  daemon_uid = pw->pw_uid;
+  daemon_gid = pw->pw_gid;
+  if ((pw = getpwnam ("nobody")) == NULL || (nobody_uid = pw->pw_uid, nobody_gid = pw->pw_gid,
+                                             gr = getgrgid (nobody_gid)) == NULL)
+    {
+      g_test_skip ("needs the user nobody and its group");
+      return;
+    }
+  nogroup = g_strdup (gr->gr_name);
+  dir = g_dir_make_tmp ("ql-check-files-XXXXXX", NULL);
+  a = g_build_filename (dir, "a.img", NULL);
+  b = g_build_filename (dir, "b.img", NULL);
+  make_file (a, daemon_uid, daemon_gid, 0600);
+  make_file (b, 0, 0, 0600);
+  sections = g_strdup_printf ("run-as=nobody\n[memory]\nsize=1G\n[disk a]\nfile=%s\n[disk b]\nfile=%s\nreadonly=true\n",
+                              a, b);
+
+  /* g_dir_make_tmp's 0700: nobody cannot pass */
+  {
+    g_autoptr(QlCheckFileFacts) files = NULL;
+    Case pre;
+    /* the machine first, then what start would decide for it */
+    case_run (&pre, sections, &f);
+    files = ql_check_read_files (pre.machine, "/dev");
+    g_assert_null (files->error);
+    g_assert_cmpstr (files->run_as->user, ==, "nobody");
+    f.files = files;
+    case_run (&c, sections, &f);
+    msg = g_strdup_printf ("[disk a] file %s: nobody (QEMU's user) cannot pass through %s (owner 0:0, mode 0700)", a,
+                           dir);
+    fix = g_strdup_printf ("chmod o+x '%s'", dir);
+    assert_finding (c.findings, "files", QL_CHECK_FAIL, msg, fix);
+    case_clear (&c);
+    case_clear (&pre);
+    f.files = NULL;
+  }
+  g_assert_no_errno (chmod (dir, 0755));
+  {
+    g_autoptr(QlCheckFileFacts) files = NULL;
+    Case pre;
+    case_run (&pre, sections, &f);
+    files = ql_check_read_files (pre.machine, "/dev");
+    f.files = files;
+    case_run (&c, sections, &f);
+    g_free (msg);
+    g_free (fix);
+    msg = g_strdup_printf ("[disk a] file %s: nobody (QEMU's user) may not read and write it (owner %u:%u, mode 0600)",
+                           a, daemon_uid, daemon_gid);
+    fix = g_strdup_printf ("chgrp %s '%s' && chmod g+rw '%s', or set [vm] run-as to its owner (uid %u)",
+                           nogroup, a, a, daemon_uid);
+    assert_finding (c.findings, "files", QL_CHECK_FAIL, msg, fix);
+    g_assert_null (find (c.findings, "files", 1));   /* b.img: root's, handed over by start */
+    case_clear (&c);
+    case_clear (&pre);
+    f.files = NULL;
+  }
+  g_assert_no_errno (chown (a, nobody_uid, nobody_gid));
+  if (!set_acl (b, nobody_uid))
+    g_test_message ("no POSIX ACLs on %s: %s", dir, g_strerror (errno));
+  else
+    {
+      g_autoptr(QlCheckFileFacts) files = NULL;
+      Case pre;
+      case_run (&pre, sections, &f);
+      files = ql_check_read_files (pre.machine, "/dev");
+      f.files = files;
+      case_run (&c, sections, &f);
+      g_free (msg);
+      g_free (fix);
+      msg = g_strdup_printf ("[disk b] file %s: %s has an ACL: not checked (QEMU runs as nobody)", b, b);
+      fix = g_strdup_printf ("getfacl '%s' shows whether nobody may read it", b);
+      assert_finding (c.findings, "files", QL_CHECK_WARN, msg, fix);
+      case_clear (&c);
+      case_clear (&pre);
+      f.files = NULL;
+    }
+  g_unlink (a);
+  g_unlink (b);
+  g_rmdir (dir);
 }
 
 /* ---- the binary ---- */
@@ -783,10 +1191,10 @@ test_binary_fake_host (void)
   envp = g_environ_setenv (envp, "QLAUNCH_DEVFS", dev, TRUE);
   envp = g_environ_setenv (envp, "QLAUNCH_ETC", etc, TRUE);
   envp = g_environ_setenv (envp, "QLAUNCH_MODULES", modules, TRUE);
-  /* no /dev/kvm in the tree: kvm fails, whatever the rest says */
-  g_assert_cmpint (run_check (envp, &out, "--json", NULL), ==, 2);
+  /* no /dev/kvm in the tree: without a profile a warn, as accel=auto (the default) runs on TCG */
+  g_assert_cmpint (run_check (envp, &out, "--json", NULL), ==, 1);
   a = parse_findings (out, parser);
-  g_assert_cmpstr (json_status_of (a, "kvm"), ==, "fail");
+  g_assert_cmpstr (json_status_of (a, "kvm"), ==, "warn");
   g_assert_cmpstr (json_status_of (a, "vfio"), ==, "ok");
   g_assert_cmpstr (json_status_of (a, "interrupt-remapping"), ==, "ok");
   g_assert_cmpstr (json_status_of (a, "kernel-cmdline"), ==, "warn");
@@ -809,6 +1217,18 @@ test_binary_fake_host (void)
   g_assert_nonnull (strstr (out, "fix: pass it through as well (another [pci] section), or give it to vfio-pci with "
                                  "'qlaunch bind 0000:05:00.0'\n"));
   g_assert_nonnull (strstr (out, "\nok    profile              "));
+  g_assert_nonnull (strstr (out, "ok    kvm                  not needed: accel=tcg ("));
+
+  /* accel=kvm without KVM: start refuses the profile, and kvm is a fail */
+  text = (g_free (text), g_strdup ("[vm]\nname=t\naccel=kvm\nfirmware=bios\n[memory]\nsize=256M\n"));
+  g_assert_true (g_file_set_contents (profile, text, -1, NULL));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_check (envp, &out, profile, "--json"), ==, 2);
+  g_clear_object (&parser);
+  parser = json_parser_new ();
+  a = parse_findings (out, parser);
+  g_assert_cmpstr (json_status_of (a, "kvm"), ==, "fail");
+  g_assert_cmpstr (json_status_of (a, "profile"), ==, "fail");
   remove_tree (root);
 }
 
@@ -851,8 +1271,10 @@ main (int argc, char **argv)
   fake_sysfs_add_device (pci_sysfs, "0000:05:00.0", 0x8086, 0x8c02, 0x010601, "ahci", 2);
   fake_sysfs_add_device (pci_sysfs, "0000:06:00.0", 0x1002, 0x687f, 0x030000, "amdgpu", 6);
   fake_sysfs_add_cpus (pci_sysfs, 1, 4, 1, 0);
+  srv_setup ();
   g_test_add_func ("/check/host/intel-ok", test_intel_ok);
   g_test_add_func ("/check/host/amd", test_amd_ok);
+  g_test_add_func ("/check/host/kvm-accel", test_kvm_accel);
   g_test_add_func ("/check/host/iommu-off", test_iommu_off);
   g_test_add_func ("/check/host/iommu-turned-off", test_iommu_turned_off);
   g_test_add_func ("/check/host/no-interrupt-remapping", test_no_intremap);
@@ -863,13 +1285,18 @@ main (int argc, char **argv)
   g_test_add_func ("/check/profile/nvidia-bound", test_nvidia_bound);
   g_test_add_func ("/check/profile/group-shared-with-sata", test_group_shared_with_sata);
   g_test_add_func ("/check/profile/amd-reset-bug", test_amd_reset_bug);
+  g_test_add_func ("/check/profile/reset-bug-ids", test_reset_bug_ids);
   g_test_add_func ("/check/profile/hugepages-short", test_hugepages_short);
   g_test_add_func ("/check/profile/memlock-low", test_memlock_low);
   g_test_add_func ("/check/profile/pins-files-refused", test_pins_files_refused);
   g_test_add_func ("/check/profile/machine-type", test_machine_type);
+  g_test_add_func ("/check/files/root-start", test_files_root_start);
+  g_test_add_func ("/check/files/user-start", test_files_user_start);
+  g_test_add_func ("/check/files/read-real", test_files_read_real);
   g_test_add_func ("/check/binary/fake-host", test_binary_fake_host);
   g_test_add_func ("/check/binary/real-host", test_binary_real_host);
   rc = g_test_run ();
+  srv_teardown ();
   fake_sysfs_remove (pci_sysfs);
   g_free (pci_sysfs);
   return rc;

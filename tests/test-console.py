@@ -190,6 +190,23 @@ def t_qmp_verb():
     assert r.returncode == 1 and "is not running" in r.stderr, r.stderr
 
 
+@test("usb-add and usb-del: a bad item is refused with the forms; no USB controller is an error with the fix")
+def t_usb():
+    c = Console()
+    c.read_until(VM + "> ")
+    out = c.line("usb-add 46d:c52", r"%s> " % VM)
+    assert "is not VENDOR:PRODUCT (like 046d:c52b) or BUS-PORT" in out, out
+    out = c.line("usb-add", r"%s> " % VM)
+    assert "usage: usb-add VENDOR:PRODUCT|BUS-PORT" in out, out
+    # test-acpi has no display, hence no xhci controller: QEMU says so, the console says what to do
+    out = c.line("usb-add 046d:c52b", r"%s> " % VM)
+    assert "usb.0" in out and "[usb] tablet=true or host=" in out, out
+    out = c.line("usb-del usb-046d-c52b", r"%s> " % VM)
+    assert "DeviceNotFound" in out or "not found" in out, out
+    c.line("exit", r"\n")
+    assert c.wait_exit() == 0
+
+
 @test("'stop' in the console runs the stop ladder; the console says the VM ended and exits")
 def t_stop():
     c = Console()

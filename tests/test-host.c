@@ -6,10 +6,13 @@
 #include "ql-host-probe.h"
 #include "ql-paths.h"
 #include "ql-runtime.h"
+#include "ql-log-move.h"
 #include "ql-host-probe.h"
 #include "ql-firmware-load.h"
 
 #include <glib/gstdio.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -184,6 +187,55 @@ test_lock (void)
   g_rmdir (base);
 }
 
+/* A log moves from the runtime dir (tmpfs) to the state dir (disk): the
+ * copy keeps its bytes, mode and mtime, the original goes, an older log at
+ * the destination is replaced, and a symlink is never followed. */
+static void
+test_log_move_across (void)
+{
+  g_autofree char *run = g_dir_make_tmp ("ql-logmove-XXXXXX", NULL);
+  g_autofree char *shm = g_strdup ("/dev/shm/ql-logmove-XXXXXX");
+  g_autofree char *from = NULL, *to = NULL, *got = NULL, *link = NULL, *link_to = NULL, *kept = NULL;
+  g_autoptr(GError) error = NULL;
+  struct stat before, after;
+  const struct timespec old_times[2] = { { 1000000, 0 }, { 1000000, 0 } };
+
+  if (g_mkdtemp (shm) == NULL)
+    {
+      g_test_skip ("no /dev/shm to move a log across file systems from");
+      return;
+    }
+  from = g_build_filename (shm, "serial.log", NULL);
+  to = g_build_filename (run, "serial.log", NULL);
+  g_assert_true (g_file_set_contents (from, "guest said hello\n", -1, NULL));
+  g_assert_cmpint (chmod (from, 0640), ==, 0);
+  g_assert_cmpint (utimensat (AT_FDCWD, from, old_times, 0), ==, 0);
+  g_assert_cmpint (stat (from, &before), ==, 0);
+  g_assert_true (g_file_set_contents (to, "the last run's log", -1, NULL));
+
+  g_assert_true (ql_log_move (from, to, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (from, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_get_contents (to, &got, NULL, NULL));
+  g_assert_cmpstr (got, ==, "guest said hello\n");
+  g_assert_cmpint (stat (to, &after), ==, 0);
+  g_assert_cmpint (after.st_mode & 07777, ==, 0640);
+  g_assert_cmpint (after.st_mtim.tv_sec, ==, before.st_mtim.tv_sec);
+
+  /* a symlink planted where the log was is refused, its target untouched */
+  link = g_build_filename (shm, "qemu.log", NULL);
+  g_assert_cmpint (symlink (to, link), ==, 0);
+  link_to = g_build_filename (run, "qemu.log", NULL);
+  g_assert_false (ql_log_move (link, link_to, &error));
+  g_assert_nonnull (error);
+  g_assert_true (g_file_get_contents (to, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, "guest said hello\n");
+  g_unlink (link);
+  g_unlink (to);
+  g_rmdir (shm);
+  g_rmdir (run);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -194,5 +246,6 @@ main (int argc, char **argv)
   g_test_add_func ("/host/firmware/none", test_firmware_none);
   g_test_add_func ("/paths/profile-lookup", test_profile_lookup);
   g_test_add_func ("/runtime/lock", test_lock);
+  g_test_add_func ("/runtime/log-move-across", test_log_move_across);
   return g_test_run ();
 }

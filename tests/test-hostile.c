@@ -101,6 +101,13 @@ test_journal_fields (void)
     { "someone else's file", "{\"kind\": \"ssdt\", \"path\": \"/etc/passwd\"}", "not this VM's" },
     { "varstore elsewhere", "{\"kind\": \"nvram\", \"path\": \"/etc/shadow\", \"template\": \"/dev/null\"}",
       "not this VM's" },
+    /* recover would unlink it: only this VM's Looking Glass file passes */
+    { "shm file elsewhere", "{\"kind\": \"shm-file\", \"path\": \"/etc/passwd\", \"size\": 33554432, "
+      "\"uid\": -1, \"gid\": -1}", "not this VM's" },
+    { "another VM's shm file", "{\"kind\": \"shm-file\", \"path\": \"/dev/shm/looking-glass-other\", "
+      "\"size\": 33554432, \"uid\": -1, \"gid\": -1}", "not this VM's" },
+    { "shm file of no size", "{\"kind\": \"shm-file\", \"path\": \"/dev/shm/looking-glass-planted\", "
+      "\"size\": 0, \"uid\": -1, \"gid\": -1}", "'size' is not a number in range" },
     { "an unknown kind", "{\"kind\": \"format-disk\", \"device\": \"/dev/sda\"}", "unknown kind" },
     { "not an object", "\"rm -rf /\"", "is not an object" },
   };

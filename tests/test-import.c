@@ -463,7 +463,7 @@ test_proxmox_reference (void)
   assert_option (a, "-device", "e1000e,netdev=net-net1;mac=bc:24:11:aa:bb:02");
   assert_option (a, "-rtc", "base=localtime");
   assert_option (a, "-device", "ivshmem-plain");
-  assert_option (a, "-device", "usb-host,vendorid=0x046d,productid=0xc52b");
+  assert_option (a, "-device", "usb-host,id=usb-host0,bus=usb.0,vendorid=0x046d,productid=0xc52b");
   assert_option (a, "-device", "ich9-intel-hda");
   assert_option (a, "-global", "kvm-pit.lost_tick_policy=discard");
   g_assert_true (has_warning (err, "proxmox-full-101.conf:25: net1: tag=20 not imported"));

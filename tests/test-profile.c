@@ -234,6 +234,58 @@ static const ErrorCase error_cases[] = {
     "D/vm.ini:2: [frobnicate]: unknown section" },
   { "later-section", "[mdev vgpu]\nparent = 0000:00:02.0\n",
     "D/vm.ini:1: [mdev vgpu]: is not supported by this version of qlaunch yet" },
+  /* the desktop sections: each bad value names its key and what works */
+  { "audio-bad-backend", "[audio]\nbackend = pulse\n",
+    "D/vm.ini:2: [audio] backend: 'pulse' is not one of pa, pipewire, alsa or none" },
+  { "audio-bad-device", "[audio]\ndevice = hda\n",
+    "D/vm.ini:2: [audio] device: 'hda' is not one of ich9-intel-hda or usb-audio" },
+  { "audio-nothing", "[audio]\noutput = false\n",
+    "D/vm.ini:2: [audio] output: false with input=false leaves no sound device; remove [audio] (no sound card), "
+    "or set output=true" },
+  { "audio-usb-input", "[audio]\ndevice = usb-audio\ninput = true\n",
+    "D/vm.ini:3: [audio] input: usb-audio only plays sound; for a microphone set device=ich9-intel-hda" },
+  { "usb-bad-host", "[usb]\nhost = 046d:c52b 46d:c52 1-2.x\n",
+    "D/vm.ini:2: [usb] host: '46d:c52' is not VENDOR:PRODUCT (like 046d:c52b) or BUS-PORT (like 1-4 or 3-1.2); "
+    "'lsusb' shows the ids, 'lsusb -t' the bus and ports\n"
+    "D/vm.ini:2: [usb] host: '1-2.x' is not VENDOR:PRODUCT (like 046d:c52b) or BUS-PORT (like 1-4 or 3-1.2); "
+    "'lsusb' shows the ids, 'lsusb -t' the bus and ports" },
+  { "usb-twice", "[usb]\nhost = 046D:C52B 046d:c52b\n",
+    "D/vm.ini:2: [usb] host: '046d:c52b' is listed twice" },
+  { "usb-bad-tablet", "[usb]\ntablet = maybe\n",
+    "D/vm.ini:2: [usb] tablet: 'maybe' is not a boolean; use true or false" },
+  { "usb-unknown-key", "[usb]\ndevice = 1-2\n",
+    "D/vm.ini:2: [usb] device: unknown key" },
+  { "input-bad-evdev", "[input]\nevdev = /dev/sda\n",
+    "D/vm.ini:2: [input] evdev: '/dev/sda' is not an input device node; name one under /dev/input/by-id/ "
+    "(like /dev/input/by-id/usb-Logitech_USB_Keyboard-event-kbd)" },
+  { "input-toggle-alone", "[input]\ngrab-toggle = ctrl-ctrl\n",
+    "D/vm.ini:2: [input] grab-toggle: switches the evdev= devices between host and guest, and none is listed; "
+    "add evdev=/dev/input/by-id/...-event-kbd" },
+  { "input-bad-toggle", "[input]\nevdev = /dev/input/event3\ngrab-toggle = alt\n",
+    "D/vm.ini:3: [input] grab-toggle: 'alt' is not one of default, ctrl-ctrl, alt-alt, shift-shift, "
+    "meta-meta, scrolllock or ctrl-scrolllock" },
+  { "looking-glass-not-power-of-two", "[looking-glass]\nsize = 48M\n",
+    "D/vm.ini:2: [looking-glass] size: 48M is not a power of two in MiB, which Looking Glass needs; use size=32M "
+    "for 1920x1080, or size=auto" },
+  { "looking-glass-too-small", "[looking-glass]\nsize = 32M\nresolution = 3840x2160\n",
+    "D/vm.ini:2: [looking-glass] size: 32M is too small for 3840x2160 (two frames of width × height × 4 bytes "
+    "and 10 MiB, rounded up to a power of two); use size=128M, or size=auto" },
+  { "looking-glass-bad-resolution", "[looking-glass]\nresolution = 1080p\n",
+    "D/vm.ini:2: [looking-glass] resolution: '1080p' is not a resolution WIDTHxHEIGHT (like 1920x1080; 320x200 "
+    "to 16384x16384)" },
+  { "looking-glass-bad-size", "[looking-glass]\nsize = big\n",
+    "D/vm.ini:2: [looking-glass] size: 'big' is not a size; write a number with a unit, e.g. 512M or 8G, or auto "
+    "(32 MiB for 1920x1080)" },
+  { "display-rendernode-without-gl", "[display]\ntype = spice\nrendernode = /dev/dri/renderD128\n",
+    "D/vm.ini:3: [display] rendernode: is the GPU that renders for gl=true; set gl=true as well" },
+  { "display-rendernode-gtk", "[display]\ntype = gtk\ngl = true\nrendernode = /dev/dri/renderD128\n",
+    "D/vm.ini:4: [display] rendernode: works with type=spice or type=vnc (egl-headless); gtk renders on the GPU "
+    "of its window; remove rendernode=" },
+  { "display-gl-tcp", "[display]\ntype = spice\ngl = true\nlisten = 127.0.0.1:5930\n",
+    "D/vm.ini:4: [display] listen: SPICE with gl=true works on its unix socket only; remove listen= (the viewer "
+    "connects with 'qlaunch view')" },
+  { "display-bad-rendernode", "[display]\ntype = spice\ngl = true\nrendernode = /dev/sda\n",
+    "D/vm.ini:4: [display] rendernode: '/dev/sda' is not a DRM render node; name one like /dev/dri/renderD128" },
   { "pci-needs-host", "[pci gpu]\nx-vga = true\n",
     "D/vm.ini:1: [pci gpu]: needs host= (an address like 01:00.0, or VENDOR:DEVICE; see 'qlaunch devices')" },
   /* found by fuzz-profile: an empty host= reached g_strsplit as NULL */
@@ -371,8 +423,8 @@ static const ErrorCase error_cases[] = {
     "D/vm.ini:2: [net lan] mac: '01:00:5e:00:00:01' is not a unicast MAC address (like 02:00:00:12:34:56)" },
   { "forward-needs-user", "[net lan]\nmode = none\nforward = tcp::2222-:22\n",
     "D/vm.ini:3: [net lan] forward: only works with mode=user" },
-  { "gl-needs-spice", "[display]\ntype = vnc\ngl = true\n",
-    "D/vm.ini:3: [display] gl: needs type=spice or type=gtk" },
+  { "gl-needs-display", "[display]\ntype = none\ngl = true\n",
+    "D/vm.ini:3: [display] gl: needs type=spice, type=vnc (egl-headless) or type=gtk" },
   { "fw-cfg-prefix", "[fw_cfg]\netc/blob = blob.bin\n",
     "D/vm.ini:2: [fw_cfg] etc/blob: fw_cfg names must start with 'opt/' (like opt/com.example/blob)" },
   { "bad-args", "[qemu]\nargs = -device 'unterminated\n",

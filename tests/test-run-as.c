@@ -4,6 +4,7 @@
  * included. */
 #include "ql-error.h"
 #include "ql-host-chown.h"
+#include "ql-host-shm.h"
 #include "ql-host-plan.h"
 #include "ql-host-step.h"
 #include "ql-machine.h"
@@ -207,7 +208,7 @@ test_plan_refused (void)
   make_file ("other.img", OTHER_UID, 0600);
   make_file ("closed/disk.img", 0, 0666);
   m = machine_for ("[disk a]\nfile = other.img\nformat = raw\n[disk b]\nfile = closed/disk.img\nformat = raw\n"
-                   "[cdrom c]\nfile = /usr/bin/env\n", &profile, &host);
+                   "[cdrom c]\nfile = /usr/bin/env\n[display]\ntype = spice\n", &profile, &host);
   paths = read_tree (m, "/dev");
   /* as if root had a 0600 file under /usr */
   g_hash_table_replace (paths, g_strdup ("/usr/bin/env"),
@@ -228,6 +229,9 @@ test_plan_refused (void)
   g_assert_nonnull (strstr (error->message, expect_closed));
   g_assert_nonnull (strstr (error->message, "[cdrom c] file '/usr/bin/env': vmuser may not read it "
                                             "(owner 0, mode 0600); fix: chmod o+r it"));
+  /* SPICE's socket would be QEMU's to create in root's runtime directory */
+  g_assert_nonnull (strstr (error->message, "[display] type=spice: QEMU would create its SPICE socket in the "
+                                            "runtime directory, which stays root's; fix: listen=127.0.0.1:5930"));
   ql_machine_free (m);
   ql_host_facts_free (host);
 }
@@ -527,6 +531,64 @@ remove_all (const char *path)
   g_rmdir (path);
 }
 
+/* [looking-glass]'s file: made new with its size, mode and owner, never
+ * through a link nor over a file that is there; the undo removes only the
+ * file it made (same type, size and owner), and twice is fine. */
+static void
+test_shm_file (void)
+{
+  g_autoptr(QlHostStep) step = ql_host_step_new (QL_HOST_STEP_SHM_FILE, "[looking-glass]");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *done = NULL, *target = tree_path ("target");
+  struct stat st;
+
+  if (skip_unless_root ())
+    return;
+  step->path = tree_path ("looking-glass-vm");
+  step->added = 32 << 20;
+  step->run_uid = OTHER_UID;
+  step->run_gid = USER_GID;
+  umask (077);
+  g_assert_true (ql_host_shm_apply (step, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (lstat (step->path, &st), ==, 0);
+  g_assert_cmpint (st.st_size, ==, 32 << 20);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0660);
+  g_assert_cmpint (st.st_uid, ==, OTHER_UID);
+  g_assert_cmpint (st.st_gid, ==, USER_GID);
+  umask (022);
+  /* a second start finds it there: refused, the file stays */
+  g_assert_false (ql_host_shm_apply (step, &error));
+  g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
+  g_assert_nonnull (strstr (error->message, "exists already"));
+  g_clear_error (&error);
+  g_assert_true (ql_host_shm_undo (step, &done, &error));
+  g_assert_true (g_str_has_suffix (done, "looking-glass-vm removed"));
+  g_assert_cmpint (lstat (step->path, &st), ==, -1);
+  g_clear_pointer (&done, g_free);
+  g_assert_true (ql_host_shm_undo (step, &done, &error));
+  g_assert_nonnull (strstr (done, "is gone already"));
+  g_clear_pointer (&done, g_free);
+
+  /* a link planted at the path: not followed */
+  make_file ("target", 0, 0644);
+  g_assert_cmpint (symlink (target, step->path), ==, 0);
+  g_assert_false (ql_host_shm_apply (step, &error));
+  g_clear_error (&error);
+  g_assert_true (ql_host_shm_undo (step, &done, &error));
+  g_assert_nonnull (strstr (done, "left alone"));
+  g_assert_cmpint (lstat (step->path, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  g_unlink (step->path);
+  g_clear_pointer (&done, g_free);
+  /* someone else's file of another size: left alone */
+  g_assert_true (g_file_set_contents (step->path, "theirs", -1, NULL));
+  g_assert_true (ql_host_shm_undo (step, &done, &error));
+  g_assert_nonnull (strstr (done, "left alone"));
+  g_assert_true (g_file_test (step->path, G_FILE_TEST_EXISTS));
+  g_unlink (step->path);
+}
+
 static void
 with_tree (gconstpointer data)
 {
@@ -555,5 +617,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/run-as/chown/apply-undo", test_apply_undo, with_tree);
   g_test_add_data_func ("/run-as/chown/swapped", test_undo_refuses_swapped, with_tree);
   g_test_add_data_func ("/run-as/chown/link", test_read_refuses_link, with_tree);
+  g_test_add_data_func ("/run-as/shm-file", test_shm_file, with_tree);
   return g_test_run ();
 }

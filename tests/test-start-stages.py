@@ -15,8 +15,9 @@ env = dict(os.environ, QLAUNCH_RUNTIME_DIR=os.path.join(tmp, "run"), QLAUNCH_STA
 VM = "test-acpi"
 PROFILE = os.path.join(root, "profiles", "test-acpi.ini")
 BAD = os.path.join(root, "tests", "data", "profiles", "bad-device.ini")
+# no pinning: the supervisor confines itself while QEMU starts, in no stage of its own
 STAGES = ["read the profile", "scan the host", "ask QEMU what it can do", "plan the machine",
-          "check the ROMs and plan the host changes", "start QEMU", "confine the supervisor", "resume the guest"]
+          "check the ROMs and plan the host changes", "start QEMU", "resume the guest"]
 results = []
 
 

@@ -282,7 +282,7 @@ main (int argc, char **argv)
   /* the taps live in a network namespace of this test's own */
   vm_harness_enter_netns ("confinement as root with a tap: the tests", "ip", NULL);
   /* and the runtime dir on a file system of its own, as /run is, so that
-   * teardown moves the logs to the state dir by copying (GIO) */
+   * teardown moves the logs to the state dir by copying them */
   if (vm_net_skip_reason != NULL)
     g_debug ("no network namespace: %s", vm_net_skip_reason);
   else if (g_mkdir_with_parents (runtime_base, 0755) != 0 || unshare (CLONE_NEWNS) != 0 ||

@@ -47,7 +47,7 @@ check_profile (QlPrepared *prepared, const char *prepare_error, const char *path
   g_autoptr(GError) plan_error = NULL, rom_error = NULL, pages_error = NULL;
   g_autoptr(QlHostPlan) plan = NULL;
   g_autoptr(GPtrArray) rom_notes = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) unreadable = NULL;
+  g_autoptr(QlCheckFileFacts) files = NULL;
   g_autoptr(QlHugepagePool) pool = NULL;
   g_autoptr(GHashTable) modules = NULL, methods = NULL;
   const QlProfile *p;
@@ -79,8 +79,8 @@ check_profile (QlPrepared *prepared, const char *prepare_error, const char *path
   if (!ql_rom_check_for_machine (prepared->machine, rom_notes, &rom_error))
     f.rom_error = rom_error->message;
   f.rom_notes = rom_notes;
-  unreadable = ql_check_unreadable_files (prepared->machine, &f.files_checked);
-  f.unreadable = unreadable;
+  files = ql_check_read_files (prepared->machine, ql_paths_devfs ());
+  f.files = files;
   if (p->memory.hugepages != QL_HUGEPAGES_NONE)
     {
       pool = ql_hugepages_read (ql_paths_sysfs (), p->memory.hugepages == QL_HUGEPAGES_1G ? 1048576 : 2048,
@@ -93,6 +93,19 @@ check_profile (QlPrepared *prepared, const char *prepare_error, const char *path
   f.user = g_get_user_name ();
   f.memlock = memlock_now ();
   ql_check_profile (&f, findings);
+}
+
+/* The profile's [vm] accel even when start would refuse the profile (accel=kvm without KVM). */
+static gboolean
+profile_accel (const char *name_or_path, QlAccel *accel)
+{
+  g_autofree char *path = ql_paths_find_profile (name_or_path, NULL);
+  g_autoptr(QlProfile) profile = path ? ql_profile_load (path, NULL) : NULL;
+
+  if (profile == NULL)
+    return FALSE;
+  *accel = profile->vm.accel;
+  return TRUE;
 }
 
 static void
@@ -138,6 +151,13 @@ ql_cmd_check (int argc, char **argv)
   if (argc == 2)
     prepared = ql_prepare (argv[1], &error);
   host = ql_check_host_read (&roots, prepared ? prepared->profile->qemu.binary : NULL);
+  if (prepared != NULL)
+    {
+      host->accel = prepared->profile->vm.accel;
+      host->has_profile = TRUE;
+    }
+  else if (argc == 2)
+    host->has_profile = profile_accel (argv[1], &host->accel);
   ql_check_host (host, findings);
   if (argc == 2)
     check_profile (prepared, error ? error->message : NULL, argv[1], host, findings);

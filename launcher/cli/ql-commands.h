@@ -31,6 +31,7 @@ int ql_cmd_detach (int argc, char **argv);
 int ql_cmd_attach (int argc, char **argv);
 int ql_cmd_import (int argc, char **argv);
 int ql_cmd_export (int argc, char **argv);
+int ql_cmd_view (int argc, char **argv);
 
 /* QMP to a running VM (through its supervisor's relay), handshake done;
  * QL_ERROR_NOT_RUNNING when it is not running or still starting. */

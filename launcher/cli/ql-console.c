@@ -7,6 +7,7 @@
 #include "ql-pin-query.h"
 #include "ql-qmp-command.h"
 #include "ql-qmp-render.h"
+#include "ql-qemu-argv-desktop.h"
 
 #include <glib-unix.h>
 #include <glib/gstdio.h>
@@ -381,6 +382,58 @@ cmd_attach (Console *c, char **words, const char *line)
   hotplug (c, "qlaunch-attach", words);
 }
 
+/* A host USB device into the running guest, on the xhci controller */
+static void
+cmd_usb_add (Console *c, char **words, const char *line)
+{
+  g_autofree char *id = NULL, *message = NULL;
+  g_autoptr(JsonNode) arguments = NULL;
+  g_autoptr(JsonObject) reply = NULL;
+
+  if (words[1] == NULL || words[2] != NULL)
+    {
+      printf ("usage: usb-add VENDOR:PRODUCT|BUS-PORT (like 046d:c52b or 1-4; 'lsusb' shows them)\n");
+      return;
+    }
+  arguments = ql_qemu_usb_host_arguments (words[1], &id, &message);
+  if (arguments == NULL)
+    {
+      printf ("error: %s\n", message);
+      return;
+    }
+  reply = run_qmp (c, "device_add", arguments, FALSE);
+  if (reply == NULL)
+    return;
+  if (json_object_has_member (reply, "error"))
+    {
+      printf ("hint: the VM needs a USB controller ([usb] tablet=true or host= in its profile), and a VM run as "
+              "a user needs the device's /dev/bus/usb/BUS/DEVICE node to be that user's (a udev rule)\n");
+      return;
+    }
+  printf ("%s added as '%s' (remove it with 'usb-del %s'); QEMU opens /dev/bus/usb/BUS/DEVICE when the device "
+          "is there: a VM run as a user needs that node to be the user's (a udev rule with MODE=\"0660\" and its "
+          "group)\n", words[1], id, id);
+}
+
+static void
+cmd_usb_del (Console *c, char **words, const char *line)
+{
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(JsonObject) reply = NULL;
+
+  if (words[1] == NULL || words[2] != NULL)
+    {
+      printf ("usage: usb-del ID (the id usb-add printed, like usb-046d-c52b)\n");
+      return;
+    }
+  json_object_set_string_member (arguments, "id", words[1]);
+  node = json_node_init_object (json_node_alloc (), arguments);
+  reply = run_qmp (c, "device_del", node, FALSE);
+  if (reply != NULL && !json_object_has_member (reply, "error"))
+    printf ("%s removed from the guest\n", words[1]);
+}
+
 static void cmd_help (Console *c, char **words, const char *line);
 
 static void
@@ -403,6 +456,8 @@ static const ConsoleCommand commands[] = {
   { "detach", cmd_detach, "DEVICE [TIMEOUT]", "take a [pci] device out of the guest and give it back to the host" },
   { "attach", cmd_attach, "DEVICE", "put a detached device back, at the same guest address" },
   { "events", cmd_events, "[off]", "the last events, and follow them as they come (or stop)" },
+  { "usb-add", cmd_usb_add, "VENDOR:PRODUCT|BUS-PORT", "plug a host USB device into the guest (046d:c52b, 1-4)" },
+  { "usb-del", cmd_usb_del, "ID", "unplug a USB device usb-add put in (its id, like usb-046d-c52b)" },
   { "hmp", cmd_hmp, "COMMAND", "QEMU's human monitor, e.g. 'hmp info pci'" },
   { "execute", cmd_execute, "COMMAND [KEY=VALUE…]", "any QMP command; values read as JSON, else strings" },
   { "help", cmd_help, "", "this list; a line starting with '{' is sent as QMP JSON" },

@@ -1,9 +1,12 @@
 #include "ql-check-read.h"
 #include "ql-host-probe.h"
+#include "ql-run-as-read.h"
 #include "ql-setup-host.h"
 
-#include <errno.h>
+#include <grp.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static char *
@@ -152,32 +155,106 @@ ql_check_read_reset_methods (const char *sysfs, GPtrArray *devices)
 }
 
 static void
-check_file (GPtrArray *out, guint *checked, const char *file, const char *what)
+read_path_info (GHashTable *paths, const char *path)
 {
-  if (file == NULL)
+  QlPathInfo *info;
+  struct stat st;
+
+  if (g_hash_table_contains (paths, path))
     return;
-  (*checked)++;
-  if (access (file, R_OK) != 0)
-    g_ptr_array_add (out, g_strdup_printf ("%s (%s): %s", file, what, g_strerror (errno)));
+  info = g_new0 (QlPathInfo, 1);
+  if (stat (path, &st) == 0)
+    {
+      info->exists = TRUE;
+      info->uid = st.st_uid;
+      info->gid = st.st_gid;
+      info->mode = st.st_mode;
+    }
+  g_hash_table_insert (paths, g_strdup (path), info);
 }
 
-GPtrArray *
-ql_check_unreadable_files (const QlMachine *m, guint *ret_checked)
+/* The paths of each need's chain that carry a POSIX access ACL (and, for
+ * a user's start, the owner and mode of each: root's come from run-as). */
+static void
+read_chains (QlCheckFileFacts *f, GPtrArray *needs, gboolean read_info)
 {
-  const QlProfile *p = m->profile;
-  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
-  guint checked = 0;
+  for (guint i = 0; i < needs->len; i++)
+    {
+      g_autoptr(GPtrArray) chain = ql_run_as_path_chain (((QlRunAsNeed *) needs->pdata[i])->path);
+      for (guint j = 0; j < chain->len; j++)
+        {
+          const char *path = chain->pdata[j];
+          if (read_info)
+            read_path_info (f->paths, path);
+          if (getxattr (path, "system.posix_acl_access", NULL, 0) >= 0)
+            g_hash_table_add (f->acls, g_strdup (path));
+        }
+    }
+}
 
-  for (guint i = 0; i < p->disks->len; i++)
-    check_file (out, &checked, ((QlDisk *) p->disks->pdata[i])->file, "[disk] file");
-  for (guint i = 0; i < p->cdroms->len; i++)
-    check_file (out, &checked, ((QlCdrom *) p->cdroms->pdata[i])->file, "[cdrom] file");
-  for (guint i = 0; i < p->pcis->len; i++)
-    check_file (out, &checked, ((QlPci *) p->pcis->pdata[i])->rom, "[pci] rom");
-  check_file (out, &checked, p->vm.kernel, "[vm] kernel");
-  check_file (out, &checked, p->vm.initrd, "[vm] initrd");
-  check_file (out, &checked, m->firmware_code, "UEFI code");
-  check_file (out, &checked, m->firmware_vars_template, "UEFI varstore template");
-  *ret_checked = checked;
-  return out;
+/* A user's start: QEMU is this very process's user, with all its groups. */
+static QlRunAs *
+caller_run_as (void)
+{
+  QlRunAs *r = g_new0 (QlRunAs, 1);
+  int n = getgroups (0, NULL);
+  g_autofree gid_t *groups = g_new0 (gid_t, MAX (n, 1));
+
+  r->user = g_strdup (g_get_user_name ());
+  r->uid = geteuid ();
+  r->gid = getegid ();
+  r->groups = g_array_new (FALSE, FALSE, sizeof (guint32));
+  n = getgroups (MAX (n, 1), groups);
+  for (int i = 0; i < n; i++)
+    {
+      guint32 gid = groups[i];
+      g_array_append_val (r->groups, gid);
+    }
+  r->where = g_strdup ("the user who starts the VM");
+  return r;
+}
+
+/* Root's start: whom start picks ([vm] run-as, the sudo user, qlaunch's
+ * system user, else root) and the groups it keeps for QEMU. */
+static void
+read_root_start (QlCheckFileFacts *f, const QlMachine *m, const char *devfs)
+{
+  g_autoptr(QlHostState) state = g_new0 (QlHostState, 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) kept = NULL;
+
+  if (!ql_run_as_read (m, devfs, state, &error))
+    {
+      f->error = g_strdup (error->message);
+      return;
+    }
+  if (state->run_as == NULL)
+    return;
+  f->run_as = g_steal_pointer (&state->run_as);
+  g_hash_table_unref (f->paths);
+  f->paths = g_steal_pointer (&state->run_as_paths);
+  kept = ql_run_as_kept_groups (m, f->run_as, f->paths, devfs);
+  g_array_append_vals (f->run_as->groups, kept->data, kept->len);
+}
+
+QlCheckFileFacts *
+ql_check_read_files (const QlMachine *m, const char *devfs)
+{
+  QlCheckFileFacts *f = g_new0 (QlCheckFileFacts, 1);
+  g_autoptr(GPtrArray) needs = NULL;
+  struct group *group;
+
+  f->root_start = geteuid () == 0;
+  f->paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  f->acls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (f->root_start)
+    read_root_start (f, m, devfs);
+  else
+    f->run_as = caller_run_as ();
+  needs = ql_check_file_needs (m, f->root_start);
+  read_chains (f, needs, !f->root_start || f->run_as == NULL);
+  group = f->run_as != NULL ? getgrgid (f->run_as->gid) : NULL;
+  if (f->run_as != NULL)
+    f->group_name = group != NULL ? g_strdup (group->gr_name) : g_strdup_printf ("%u", f->run_as->gid);
+  return f;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <glib.h>
+#include "ql-check-files.h"
 #include "ql-check-host.h"
 #include "ql-machine.h"
 #include "ql-pci-host.h"
@@ -24,6 +25,8 @@ gboolean ql_check_vendor_reset_loaded (const char *sysfs);
 /* address -> reset_method of each device (QlPciDevice*) that shows one. */
 GHashTable *ql_check_read_reset_methods (const char *sysfs, GPtrArray *devices);
 
-/* "FILE (what): why" for each file of the machine the process cannot read:
- * disks, CD-ROMs, ROMs, kernel, initrd, UEFI code and varstore template. */
-GPtrArray *ql_check_unreadable_files (const QlMachine *machine, guint *ret_checked);
+/* Who QEMU runs as, as start decides it for this process (a user's start:
+ * the user, with all its groups; root's: run-as, the sudo user or
+ * qlaunch's system user, with the groups start keeps), and the owner, mode
+ * and ACL of each file the machine opens and every directory above it. */
+QlCheckFileFacts *ql_check_read_files (const QlMachine *machine, const char *devfs);

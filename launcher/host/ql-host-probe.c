@@ -192,6 +192,13 @@ ql_host_facts_probe (const char *procfs, const char *devfs, const char *binary)
   else
     facts->qemu_binary = g_find_program_in_path (binary);
 
+  facts->devfs = g_strdup (devfs);
+  {
+    /* Looking Glass's kvmfr module makes its shared memory a device */
+    g_autofree char *kvmfr = g_build_filename (devfs, "kvmfr0", NULL);
+    struct stat st;
+    facts->kvmfr = stat (kvmfr, &st) == 0 && S_ISCHR (st.st_mode);
+  }
   facts->firmware = ql_firmware_load_all ((const char *const *) dirs);
   facts->mem_total = mem_total (procfs);
 

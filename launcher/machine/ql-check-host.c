@@ -33,18 +33,37 @@ iommu_params (QlCpuVendor vendor)
   return vendor == QL_CPU_VENDOR_AMD ? "iommu=pt" : "intel_iommu=on iommu=pt";
 }
 
+static char *
+kvm_fix (const QlCheckHostFacts *f)
+{
+  return g_strdup_printf ("enable %s in the firmware setup (in a VM: nested virtualization on its host); as root: "
+                          "modprobe %s; and add the user who starts VMs to the group kvm (usermod -aG kvm USER)",
+                          f->cpu_vendor == QL_CPU_VENDOR_AMD ? "SVM (AMD-V)" : "VT-x",
+                          f->cpu_vendor == QL_CPU_VENDOR_AMD ? "kvm_amd" : "kvm_intel");
+}
+
+/* As start decides (ql-machine.c resolve_accel): accel=kvm refuses to start
+ * without KVM, accel=auto (the default) falls back to TCG, accel=tcg never
+ * asks.  Without a profile the default is what a VM gets. */
 static void
 check_kvm (const QlCheckHostFacts *f, GPtrArray *out)
 {
+  const char *reason = f->kvm_reason ? f->kvm_reason : "KVM is not usable";
+  QlAccel accel = f->has_profile ? f->accel : QL_ACCEL_AUTO;
+
   if (f->kvm_usable)
     ql_findings_add (out, "kvm", QL_CHECK_OK, g_strdup ("/dev/kvm is usable and the CPU has vmx/svm"), NULL);
+  else if (accel == QL_ACCEL_TCG)
+    ql_findings_add (out, "kvm", QL_CHECK_OK, g_strdup_printf ("not needed: accel=tcg (%s)", reason), NULL);
+  else if (accel == QL_ACCEL_KVM)
+    ql_findings_add (out, "kvm", QL_CHECK_FAIL,
+                     g_strdup_printf ("%s, and the profile says accel=kvm: start refuses", reason), kvm_fix (f));
   else
-    ql_findings_add (out, "kvm", QL_CHECK_FAIL, g_strdup (f->kvm_reason ? f->kvm_reason : "KVM is not usable"),
-                     g_strdup_printf ("enable %s in the firmware setup (in a VM: nested virtualization on its "
-                                      "host); as root: modprobe %s; and add the user who starts VMs to the group "
-                                      "kvm (usermod -aG kvm USER)",
-                                      f->cpu_vendor == QL_CPU_VENDOR_AMD ? "SVM (AMD-V)" : "VT-x",
-                                      f->cpu_vendor == QL_CPU_VENDOR_AMD ? "kvm_amd" : "kvm_intel"));
+    ql_findings_add (out, "kvm", QL_CHECK_WARN,
+                     g_strdup_printf ("%s: %s runs the guest on TCG, software emulation many times slower "
+                                      "(accel=kvm would not start)", reason,
+                                      f->has_profile ? "accel=auto" : "a VM with accel=auto (the default)"),
+                     kvm_fix (f));
 }
 
 static void

@@ -2,6 +2,7 @@
 
 #include <glib.h>
 #include "ql-check.h"
+#include "ql-enums.h"
 
 /* The host side of qlaunch check: what a passthrough VM needs from the
  * host before any profile is read, as host/ql-check-read.c found it. */
@@ -23,6 +24,8 @@ typedef struct {
   QlCpuVendor cpu_vendor;
   gboolean kvm_usable;
   char *kvm_reason;            /* as 'start' says it */
+  gboolean has_profile;        /* checking a profile: accel is its [vm] accel */
+  QlAccel accel;
   char *cmdline;               /* /proc/cmdline */
   gboolean acpi_dmar, acpi_ivrs;   /* SYSFS/firmware/acpi/tables */
   guint iommu_units;           /* SYSFS/class/iommu entries */

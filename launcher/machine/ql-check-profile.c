@@ -162,21 +162,6 @@ check_rom (const QlCheckProfileFacts *f, GPtrArray *out)
 }
 
 static void
-check_files (const QlCheckProfileFacts *f, GPtrArray *out)
-{
-  if (f->unreadable == NULL || f->unreadable->len == 0)
-    {
-      ql_findings_add (out, "files", QL_CHECK_OK,
-                       g_strdup_printf ("%u file(s) the VM uses, all readable", f->files_checked), NULL);
-      return;
-    }
-  for (guint i = 0; i < f->unreadable->len; i++)
-    ql_findings_add (out, "files", QL_CHECK_FAIL, g_strdup_printf ("cannot read %s", (char *) f->unreadable->pdata[i]),
-                     g_strdup ("make it readable by the user who starts the VM (chmod/chown), or fix the path "
-                               "in the profile"));
-}
-
-static void
 check_hugepages (const QlCheckProfileFacts *f, GPtrArray *out)
 {
   const QlProfile *p = f->machine->profile;
@@ -297,23 +282,34 @@ check_acpi (const QlCheckProfileFacts *f, GPtrArray *out)
     }
 }
 
-/* What the host plan refuses that is no [pci] device's own. */
+/* Whether line is about a file the files findings already failed. */
+static gboolean
+file_line (const char *line, GPtrArray *files_failed)
+{
+  for (guint i = 0; i < files_failed->len; i++)
+    if (g_str_has_prefix (line, files_failed->pdata[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* What the host plan refuses that is no [pci] device's own nor a file's
+ * that the files findings name. */
 static void
-check_plan (const QlCheckProfileFacts *f, GPtrArray *out)
+check_plan (const QlCheckProfileFacts *f, GPtrArray *files_failed, GPtrArray *out)
 {
   g_auto(GStrv) lines = g_strsplit (f->plan_error ? f->plan_error : "", "\n", -1);
 
   for (guint i = 0; lines[i]; i++)
     {
-      gboolean device_line = FALSE;
+      gboolean covered = file_line (lines[i], files_failed);
       for (guint j = 0; j < f->machine->hostdevs->len; j++)
         {
           g_autofree char *label = g_strdup_printf ("[pci %s]",
                                                     ((const QlMachineHostdev *) f->machine->hostdevs->pdata[j])->pci->id);
-          device_line = device_line || g_str_has_prefix (lines[i], label);
+          covered = covered || g_str_has_prefix (lines[i], label);
         }
       /* "Cannot pass the devices through:" heads the lines that follow */
-      if (lines[i][0] && !device_line && !g_str_has_suffix (lines[i], ":"))
+      if (lines[i][0] && !covered && !g_str_has_suffix (lines[i], ":"))
         add_split (out, "host-plan", QL_CHECK_FAIL, lines[i], "see the message");
     }
   if (f->plan_error == NULL)
@@ -355,6 +351,8 @@ check_machine_type (const QlCheckProfileFacts *f, GPtrArray *out)
 void
 ql_check_profile (const QlCheckProfileFacts *f, GPtrArray *out)
 {
+  g_autoptr(GPtrArray) files_failed = g_ptr_array_new_with_free_func (g_free);
+
   if (f->machine == NULL)
     {
       g_auto(GStrv) lines = g_strsplit (f->machine_error ? f->machine_error : "refused", "\n", -1);
@@ -367,11 +365,12 @@ ql_check_profile (const QlCheckProfileFacts *f, GPtrArray *out)
                    g_strdup_printf ("%s: valid, the machine resolves", f->profile_path), NULL);
   check_devices (f, out);
   check_rom (f, out);
-  check_files (f, out);
+  if (f->files != NULL)
+    ql_check_files (f->machine, f->files, out, files_failed);
   check_hugepages (f, out);
   check_memlock (f, out);
   check_pins (f, out);
   check_acpi (f, out);
   check_machine_type (f, out);
-  check_plan (f, out);
+  check_plan (f, files_failed, out);
 }

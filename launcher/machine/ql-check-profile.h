@@ -2,6 +2,7 @@
 
 #include <glib.h>
 #include "ql-check.h"
+#include "ql-check-files.h"
 #include "ql-hugepage-pool.h"
 #include "ql-machine.h"
 #include "ql-pci-host.h"
@@ -24,8 +25,7 @@ typedef struct {
   guint plan_steps;
   const char *rom_error;           /* ql_rom_check_for_machine ()'s refusal */
   GPtrArray *rom_notes;            /* char*, its warnings */
-  GPtrArray *unreadable;           /* char*: "FILE (what): why" */
-  guint files_checked;
+  const QlCheckFileFacts *files;   /* NULL: not read */
   const QlHugepagePool *hugepages; /* of the profile's page size; NULL without hugepages */
   const char *hugepages_error;
   const QlCpuTopology *cpus;       /* online CPUs; NULL when nothing is pinned */

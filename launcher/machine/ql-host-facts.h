@@ -22,6 +22,9 @@ typedef struct {
   guint64 mem_total;         /* the host's RAM (MemTotal), bytes; 0: unknown */
   QlQemuCaps *qemu_caps;     /* what qemu_binary can do, probed; NULL: not asked (tests, host-setup) */
   char *pinned_machine;      /* the machine type the VM's first start recorded in its state dir; NULL: none yet */
+  char *devfs;               /* the /dev the paths below were read from; NULL: "/dev" */
+  gboolean kvmfr;            /* DEVFS/kvmfr0 is a character device: the kvmfr module is loaded */
+  guint qemu_version;        /* major * 100 + minor; query-version's, set with qemu_caps; 0: not asked */
 } QlHostFacts;
 
 void ql_host_facts_free (QlHostFacts *facts);

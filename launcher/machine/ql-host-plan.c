@@ -501,6 +501,23 @@ add_run_as_steps (QlHostPlan *plan, const QlMachine *m, const QlHostState *state
   return TRUE;
 }
 
+/* [looking-glass] without the kvmfr module: a file in /dev/shm that QEMU
+ * and the Looking Glass client both map, made for QEMU's user */
+static void
+add_looking_glass_step (QlHostPlan *plan, const QlMachine *m)
+{
+  QlHostStep *step;
+
+  if (!m->looking_glass_shm)
+    return;
+  step = ql_host_step_new (QL_HOST_STEP_SHM_FILE, "[looking-glass]");
+  step->path = g_strdup (m->looking_glass_path);
+  step->added = m->profile->looking_glass.size;
+  step->run_uid = plan->run_as != NULL ? (gint64) plan->run_as->uid : -1;
+  step->run_gid = plan->run_as != NULL ? (gint64) plan->run_as->gid : -1;
+  g_ptr_array_add (plan->steps, step);
+}
+
 QlHostPlan *
 ql_host_plan_build (const QlMachine *m, const QlHostState *state, GError **error)
 {
@@ -525,6 +542,7 @@ ql_host_plan_build (const QlMachine *m, const QlHostState *state, GError **error
     return NULL;
   if (!add_isolate_steps (plan, m, state, error))
     return NULL;
+  add_looking_glass_step (plan, m);
   return g_steal_pointer (&plan);
 }
 

@@ -26,6 +26,7 @@ static const char *const kind_names[QL_HOST_STEP_MAX] = {
   [QL_HOST_STEP_FRAMEBUFFER_UNBIND] = "framebuffer-unbind",
   [QL_HOST_STEP_MODULE_UNLOAD] = "module-unload",
   [QL_HOST_STEP_CHOWN] = "chown",
+  [QL_HOST_STEP_SHM_FILE] = "shm-file",
 };
 
 const char *const ql_host_framebuffer_drivers[] = { "efi-framebuffer", "simple-framebuffer", "vesa-framebuffer", NULL };
@@ -110,6 +111,17 @@ describe_chown (const QlHostStep *s)
                           s->create ? ", made empty first if absent" : "", s->label);
 }
 
+static char *
+describe_shm_file (const QlHostStep *s)
+{
+  g_autofree char *owner = s->run_uid >= 0 ? g_strdup_printf (", owner %" G_GINT64_FORMAT ", group %" G_GINT64_FORMAT,
+                                                              s->run_uid, s->run_gid)
+                                           : g_strdup ("");
+
+  return g_strdup_printf ("create %s  %" G_GUINT64_FORMAT " MiB, mode 0660%s  (%s; removed after the VM)", s->path,
+                          s->added >> 20, owner, s->label);
+}
+
 char *
 ql_host_step_describe (const QlHostStep *s)
 {
@@ -148,6 +160,8 @@ ql_host_step_describe (const QlHostStep *s)
                               s->name, s->label);
     case QL_HOST_STEP_CHOWN:
       return describe_chown (s);
+    case QL_HOST_STEP_SHM_FILE:
+      return describe_shm_file (s);
     case QL_HOST_STEP_MAX:
     default:
       return g_strdup ("unknown step");
@@ -237,6 +251,12 @@ ql_host_step_to_json (const QlHostStep *s)
       break;
     case QL_HOST_STEP_CHOWN:
       chown_to_json (o, s);
+      break;
+    case QL_HOST_STEP_SHM_FILE:
+      json_object_set_string_member (o, "path", s->path);
+      json_object_set_int_member (o, "size", (gint64) s->added);
+      json_object_set_int_member (o, "uid", s->run_uid);
+      json_object_set_int_member (o, "gid", s->run_gid);
       break;
     case QL_HOST_STEP_MAX:
     default:
@@ -576,6 +596,27 @@ parse_chown (QlHostStep *step, JsonObject *o, GError **error)
   return TRUE;
 }
 
+/* Looking Glass's sizes: a power of two MiB, at most 4 GiB */
+static gboolean
+parse_shm_file (QlHostStep *step, JsonObject *o, GError **error)
+{
+  const char *path;
+  gint64 size, uid, gid;
+
+  if (!get_string (o, "path", FALSE, &path, error) ||
+      !ql_json_get_int (o, "size", 1 << 20, G_GINT64_CONSTANT (4) << 30, NULL, &size, error) ||
+      !ql_json_get_int (o, "uid", -1, ID_MAX, NULL, &uid, error) ||
+      !ql_json_get_int (o, "gid", -1, ID_MAX, NULL, &gid, error))
+    return FALSE;
+  if (!path_valid (path))
+    return invalid (error, "path", path);
+  step->path = g_strdup (path);
+  step->added = (guint64) size;
+  step->run_uid = uid;
+  step->run_gid = gid;
+  return TRUE;
+}
+
 QlHostStep *
 ql_host_step_from_json (JsonObject *o, GError **error)
 {
@@ -622,6 +663,9 @@ ql_host_step_from_json (JsonObject *o, GError **error)
       break;
     case QL_HOST_STEP_CHOWN:
       ok = parse_chown (step, o, error);
+      break;
+    case QL_HOST_STEP_SHM_FILE:
+      ok = parse_shm_file (step, o, error);
       break;
     case QL_HOST_STEP_MAX:
     default:

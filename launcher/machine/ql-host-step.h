@@ -22,6 +22,7 @@ typedef enum {
   QL_HOST_STEP_FRAMEBUFFER_UNBIND, /* unbind a platform framebuffer device; undo: bind it */
   QL_HOST_STEP_MODULE_UNLOAD,      /* unload a module without users; undo: modprobe it */
   QL_HOST_STEP_CHOWN,        /* [vm] run-as: a path QEMU opens given to its user; undo: owner and mode before */
+  QL_HOST_STEP_SHM_FILE,     /* [looking-glass]: a file in /dev/shm of added bytes for run_uid/run_gid; undo: remove it */
   QL_HOST_STEP_MAX,
 } QlHostStepKind;
 

@@ -36,6 +36,8 @@ ql_machine_free (QlMachine *m)
   g_clear_pointer (&m->net_slots, g_array_unref);
   g_clear_pointer (&m->taps, g_array_unref);
   g_clear_pointer (&m->hostdevs, g_ptr_array_unref);
+  g_free (m->spice_socket);
+  g_free (m->looking_glass_path);
   g_free (m);
 }
 
@@ -75,8 +77,8 @@ ql_machine_has_x_vga (const QlMachine *m)
   return FALSE;
 }
 
-static gboolean
-take_slot (guint *next, guint *ret_slot, GError **error)
+gboolean
+ql_machine_take_slot (guint *next, guint *ret_slot, GError **error)
 {
   if (*next > LAST_FREE_SLOT)
     {
@@ -547,7 +549,7 @@ assign_net_slots (QlMachine *m, const QlProfile *p, guint *next_slot, GError **e
     {
       QlNet *net = p->nets->pdata[i];
       guint slot = 0;
-      if (net->mode != QL_NET_MODE_NONE && !take_slot (next_slot, &slot, error))
+      if (net->mode != QL_NET_MODE_NONE && !ql_machine_take_slot (next_slot, &slot, error))
         return FALSE;
       g_array_append_val (m->net_slots, slot);
       if (net->mode == QL_NET_MODE_TAP)
@@ -574,10 +576,10 @@ assign_disk_slots (QlMachine *m, const QlProfile *p, guint *next_slot, GError **
       QlDisk *disk = p->disks->pdata[i];
       guint slot = 0;
 
-      if (disk->bus == QL_DISK_BUS_SCSI && m->scsi_slot == 0 && !take_slot (next_slot, &m->scsi_slot, error))
+      if (disk->bus == QL_DISK_BUS_SCSI && m->scsi_slot == 0 && !ql_machine_take_slot (next_slot, &m->scsi_slot, error))
         return FALSE;
       if ((disk->bus == QL_DISK_BUS_VIRTIO || disk->bus == QL_DISK_BUS_NVME) &&
-          !take_slot (next_slot, &slot, error))
+          !ql_machine_take_slot (next_slot, &slot, error))
         return FALSE;
       g_array_append_val (m->disk_slots, slot);
     }
@@ -604,17 +606,17 @@ check_ahci_ports (const QlProfile *p, GError **error)
  * the end never moves what the guest already knows.  A passed-through GPU
  * with x-vga is the VGA then. */
 static gboolean
-assign_slots (QlMachine *m, const QlProfile *p, GError **error)
+assign_slots (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GError **error)
 {
   guint next_slot = FIRST_FREE_SLOT;
 
   if (p->display.vga != QL_VGA_NONE && (p->display.vga != QL_VGA_AUTO || p->display.type != QL_DISPLAY_NONE) &&
       !(p->display.vga == QL_VGA_AUTO && ql_machine_has_x_vga (m)))
     m->vga_slot = 0x01;
-  if (p->display.type != QL_DISPLAY_NONE)
+  if (ql_machine_has_usb (m))
     m->usb_slot = 0x02;
   return assign_net_slots (m, p, &next_slot, error) && assign_disk_slots (m, p, &next_slot, error) &&
-         check_ahci_ports (p, error);
+         check_ahci_ports (p, error) && ql_machine_resolve_desktop (m, p, host, &next_slot, error);
 }
 
 /* A display on an address others can reach, without a password, hands
@@ -648,7 +650,7 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
   note_open_display (m, p);
   if (!resolve_firmware (m, p, host, error) || !resolve_hugepages (m, p, host, error) ||
       !resolve_pinning (m, p, host, error) || !resolve_hostdevs (m, p, host, error) ||
-      !resolve_ssdt (m, p, error) || !assign_slots (m, p, error))
+      !resolve_ssdt (m, p, error) || !assign_slots (m, p, host, error))
     return NULL;
   return g_steal_pointer (&m);
 }

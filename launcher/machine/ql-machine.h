@@ -79,7 +79,27 @@ typedef struct {
   GArray *net_slots;          /* guint per net; 0 for mode=none */
   GArray *taps;               /* QlMachineTap, one per mode=tap net, profile order */
   GPtrArray *hostdevs;        /* QlMachineHostdev*, profile order */
+
+  /* the desktop devices (ql-desktop-devices.c) */
+  char *spice_socket;         /* type=spice on a unix socket (no listen=): its path; else NULL */
+  gboolean usb_tablet;        /* a usb-tablet on the xhci controller */
+  guint audio_slot;           /* ich9-intel-hda; 0: none */
+  guint input_slots[3];       /* [input] virtio: keyboard, mouse, tablet; 0: none */
+  guint looking_glass_slot;   /* ivshmem-plain; 0: none */
+  char *looking_glass_path;   /* its memory: DEVFS/kvmfr0, or a file DEVFS/shm/looking-glass-NAME */
+  gboolean looking_glass_shm; /* the path is a file qlaunch makes for the run and removes after */
 } QlMachine;
+
+/* The next free slot on pcie.0 into ret_slot; QL_ERROR_PROFILE when none is left. */
+gboolean ql_machine_take_slot (guint *next, guint *ret_slot, GError **error);
+
+/* ql-desktop-devices.c: the spice socket, the USB controller and tablet,
+ * sound, virtio input and Looking Glass's shared memory, in the slots after
+ * the disks'. */
+gboolean ql_machine_resolve_desktop (QlMachine *machine, const QlProfile *profile, const QlHostFacts *host,
+                                     guint *next_slot, GError **error);
+/* Whether the machine has a USB controller (qemu-xhci, id "usb"). */
+gboolean ql_machine_has_usb (const QlMachine *machine);
 
 void ql_machine_free (QlMachine *machine);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QlMachine, ql_machine_free)

@@ -116,6 +116,8 @@ ql_run_as_needs (const QlMachine *m, const char *devfs, const GArray *vfio_group
       g_autofree char *kvm = g_build_filename (devfs, "kvm", NULL);
       add_need (needs, kvm, QL_RUN_AS_DEVICE, TRUE, "[vm] accel");
     }
+  if (m->looking_glass_path != NULL && !m->looking_glass_shm)
+    add_need (needs, m->looking_glass_path, QL_RUN_AS_DEVICE, TRUE, "[looking-glass] kvmfr");
   if (vfio_groups != NULL && vfio_groups->len > 0)
     {
       g_autofree char *container = g_build_filename (devfs, "vfio", "vfio", NULL);
@@ -168,8 +170,8 @@ ql_run_as_path_chain (const char *path)
 
 /* ---- who may do what ---- */
 
-static gboolean
-in_groups (const QlRunAs *r, guint32 gid)
+gboolean
+ql_run_as_in_group (const QlRunAs *r, guint32 gid)
 {
   if (gid == r->gid)
     return TRUE;
@@ -181,8 +183,8 @@ in_groups (const QlRunAs *r, guint32 gid)
 
 /* The kernel's check (generic_permission ()) without ACLs: owner, else
  * group, else others; want is a mask of 4 (read), 2 (write), 1 (search). */
-static gboolean
-may (const QlRunAs *r, const QlPathInfo *info, guint want)
+gboolean
+ql_run_as_may (const QlRunAs *r, const QlPathInfo *info, guint want)
 {
   guint bits;
 
@@ -190,7 +192,7 @@ may (const QlRunAs *r, const QlPathInfo *info, guint want)
     return TRUE;
   if (info->uid == r->uid)
     bits = (info->mode >> 6) & 7;
-  else if (in_groups (r, info->gid))
+  else if (ql_run_as_in_group (r, info->gid))
     bits = (info->mode >> 3) & 7;
   else
     bits = info->mode & 7;
@@ -240,7 +242,7 @@ plan_own_dir (Planner *pl, const QlRunAsNeed *need)
   const QlPathInfo *info = info_of (pl, need->path);
   QlHostStep *step;
 
-  if (info->exists && may (pl->run_as, info, 1))
+  if (info->exists && ql_run_as_may (pl->run_as, info, 1))
     return;
   step = chown_step (pl, need->path, need->label);
   if (need->kind == QL_RUN_AS_BASE_DIR)
@@ -263,7 +265,7 @@ check_chain (Planner *pl, const QlRunAsNeed *need)
       const char *dir = chain->pdata[i];
       const QlPathInfo *info = info_of (pl, dir);
 
-      if (!info->exists || g_hash_table_contains (pl->planned, dir) || may (pl->run_as, info, 1))
+      if (!info->exists || g_hash_table_contains (pl->planned, dir) || ql_run_as_may (pl->run_as, info, 1))
         continue;
       if (!g_hash_table_add (pl->closed, g_strdup (dir)))
         return FALSE;
@@ -297,6 +299,13 @@ under_usr (const char *path)
   return g_str_has_prefix (path, "/usr/") || strcmp (path, "/usr") == 0;
 }
 
+gboolean
+ql_run_as_hands_over (const QlRunAsNeed *need, const QlPathInfo *info)
+{
+  return need->kind == QL_RUN_AS_FILE && info->exists && info->uid == 0 && !under_usr (need->path) &&
+         S_ISREG (info->mode);
+}
+
 /* A file the profile names: used as it is when the user may; handed over
  * for the run only when root owns it and it is not part of the system. */
 static void
@@ -306,9 +315,9 @@ plan_file (Planner *pl, const QlRunAsNeed *need)
   guint want = need->write ? 6 : 4;
   QlHostStep *step;
 
-  if (!info->exists || may (pl->run_as, info, want))
+  if (!info->exists || ql_run_as_may (pl->run_as, info, want))
     return;
-  if (info->uid != 0 || under_usr (need->path) || !S_ISREG (info->mode))
+  if (!ql_run_as_hands_over (need, info))
     {
       g_string_append_printf (pl->problems, "\n%s '%s': %s may not %s it (owner %u, mode %04o)%s; fix: %s",
                               need->label, need->path, pl->run_as->user, need->write ? "write" : "read",
@@ -333,7 +342,7 @@ plan_device (Planner *pl, const QlRunAsNeed *need, GArray *groups)
   const QlPathInfo *info = info_of (pl, need->path);
   QlHostStep *step;
 
-  if (!info->exists || may (pl->run_as, info, 6))
+  if (!info->exists || ql_run_as_may (pl->run_as, info, 6))
     return;
   if (info->gid != 0 && ((info->mode >> 3) & 6) == 6)
     {
@@ -375,7 +384,7 @@ plan_need (Planner *pl, const QlRunAsNeed *need, GArray *groups)
     case QL_RUN_AS_HUGETLBFS:
       {
         const QlPathInfo *info = info_of (pl, need->path);
-        if (!may (pl->run_as, info, 3))
+        if (!ql_run_as_may (pl->run_as, info, 3))
           {
             QlHostStep *step = chown_step (pl, need->path, need->label);
             step->run_gid = pl->run_as->gid;
@@ -401,9 +410,10 @@ ql_run_as_plan (const QlMachine *m, const QlRunAs *run_as, GHashTable *paths, co
 
   if (run_as->uid == 0)
     return g_steal_pointer (&result);
-  if (m->profile->display.type == QL_DISPLAY_SPICE && m->profile->display.gl)
-    g_string_append (problems, "\n[display] gl: QEMU would create its SPICE socket in the runtime directory, "
-                               "which stays root's; fix: gl=false, or run-as=root");
+  if (m->spice_socket != NULL)
+    g_string_append (problems, "\n[display] type=spice: QEMU would create its SPICE socket in the runtime "
+                               "directory, which stays root's; fix: listen=127.0.0.1:5930 (TCP, gl=false), "
+                               "or run-as=root");
   /* devices first: the kvm group, once kept, counts for the files */
   for (guint i = 0; i < needs->len; i++)
     if (((QlRunAsNeed *) needs->pdata[i])->kind == QL_RUN_AS_DEVICE)
@@ -416,4 +426,20 @@ ql_run_as_plan (const QlMachine *m, const QlRunAs *run_as, GHashTable *paths, co
   g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: QEMU is to run as %s, who cannot use what the VM needs:%s",
                run_as->where, run_as->user, problems->str);
   return NULL;
+}
+
+GArray *
+ql_run_as_kept_groups (const QlMachine *m, const QlRunAs *run_as, GHashTable *paths, const char *devfs)
+{
+  g_autoptr(GPtrArray) needs = ql_run_as_needs (m, devfs, NULL);
+  g_autoptr(GPtrArray) steps = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_host_step_free);
+  g_autoptr(GHashTable) planned = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GString) problems = g_string_new (NULL);
+  GArray *groups = g_array_new (FALSE, FALSE, sizeof (guint32));
+  Planner pl = { m, run_as, paths, steps, problems, planned, NULL };
+
+  for (guint i = 0; run_as->uid != 0 && i < needs->len; i++)
+    if (((QlRunAsNeed *) needs->pdata[i])->kind == QL_RUN_AS_DEVICE)
+      plan_device (&pl, needs->pdata[i], groups);
+  return groups;
 }

@@ -65,3 +65,15 @@ GPtrArray *ql_run_as_path_chain (const char *path);
  * with the fix. */
 QlRunAs *ql_run_as_plan (const QlMachine *m, const QlRunAs *run_as, GHashTable *paths, const char *devfs,
                          const GArray *vfio_groups, GPtrArray *steps, GError **error);
+
+/* Whether gid is run_as's primary group or one of the groups it keeps. */
+gboolean ql_run_as_in_group (const QlRunAs *run_as, guint32 gid);
+/* The kernel's check without ACLs, as run_as: want is a mask of 4 (read),
+ * 2 (write), 1 (search). */
+gboolean ql_run_as_may (const QlRunAs *run_as, const QlPathInfo *info, guint want);
+/* Whether root's start hands the file of need over to the run-as user for
+ * the run (a regular file of root's, not under /usr) when it may not use it. */
+gboolean ql_run_as_hands_over (const QlRunAsNeed *need, const QlPathInfo *info);
+/* The supplementary groups start keeps for run_as (at most kvm's, for
+ * /dev/kvm), as ql_run_as_plan () decides them. */
+GArray *ql_run_as_kept_groups (const QlMachine *m, const QlRunAs *run_as, GHashTable *paths, const char *devfs);

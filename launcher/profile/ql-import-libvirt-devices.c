@@ -1,5 +1,6 @@
 /* The <devices> of a libvirt domain: disks, NICs, host devices, display. */
 #include "ql-import-libvirt-priv.h"
+#include "ql-desktop.h"
 #include "ql-import-qemu-args.h"
 
 #include <string.h>
@@ -354,15 +355,20 @@ import_usb_hostdev (LvCtx *ctx, xmlNode *hostdev)
   xmlNode *source = lv_child (hostdev, "source");
   xmlNode *vendor = source ? lv_child (source, "vendor") : NULL, *product = source ? lv_child (source, "product") : NULL;
   g_autofree char *vid = vendor ? lv_prop (vendor, "id") : NULL, *pid = product ? lv_prop (product, "id") : NULL;
-  g_autofree char *opts = NULL;
+  g_autofree char *item = NULL, *message = NULL, *have = NULL;
+  guint64 v, d;
+  QlUsbHost parsed;
 
-  if (vid == NULL || pid == NULL)
+  if (vid == NULL || pid == NULL || !ql_import_parse_uint (vid, 0, 0xffff, &v) ||
+      !ql_import_parse_uint (pid, 0, 0xffff, &d))
     return lv_not_imported (ctx, hostdev, "qlaunch keeps USB devices by vendor and product id only");
-  opts = g_strdup_printf ("usb-host,vendorid=%s,productid=%s", vid, pid);
-  {
-    const char *args[] = { "-device", opts, NULL };
-    keep (ctx, hostdev, args);
-  }
+  item = g_strdup_printf ("%04x:%04x", (guint) v, (guint) d);
+  g_assert (ql_usb_host_parse (item, &parsed, &message));
+  have = ql_import_get (ctx->import, "usb", "host");
+  if (have != NULL)
+    ql_import_setf (ctx->import, "usb", "host", "%s %s", have, item);
+  else
+    ql_import_set (ctx->import, "usb", "host", item);
 }
 
 static void
@@ -447,18 +453,25 @@ static void
 import_sound (LvCtx *ctx, xmlNode *sound)
 {
   g_autofree char *model = lv_prop (sound, "model");
-  const char *controller = model == NULL ? NULL : strcmp (model, "ich9") == 0 ? "ich9-intel-hda"
-                         : strcmp (model, "ich6") == 0 ? "intel-hda" : NULL;
-  const char *args[] = { "-audiodev", "none,id=audio0", "-device", NULL, "-device", "hda-duplex,audiodev=audio0",
-                         NULL };
+  const char *args[] = { "-audiodev", "none,id=audio0", "-device", "intel-hda", "-device",
+                         "hda-duplex,audiodev=audio0", NULL };
 
-  if (controller == NULL)
+  if (g_strcmp0 (model, "ich9") == 0 || g_strcmp0 (model, "usb") == 0)
+    {
+      /* libvirt's HDA is hda-duplex; its default backend follows the display (spice), which qlaunch has not */
+      gboolean usb = strcmp (model, "usb") == 0;
+      ql_import_set (ctx->import, "audio", "device", usb ? "usb-audio" : "ich9-intel-hda");
+      ql_import_set (ctx->import, "audio", "backend", "none");
+      ql_import_set_bool (ctx->import, "audio", "input", !usb);
+      ql_import_warn (ctx->import, lv_line (sound), "<sound>: the sound card plays nowhere (backend=none); set "
+                      "[audio] backend=pa, pipewire or alsa");
+      return;
+    }
+  if (g_strcmp0 (model, "ich6") != 0)
     return lv_not_imported (ctx, sound, "qlaunch keeps HDA sound (ich9, ich6) only");
-  args[3] = controller;
-  /* libvirt's default backend follows the display; qlaunch has no [audio] section yet */
   keep (ctx, sound, args);
   ql_import_warn (ctx->import, lv_line (sound), "<sound>: the audio backend is 'none' (silent); change "
-                  "-audiodev none to pa, pipewire or spice in [qemu] args");
+                  "-audiodev none to pa or pipewire in [qemu] args, or use model ich9 and [audio]");
 }
 
 static void

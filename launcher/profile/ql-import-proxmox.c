@@ -1,4 +1,5 @@
 #include "ql-import-proxmox.h"
+#include "ql-desktop.h"
 #include "ql-import-qemu-args.h"
 #include "ql-error.h"
 #include "ql-profile.h"
@@ -636,7 +637,17 @@ import_audio (PxCtx *ctx, const Line *line)
 
   if (device == NULL)
     return;
-  ql_import_keep_args (ctx->import, line->line, "audio0 (no [audio] section in this version)",
+  if (strcmp (device, "ich9-intel-hda") == 0)
+    {
+      /* Proxmox's HDA is hda-duplex; its spice driver plays into the SPICE client, which qlaunch has not */
+      ql_import_set (ctx->import, "audio", "device", "ich9-intel-hda");
+      ql_import_set (ctx->import, "audio", "backend", "none");
+      ql_import_set_bool (ctx->import, "audio", "input", TRUE);
+      ql_import_warn (ctx->import, line->line, "%s: driver=%s: the sound card plays nowhere (backend=none); set "
+                      "[audio] backend=pa, pipewire or alsa", line->key, driver ? driver : "none");
+      return;
+    }
+  ql_import_keep_args (ctx->import, line->line, "audio0 ([audio] has ich9-intel-hda and usb-audio)",
                        g_strcmp0 (device, "AC97") == 0 ? ac97 : hda);
 }
 
@@ -644,22 +655,21 @@ static void
 import_usb (PxCtx *ctx, const Line *line)
 {
   g_autoptr(GHashTable) options = parse_options (line->value, "host");
-  g_autofree char *host = take (options, "host"), *opts = NULL;
-  g_auto(GStrv) ids = host ? g_strsplit (host, ":", 2) : NULL;
+  g_autofree char *host = take (options, "host"), *message = NULL, *have = NULL;
+  QlUsbHost parsed;
 
   g_free (take (options, "usb3"));
-  if (ids == NULL || ids[0] == NULL || ids[1] == NULL || strchr (host, '-') != NULL)
+  if (host == NULL || !ql_usb_host_parse (host, &parsed, &message))
     {
       ql_import_warn (ctx->import, line->line, "%s: '%s' not imported: qlaunch keeps USB devices by VENDOR:PRODUCT "
-                      "only", line->key, line->value);
+                      "or BUS-PORT", line->key, line->value);
       return;
     }
-  opts = g_strdup_printf ("usb-host,vendorid=0x%s,productid=0x%s", ids[0], ids[1]);
-  {
-    const char *args[] = { "-device", opts, NULL };
-    ql_import_keep_args (ctx->import, line->line, "usb device (no [usb] section in this version; it needs the USB "
-                         "controller qlaunch adds with a display)", args);
-  }
+  have = ql_import_get (ctx->import, "usb", "host");
+  if (have != NULL)
+    ql_import_setf (ctx->import, "usb", "host", "%s %s", have, host);
+  else
+    ql_import_set (ctx->import, "usb", "host", host);
   warn_rest (ctx, line, options, "qlaunch has no key for it");
 }
 

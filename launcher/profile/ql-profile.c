@@ -35,6 +35,8 @@ typedef enum {
   KEY_CPU_PIN,       /* QlCpuPin: none, auto or a CPU list */
   KEY_UNIT_LIST,     /* GStrv of systemd unit names, written space-separated */
   KEY_MODULE_LIST,   /* GStrv of kernel module names, written space-separated, '-' as '_' */
+  KEY_USB_HOST_LIST, /* GStrv of VENDOR:PRODUCT or BUS-PORT, written space-separated */
+  KEY_EVDEV_LIST,    /* GStrv of /dev/input/ paths, written space-separated */
   KEY_UNSUPPORTED,   /* in the design vocabulary, not in this version */
   KEY_N_TYPES
 } KeyType;
@@ -161,7 +163,35 @@ static const KeySpec display_keys[] = {
   { "listen", KEY_STRING, P (display.listen) },
   { "password-file", KEY_FILE, P (display.password_file) },
   { "gl", KEY_BOOL, P (display.gl) },
+  { "rendernode", KEY_STRING, P (display.rendernode) },
   { "vga", KEY_ENUM, P (display.vga), ql_vga_names },
+  END
+};
+
+static const KeySpec audio_keys[] = {
+  { "backend", KEY_ENUM, P (audio.backend), ql_audio_backend_names },
+  { "device", KEY_ENUM, P (audio.device), ql_audio_device_names },
+  { "output", KEY_BOOL, P (audio.output) },
+  { "input", KEY_BOOL, P (audio.input) },
+  END
+};
+
+static const KeySpec usb_keys[] = {
+  { "host", KEY_USB_HOST_LIST, P (usb.host) },
+  { "tablet", KEY_TRISTATE, P (usb.tablet) },
+  END
+};
+
+static const KeySpec input_keys[] = {
+  { "evdev", KEY_EVDEV_LIST, P (input.evdev) },
+  { "grab-toggle", KEY_ENUM, P (input.grab_toggle), ql_grab_toggle_names },
+  { "virtio", KEY_BOOL, P (input.virtio) },
+  END
+};
+
+static const KeySpec looking_glass_keys[] = {
+  { "size", KEY_STRING, P (looking_glass.size_text) },
+  { "resolution", KEY_STRING, P (looking_glass.resolution_text) },
   END
 };
 
@@ -288,6 +318,10 @@ static const SectionSpec sections[] = {
   { "net", TRUE, net_keys, sizeof (QlNet), N (id), P (nets), (GDestroyNotify) net_free, net_init },
   { "pci", TRUE, pci_keys, sizeof (QlPci), PC (id), P (pcis), (GDestroyNotify) pci_free, pci_init },
   { "display", FALSE, display_keys },
+  { "audio", FALSE, audio_keys },
+  { "usb", FALSE, usb_keys },
+  { "input", FALSE, input_keys },
+  { "looking-glass", FALSE, looking_glass_keys },
   { "acpi", FALSE, acpi_keys },
   { "fw_cfg", FALSE, fw_cfg_keys },
   { "shutdown", FALSE, shutdown_keys },
@@ -297,7 +331,7 @@ static const SectionSpec sections[] = {
 };
 
 /* In the design vocabulary, arriving with later versions. */
-static const char *const unsupported_sections[] = { "mdev", "usb", "audio", NULL };
+static const char *const unsupported_sections[] = { "mdev", NULL };
 
 #define FIELD(base, offset, type) ((type *) ((char *) (base) + (offset)))
 
@@ -361,6 +395,11 @@ ql_profile_free (QlProfile *profile)
   g_clear_pointer (&profile->pcis, g_ptr_array_unref);
   g_free (profile->display.listen);
   g_free (profile->display.password_file);
+  g_free (profile->display.rendernode);
+  g_strfreev (profile->usb.host);
+  g_strfreev (profile->input.evdev);
+  g_free (profile->looking_glass.size_text);
+  g_free (profile->looking_glass.resolution_text);
   g_strfreev (profile->acpi_tables);
   g_clear_pointer (&profile->fw_cfg, g_ptr_array_unref);
   g_free (profile->qemu.binary);
@@ -393,6 +432,10 @@ profile_new_with_defaults (void)
   profile->pcis = g_ptr_array_new_with_free_func ((GDestroyNotify) pci_free);
   profile->display.type = QL_DISPLAY_NONE;
   profile->display.vga = QL_VGA_AUTO;
+  profile->audio.backend = QL_AUDIO_BACKEND_PA;
+  profile->audio.device = QL_AUDIO_DEVICE_HDA;
+  profile->audio.output = TRUE;
+  profile->usb.tablet = -1;
   profile->shutdown.timeout = 120;
   profile->shutdown.powerdown_retries = 3;
   return profile;
@@ -924,6 +967,31 @@ parse_unit_list_key (Loader *loader, const char *group, const KeySpec *spec, gpo
   parse_name_list (loader, group, spec, base, value, ql_value_unit_name_is_valid, g_strdup);
 }
 
+static char *
+lowercase (const char *name)
+{
+  return g_ascii_strdown (name, -1);
+}
+
+static gboolean
+usb_host_is_valid (const char *text, char **ret_message)
+{
+  QlUsbHost host;
+  return ql_usb_host_parse (text, &host, ret_message);
+}
+
+static void
+parse_usb_host_list_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  parse_name_list (loader, group, spec, base, value, usb_host_is_valid, lowercase);
+}
+
+static void
+parse_evdev_list_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  parse_name_list (loader, group, spec, base, value, ql_evdev_path_is_valid, g_strdup);
+}
+
 static void
 parse_module_list_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
 {
@@ -975,6 +1043,8 @@ static const KeyParser key_parsers[KEY_N_TYPES] = {
   [KEY_CPU_PIN] = { parse_cpu_pin_key },
   [KEY_UNIT_LIST] = { parse_unit_list_key },
   [KEY_MODULE_LIST] = { parse_module_list_key },
+  [KEY_USB_HOST_LIST] = { parse_usb_host_list_key },
+  [KEY_EVDEV_LIST] = { parse_evdev_list_key },
   [KEY_UNSUPPORTED] = { parse_unsupported_key },
 };
 
@@ -1490,8 +1560,8 @@ check_display (Loader *loader)
 {
   QlProfile *p = loader->profile;
 
-  if (p->display.gl && p->display.type != QL_DISPLAY_SPICE && p->display.type != QL_DISPLAY_GTK)
-    report (loader, "display", "gl", "needs type=spice or type=gtk");
+  if (p->display.gl && p->display.type == QL_DISPLAY_NONE)
+    report (loader, "display", "gl", "needs type=spice, type=vnc (egl-headless) or type=gtk");
   if (p->display.listen != NULL && p->display.type != QL_DISPLAY_VNC && p->display.type != QL_DISPLAY_SPICE)
     report (loader, "display", "listen", "needs type=vnc or type=spice");
   if (p->display.password_file != NULL && p->display.type != QL_DISPLAY_VNC && p->display.type != QL_DISPLAY_SPICE)
@@ -1504,6 +1574,103 @@ check_display (Loader *loader)
       if (!ql_value_parse_listen (p->display.listen, &host, &port, &message))
         report (loader, "display", "listen", "%s", message);
     }
+  if (p->display.gl && p->display.type == QL_DISPLAY_SPICE && p->display.listen != NULL)
+    report (loader, "display", "listen", "SPICE with gl=true works on its unix socket only; remove listen= "
+            "(the viewer connects with 'qlaunch view')");
+  if (p->display.rendernode != NULL)
+    {
+      if (!p->display.gl)
+        report (loader, "display", "rendernode", "is the GPU that renders for gl=true; set gl=true as well");
+      else if (p->display.type == QL_DISPLAY_GTK)
+        report (loader, "display", "rendernode", "works with type=spice or type=vnc (egl-headless); gtk renders "
+                "on the GPU of its window; remove rendernode=");
+      if (!g_str_has_prefix (p->display.rendernode, "/dev/dri/") || strstr (p->display.rendernode, "..") != NULL)
+        report (loader, "display", "rendernode", "'%s' is not a DRM render node; name one like /dev/dri/renderD128",
+                p->display.rendernode);
+    }
+}
+
+static void
+check_audio (Loader *loader)
+{
+  QlAudio *audio = &loader->profile->audio;
+
+  audio->enabled = g_key_file_has_group (loader->keyfile, "audio");
+  if (!audio->enabled)
+    return;
+  if (!audio->output && !audio->input)
+    report (loader, "audio", "output", "false with input=false leaves no sound device; remove [audio] "
+            "(no sound card), or set output=true");
+  if (audio->device == QL_AUDIO_DEVICE_USB && audio->input)
+    report (loader, "audio", "input", "usb-audio only plays sound; for a microphone set device=ich9-intel-hda");
+  if (audio->device == QL_AUDIO_DEVICE_USB && !audio->output)
+    report (loader, "audio", "output", "usb-audio is an output device; set output=true or device=ich9-intel-hda");
+}
+
+static void
+check_input (Loader *loader)
+{
+  QlInput *input = &loader->profile->input;
+  guint n = input->evdev ? g_strv_length (input->evdev) : 0;
+
+  if (input->grab_toggle != QL_GRAB_TOGGLE_DEFAULT && n == 0)
+    report (loader, "input", "grab-toggle", "switches the evdev= devices between host and guest, and none is "
+            "listed; add evdev=/dev/input/by-id/...-event-kbd");
+  for (guint i = 0; i < n; i++)
+    for (guint j = 0; j < i; j++)
+      if (strcmp (input->evdev[i], input->evdev[j]) == 0)
+        report (loader, "input", "evdev", "'%s' is listed twice", input->evdev[i]);
+}
+
+static void
+check_usb (Loader *loader)
+{
+  QlUsb *usb = &loader->profile->usb;
+
+  for (guint i = 0; usb->host && usb->host[i]; i++)
+    for (guint j = 0; j < i; j++)
+      if (strcmp (usb->host[i], usb->host[j]) == 0)
+        report (loader, "usb", "host", "'%s' is listed twice", usb->host[i]);
+}
+
+/* Looking Glass refuses a size that is not a power of two, and a frame
+ * that does not fit leaves the client black. */
+static void
+check_looking_glass (Loader *loader)
+{
+  QlLookingGlass *lg = &loader->profile->looking_glass;
+  g_autofree char *message = NULL;
+  g_autofree char *right = NULL;
+  guint64 needed, size;
+
+  lg->enabled = g_key_file_has_group (loader->keyfile, "looking-glass");
+  if (!lg->enabled)
+    return;
+  lg->width = 1920;
+  lg->height = 1080;
+  if (lg->resolution_text != NULL &&
+      !ql_resolution_parse (lg->resolution_text, &lg->width, &lg->height, &message))
+    {
+      report (loader, "looking-glass", "resolution", "%s", message);
+      return;
+    }
+  needed = ql_looking_glass_size_for (lg->width, lg->height);
+  lg->size = needed;
+  if (lg->size_text == NULL || g_ascii_strcasecmp (lg->size_text, "auto") == 0)
+    return;
+  right = ql_value_format_size (needed);
+  if (!ql_value_parse_size (lg->size_text, &size, &message))
+    report (loader, "looking-glass", "size", "%s, or auto (%s for %ux%u)", message, right, lg->width, lg->height);
+  else if (size % (1 << 20) != 0 || ((size >> 20) & ((size >> 20) - 1)) != 0)
+    report (loader, "looking-glass", "size", "%s is not a power of two in MiB, which Looking Glass needs; "
+            "use size=%" G_GUINT64_FORMAT "M for %ux%u, or size=auto", lg->size_text, needed >> 20, lg->width,
+            lg->height);
+  else if (size < needed)
+    report (loader, "looking-glass", "size", "%s is too small for %ux%u (two frames of width × height × 4 bytes "
+            "and 10 MiB, rounded up to a power of two); use size=%" G_GUINT64_FORMAT "M, or size=auto",
+            lg->size_text, lg->width, lg->height, needed >> 20);
+  else
+    lg->size = size;
 }
 
 static void
@@ -1529,6 +1696,10 @@ check_profile (Loader *loader)
   check_nets (loader);
   check_pcis (loader);
   check_display (loader);
+  check_audio (loader);
+  check_usb (loader);
+  check_input (loader);
+  check_looking_glass (loader);
   check_acpi_tables (loader);
 }
 

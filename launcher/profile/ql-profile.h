@@ -1,6 +1,7 @@
 #pragma once
 
 #include <glib.h>
+#include "ql-desktop.h"
 #include "ql-enums.h"
 #include "ql-pci-address.h"
 
@@ -134,8 +135,14 @@ typedef struct {
     char *listen;
     char *password_file;  /* the password QEMU reads (never on its command line); NULL: none */
     gboolean gl;
+    char *rendernode;    /* gl=true: the DRM render node (/dev/dri/renderD128); NULL: QEMU's choice */
     QlVga vga;           /* AUTO: std with a display, none without */
   } display;
+
+  QlAudio audio;
+  QlUsb usb;
+  QlInput input;
+  QlLookingGlass looking_glass;
 
   GStrv acpi_tables;
   gboolean fake_battery; /* [acpi] fake-battery: a battery and an AC adapter under the LPC bridge */

@@ -254,6 +254,66 @@ export_hostdevs (ExCtx *ctx, xmlNode *devices)
     }
 }
 
+/* [audio] as libvirt's <sound> (ich9: HDA with hda-duplex, usb: usb-audio);
+ * the backend and the codec's choice, which libvirt ties to its own
+ * <audio> elements, travel in qlaunch's metadata. */
+static void
+export_sound (ExCtx *ctx, xmlNode *devices)
+{
+  const QlAudio *audio = &ctx->p->audio;
+
+  if (!audio->enabled)
+    return;
+  ex_prop (ex_child (devices, "sound", NULL), "model", audio->device == QL_AUDIO_DEVICE_USB ? "usb" : "ich9");
+  ex_metadata_key (ctx, "audio", "backend", ql_audio_backend_names[audio->backend]);
+  if (!audio->input)
+    ex_metadata_key (ctx, "audio", "input", "false");
+  if (!audio->output)
+    ex_metadata_key (ctx, "audio", "output", "false");
+}
+
+/* [usb] host= by VENDOR:PRODUCT as USB <hostdev>s; BUS-PORT has no libvirt form */
+static void
+export_usb_hosts (ExCtx *ctx, xmlNode *devices)
+{
+  const QlUsb *usb = &ctx->p->usb;
+
+  for (guint i = 0; usb->host != NULL && usb->host[i] != NULL; i++)
+    {
+      g_autofree char *message = NULL;
+      xmlNode *hostdev, *source;
+      QlUsbHost host;
+
+      if (!ql_usb_host_parse (usb->host[i], &host, &message) || !host.by_id)
+        {
+          ex_warn (ctx, "[usb] host=%s: libvirt names USB devices by vendor and product (or bus and device "
+                   "number, not port); not exported", usb->host[i]);
+          continue;
+        }
+      hostdev = ex_child (devices, "hostdev", NULL);
+      ex_prop (hostdev, "mode", "subsystem");
+      ex_prop (hostdev, "type", "usb");
+      source = ex_child (hostdev, "source", NULL);
+      ex_propf (ex_child (source, "vendor", NULL), "id", "0x%04x", host.vendor);
+      ex_propf (ex_child (source, "product", NULL), "id", "0x%04x", host.product);
+    }
+  if (usb->tablet == 0 && ctx->p->display.type != QL_DISPLAY_NONE)
+    ex_metadata_key (ctx, "usb", "tablet", "false");
+}
+
+/* FIXME: [input] and [looking-glass] have libvirt forms (<input type='evdev'>,
+ * <shmem>) not written yet: each is named rather than dropped without a word. */
+static void
+export_desktop_warnings (ExCtx *ctx)
+{
+  const QlProfile *p = ctx->p;
+
+  if ((p->input.evdev != NULL && p->input.evdev[0] != NULL) || p->input.virtio)
+    ex_warn (ctx, "[input]: not exported by this version; add <input type='evdev'> or virtio inputs by hand");
+  if (p->looking_glass.enabled)
+    ex_warn (ctx, "[looking-glass]: not exported by this version; add a <shmem> with model ivshmem-plain by hand");
+}
+
 static void
 export_graphics (ExCtx *ctx, xmlNode *devices)
 {
@@ -276,10 +336,12 @@ export_graphics (ExCtx *ctx, xmlNode *devices)
   ex_prop (graphics, "type", ql_display_type_names[p->display.type]);
   if (p->display.password_file != NULL)
     ex_warn (ctx, "[display] password-file: libvirt keeps the password in the XML (passwd=); not exported");
-  if (p->display.type == QL_DISPLAY_SPICE && p->display.gl)
+  if (p->display.type == QL_DISPLAY_SPICE && p->display.listen == NULL)
     {
+      /* qlaunch's SPICE without listen= opens no port: libvirt's local-only form */
       ex_prop (ex_child (graphics, "listen", NULL), "type", "none");
-      ex_prop (ex_child (graphics, "gl", NULL), "enable", "yes");
+      if (p->display.gl)
+        ex_prop (ex_child (graphics, "gl", NULL), "enable", "yes");
       return;
     }
   ql_value_parse_listen (p->display.listen ? p->display.listen : "127.0.0.1", &host, &port, &message);
@@ -340,13 +402,16 @@ ex_devices (ExCtx *ctx, xmlNode *domain)
   export_hostdevs (ctx, devices);
   /* qlaunch's serial console is a log with a live relay; libvirt's is a pty */
   ex_prop (ex_child (devices, "serial", NULL), "type", "pty");
-  if (ctx->m->usb_slot != 0)
+  if (ctx->m->usb_tablet)
     {
       xmlNode *tablet = ex_child (devices, "input", NULL);
       ex_prop (tablet, "type", "tablet");
       ex_prop (tablet, "bus", "usb");
     }
   export_graphics (ctx, devices);
+  export_sound (ctx, devices);
+  export_usb_hosts (ctx, devices);
+  export_desktop_warnings (ctx);
   export_video (ctx, devices);
   ex_prop (ex_child (devices, "memballoon", NULL), "model", "none");
 }

@@ -1,6 +1,7 @@
 #include "ql-qemu-argv.h"
 #include "ql-value.h"
 #include "ql-qemu-opts.h"
+#include "ql-qemu-argv-desktop.h"
 
 #include <string.h>
 
@@ -228,6 +229,52 @@ add_spice_listen (QlQemuOpts *opts, const char *listen)
   ql_qemu_opts_addf (opts, "port", "%u", port ? port : SPICE_DEFAULT_PORT);
 }
 
+/* gl=true without a window: the guest renders on the host GPU, and VNC or
+ * SPICE send the frames */
+static void
+add_display_none_or_egl (Argv *a, const QlProfile *p)
+{
+  QlQemuOpts *opts;
+
+  add (a, "-display");
+  if (!p->display.gl || p->display.type == QL_DISPLAY_SPICE)
+    {
+      add (a, "none");
+      return;
+    }
+  opts = ql_qemu_opts_new ("egl-headless");
+  if (p->display.rendernode != NULL)
+    ql_qemu_opts_add (opts, "rendernode", p->display.rendernode);
+  add_take (a, ql_qemu_opts_finish (opts));
+}
+
+static void
+add_spice (Argv *a, const QlMachine *m, const QlProfile *p)
+{
+  QlQemuOpts *opts = ql_qemu_opts_new (NULL);
+
+  if (m->spice_socket != NULL)
+    {
+      /* no TCP port: only who can enter the runtime directory connects */
+      ql_qemu_opts_add_bool (opts, "unix", TRUE);
+      ql_qemu_opts_add (opts, "addr", m->spice_socket);
+    }
+  else
+    add_spice_listen (opts, p->display.listen);
+  if (p->display.gl)
+    {
+      ql_qemu_opts_add_bool (opts, "gl", TRUE);
+      if (p->display.rendernode != NULL)
+        ql_qemu_opts_add (opts, "rendernode", p->display.rendernode);
+    }
+  add_display_password (a, p);
+  if (p->display.password_file != NULL)
+    ql_qemu_opts_add (opts, "password-secret", DISPLAY_SECRET_ID);
+  else
+    ql_qemu_opts_add_bool (opts, "disable-ticketing", TRUE);
+  add_opts (a, "-spice", opts);
+}
+
 static void
 add_display (Argv *a, const QlMachine *m, const QlProfile *p)
 {
@@ -239,8 +286,7 @@ add_display (Argv *a, const QlMachine *m, const QlProfile *p)
   switch (p->display.type)
     {
     case QL_DISPLAY_VNC:
-      add (a, "-display");
-      add (a, "none");
+      add_display_none_or_egl (a, p);
       add_display_password (a, p);
       opts = ql_qemu_opts_new (p->display.listen ? p->display.listen : "127.0.0.1:0");
       if (p->display.password_file != NULL)
@@ -248,25 +294,8 @@ add_display (Argv *a, const QlMachine *m, const QlProfile *p)
       add_opts (a, "-vnc", opts);
       break;
     case QL_DISPLAY_SPICE:
-      add (a, "-display");
-      add (a, "none");
-      opts = ql_qemu_opts_new (NULL);
-      if (p->display.gl)
-        {
-          /* spice gl only works over a unix socket */
-          g_autofree char *sock = g_build_filename (m->runtime_dir, "spice.sock", NULL);
-          ql_qemu_opts_add_bool (opts, "unix", TRUE);
-          ql_qemu_opts_add (opts, "addr", sock);
-          ql_qemu_opts_add_bool (opts, "gl", TRUE);
-        }
-      else
-        add_spice_listen (opts, p->display.listen);
-      add_display_password (a, p);
-      if (p->display.password_file != NULL)
-        ql_qemu_opts_add (opts, "password-secret", DISPLAY_SECRET_ID);
-      else
-        ql_qemu_opts_add_bool (opts, "disable-ticketing", TRUE);
-      add_opts (a, "-spice", opts);
+      add_display_none_or_egl (a, p);
+      add_spice (a, m, p);
       break;
     case QL_DISPLAY_GTK:
       opts = ql_qemu_opts_new ("gtk");
@@ -293,8 +322,11 @@ add_display (Argv *a, const QlMachine *m, const QlProfile *p)
       opts = ql_qemu_opts_new ("qemu-xhci");
       ql_qemu_opts_add (opts, "id", "usb");
       add_pci_device (a, opts, m->usb_slot);
-      add (a, "-device");
-      add (a, "usb-tablet,bus=usb.0,id=tablet");
+      if (m->usb_tablet)
+        {
+          add (a, "-device");
+          add (a, "usb-tablet,bus=usb.0,id=tablet");
+        }
     }
 }
 
@@ -694,6 +726,7 @@ ql_qemu_argv_build (const QlMachine *m)
   add_disks (&a, m, p, &ahci_port, &bootindex);
   add_cdroms (&a, p, &ahci_port, &bootindex);
   add_nets (&a, m, p);
+  ql_qemu_argv_add_desktop (a.args, m);
   add_hostdevs (&a, m);
   add_acpi_and_fw_cfg (&a, m, p);
   add_kernel (&a, p);

@@ -120,16 +120,11 @@ static const Allowed allowed[] = {
   { "fchmod", "a written file's mode" },
   { "fchmodat", "chmod, as newer glibc makes it" },
   { "flock", "the VM's lock" },
-  /* g_file_move of the logs from /run to /var/lib: another file system, so
-   * GIO copies, with the log's times, mode, owner and extended attributes */
-  { "splice", "GIO copies a log through a pipe" },
+  /* the logs moved from /run to /var/lib: another file system, so copied
+   * (ql-log-move.c), with their times, mode and owner */
   { "utimensat", "the copy keeps the log's times" },
-  { "chmod", "the copy keeps the log's mode" },
-  { "lchown", "the copy keeps the log's owner (its own: no CAP_CHOWN needed)" },
-  { "fchownat", "lchown, as newer glibc makes it" },
-  { "flistxattr", "the copy lists the log's extended attributes" },
-  { "fgetxattr", "and reads them" },
-  { "fsetxattr", "and writes them to the copy" },
+  { "chmod", "a run-as chown undone: the file's mode back, through its O_PATH fd" },
+  { "fchownat", "the copy keeps the log's owner (its own: no CAP_CHOWN needed); a run-as chown undone" },
   { "lgetxattr", "GIO reads a file's SELinux context" },
   { "memfd_create", "the journald writer sends a large entry as a sealed memfd" },
   /* sockets: QMP, qmp.sock clients, journald, sd_notify, D-Bus, netlink */
@@ -137,6 +132,7 @@ static const Allowed allowed[] = {
   { "accept", "clients of qmp.sock (GSocket)" },
   { "accept4", "the same, with flags" },
   { "bind", "libnl binds its netlink socket" },
+  { "listen", "qmp.sock, the relay's socket, made after the supervisor confined itself (no pinning)" },
   { "sendmsg", "QMP (with fds), journald, sd_notify, D-Bus, netlink" },
   { "recvmsg", "the same, receiving" },
   { "sendto", "the same" },

@@ -2,6 +2,7 @@
 #include "ql-error.h"
 #include "ql-handover.h"
 #include "ql-host-chown.h"
+#include "ql-host-shm.h"
 #include "ql-host-state.h"
 #include "ql-hugepages.h"
 #include "ql-net-host.h"
@@ -210,6 +211,8 @@ apply_step (const QlMachine *m, const QlHostStep *step, ApplyState *state, GArra
       return apply_handover (vm, step, error);
     case QL_HOST_STEP_CHOWN:
       return ql_host_chown_apply (step, error);
+    case QL_HOST_STEP_SHM_FILE:
+      return ql_host_shm_apply (step, error);
     case QL_HOST_STEP_MAX:
     default:
       g_assert_not_reached ();

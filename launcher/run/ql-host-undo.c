@@ -2,6 +2,7 @@
 #include "ql-error.h"
 #include "ql-handover.h"
 #include "ql-host-chown.h"
+#include "ql-host-shm.h"
 #include "ql-hugepages.h"
 #include "ql-net-host.h"
 #include "ql-pci-power.h"
@@ -205,6 +206,8 @@ undo_step (const QlHostStep *step, const char *sysfs, gboolean start_failed, cha
       return undo_handover (step, sysfs, ret_done, error);
     case QL_HOST_STEP_CHOWN:
       return ql_host_chown_undo (step, ret_done, error);
+    case QL_HOST_STEP_SHM_FILE:
+      return ql_host_shm_undo (step, ret_done, error);
     case QL_HOST_STEP_MAX:
     default:
       g_assert_not_reached ();

@@ -2,6 +2,8 @@
 #include "ql-error.h"
 #include "ql-json.h"
 #include "ql-runtime-files.h"
+#include "ql-paths.h"
+#include "ql-desktop.h"
 
 #include <errno.h>
 #include <gio/gio.h>
@@ -52,6 +54,12 @@ check_own_file (const QlHostStep *step, const char *runtime_dir, const char *sta
     expected = g_build_filename (runtime_dir, QL_RUNTIME_SSDT, NULL);
   else if (step->kind == QL_HOST_STEP_NVRAM)
     expected = g_build_filename (state_dir, QL_STATE_NVRAM, NULL);
+  else if (step->kind == QL_HOST_STEP_SHM_FILE)
+    {
+      /* the runtime directory is named after the VM */
+      g_autofree char *vm = g_path_get_basename (runtime_dir);
+      expected = ql_looking_glass_shm_path (ql_paths_devfs (), vm);
+    }
   else
     return TRUE;
   if (g_strcmp0 (step->path, expected) == 0)

@@ -63,7 +63,10 @@ ask_qemu (QlPrepared *p, const char *state_dir, QlStages *stages, GError **error
   ql_stages_begin (stages, "ask QEMU what it can do");
   cache = ql_paths_cache_base ();
   p->host->qemu_caps = ql_qemu_caps_get (p->host->qemu_binary, cache, error);
-  return p->host->qemu_caps != NULL;
+  if (p->host->qemu_caps == NULL)
+    return FALSE;
+  p->host->qemu_version = p->host->qemu_caps->version;
+  return TRUE;
 }
 
 /* for_setup: host-setup, root reading a user's profile, runs nothing and

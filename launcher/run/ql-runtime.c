@@ -1,6 +1,7 @@
 #include "ql-runtime.h"
 #include "ql-error.h"
 #include "ql-json.h"
+#include "ql-log-move.h"
 #include "ql-paths.h"
 #include "ql-runtime-files.h"
 
@@ -214,14 +215,6 @@ ql_runtime_state_read (const char *runtime_dir, GError **error)
   return g_steal_pointer (&state);
 }
 
-static gboolean
-remove_old_log (const char *path, GError **error)
-{
-  if (g_unlink (path) != 0 && errno != ENOENT)
-    return ql_error_set_errno (error, errno, "Cannot remove the previous '%s'", path);
-  return TRUE;
-}
-
 void
 ql_runtime_keep_logs (const char *runtime_dir, const char *state_dir)
 {
@@ -231,18 +224,11 @@ ql_runtime_keep_logs (const char *runtime_dir, const char *state_dir)
     {
       g_autofree char *from = g_build_filename (runtime_dir, logs[i], NULL);
       g_autofree char *to = g_build_filename (state_dir, logs[i], NULL);
-      g_autoptr(GFile) src = NULL, dst = NULL;
       g_autoptr(GError) error = NULL;
 
-      /* a GFile loads GIO's modules, which a start that has no logs to keep need not wait for */
       if (!g_file_test (from, G_FILE_TEST_EXISTS))
         continue;
-      src = g_file_new_for_path (from);
-      dst = g_file_new_for_path (to);
-      /* across file systems (/run to /var/lib) GIO copies, and syncs a copy
-       * that replaces a file: a disk flush per log on every stop, for logs */
-      if (!ql_paths_make_own_dir (state_dir, &error) || !remove_old_log (to, &error) ||
-          !g_file_move (src, dst, G_FILE_COPY_NOFOLLOW_SYMLINKS, NULL, NULL, NULL, &error))
+      if (!ql_paths_make_own_dir (state_dir, &error) || !ql_log_move (from, to, &error))
         g_warning ("cannot keep %s in '%s': %s, ignoring", logs[i], state_dir, error->message);
     }
 }

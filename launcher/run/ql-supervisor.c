@@ -68,6 +68,7 @@ typedef struct {
   gboolean stderr_eof;
   gboolean exited;
   gboolean running;
+  gboolean confined;
   GError *start_error;
   char *shutdown_reason;
   gboolean shutdown_by_guest;
@@ -398,22 +399,34 @@ resume_guest (Supervisor *s)
   ql_qmp_client_execute_async (s->qmp, "cont", NULL, NULL, cont_done, s);
 }
 
-/* The host side is done and QEMU is paused: the supervisor confines itself
- * before the guest runs, so that nothing a guest can make QEMU say reaches
- * an unconfined parser. */
-static void
-confine_and_continue (Supervisor *s)
+/* The host side is done: the supervisor confines itself before the guest
+ * runs, so that nothing a guest can make QEMU say reaches an unconfined
+ * parser. */
+static gboolean
+confine (Supervisor *s)
 {
   g_autoptr(GError) error = NULL;
 
-  if (s->start_error != NULL)
-    return;
-  ql_stages_begin (s->opts->stages, "confine the supervisor");
   if (!ql_confine_supervisor (s->name, s->qemu_id.pid, ql_journal_steps (s->journal), &error))
     {
       g_prefix_error (&error, "Cannot confine the supervisor: ");
       fail_start (s, g_steal_pointer (&error));
-      return;
+      return FALSE;
+    }
+  s->confined = TRUE;
+  return TRUE;
+}
+
+static void
+confine_and_continue (Supervisor *s)
+{
+  if (s->start_error != NULL)
+    return;
+  if (!s->confined)
+    {
+      ql_stages_begin (s->opts->stages, "confine the supervisor");
+      if (!confine (s))
+        return;
     }
   resume_guest (s);
 }
@@ -888,6 +901,11 @@ run_qemu (Supervisor *s)
   if (!ql_journal_set_qemu (s->journal, &s->qemu_id, &spawn_error))
     fail_start (s, spawn_error);
   write_state (s);
+  /* without pinning (which needs the privileges) the supervisor has nothing
+   * left to do as itself: it confines itself while QEMU initialises, not
+   * between QEMU's QMP greeting and the guest's start */
+  if (s->m->pin == NULL && s->start_error == NULL)
+    confine (s);
   g_signal_connect (s->qmp, "event", G_CALLBACK (on_qmp_event), s);
   s->serial_source = g_socket_create_source (s->serial, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
   g_source_set_callback (s->serial_source, (GSourceFunc) (void (*) (void)) serial_readable, s, NULL);

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <glib.h>
+
+typedef struct {
+  const char *name;
+  int (*handler) (int argc, char **argv);
+  const char *summary;
+} QlVerb;
+
+/* qlaunch's own options (-v, --help, --version), then the verb: its
+ * handler gets argv from the verb on, argv[0] reading "qlaunch VERB". */
+int ql_verbs_dispatch (const QlVerb *verbs, guint n_verbs, int argc, char **argv);
+
+/* import and export run in qlaunch-xml: libxml2, with ICU and libstdc++
+ * behind it, doubles the dynamic loader's work, and every other command
+ * (start, kill above all) would pay for it. */
+int ql_verbs_exec_xml_import (int argc, char **argv);
+int ql_verbs_exec_xml_export (int argc, char **argv);
