@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <gio/gio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define PROBE_TIMEOUT_MS 20000
 
@@ -93,17 +95,30 @@ run_probe (const char *binary, guint timeout_ms, char **ret_out, GError **error)
                          "-qmp", "stdio", NULL };
   g_autoptr(GMainContext) context = g_main_context_new ();
   g_autoptr(GMainLoop) loop = g_main_loop_new (context, FALSE);
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GSource) timer = NULL;
   g_autofree char *err = NULL;
   Communication c = { loop, NULL, NULL, NULL, FALSE };
+  /* the commands come from a file, not a pipe: a QEMU that exits early
+   * cannot make the writer die of SIGPIPE */
+  int input = memfd_create ("qlaunch-qemu-probe", MFD_CLOEXEC);
 
-  process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                     G_SUBPROCESS_FLAGS_STDERR_PIPE, error);
+  if (input < 0 || write (input, probe_input, sizeof probe_input - 1) != (ssize_t) (sizeof probe_input - 1) ||
+      lseek (input, 0, SEEK_SET) != 0)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "the probe's input file: %s", g_strerror (errno));
+      if (input >= 0)
+        close (input);
+      return FALSE;
+    }
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_take_stdin_fd (launcher, input);
+  process = g_subprocess_launcher_spawnv (launcher, argv, error);
   if (process == NULL)
     return FALSE;
   g_main_context_push_thread_default (context);
-  g_subprocess_communicate_utf8_async (process, probe_input, NULL, communicated, &c);
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, communicated, &c);
   timer = g_timeout_source_new (timeout_ms);
   g_source_set_callback (timer, timed_out, &c, NULL);
   g_source_attach (timer, context);
