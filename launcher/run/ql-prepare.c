@@ -70,7 +70,7 @@ ask_qemu (QlPrepared *p, const char *state_dir, QlStages *stages, GError **error
 }
 
 /* for_setup: host-setup, root reading a user's profile, runs nothing and
- * opens nothing the profile names (no QEMU asked for its version, no disk
+ * opens nothing the profile names (no QEMU asked what it can do, no disk
  * probed); the guest it plans needs neither. */
 static QlPrepared *
 prepare (const char *name_or_path, QlStages *stages, gboolean for_setup, GError **error)
