@@ -306,6 +306,9 @@ check_plan (const QlCheckProfileFacts *f, GPtrArray *out)
   for (guint i = 0; lines[i]; i++)
     {
       gboolean device_line = FALSE;
+      for (guint j = 0; j < f->machine->profile->mdevs->len; j++)
+        device_line = device_line ||
+                      g_str_has_prefix (lines[i], ((const QlMdev *) f->machine->profile->mdevs->pdata[j])->where);
       for (guint j = 0; j < f->machine->hostdevs->len; j++)
         {
           g_autofree char *label = g_strdup_printf ("[pci %s]",
@@ -336,6 +339,8 @@ ql_check_profile (const QlCheckProfileFacts *f, GPtrArray *out)
   ql_findings_add (out, "profile", QL_CHECK_OK,
                    g_strdup_printf ("%s: valid, the machine resolves", f->profile_path), NULL);
   check_devices (f, out);
+  if (f->mdev != NULL)
+    ql_check_mdevs (f->machine->profile, f->mdev, out);
   check_rom (f, out);
   check_files (f, out);
   check_hugepages (f, out);

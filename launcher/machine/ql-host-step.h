@@ -22,6 +22,7 @@ typedef enum {
   QL_HOST_STEP_FRAMEBUFFER_UNBIND, /* unbind a platform framebuffer device; undo: bind it */
   QL_HOST_STEP_MODULE_UNLOAD,      /* unload a module without users; undo: modprobe it */
   QL_HOST_STEP_CHOWN,        /* [vm] run-as: a path QEMU opens given to its user; undo: owner and mode before */
+  QL_HOST_STEP_MDEV_CREATE,  /* create a mediated device on its parent; undo: remove it */
   QL_HOST_STEP_MAX,
 } QlHostStepKind;
 
@@ -37,7 +38,10 @@ typedef struct {
   QlPciRelease release;      /* VFIO_BIND: the undo leaves it on vfio-pci when VFIO */
   QlPciPower power;          /* VFIO_BIND: power/control written by the undo */
   char *name;                /* BRIDGE, TAP: the interface; VTCONSOLE_UNBIND: vtconN;
-                                FRAMEBUFFER_UNBIND: the platform device; MODULE_UNLOAD: the module */
+                                FRAMEBUFFER_UNBIND: the platform device; MODULE_UNLOAD: the module;
+                                MDEV_CREATE: the mdev type */
+  char *uuid;                /* MDEV_CREATE: the mdev's UUID, lower case */
+  char *parent;              /* MDEV_CREATE: its parent (ql_profile_mdev_parent_is_valid ()) */
   char *bridge;              /* TAP: the bridge it joins; NULL: none */
   char *pool;                /* HUGEPAGES: the pool's directory relative to sysfs */
   guint64 before, added;     /* HUGEPAGES: nr_hugepages before, and the growth */

@@ -33,6 +33,7 @@ ql_machine_free (QlMachine *m)
   g_free (m->ssdt);
   g_clear_pointer (&m->disk_slots, g_array_unref);
   g_clear_pointer (&m->net_slots, g_array_unref);
+  g_clear_pointer (&m->mdev_slots, g_array_unref);
   g_clear_pointer (&m->taps, g_array_unref);
   g_clear_pointer (&m->hostdevs, g_ptr_array_unref);
   g_free (m);
@@ -383,6 +384,7 @@ machine_new (const QlProfile *p, const char *runtime_dir, const char *state_dir)
   m->serial_log = g_build_filename (runtime_dir, QL_RUNTIME_SERIAL_LOG, NULL);
   m->disk_slots = g_array_new (FALSE, TRUE, sizeof (guint));
   m->net_slots = g_array_new (FALSE, TRUE, sizeof (guint));
+  m->mdev_slots = g_array_new (FALSE, TRUE, sizeof (guint));
   m->taps = g_array_new (FALSE, TRUE, sizeof (QlMachineTap));
   return m;
 }
@@ -527,6 +529,22 @@ assign_disk_slots (QlMachine *m, const QlProfile *p, guint *next_slot, GError **
   return TRUE;
 }
 
+/* An mdev sits on pcie.0 as an integrated endpoint, after the disks: a
+ * profile that gains one moves nothing the guest knew. */
+static gboolean
+assign_mdev_slots (QlMachine *m, const QlProfile *p, guint *next_slot, GError **error)
+{
+  for (guint i = 0; i < p->mdevs->len; i++)
+    {
+      guint slot = 0;
+
+      if (!take_slot (next_slot, &slot, error))
+        return FALSE;
+      g_array_append_val (m->mdev_slots, slot);
+    }
+  return TRUE;
+}
+
 static gboolean
 check_ahci_ports (const QlProfile *p, GError **error)
 {
@@ -557,6 +575,7 @@ assign_slots (QlMachine *m, const QlProfile *p, GError **error)
   if (p->display.type != QL_DISPLAY_NONE)
     m->usb_slot = 0x02;
   return assign_net_slots (m, p, &next_slot, error) && assign_disk_slots (m, p, &next_slot, error) &&
+         assign_mdev_slots (m, p, &next_slot, error) &&
          check_ahci_ports (p, error);
 }
 

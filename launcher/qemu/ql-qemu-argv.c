@@ -1,6 +1,7 @@
 #include "ql-qemu-argv.h"
 #include "ql-value.h"
 #include "ql-qemu-opts.h"
+#include "ql-qemu-mdev.h"
 
 #include <string.h>
 
@@ -695,6 +696,7 @@ ql_qemu_argv_build (const QlMachine *m)
   add_cdroms (&a, p, &ahci_port, &bootindex);
   add_nets (&a, m, p);
   add_hostdevs (&a, m);
+  ql_qemu_mdev_add_args (a.args, m);
   add_acpi_and_fw_cfg (&a, m, p);
   add_kernel (&a, p);
 

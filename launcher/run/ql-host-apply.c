@@ -4,6 +4,7 @@
 #include "ql-host-chown.h"
 #include "ql-host-state.h"
 #include "ql-hugepages.h"
+#include "ql-mdev.h"
 #include "ql-net-host.h"
 #include "ql-paths.h"
 #include "ql-ssdt.h"
@@ -173,6 +174,19 @@ apply_handover (const char *vm, const QlHostStep *step, GError **error)
   return ok;
 }
 
+static gboolean
+create_mdev (const char *vm, const QlHostStep *step, GError **error)
+{
+  if (!ql_mdev_create (ql_paths_sysfs (), step->parent, step->name, step->uuid, error))
+    {
+      g_prefix_error (error, "%s: ", step->label);
+      return FALSE;
+    }
+  g_message ("%s: mdev %s of %s created on %s (%s); removed when the VM ends", vm, step->uuid, step->name,
+             step->parent, step->label);
+  return TRUE;
+}
+
 static const QlMachineTap *
 machine_tap (const QlMachine *m, const char *ifname)
 {
@@ -210,6 +224,8 @@ apply_step (const QlMachine *m, const QlHostStep *step, ApplyState *state, GArra
       return apply_handover (vm, step, error);
     case QL_HOST_STEP_CHOWN:
       return ql_host_chown_apply (step, error);
+    case QL_HOST_STEP_MDEV_CREATE:
+      return create_mdev (vm, step, error);
     case QL_HOST_STEP_MAX:
     default:
       g_assert_not_reached ();
