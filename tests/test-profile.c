@@ -232,8 +232,8 @@ static const ErrorCase error_cases[] = {
     "D/vm.ini:2: [memroy]: unknown section; did you mean 'memory'?" },
   { "unknown-section-far", "[vm]\n[frobnicate]\n",
     "D/vm.ini:2: [frobnicate]: unknown section" },
-  { "later-section", "[mdev vgpu]\nparent = 0000:00:02.0\n",
-    "D/vm.ini:1: [mdev vgpu]: is not supported by this version of qlaunch yet" },
+  { "later-section", "[audio]\nbackend = none\n",
+    "D/vm.ini:1: [audio]: is not supported by this version of qlaunch yet" },
   { "pci-needs-host", "[pci gpu]\nx-vga = true\n",
     "D/vm.ini:1: [pci gpu]: needs host= (an address like 01:00.0, or VENDOR:DEVICE; see 'qlaunch devices')" },
   /* found by fuzz-profile: an empty host= reached g_strsplit as NULL */

@@ -73,7 +73,7 @@ check_profile (QlPrepared *prepared, const char *prepare_error, const char *path
   f.driver_modules = modules;
   f.reset_methods = methods;
   f.vendor_reset_loaded = ql_check_vendor_reset_loaded (ql_paths_sysfs ());
-  if (p->mdevs->len > 0)
+  if (ql_profile_n_mdevs (p) > 0)
     mdev = ql_mdev_host_read (ql_paths_sysfs (), p);
   f.mdev = mdev;
   plan = ql_host_plan_for_machine (prepared->machine, &plan_error);

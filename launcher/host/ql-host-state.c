@@ -233,7 +233,7 @@ ql_host_state_read (const QlMachine *m, const char *sysfs, const char *procfs, c
     return NULL;
   if (!read_handover (m, state, sysfs, error))
     return NULL;
-  if (m->profile->mdevs->len > 0)
+  if (ql_profile_n_mdevs (m->profile) > 0)
     state->mdev = ql_mdev_host_read (sysfs, m->profile);
   state->devfs = g_strdup (devfs);
   if (!ql_run_as_read (m, devfs, state, error))

@@ -134,7 +134,7 @@ ql_mdev_host_read (const char *sysfs, const QlProfile *profile)
 {
   QlMdevHost *host = ql_mdev_host_new ();
 
-  for (guint i = 0; i < profile->mdevs->len; i++)
+  for (guint i = 0; i < ql_profile_n_mdevs (profile); i++)
     {
       const QlMdev *mdev = profile->mdevs->pdata[i];
       gboolean seen = FALSE;

@@ -22,7 +22,7 @@ ql_check_mdevs (const QlProfile *p, const QlMdevHost *host, GPtrArray *out)
 {
   g_autoptr(GPtrArray) steps = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_host_step_free);
 
-  for (guint i = 0; i < p->mdevs->len; i++)
+  for (guint i = 0; i < ql_profile_n_mdevs (p); i++)
     {
       const QlMdev *mdev = p->mdevs->pdata[i];
       g_autofree char *check = g_strdup_printf ("mdev %s", mdev->id);

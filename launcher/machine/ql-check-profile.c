@@ -306,7 +306,7 @@ check_plan (const QlCheckProfileFacts *f, GPtrArray *out)
   for (guint i = 0; lines[i]; i++)
     {
       gboolean device_line = FALSE;
-      for (guint j = 0; j < f->machine->profile->mdevs->len; j++)
+      for (guint j = 0; j < ql_profile_n_mdevs (f->machine->profile); j++)
         device_line = device_line ||
                       g_str_has_prefix (lines[i], ((const QlMdev *) f->machine->profile->mdevs->pdata[j])->where);
       for (guint j = 0; j < f->machine->hostdevs->len; j++)

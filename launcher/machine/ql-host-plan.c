@@ -482,7 +482,7 @@ add_mdev_steps (QlHostPlan *plan, const QlMachine *m, const QlHostState *state, 
 {
   const QlProfile *p = m->profile;
 
-  if (p->mdevs->len == 0)
+  if (ql_profile_n_mdevs (p) == 0)
     return TRUE;
   if (state->user != NULL)
     {

@@ -534,7 +534,7 @@ assign_disk_slots (QlMachine *m, const QlProfile *p, guint *next_slot, GError **
 static gboolean
 assign_mdev_slots (QlMachine *m, const QlProfile *p, guint *next_slot, GError **error)
 {
-  for (guint i = 0; i < p->mdevs->len; i++)
+  for (guint i = 0; i < ql_profile_n_mdevs (p); i++)
     {
       guint slot = 0;
 

@@ -177,7 +177,7 @@ ql_mdev_plan_check (const GPtrArray *steps, const QlMdev *mdev, const QlMdevHost
 gboolean
 ql_mdev_plan_add_steps (GPtrArray *steps, const QlProfile *profile, const QlMdevHost *host, GError **error)
 {
-  for (guint i = 0; i < profile->mdevs->len; i++)
+  for (guint i = 0; i < ql_profile_n_mdevs (profile); i++)
     {
       const QlMdev *mdev = profile->mdevs->pdata[i];
       g_autofree char *label = g_strdup_printf ("[mdev %s]", mdev->id);

@@ -53,6 +53,12 @@ ql_profile_mdev_parent_is_valid (const char *parent)
   return is_device_name (parent);
 }
 
+guint
+ql_profile_n_mdevs (const QlProfile *profile)
+{
+  return profile->mdevs != NULL ? profile->mdevs->len : 0;
+}
+
 gboolean
 ql_profile_mdev_type_is_valid (const char *type)
 {

@@ -202,6 +202,9 @@ gboolean ql_profile_mdev_type_is_valid (const char *type);
  * digits, '-', '_' and '.' (no ':', not "." or ".."). */
 gboolean ql_profile_mdev_parent_is_valid (const char *parent);
 
+/* The number of [mdev] sections (0 for a profile not made by the loader). */
+guint ql_profile_n_mdevs (const QlProfile *profile);
+
 /* Whether any of pin=, emulator-pin=, iothread-pin= is set. */
 gboolean ql_profile_pins_threads (const QlProfile *profile);
 

@@ -42,7 +42,7 @@ ql_qemu_mdev_add_args (GPtrArray *args, const QlMachine *m)
 {
   const QlProfile *p = m->profile;
 
-  for (guint i = 0; i < p->mdevs->len; i++)
+  for (guint i = 0; i < ql_profile_n_mdevs (p); i++)
     {
       g_ptr_array_add (args, g_strdup ("-device"));
       g_ptr_array_add (args, mdev_device (p->mdevs->pdata[i], g_array_index (m->mdev_slots, guint, i)));
