@@ -158,7 +158,7 @@ ql_mdev_plan_check (const GPtrArray *steps, const QlMdev *mdev, const QlMdevHost
                                           : g_strdup ("");
       g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s type: %s has no free instance of %s left (available_instances "
                    "is %" G_GINT64_FORMAT "%s); its types: %s.  Another VM may hold them: 'ls %s' lists the mdevs "
-                   "there are; or choose a smaller type", mdev->where, mdev->parent, mdev->type, type->available,
+                   "there are; or choose a type with free instances", mdev->where, mdev->parent, mdev->type, type->available,
                    asked, types, "/sys/bus/mdev/devices");
       return FALSE;
     }
