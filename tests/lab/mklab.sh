@@ -37,7 +37,7 @@ kver=$(ls "$work/lib/modules" | head -n1)
 # through sysfs as an mdev; built like tests/guest/mkguest.sh builds
 # romeval.ko, against the same headers
 build_mdpy() { # KVER
-  local kver=$1 hdr="$guest/headers/usr/src/linux-headers-$kver" tarball=/usr/src/linux-source-6.1.tar.xz
+  local kver=$1 hdr="$guest/headers/usr/src/linux-headers-$kver" tarball=${QL_LINUX_SOURCE:-/usr/src/linux-source-6.1.tar.xz}
   local dir="$out/mdpy"
   [ -d "$hdr" ] || { echo "no kernel headers in $guest/headers (tests/guest/mkguest.sh fetches them)"; return 1; }
   [ -s "$tarball" ] || { echo "no $tarball (apt install linux-source-6.1)"; return 1; }
