@@ -18,6 +18,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define GVT_PARENT "0000:00:02.0"
 
@@ -297,6 +298,38 @@ test_plan_uuid_exists (void)
   fake_sysfs_remove (sysfs);
 }
 
+/* A user's start makes nothing as root: an [mdev] needs root's start.  In
+ * root's plan the creation comes after the binds, before the taps. */
+static void
+test_host_plan (void)
+{
+  g_autofree char *sysfs = gvt_sysfs (2);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(QlProfile) p = load ("[vm]\nname=gvt\n[mdev igpu]\nparent=00:02.0\ntype=i915-GVTg_V5_4\n", &error);
+  g_autoptr(QlHostState) state = g_new0 (QlHostState, 1);
+  g_autoptr(QlHostPlan) plan = NULL;
+  QlMachine m = { 0 };
+
+  g_assert_no_error (error);
+  m.profile = p;
+  m.taps = g_array_new (FALSE, FALSE, sizeof (QlMachineTap));
+  state->mdev = ql_mdev_host_read (sysfs, p);
+  plan = ql_host_plan_build (&m, state, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (plan->steps->len, ==, 1);
+  g_assert_cmpint (((QlHostStep *) plan->steps->pdata[0])->kind, ==, QL_HOST_STEP_MDEV_CREATE);
+  g_clear_pointer (&plan, ql_host_plan_free);
+
+  state->user = g_strdup ("alice");
+  plan = ql_host_plan_build (&m, state, &error);
+  g_assert_null (plan);
+  g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
+  g_assert_nonnull (strstr (error->message, "vm.ini:3: [mdev igpu]: VM 'gvt' is started by alice, not root, and "
+                                            "[mdev] devices are created through sysfs, which needs root"));
+  g_array_unref (m.taps);
+  fake_sysfs_remove (sysfs);
+}
+
 /* ---- the step as data: the journal is input ---- */
 
 static const RefusedCase step_cases[] = {
@@ -453,6 +486,25 @@ test_recover (void)
   fake_sysfs_remove (sysfs);
 }
 
+/* run-as hands QEMU's user the node of the group the kernel gave the mdev. */
+static void
+test_iommu_group (void)
+{
+  g_autofree char *sysfs = gvt_sysfs (2);
+  g_autofree char *link = g_build_filename (sysfs, "bus/mdev/devices/af5972fb-5530-41a7-0000-fd836204445b/iommu_group",
+                                            NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (ql_mdev_iommu_group (sysfs, "af5972fb-5530-41a7-0000-fd836204445b", &error), ==, -1);
+  g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
+  g_clear_error (&error);
+  fake_sysfs_add_mdev (sysfs, "af5972fb-5530-41a7-0000-fd836204445b");
+  g_assert_cmpint (symlink ("../../../../kernel/iommu_groups/17", link), ==, 0);
+  g_assert_cmpint (ql_mdev_iommu_group (sysfs, "af5972fb-5530-41a7-0000-fd836204445b", &error), ==, 17);
+  g_assert_no_error (error);
+  fake_sysfs_remove (sysfs);
+}
+
 /* The host side checks the names again where they become paths. */
 static void
 test_host_refuses (void)
@@ -491,6 +543,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mdev/plan-refused", test_plan_refused);
   g_test_add_func ("/mdev/plan-no-free-instance", test_plan_no_free_instance);
   g_test_add_func ("/mdev/plan-uuid-exists", test_plan_uuid_exists);
+  g_test_add_func ("/mdev/host-plan", test_host_plan);
   for (guint i = 0; i < G_N_ELEMENTS (step_cases); i++)
     {
       g_autofree char *path = g_strdup_printf ("/mdev/step-validation/%u", i);
@@ -500,6 +553,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mdev/argv", test_argv);
   g_test_add_func ("/mdev/create-undo", test_create_undo);
   g_test_add_func ("/mdev/recover", test_recover);
+  g_test_add_func ("/mdev/iommu-group", test_iommu_group);
   g_test_add_func ("/mdev/host-refuses", test_host_refuses);
   return g_test_run ();
 }

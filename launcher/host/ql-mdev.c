@@ -153,7 +153,8 @@ ql_mdev_host_read (const char *sysfs, const QlProfile *profile)
 static gboolean
 names_valid (const char *parent, const char *type, const char *uuid, GError **error)
 {
-  if ((parent != NULL && !ql_profile_mdev_parent_is_valid (parent)) || (type != NULL && !ql_profile_mdev_type_is_valid (type)) || !g_uuid_string_is_valid (uuid))
+  if ((parent != NULL && !ql_profile_mdev_parent_is_valid (parent)) ||
+      (type != NULL && !ql_profile_mdev_type_is_valid (type)) || !g_uuid_string_is_valid (uuid))
     {
       g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "Refusing mdev '%s' of '%s' on '%s': not a UUID, type name and "
                    "parent device", uuid, type ? type : "", parent ? parent : "");
@@ -202,4 +203,29 @@ ql_mdev_remove (const char *sysfs, const char *uuid, char **ret_done, GError **e
     }
   *ret_done = g_strdup_printf ("mdev %s removed", uuid);
   return TRUE;
+}
+
+int
+ql_mdev_iommu_group (const char *sysfs, const char *uuid, GError **error)
+{
+  g_autofree char *link = NULL, *target = NULL, *name = NULL;
+  g_autoptr(GError) local_error = NULL;
+  guint64 group;
+
+  if (!names_valid (NULL, NULL, uuid, error))
+    return -1;
+  link = g_build_filename (sysfs, "bus", "mdev", "devices", uuid, "iommu_group", NULL);
+  target = g_file_read_link (link, &local_error);
+  if (target == NULL)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "mdev %s has no IOMMU group: %s", uuid, local_error->message);
+      return -1;
+    }
+  name = g_path_get_basename (target);
+  if (!g_ascii_string_to_unsigned (name, 10, 0, G_MAXINT32, &group, NULL))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "mdev %s: its IOMMU group '%s' is not a number", uuid, name);
+      return -1;
+    }
+  return (int) group;
 }

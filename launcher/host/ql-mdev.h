@@ -22,6 +22,10 @@ QlMdevHost *ql_mdev_host_read (const char *sysfs, const QlProfile *profile);
  * says what the kernel's errno usually means there. */
 gboolean ql_mdev_create (const char *sysfs, const char *parent, const char *type, const char *uuid, GError **error);
 
+/* The IOMMU group of an mdev that exists (its iommu_group link), or -1
+ * with an error. */
+int ql_mdev_iommu_group (const char *sysfs, const char *uuid, GError **error);
+
 /* Writes 1 to the mdev's remove; an mdev that is gone already is success.
  * *ret_done says what was done. */
 gboolean ql_mdev_remove (const char *sysfs, const char *uuid, char **ret_done, GError **error);

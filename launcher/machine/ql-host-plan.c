@@ -475,8 +475,9 @@ add_isolate_steps (QlHostPlan *plan, const QlMachine *m, const QlHostState *stat
   return TRUE;
 }
 
-/* [mdev]: created through sysfs, which needs root; QEMU opens the mdev's
- * vfio group, a group that exists only once the mdev does. */
+/* [mdev]: created through sysfs, which needs root.  With run-as, the
+ * mdev's VFIO group node is handed to QEMU's user at start, right after
+ * the creation (run/ql-host-apply.c): the group exists only then. */
 static gboolean
 add_mdev_steps (QlHostPlan *plan, const QlMachine *m, const QlHostState *state, GError **error)
 {
@@ -489,13 +490,6 @@ add_mdev_steps (QlHostPlan *plan, const QlMachine *m, const QlHostState *state, 
       g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: VM '%s' is started by %s, not root, and [mdev] devices are "
                    "created through sysfs, which needs root: start it as root (with run-as= for QEMU's user)",
                    ((QlMdev *) p->mdevs->pdata[0])->where, p->vm.name, state->user);
-      return FALSE;
-    }
-  if (state->run_as != NULL)
-    {
-      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: QEMU would run as %s, and this version of qlaunch cannot "
-                   "hand it an mdev's vfio group yet (the group exists only once the mdev is made); run QEMU as root "
-                   "with run-as = root in [vm]", ((QlMdev *) p->mdevs->pdata[0])->where, state->run_as->user);
       return FALSE;
     }
   g_return_val_if_fail (state->mdev != NULL, FALSE);

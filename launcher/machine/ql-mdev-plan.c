@@ -157,9 +157,9 @@ ql_mdev_plan_check (const GPtrArray *steps, const QlMdev *mdev, const QlMdevHost
       g_autofree char *asked = wanted > 1 ? g_strdup_printf (", and this profile asks for %" G_GINT64_FORMAT, wanted)
                                           : g_strdup ("");
       g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s type: %s has no free instance of %s left (available_instances "
-                   "is %" G_GINT64_FORMAT "%s); its types: %s.  Another VM may hold them: 'ls %s' lists the mdevs "
-                   "there are; or choose a type with free instances", mdev->where, mdev->parent, mdev->type, type->available,
-                   asked, types, "/sys/bus/mdev/devices");
+                   "is %" G_GINT64_FORMAT "%s); its types: %s.  Another VM may hold them: 'ls /sys/bus/mdev/devices' "
+                   "lists the mdevs there are; or choose a type with free instances", mdev->where, mdev->parent,
+                   mdev->type, type->available, asked, types);
       return FALSE;
     }
   for (guint i = 0; i < host->existing->len; i++)

@@ -32,7 +32,7 @@ then ok "mdev: devices --json lists mdpy with its types and free instances"
 else not_ok "mdev: devices --json: $(head -c 1500 $T/mdev-devices.json)"; fi
 "$QL" devices | sed -n '/^Mediated/,$p' | sed 's/^/LAB: info   /'
 
-# display=off: plain vfio-pci; run-as=root: QEMU opens the mdev's group, made at start
+# display=off: plain vfio-pci; QEMU as root here (run-as below)
 write_profile mdev "run-as=root" <<PROFILE
 [mdev fb]
 parent=mdpy
@@ -76,6 +76,28 @@ if [ ! -e "$mdev_dir" ] && grep -q "mdev $uuid removed" $T/mdev-recover.log; the
   ok "mdev: recover removes the mdev"
 else not_ok "mdev: recover: $(tr '\n' ' ' < $T/mdev-recover.log) $(ls /sys/bus/mdev/devices 2>&1)"; fi
 host_clean "mdev: recover leaves nothing behind"
+
+# run-as: QEMU as nobody opens the mdev's VFIO group, whose node qlaunch
+# hands it right after making the mdev, and takes back before removing it
+write_profile mdev-user "run-as=nobody" <<PROFILE
+[mdev fb]
+parent=mdpy
+type=mdpy-vga
+PROFILE
+if "$QL" start mdev-user --detach > $T/mdev-user.log 2>&1 && [ -d "$mdev_dir" ]; then
+  group=$(basename "$(readlink "$mdev_dir/iommu_group")")
+  sup_pid=$(status_field supervisor-pid)
+  quser=$(stat -c %U "/proc/$(status_field qemu-pid)")
+  if [ "$quser" = nobody ] && [ "$(stat -c %U /dev/vfio/$group)" = nobody ] &&
+     "$QL" qmp lab query-pci | grep -q '"vendor" : 6966'; then
+    ok "mdev: run-as: QEMU runs as nobody with /dev/vfio/$group, the mdev's group, given to it"
+  else not_ok "mdev: run-as: QEMU as $quser, /dev/vfio/$group $(stat -c %U /dev/vfio/$group)"; fi
+  "$QL" kill lab > $T/mdev-user-kill.log 2>&1
+  wait_gone "$sup_pid" 60
+  [ ! -e "$mdev_dir" ] && ok "mdev: run-as: kill ends the VM and removes the mdev" ||
+    not_ok "mdev: run-as: after kill: $(ls /sys/bus/mdev/devices)"
+else not_ok "mdev: run-as: start: $(tr '\n' ' ' < $T/mdev-user.log)"; "$QL" kill lab > /dev/null 2>&1; fi
+host_clean "mdev: run-as: nothing is left"
 
 # display=on with a ramfb (vfio-pci-nohotplug), an L3 guest that lists its
 # PCI bus, then stop: the mdev goes with the VM
