@@ -302,6 +302,9 @@ check_plan (const QlCheckProfileFacts *f, GPtrArray *files_failed, GPtrArray *ou
   for (guint i = 0; lines[i]; i++)
     {
       gboolean covered = file_line (lines[i], files_failed);
+      for (guint j = 0; j < ql_profile_n_mdevs (f->machine->profile); j++)
+        covered = covered ||
+                  g_str_has_prefix (lines[i], ((const QlMdev *) f->machine->profile->mdevs->pdata[j])->where);
       for (guint j = 0; j < f->machine->hostdevs->len; j++)
         {
           g_autofree char *label = g_strdup_printf ("[pci %s]",
@@ -364,6 +367,8 @@ ql_check_profile (const QlCheckProfileFacts *f, GPtrArray *out)
   ql_findings_add (out, "profile", QL_CHECK_OK,
                    g_strdup_printf ("%s: valid, the machine resolves", f->profile_path), NULL);
   check_devices (f, out);
+  if (f->mdev != NULL)
+    ql_check_mdevs (f->machine->profile, f->mdev, out);
   check_rom (f, out);
   if (f->files != NULL)
     ql_check_files (f->machine, f->files, out, files_failed);

@@ -34,6 +34,7 @@ ql_machine_free (QlMachine *m)
   g_free (m->ssdt);
   g_clear_pointer (&m->disk_slots, g_array_unref);
   g_clear_pointer (&m->net_slots, g_array_unref);
+  g_clear_pointer (&m->mdev_slots, g_array_unref);
   g_clear_pointer (&m->taps, g_array_unref);
   g_clear_pointer (&m->hostdevs, g_ptr_array_unref);
   g_free (m->spice_socket);
@@ -387,6 +388,7 @@ machine_new (const QlProfile *p, const char *runtime_dir, const char *state_dir)
   m->serial_log = g_build_filename (runtime_dir, QL_RUNTIME_SERIAL_LOG, NULL);
   m->disk_slots = g_array_new (FALSE, TRUE, sizeof (guint));
   m->net_slots = g_array_new (FALSE, TRUE, sizeof (guint));
+  m->mdev_slots = g_array_new (FALSE, TRUE, sizeof (guint));
   m->taps = g_array_new (FALSE, TRUE, sizeof (QlMachineTap));
   return m;
 }
@@ -586,6 +588,22 @@ assign_disk_slots (QlMachine *m, const QlProfile *p, guint *next_slot, GError **
   return TRUE;
 }
 
+/* An mdev sits on pcie.0 as an integrated endpoint, after the disks: a
+ * profile that gains one moves nothing the guest knew. */
+static gboolean
+assign_mdev_slots (QlMachine *m, const QlProfile *p, guint *next_slot, GError **error)
+{
+  for (guint i = 0; i < ql_profile_n_mdevs (p); i++)
+    {
+      guint slot = 0;
+
+      if (!ql_machine_take_slot (next_slot, &slot, error))
+        return FALSE;
+      g_array_append_val (m->mdev_slots, slot);
+    }
+  return TRUE;
+}
+
 static gboolean
 check_ahci_ports (const QlProfile *p, GError **error)
 {
@@ -616,6 +634,7 @@ assign_slots (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GError 
   if (ql_machine_has_usb (m))
     m->usb_slot = 0x02;
   return assign_net_slots (m, p, &next_slot, error) && assign_disk_slots (m, p, &next_slot, error) &&
+         assign_mdev_slots (m, p, &next_slot, error) &&
          check_ahci_ports (p, error) && ql_machine_resolve_desktop (m, p, host, &next_slot, error);
 }
 

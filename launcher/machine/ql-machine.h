@@ -77,6 +77,7 @@ typedef struct {
   guint scsi_slot;            /* 0: none */
   GArray *disk_slots;         /* guint per disk; 0 for sata (on the ICH9 AHCI) */
   GArray *net_slots;          /* guint per net; 0 for mode=none */
+  GArray *mdev_slots;         /* guint per [mdev], profile order */
   GArray *taps;               /* QlMachineTap, one per mode=tap net, profile order */
   GPtrArray *hostdevs;        /* QlMachineHostdev*, profile order */
 

@@ -2,6 +2,7 @@
 #include "ql-value.h"
 #include "ql-qemu-opts.h"
 #include "ql-qemu-argv-desktop.h"
+#include "ql-qemu-mdev.h"
 
 #include <string.h>
 
@@ -728,6 +729,7 @@ ql_qemu_argv_build (const QlMachine *m)
   add_nets (&a, m, p);
   ql_qemu_argv_add_desktop (a.args, m);
   add_hostdevs (&a, m);
+  ql_qemu_mdev_add_args (a.args, m);
   add_acpi_and_fw_cfg (&a, m, p);
   add_kernel (&a, p);
 

@@ -633,7 +633,8 @@ spawn_qemu (Supervisor *s, GError **error)
   g_array_set_size (s->passed_fds, 0);
   supervisor_pid = getpid ();
   ql_run_as_creds_set (&run_as_creds, s->run_as,
-                       s->m->hostdevs->len > 0 ? ql_setup_memlock_bytes (s->m->profile) : 0);
+                       s->m->hostdevs->len > 0 || ql_profile_n_mdevs (s->m->profile) > 0
+                         ? ql_setup_memlock_bytes (s->m->profile) : 0);
   emulator_pinned = s->m->pin != NULL && s->m->pin->emulator != NULL;
   if (emulator_pinned)
     ql_pin_to_cpu_set (s->m->pin->emulator, &emulator_cpus);

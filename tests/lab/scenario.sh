@@ -651,4 +651,7 @@ append=console=ttyS0 quiet panic=-1 ql.mode=acpi-check ql.rompath=_SB.PCI0.SE0.S
   expect_driver "rom-$mode: the device is back on e1000e" "$GPU" e1000e
   host_clean "rom-$mode: nothing is left"
 done
+
+# ---- [mdev]: made through sysfs, passed through, removed ----
+. "$here/mdev.sh"
 exit 0
