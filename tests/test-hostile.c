@@ -4,6 +4,8 @@
  * nor touches anything outside its own files. */
 #include "vm-harness.h"
 #include "fake-sysfs.h"
+#include "ql-device-lock.h"
+#include "ql-error.h"
 #include "ql-runtime.h"
 
 #include <fcntl.h>
@@ -333,12 +335,42 @@ test_device_moved_since (void)
   fake_sysfs_remove (sysfs);
 }
 
+/* Looking Glass's /dev/kvmfr0 is one memory for whoever maps it: a second
+ * VM naming it would see the first one's frames and write into them.  The
+ * supervisor holds it (an flock) for the VM's life; a regular file stands
+ * in for the device node here. */
+static void
+test_kvmfr_shared (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("ql-kvmfr-XXXXXX", NULL);
+  g_autofree char *node = g_build_filename (dir, "kvmfr0", NULL);
+  g_autoptr(GError) error = NULL;
+  int first, second;
+
+  g_assert_true (g_file_set_contents (node, "", 0, NULL));
+  first = ql_device_lock_take (node, "[looking-glass]", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (first, >=, 0);
+  second = ql_device_lock_take (node, "[looking-glass]", &error);
+  g_assert_cmpint (second, ==, -1);
+  g_assert_error (error, QL_ERROR, QL_ERROR_BUSY);
+  g_assert_nonnull (strstr (error->message, "another VM"));
+  g_clear_error (&error);
+  close (first);
+  second = ql_device_lock_take (node, "[looking-glass]", &error);
+  g_assert_no_error (error);
+  close (second);
+  g_unlink (node);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   vm_harness_init ();
   g_test_add_func ("/hostile/names", test_names);
+  g_test_add_func ("/hostile/kvmfr-shared", test_kvmfr_shared);
   g_test_add_func ("/hostile/journal-fields", test_journal_fields);
   g_test_add_func ("/hostile/state-pids", test_state_pids);
   g_test_add_func ("/hostile/journal-qemu-pid", test_journal_qemu_pid);

@@ -268,6 +268,10 @@ static const ErrorCase error_cases[] = {
   { "looking-glass-too-small", "[looking-glass]\nsize = 32M\nresolution = 3840x2160\n",
     "D/vm.ini:2: [looking-glass] size: 32M is too small for 3840x2160 (two frames of width × height × 4 bytes "
     "and 10 MiB, rounded up to a power of two); use size=128M, or size=auto" },
+  /* the journal reads back at most 4 GiB: a larger file would leave the run's host changes unrecoverable */
+  { "looking-glass-too-large", "[looking-glass]\nsize = 8G\n",
+    "D/vm.ini:2: [looking-glass] size: 8G is more than 4G, the largest Looking Glass file qlaunch makes (16384x16384 "
+    "needs 4G); use size=32M for 1920x1080, or size=auto" },
   { "looking-glass-bad-resolution", "[looking-glass]\nresolution = 1080p\n",
     "D/vm.ini:2: [looking-glass] resolution: '1080p' is not a resolution WIDTHxHEIGHT (like 1920x1080; 320x200 "
     "to 16384x16384)" },

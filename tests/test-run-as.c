@@ -4,7 +4,9 @@
  * included. */
 #include "ql-error.h"
 #include "ql-host-chown.h"
+#include "ql-host-apply.h"
 #include "ql-host-shm.h"
+#include "ql-host-undo.h"
 #include "ql-host-plan.h"
 #include "ql-host-step.h"
 #include "ql-machine.h"
@@ -12,6 +14,7 @@
 #include "ql-run-as.h"
 #include "step-checks.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -589,6 +592,56 @@ test_shm_file (void)
   g_unlink (step->path);
 }
 
+/* A start that finds the file there already (its run-as user's, of its
+ * size: a VM of the same name run by someone else, a client holding it) is
+ * refused, and its undo must not remove the file the start did not make. */
+static void
+test_shm_file_taken (void)
+{
+  g_autoptr(QlProfile) profile = NULL;
+  g_autoptr(QlHostPlan) plan = g_new0 (QlHostPlan, 1);
+  g_autoptr(QlJournal) journal = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *runtime = tree_path ("run/t");
+  QlHostStep *step = ql_host_step_new (QL_HOST_STEP_SHM_FILE, "[looking-glass]");
+  QlHostFacts *host;
+  QlMachine *m;
+  struct stat st;
+  int fd;
+
+  if (skip_unless_root ())
+    return;
+  make_dir ("run", 0700);
+  make_dir ("run/t", 0700);
+  make_file ("vmlinuz", 0, 0644);
+  step->path = tree_path ("looking-glass-t");
+  step->added = 32 << 20;
+  step->run_uid = USER_UID;
+  step->run_gid = USER_GID;
+  fd = open (step->path, O_RDWR | O_CREAT | O_EXCL, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (ftruncate (fd, 32 << 20), ==, 0);
+  g_assert_cmpint (fchown (fd, USER_UID, USER_GID), ==, 0);
+  close (fd);
+  plan->steps = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_host_step_free);
+  plan->notes = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (plan->steps, step);
+  m = machine_for ("", &profile, &host);
+  journal = ql_journal_new (runtime);
+
+  g_assert_false (ql_host_apply (plan, m, journal, NULL, NULL, NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "exists already"));
+  g_clear_error (&error);
+  g_assert_true (ql_host_undo (journal, "/sys", TRUE, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (lstat (step->path, &st), ==, 0);
+  g_assert_cmpint (st.st_uid, ==, USER_UID);
+  g_assert_false (ql_journal_exists (runtime));
+  g_unlink (step->path);
+  ql_machine_free (m);
+  ql_host_facts_free (host);
+}
+
 static void
 with_tree (gconstpointer data)
 {
@@ -618,5 +671,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/run-as/chown/swapped", test_undo_refuses_swapped, with_tree);
   g_test_add_data_func ("/run-as/chown/link", test_read_refuses_link, with_tree);
   g_test_add_data_func ("/run-as/shm-file", test_shm_file, with_tree);
+  g_test_add_data_func ("/run-as/shm-file-taken", test_shm_file_taken, with_tree);
   return g_test_run ();
 }

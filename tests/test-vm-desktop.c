@@ -244,6 +244,19 @@ test_looking_glass_file_taken (void)
   g_assert_cmpint (st.st_size, ==, 9);
   g_unlink (shm);
   assert_nothing_left (VM "-lg");
+
+  /* one of the size and owner the start would make (a client still holding
+   * it, a VM of that name run by someone else): refused, and the failed
+   * start's undo leaves it too */
+  g_clear_pointer (&err, g_free);
+  g_assert_true (g_file_set_contents (shm, "", 0, NULL));
+  g_assert_cmpint (truncate (shm, 64 << 20), ==, 0);
+  g_assert_cmpint (run_qlaunch (NULL, &err, "start", "--detach", path, NULL), !=, 0);
+  g_assert_nonnull (strstr (err, "exists already"));
+  g_assert_cmpint (lstat (shm, &st), ==, 0);
+  g_assert_cmpint (st.st_size, ==, 64 << 20);
+  g_unlink (shm);
+  assert_nothing_left (VM "-lg");
 }
 
 /* kill -9 of the supervisor: QEMU goes with it, the file stays until

@@ -64,9 +64,24 @@ vnc_address (JsonObject *info, char **ret_host, char **ret_port)
 
   if (!json_object_get_boolean_member_with_default (info, "enabled", FALSE) || service == NULL)
     return FALSE;
-  *ret_host = bracket (connect_host (json_object_get_string_member_with_default (info, "host", NULL)));
+  *ret_host = g_strdup (connect_host (json_object_get_string_member_with_default (info, "host", NULL)));
   *ret_port = g_strdup (service);
   return TRUE;
+}
+
+/* QEMU reports numbers; anything else is QEMU lying (a guest that took it
+ * over), and would reach vncviewer as its own setting: it reads NAME=VALUE
+ * and -NAME arguments, and via= runs a command. */
+static gboolean
+check_vnc_address (const char *name, const char *host, const char *port, GError **error)
+{
+  guint64 n;
+
+  if (g_hostname_is_ip_address (host) && g_ascii_string_to_unsigned (port, 10, 1, 65535, &n, NULL))
+    return TRUE;
+  g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "QEMU of VM '%s' reports a VNC address that is not an address "
+               "(host '%s', port '%s'); no viewer is run", name, host, port);
+  return FALSE;
 }
 
 static JsonObject *
@@ -112,7 +127,7 @@ viewer_argv (const char *name, QlQmpClient *qmp, char **ret_path, GError **error
   g_autoptr(JsonObject) spice = query (qmp, "query-spice", NULL);
   g_autoptr(JsonObject) vnc = NULL;
   g_autofree char *uri = spice != NULL ? spice_uri (spice) : NULL;
-  g_autofree char *host = NULL, *port = NULL;
+  g_autofree char *host = NULL, *port = NULL, *h = NULL;
   const Viewer *viewer = NULL;
   char *path;
 
@@ -130,13 +145,14 @@ viewer_argv (const char *name, QlQmpClient *qmp, char **ret_path, GError **error
                    "[display] type=spice (or vnc) in its profile", name);
       return NULL;
     }
-  if ((path = find_viewer (vnc_viewers, &viewer, error)) == NULL)
+  if (!check_vnc_address (name, host, port, error) || (path = find_viewer (vnc_viewers, &viewer, error)) == NULL)
     return NULL;
   *ret_path = path;
+  h = bracket (host);
   if (strcmp (viewer->program, "remote-viewer") == 0)
-    uri = g_strdup_printf ("vnc://%s:%s", host, port);
+    uri = g_strdup_printf ("vnc://%s:%s", h, port);
   else
-    uri = g_strdup_printf ("%s::%s", host, port);   /* vncviewer's HOST::PORT */
+    uri = g_strdup_printf ("%s::%s", h, port);   /* vncviewer's HOST::PORT */
   return g_strdupv ((char *[]) { (char *) viewer->program, uri, NULL });
 }
 

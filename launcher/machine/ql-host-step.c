@@ -617,7 +617,7 @@ parse_shm_file (QlHostStep *step, JsonObject *o, GError **error)
   gint64 size, uid, gid;
 
   if (!get_string (o, "path", FALSE, &path, error) ||
-      !ql_json_get_int (o, "size", 1 << 20, G_GINT64_CONSTANT (4) << 30, NULL, &size, error) ||
+      !ql_json_get_int (o, "size", 1 << 20, (gint64) QL_LOOKING_GLASS_SIZE_MAX, NULL, &size, error) ||
       !ql_json_get_int (o, "uid", -1, ID_MAX, NULL, &uid, error) ||
       !ql_json_get_int (o, "gid", -1, ID_MAX, NULL, &gid, error))
     return FALSE;

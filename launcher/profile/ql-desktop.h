@@ -65,6 +65,9 @@ gboolean ql_evdev_is_keyboard (const char *path);
 
 /* Looking Glass's formula: width × height × 4 bytes × 2 frames, plus 10 MiB,
  * rounded up to a power of two MiB. */
+/* The largest file qlaunch makes, what 16384x16384 needs: a journal takes no larger one back. */
+#define QL_LOOKING_GLASS_SIZE_MAX (G_GUINT64_CONSTANT (4) << 30)
+
 guint64 ql_looking_glass_size_for (guint width, guint height);
 
 /* "1920x1080" */

@@ -1768,6 +1768,10 @@ check_looking_glass (Loader *loader)
     report (loader, "looking-glass", "size", "%s is not a power of two in MiB, which Looking Glass needs; "
             "use size=%" G_GUINT64_FORMAT "M for %ux%u, or size=auto", lg->size_text, needed >> 20, lg->width,
             lg->height);
+  else if (size > QL_LOOKING_GLASS_SIZE_MAX)
+    report (loader, "looking-glass", "size", "%s is more than 4G, the largest Looking Glass file qlaunch makes "
+            "(16384x16384 needs 4G); use size=%" G_GUINT64_FORMAT "M for %ux%u, or size=auto", lg->size_text,
+            needed >> 20, lg->width, lg->height);
   else if (size < needed)
     report (loader, "looking-glass", "size", "%s is too small for %ux%u (two frames of width × height × 4 bytes "
             "and 10 MiB, rounded up to a power of two); use size=%" G_GUINT64_FORMAT "M, or size=auto",

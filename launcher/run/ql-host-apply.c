@@ -294,6 +294,26 @@ begin_step_stage (QlStages *stages, const QlHostStep *step)
   ql_stages_begin (stages, "%s", text);
 }
 
+/* The Looking Glass file is made only new (O_EXCL) in a directory every
+ * user writes, and an mdev only under a uuid no mdev has: a failed apply of
+ * either made nothing, and what is there is another's (a VM of the same
+ * name, a client still holding the file, an mdev made by hand), which the
+ * failed start's undo must not remove. */
+static void
+forget_unmade (QlJournal *journal, const QlHostStep *step)
+{
+  guint n = ql_journal_length (journal);
+  g_autofree gboolean *keep = g_new0 (gboolean, n);
+  g_autoptr(GError) error = NULL;
+
+  if (step->kind != QL_HOST_STEP_SHM_FILE && step->kind != QL_HOST_STEP_MDEV_CREATE)
+    return;
+  for (guint i = 0; i + 1 < n; i++)
+    keep[i] = TRUE;
+  if (!ql_journal_retain (journal, keep, &error))
+    g_warning ("%s", error->message);
+}
+
 gboolean
 ql_host_apply (const QlHostPlan *plan, const QlMachine *m, QlJournal *journal, GArray *passed_fds,
                QlStages *stages, gboolean (*interrupted) (gpointer data), gpointer data, GError **error)
@@ -321,8 +341,13 @@ ql_host_apply (const QlHostPlan *plan, const QlMachine *m, QlJournal *journal, G
             return FALSE;
           continue;
         }
-      if (!ql_journal_record (journal, step, error) || !apply_step (m, step, &state, passed_fds, error))
+      if (!ql_journal_record (journal, step, error))
         return FALSE;
+      if (!apply_step (m, step, &state, passed_fds, error))
+        {
+          forget_unmade (journal, step);
+          return FALSE;
+        }
       if (step->kind == QL_HOST_STEP_MDEV_CREATE && !give_mdev_group (plan, step, journal, error))
         return FALSE;
     }

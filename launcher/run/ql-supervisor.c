@@ -14,6 +14,7 @@
 #include "ql-qmp-relay.h"
 #include "ql-hotplug.h"
 #include "ql-rom-check.h"
+#include "ql-device-lock.h"
 #include "ql-runtime.h"
 #include "ql-run-as-exec.h"
 #include "ql-setup-plan.h"
@@ -93,6 +94,7 @@ typedef struct {
   gboolean prepared;          /* the host is ready: QEMU was or is about to be started */
   QlSleepInhibitor *sleep_lock;  /* [vm] inhibit-sleep: logind's lock, until the host is given back */
   QlRunAs *run_as;            /* [vm] run-as: QEMU's user; NULL: the supervisor's */
+  int kvmfr_fd;               /* [looking-glass] on /dev/kvmfr0: held for the VM's life; -1: none */
 } Supervisor;
 
 /* ---- small helpers ---- */
@@ -877,6 +879,12 @@ take_runtime_dir (Supervisor *s, GError **error)
       g_clear_pointer (&s->lock, ql_lock_release);
       return FALSE;
     }
+  if (m->looking_glass_path != NULL && !m->looking_glass_shm &&
+      (s->kvmfr_fd = ql_device_lock_take (m->looking_glass_path, "[looking-glass]", error)) < 0)
+    {
+      g_clear_pointer (&s->lock, ql_lock_release);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -984,6 +992,8 @@ tear_down (Supervisor *s)
       ql_runtime_keep_logs (s->m->runtime_dir, s->m->state_dir);
       record_exit (s, code, reason, message);
     }
+  if (s->kvmfr_fd >= 0)
+    close (s->kvmfr_fd);
   g_clear_pointer (&s->lock, ql_lock_release);
   g_rmdir (s->m->runtime_dir);
   return code;
@@ -1012,7 +1022,7 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
 {
   Supervisor s = {
     .opts = opts, .m = opts->machine, .name = opts->machine->profile->vm.name,
-    .loop = g_main_loop_new (NULL, FALSE), .stderr_tail = g_string_new (NULL), .qemu_log_fd = -1,
+    .loop = g_main_loop_new (NULL, FALSE), .stderr_tail = g_string_new (NULL), .qemu_log_fd = -1, .kvmfr_fd = -1,
     .host_restore_ms = -1, .journal = ql_journal_new (opts->machine->runtime_dir),
     .passed_fds = g_array_new (FALSE, FALSE, sizeof (QlPassedFd)),
   };
