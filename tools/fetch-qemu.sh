@@ -64,9 +64,10 @@ fi
 rm -rf "$dir.tmp"
 mkdir -p "$dir.tmp/debs" "$dir.tmp/root"
 cd "$dir.tmp/debs"
-# qemu-system-x86 depends on qemu-system-common and -data of the same version
+# qemu-system-x86 depends on qemu-system-common and -data of the same version;
+# SPICE's module loads ui-opengl, which is in -modules-opengl
 apt-get download -q "qemu-system-x86=$version" "qemu-system-common=$version" "qemu-system-data=$version" \
-  "qemu-system-modules-spice=$version" >&2 2>/dev/null \
+  "qemu-system-modules-spice=$version" "qemu-system-modules-opengl=$version" >&2 2>/dev/null \
   || apt-get download -q "qemu-system-x86=$version" "qemu-system-common=$version" "qemu-system-data=$version" >&2 \
   || fail "apt-get download qemu-system-x86=$version failed"
 for d in ./*.deb; do dpkg -x "$d" ../root; done
