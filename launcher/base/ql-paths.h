@@ -9,6 +9,9 @@
 char *ql_paths_runtime_base (void);
 char *ql_paths_state_base (void);
 char *ql_paths_runtime_dir (const char *vm_name);
+/* The runtime dir a root start gives VM_NAME, whoever asks: /run/qlaunch/NAME
+ * (or under QLAUNCH_RUNTIME_DIR). */
+char *ql_paths_system_runtime_dir (const char *vm_name);
 char *ql_paths_state_dir (const char *vm_name);
 GStrv ql_paths_profile_dirs (void);
 

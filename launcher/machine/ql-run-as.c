@@ -100,6 +100,12 @@ ql_run_as_needs (const QlMachine *m, const char *devfs, const GArray *vfio_group
   add_need (needs, m->runtime_dir, QL_RUN_AS_OWN_DIR, FALSE, "runtime directory");
   add_need (needs, m->serial_log, QL_RUN_AS_OWN_FILE, TRUE, "serial log");
   ((QlRunAsNeed *) needs->pdata[needs->len - 1])->create = TRUE;
+  if (m->spice_socket != NULL)
+    {
+      /* QEMU makes its socket there: a directory of its own, not root's runtime dir */
+      g_autofree char *display_dir = g_path_get_dirname (m->spice_socket);
+      add_need (needs, display_dir, QL_RUN_AS_OWN_FILE, TRUE, "[display] type=spice: the socket's directory");
+    }
   if (m->ssdt != NULL)
     add_need (needs, m->ssdt, QL_RUN_AS_OWN_FILE, FALSE, "[acpi] qlaunch's SSDT");
   if (m->uefi)
@@ -410,10 +416,6 @@ ql_run_as_plan (const QlMachine *m, const QlRunAs *run_as, GHashTable *paths, co
 
   if (run_as->uid == 0)
     return g_steal_pointer (&result);
-  if (m->spice_socket != NULL)
-    g_string_append (problems, "\n[display] type=spice: QEMU would create its SPICE socket in the runtime "
-                               "directory, which stays root's; fix: listen=127.0.0.1:5930 (TCP, gl=false), "
-                               "or run-as=root");
   /* devices first: the kvm group, once kept, counts for the files */
   for (guint i = 0; i < needs->len; i++)
     if (((QlRunAsNeed *) needs->pdata[i])->kind == QL_RUN_AS_DEVICE)
