@@ -591,7 +591,8 @@ test_shm_file (void)
  * directory the supervisor makes (0700, root's) and the plan hands to
  * QEMU's user, not in the runtime dir, which stays root's; the chown is
  * undone, and the end of the run removes the directory with the socket.
- * QEMU run as root gets no step. */
+ * gl's render node: its group kept, like /dev/kvm's.  QEMU run as root
+ * gets no step. */
 static void
 test_plan_spice (void)
 {
@@ -625,15 +626,20 @@ test_plan_spice (void)
   make_dir ("run", 0700);
   make_dir ("run/t", 0700);
   make_file ("vmlinuz", 0, 0644);
-  m = machine_for ("[display]\ntype = spice\n", &profile, &host);
+  m = machine_for ("[display]\ntype = spice\ngl = true\nrendernode = /dev/dri/renderD129\n", &profile, &host);
   g_assert_cmpstr (m->spice_socket, ==, socket);
   g_assert_true (ql_runtime_make_display_dir (runtime, &error));
   g_assert_no_error (error);
   assert_owner (display, 0, 0, 0700);
   paths = read_tree (m, "/dev");
+  /* the render node, 0660 root:render as udev makes it: QEMU keeps the render group */
+  g_hash_table_replace (paths, g_strdup ("/dev/dri/renderD129"),
+                        g_memdup2 (&(QlPathInfo) { TRUE, 0, 4790, S_IFCHR | 0660 }, sizeof (QlPathInfo)));
   planned = ql_run_as_plan (m, user, paths, "/dev", NULL, steps, &error);
   g_assert_no_error (error);
   assert_steps (steps, expect);
+  g_assert_cmpuint (planned->groups->len, ==, 1);
+  g_assert_cmpuint (g_array_index (planned->groups, guint32, 0), ==, 4790);
 
   root->uid = root->gid = 0;
   planned_root = ql_run_as_plan (m, root, paths, "/dev", NULL, root_steps, &error);

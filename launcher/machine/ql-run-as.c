@@ -122,6 +122,8 @@ ql_run_as_needs (const QlMachine *m, const char *devfs, const GArray *vfio_group
       g_autofree char *kvm = g_build_filename (devfs, "kvm", NULL);
       add_need (needs, kvm, QL_RUN_AS_DEVICE, TRUE, "[vm] accel");
     }
+  if (m->profile->display.gl && m->profile->display.rendernode != NULL)
+    add_need (needs, m->profile->display.rendernode, QL_RUN_AS_DEVICE, TRUE, "[display] rendernode");
   if (m->looking_glass_path != NULL && !m->looking_glass_shm)
     add_need (needs, m->looking_glass_path, QL_RUN_AS_DEVICE, TRUE, "[looking-glass] kvmfr");
   if (vfio_groups != NULL && vfio_groups->len > 0)
