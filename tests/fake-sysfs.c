@@ -237,3 +237,37 @@ fake_sysfs_add_cpus (const char *sysfs, guint packages, guint cores, guint threa
     }
   write_pool (pool, (guint64) hugepages_per_node * packages, TRUE);
 }
+
+void
+fake_sysfs_add_mdev_type (const char *sysfs, const char *parent, const char *type, const char *name,
+                          const char *description, guint available)
+{
+  g_autofree char *pci_dir = g_build_filename (sysfs, "bus", "pci", "devices", parent, NULL);
+  g_autofree char *virtual_dir = g_build_filename (sysfs, "devices", "virtual", parent, parent, NULL);
+  g_autofree char *bus_dir = g_build_filename (sysfs, "class", "mdev_bus", NULL);
+  g_autofree char *link = g_build_filename (bus_dir, parent, NULL);
+  const char *device_dir = g_file_test (pci_dir, G_FILE_TEST_IS_DIR) ? pci_dir : virtual_dir;
+  g_autofree char *dir = g_build_filename (device_dir, "mdev_supported_types", type, NULL);
+  g_autofree char *count = g_strdup_printf ("%u\n", available);
+  g_autofree char *pretty = g_strdup_printf ("%s\n", name);
+  g_autofree char *text = g_strdup_printf ("%s\n", description);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (bus_dir, 0755), ==, 0);
+  if (!g_file_test (link, G_FILE_TEST_EXISTS))
+    g_assert_cmpint (symlink (device_dir, link), ==, 0);
+  write_file (dir, "name", pretty);
+  write_file (dir, "description", text);
+  write_file (dir, "device_api", "vfio-pci\n");
+  write_file (dir, "available_instances", count);
+  write_file (dir, "create", "");
+}
+
+void
+fake_sysfs_add_mdev (const char *sysfs, const char *uuid)
+{
+  g_autofree char *dir = g_build_filename (sysfs, "bus", "mdev", "devices", uuid, NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  write_file (dir, "remove", "");
+}

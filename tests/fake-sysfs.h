@@ -30,3 +30,14 @@ void fake_sysfs_remove (const char *sysfs);
  * L3 cache.  Node directories get 2 MiB hugepage pools of hugepages_per_node
  * pages, all free, and kernel/mm/hugepages the host-wide one. */
 void fake_sysfs_add_cpus (const char *sysfs, guint packages, guint cores, guint threads, guint hugepages_per_node);
+
+/* Adds PARENT/mdev_supported_types/TYPE with its name, description,
+ * device_api (vfio-pci), available_instances and an empty create file
+ * (which records what is written: the fake models no kernel), and
+ * class/mdev_bus/PARENT.  PARENT is a PCI device of the tree, or else a
+ * virtual device of that name (as the kernel's sample drivers make). */
+void fake_sysfs_add_mdev_type (const char *sysfs, const char *parent, const char *type, const char *name,
+                               const char *description, guint available);
+
+/* Adds bus/mdev/devices/UUID with an empty remove file, as an mdev that exists. */
+void fake_sysfs_add_mdev (const char *sysfs, const char *uuid);

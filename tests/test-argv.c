@@ -1,5 +1,6 @@
 /* profile → machine → argv: golden command lines for every example and
  * test profile (one argument per line), and the decisions one by one. */
+#include "qemu-caps-fixtures.h"
 #include "fake-sysfs.h"
 #include "ql-error.h"
 #include "ql-machine.h"
@@ -51,6 +52,10 @@ make_firmware_fixture (void)
     }
 }
 
+/* The QEMU the goldens are built for: Debian 12's 7.2; the qemu10 run of
+ * the goldens sets 1000 (bookworm-backports' 10.0). */
+static guint golden_qemu = 702;
+
 static QlHostFacts *
 fake_host (gboolean kvm)
 {
@@ -60,6 +65,7 @@ fake_host (gboolean kvm)
   host->kvm_usable = kvm;
   host->kvm_reason = kvm ? NULL : g_strdup ("/dev/kvm is not usable: No such file or directory");
   host->qemu_binary = g_strdup ("/usr/bin/qemu-system-x86_64");
+  host->qemu_caps = qemu_caps_fixture (golden_qemu);
   host->firmware = ql_firmware_load_all (dirs);
   host->hugetlbfs_2m = g_strdup ("/dev/hugepages");
   host->hugetlbfs_1g = g_strdup ("/dev/hugepages1G");
@@ -281,18 +287,33 @@ test_golden (gconstpointer data)
       formatted = ql_qemu_argv_format ((const char *const *) b.argv);
       text = g_string_new (formatted);
       replace_dirs (text, dirs, G_N_ELEMENTS (dirs));
-      if (g_getenv ("QL_TEST_REGENERATE") != NULL)
+      if (g_getenv ("QL_TEST_REGENERATE") != NULL && golden_qemu == 702)
         g_assert_true (g_file_set_contents (golden, text->str, -1, NULL));
       if (!g_file_get_contents (golden, &expected, NULL, &error))
         {
           g_test_message ("%s", error->message);
           g_test_fail ();
         }
-      else if (strcmp (text->str, expected) != 0)
-        report_golden_mismatch (golden, text->str, expected);
+      else
+        {
+          /* on 10.0 the same argv, but for the machine type q35 stands for there */
+          g_autoptr(GString) want = g_string_new (expected);
+          if (golden_qemu == 1000)
+            g_assert_cmpuint (g_string_replace (want, "\n-machine\npc-q35-7.2,", "\n-machine\npc-q35-10.0,", 0), ==, 1);
+          if (strcmp (text->str, want->str) != 0)
+            report_golden_mismatch (golden, text->str, want->str);
+        }
     }
   built_clear (&b);
   fake_sysfs_remove (tree);   /* any tree */
+}
+
+static void
+test_golden_qemu10 (gconstpointer data)
+{
+  golden_qemu = 1000;
+  test_golden (data);
+  golden_qemu = 702;
 }
 
 static char *
@@ -369,7 +390,7 @@ test_accel (void)
 
   /* under KVM: host CPU with enlightenments and hidden hypervisor */
   g_assert_true (build (path, TRUE, &b, &error));
-  g_assert_true (g_str_has_prefix (option_value (b.argv, "-machine", 0), "q35,accel=kvm,"));
+  g_assert_true (g_str_has_prefix (option_value (b.argv, "-machine", 0), "pc-q35-7.2,accel=kvm,"));
   g_assert_true (g_str_has_prefix (option_value (b.argv, "-cpu", 0), "host,kvm=off,hv_vendor_id=qlaunch0000,hv_relaxed,"));
   g_assert_nonnull (strstr (option_value (b.argv, "-cpu", 0), "hv_spinlocks=0x1fff"));
   built_clear (&b);
@@ -377,10 +398,110 @@ test_accel (void)
   /* under TCG: max, no enlightenments, and the user is told */
   g_assert_true (build (escape, FALSE, &b, &error));
   g_assert_cmpstr (option_value (b.argv, "-cpu", 0), ==, "max");
-  g_assert_cmpstr (option_value (b.argv, "-machine", 0), ==, "q35,accel=tcg,vmport=off");
+  g_assert_cmpstr (option_value (b.argv, "-machine", 0), ==, "pc-q35-7.2,accel=tcg,vmport=off");
   g_assert_cmpuint (b.machine->notes->len, ==, 1);
   g_assert_cmpstr (b.machine->notes->pdata[0], ==, "Hyper-V enlightenments are KVM-only; not used under TCG");
   built_clear (&b);
+}
+
+/* A tcg/bios profile with more [vm] lines, in a temp dir; returns its path. */
+static char *
+vm_profile (const char *dir, const char *vm_lines)
+{
+  g_autofree char *text = g_strdup_printf ("[vm]\nname = mt\naccel = tcg\nfirmware = bios\n%s", vm_lines);
+  char *path = g_build_filename (dir, "mt.ini", NULL);
+
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  return path;
+}
+
+static QlMachine *
+resolve_with (const char *path, guint qemu, const char *pinned, QlProfile **ret_profile, QlHostFacts **ret_host,
+              GError **error)
+{
+  *ret_profile = ql_profile_load (path, error);
+  g_assert_nonnull (*ret_profile);
+  *ret_host = fake_host (FALSE);
+  g_clear_pointer (&(*ret_host)->qemu_caps, ql_qemu_caps_free);
+  if (qemu != 0)
+    (*ret_host)->qemu_caps = qemu_caps_fixture (qemu);
+  (*ret_host)->pinned_machine = g_strdup (pinned);
+  return ql_machine_resolve (*ret_profile, *ret_host, "/run/qlaunch/mt", "/var/lib/qlaunch/mt", error);
+}
+
+/* The machine type: what q35 is in this QEMU at the first start (pinned
+ * then), the pin after, [vm] machine over both; one this QEMU lacks is
+ * refused with the ones it has. */
+static void
+test_machine_type (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("ql-mt-XXXXXX", NULL);
+  static const struct {
+    const char *vm_lines;
+    guint qemu;
+    const char *pinned;
+    const char *type;         /* NULL: refused */
+    gboolean pin;
+    const char *error;
+  } cases[] = {
+    { "", 702, NULL, "pc-q35-7.2", TRUE, NULL },
+    { "", 1000, NULL, "pc-q35-10.0", TRUE, NULL },
+    { "", 1000, "pc-q35-7.2", "pc-q35-7.2", FALSE, NULL },            /* upgraded: the pin is kept */
+    { "", 0, NULL, "q35", FALSE, NULL },                               /* QEMU not asked */
+    { "machine = pc-q35-7.1\n", 1000, "pc-q35-7.2", "pc-q35-7.1", FALSE, NULL },
+    { "machine = pc-q35-9.9\n", 702, NULL, NULL, FALSE,
+      "/mt.ini: [vm] machine = pc-q35-9.9: QEMU 7.2 (/usr/bin/qemu-system-x86_64) has no such machine type; "
+      "it has pc-q35-7.2, pc-q35-7.1, pc-q35-4.2" },
+    { "", 702, "pc-q35-10.0", NULL, FALSE,
+      "mt: the machine type pc-q35-10.0, pinned at the VM's first start (/var/lib/qlaunch/mt/machine-type.json), is not in QEMU 7.2 "
+      "(/usr/bin/qemu-system-x86_64), which has pc-q35-7.2, pc-q35-7.1, pc-q35-4.2. Fix: set [vm] machine = one "
+      "of these in " },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = vm_profile (dir, cases[i].vm_lines);
+      g_autoptr(QlProfile) profile = NULL;
+      g_autoptr(QlHostFacts) host = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QlMachine) m = resolve_with (path, cases[i].qemu, cases[i].pinned, &profile, &host, &error);
+
+      if (cases[i].type == NULL)
+        {
+          g_assert_null (m);
+          g_assert_nonnull (error);
+          g_assert_nonnull (strstr (error->message, cases[i].error));
+          continue;
+        }
+      g_assert_no_error (error);
+      g_assert_cmpstr (m->machine_type, ==, cases[i].type);
+      g_assert_cmpint (m->pin_machine_type, ==, cases[i].pin);
+      g_auto(GStrv) argv = ql_qemu_argv_build (m);
+      g_autofree char *prefix = g_strconcat (cases[i].type, ",accel=tcg,", NULL);
+      g_assert_true (g_str_has_prefix (option_value (argv, "-machine", 0), prefix));
+    }
+  fake_sysfs_remove (dir);
+}
+
+/* [vm] machine takes versioned q35 types only, with the file and line. */
+static void
+test_machine_type_syntax (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("ql-mt-XXXXXX", NULL);
+  static const char *const bad[] = { "q35", "pc-i440fx-7.2", "pc-q35-7", "pc-q35-7.2,accel=kvm", "pc-q35-7.2;x" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *line = g_strdup_printf ("machine = %s\n", bad[i]);
+      g_autofree char *path = vm_profile (dir, line);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(QlProfile) profile = ql_profile_load (path, &error);
+
+      g_assert_null (profile);
+      g_assert_nonnull (strstr (error->message, "mt.ini:5: [vm] machine: '"));
+      g_assert_nonnull (strstr (error->message, "is not a versioned q35 machine type (like pc-q35-7.2"));
+    }
+  fake_sysfs_remove (dir);
 }
 
 static void
@@ -553,8 +674,8 @@ test_rom_acpi (void)
   built_clear (&b);
   g_clear_pointer (&table, g_bytes_unref);
 
-  /* native hotplug: QEMU 7.2 (and a version that could not be read) leaves S00 out, 8.0 describes it */
-  static const guint versions[] = { 0, 702, 800 };
+  /* native hotplug: QEMU 7.2 (and a QEMU not asked) leaves S00 out, 8.0 and later describe it */
+  static const guint versions[] = { 0, 702, 1000 };
   for (guint i = 0; i < G_N_ELEMENTS (versions); i++)
     {
       gboolean define = versions[i] < 800;
@@ -568,7 +689,9 @@ test_rom_acpi (void)
       b.profile = ql_profile_load (native, &error);
       g_assert_no_error (error);
       b.host = fake_host (FALSE);
-      b.host->qemu_version = versions[i];
+      g_clear_pointer (&b.host->qemu_caps, ql_qemu_caps_free);
+      if (versions[i] != 0)
+        b.host->qemu_caps = qemu_caps_fixture (versions[i]);
       b.machine = ql_machine_resolve (b.profile, b.host, "/run/qlaunch/n", "/var/lib/qlaunch/n", &error);
       g_assert_no_error (error);
       b.argv = ql_qemu_argv_build (b.machine);
@@ -823,7 +946,10 @@ add_golden_tests (const char *dir_path, const char *prefix)
   for (guint i = 0; i < names->len; i++)
     {
       g_autofree char *test = g_strdup_printf ("/argv/golden/%s/%s", prefix, (char *) names->pdata[i]);
+      g_autofree char *test10 = g_strdup_printf ("/argv/golden-qemu10/%s/%s", prefix, (char *) names->pdata[i]);
       g_test_add_data_func_full (test, g_build_filename (dir_path, names->pdata[i], NULL), test_golden, g_free);
+      g_test_add_data_func_full (test10, g_build_filename (dir_path, names->pdata[i], NULL), test_golden_qemu10,
+                                 g_free);
     }
 }
 
@@ -846,6 +972,8 @@ main (int argc, char **argv)
   g_test_add_func ("/argv/display-password", test_display_password);
   g_test_add_func ("/argv/accel", test_accel);
   g_test_add_func ("/argv/firmware", test_firmware);
+  g_test_add_func ("/argv/machine-type", test_machine_type);
+  g_test_add_func ("/argv/machine-type-syntax", test_machine_type_syntax);
   g_test_add_func ("/argv/topology", test_topology);
   g_test_add_func ("/argv/hugepages-missing", test_hugepages_missing);
   g_test_add_func ("/argv/format", test_format);

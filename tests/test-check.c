@@ -5,6 +5,7 @@
  * fake trees read by the real reader; then the binary, on a fake tree and
  * on this very host. */
 #include "fake-sysfs.h"
+#include "qemu-caps-fixtures.h"
 #include "ql-check-host.h"
 #include "ql-check-profile.h"
 #include "ql-check-read.h"
@@ -483,6 +484,10 @@ case_clear (Case *c)
   g_free (c->plan_error);
 }
 
+/* The QEMU (0: not asked) and the pinned machine type case_run's host has. */
+static guint case_qemu;
+static const char *case_pinned;
+
 /* The profile's findings as check makes them, with the vfio plan as start's host plan builds it. */
 static void
 case_run (Case *c, const char *sections, QlCheckProfileFacts *f)
@@ -504,6 +509,8 @@ case_run (Case *c, const char *sections, QlCheckProfileFacts *f)
   g_assert_no_error (error);
   c->host->cpus = ql_cpu_topology_read (pci_sysfs, &error);
   g_assert_no_error (error);
+  c->host->qemu_caps = case_qemu ? qemu_caps_fixture (case_qemu) : NULL;
+  c->host->pinned_machine = g_strdup (case_pinned);
   c->machine = ql_machine_resolve (c->profile, c->host, "/run/qlaunch/t", "/var/lib/qlaunch/t", &error);
   g_assert_no_error (error);
   requests = ql_vfio_requests_from_machine (c->machine);
@@ -515,6 +522,8 @@ case_run (Case *c, const char *sections, QlCheckProfileFacts *f)
   f->boot = boot;
   f->profile_path = "/etc/qlaunch/t.ini";
   f->machine = c->machine;
+  f->qemu_caps = c->host->qemu_caps;
+  f->pinned_machine = c->host->pinned_machine;
   f->pci = c->host->pci;
   f->driver_modules = c->modules;
   f->plan_error = c->plan_error;
@@ -523,6 +532,46 @@ case_run (Case *c, const char *sections, QlCheckProfileFacts *f)
 }
 
 static const QlBootConfig debian_boot = { QL_DISTRO_DEBIAN, NULL, NULL, NULL };
+
+/* The machine type the VM starts with; a pinned one the installed QEMU
+ * deprecates is a warning with the line that moves on. */
+static void
+test_machine_type (void)
+{
+  QlCheckProfileFacts f = { .boot = &debian_boot, .as_root = TRUE };
+  Case c;
+
+  case_qemu = 702;
+  case_run (&c, "", &f);
+  assert_finding (c.findings, "machine-type", QL_CHECK_OK,
+                  "pc-q35-7.2 (what q35 is in this QEMU; the first start pins it)", NULL);
+  case_clear (&c);
+
+  case_qemu = 1000;
+  case_pinned = "pc-q35-7.2";
+  case_run (&c, "", &f);
+  assert_finding (c.findings, "machine-type", QL_CHECK_OK, "pc-q35-7.2 (pinned at the VM's first start)", NULL);
+  case_clear (&c);
+
+  case_pinned = "pc-q35-4.2";
+  case_run (&c, "", &f);
+  assert_finding (c.findings, "machine-type", QL_CHECK_WARN,
+                  "pc-q35-4.2 (pinned at the VM's first start) is deprecated by QEMU 10.0: a later QEMU will not "
+                  "start this VM",
+                  "set [vm] machine = pc-q35-10.0 in /etc/qlaunch/t.ini (the guest sees newer hardware once: "
+                  "Windows may ask to re-activate, drivers reinstall)");
+  g_assert_cmpint (ql_findings_exit_code (c.findings), ==, 1);
+  case_clear (&c);
+
+  case_pinned = NULL;
+  case_run (&c, "machine = pc-q35-4.2\n", &f);  /* still in case_run's [vm] */
+  assert_finding (c.findings, "machine-type", QL_CHECK_WARN, NULL,
+                  "set [vm] machine = pc-q35-10.0 in /etc/qlaunch/t.ini (the guest sees newer hardware once: "
+                  "Windows may ask to re-activate, drivers reinstall)");
+  g_assert_true (g_str_has_prefix (find (c.findings, "machine-type", 0)->message, "pc-q35-4.2 (set by [vm] machine)"));
+  case_clear (&c);
+  case_qemu = 0;
+}
 
 /* nvidia bound to the GPU: root's start can move it, a user's cannot */
 static void
@@ -1240,6 +1289,7 @@ main (int argc, char **argv)
   g_test_add_func ("/check/profile/hugepages-short", test_hugepages_short);
   g_test_add_func ("/check/profile/memlock-low", test_memlock_low);
   g_test_add_func ("/check/profile/pins-files-refused", test_pins_files_refused);
+  g_test_add_func ("/check/profile/machine-type", test_machine_type);
   g_test_add_func ("/check/files/root-start", test_files_root_start);
   g_test_add_func ("/check/files/user-start", test_files_user_start);
   g_test_add_func ("/check/files/read-real", test_files_read_real);

@@ -622,8 +622,8 @@ with_sysfs (gconstpointer data)
 }
 
 /* The profile is the user's, read by root: host-setup runs nothing it
- * names (a [qemu] binary asked its version for rom-acpi with
- * pci-hotplug=native) and opens no disk it names. */
+ * names (a [qemu] binary asked what it can do, as every plan and start
+ * does) and opens no disk it names. */
 static void
 test_runs_nothing (void)
 {
@@ -656,8 +656,8 @@ test_runs_nothing (void)
     {
       g_assert_cmpint (chown (profile, user_uid, user_uid), ==, 0);
       g_assert_cmpint (run_qlaunch (NULL, &err, "plan", profile, NULL), ==, 1);
-      g_assert_nonnull (strstr (err, "the profile is not root's, and root would run its [qemu] binary to ask its "
-                                     "version: "));
+      g_assert_nonnull (strstr (err, "the profile is not root's, and root would run its [qemu] binary to ask what "
+                                     "it can do: "));
       g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
       g_assert_cmpint (chown (profile, 0, 0), ==, 0);
       g_clear_pointer (&err, g_free);

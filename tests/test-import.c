@@ -316,6 +316,7 @@ test_libvirt_seed_001 (void)
   assert_option (a, "-m", "4096M");
   assert_option (a, "-smp", "8,sockets=1,cores=4,threads=2");
   assert_option (a, "-cpu", "host");
+  assert_option (a, "-machine", "pc-q35-4.2,");   /* the guest's machine type, kept */
   assert_option (a, "-machine", "pflash0=fw-code");
   assert_option (a, "-blockdev", "/var/lib/libvirt/images/Win10.img");
   assert_option (a, "-device", "virtio-blk-pci;bootindex=1");
@@ -421,8 +422,26 @@ test_proxmox_reference (void)
 {
   g_autofree char *conf = fixture ("proxmox-full-101.conf"), *err = NULL;
   g_autofree char *profile = import_to_profile ("proxmox", conf, "gaming", &err);
-  g_auto(GStrv) argv = argv_of (profile);
-  const char *const *a = (const char *const *) argv;
+  g_autofree char *text = NULL, *out = NULL, *refused = NULL;
+  g_autoptr(GString) unpinned = NULL;
+  g_auto(GStrv) argv = NULL;
+  const char *const *a;
+
+  /* the guest's machine type is kept; a QEMU without it (Debian 12's 7.2
+   * has no pc-q35-8.1) refuses it with the types it has, and without the
+   * line the profile takes that QEMU's q35 */
+  g_assert_true (g_file_get_contents (profile, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "\nmachine=pc-q35-8.1\n"));
+  if (run_qlaunch (NULL, &out, &refused, "argv", profile, NULL) != 0)
+    {
+      g_assert_nonnull (strstr (refused, "[vm] machine = pc-q35-8.1: QEMU "));
+      g_assert_nonnull (strstr (refused, "has no such machine type; it has pc-q35-"));
+      unpinned = g_string_new (text);
+      g_string_replace (unpinned, "\nmachine=pc-q35-8.1\n", "\n", 1);
+      g_assert_true (g_file_set_contents (profile, unpinned->str, -1, NULL));
+    }
+  argv = argv_of (profile);
+  a = (const char *const *) argv;
 
   assert_option (a, "-uuid", "4d7a9c1e-2b3f-4e5a-8c6d-7e8f9a0b1c2d");
   assert_option (a, "-m", "16384M");

@@ -232,8 +232,6 @@ static const ErrorCase error_cases[] = {
     "D/vm.ini:2: [memroy]: unknown section; did you mean 'memory'?" },
   { "unknown-section-far", "[vm]\n[frobnicate]\n",
     "D/vm.ini:2: [frobnicate]: unknown section" },
-  { "later-section", "[mdev vgpu]\nparent = 0000:00:02.0\n",
-    "D/vm.ini:1: [mdev vgpu]: is not supported by this version of qlaunch yet" },
   /* the desktop sections: each bad value names its key and what works */
   { "audio-bad-backend", "[audio]\nbackend = pulse\n",
     "D/vm.ini:2: [audio] backend: 'pulse' is not one of pa, pipewire, alsa or none" },

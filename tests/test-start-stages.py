@@ -16,8 +16,8 @@ VM = "test-acpi"
 PROFILE = os.path.join(root, "profiles", "test-acpi.ini")
 BAD = os.path.join(root, "tests", "data", "profiles", "bad-device.ini")
 # no pinning: the supervisor confines itself while QEMU starts, in no stage of its own
-STAGES = ["read the profile", "scan the host", "plan the machine", "check the ROMs and plan the host changes",
-          "start QEMU", "resume the guest"]
+STAGES = ["read the profile", "scan the host", "ask QEMU what it can do", "plan the machine",
+          "check the ROMs and plan the host changes", "start QEMU", "resume the guest"]
 results = []
 
 
@@ -69,7 +69,7 @@ def test(name):
 def t_plain():
     r = ql("start", "--detach", PROFILE)
     assert r.returncode == 0, r.stderr
-    for stage in STAGES[3:]:
+    for stage in STAGES[4:]:
         assert re.search(r"^qlaunch: %s: %s \([0-9.]+ m?s\)$" % (VM, re.escape(stage)), r.stderr, re.M), r.stderr
     assert "\x1b" not in r.stderr and "\r" not in r.stderr, repr(r.stderr)
     running = json.loads(ql("status", "--json", VM).stdout)

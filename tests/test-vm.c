@@ -39,6 +39,33 @@ pci_summary (QlQmpClient *client)
   return g_string_free (out, FALSE);
 }
 
+/* The QEMU the VM runs is the one this run is for (QLAUNCH_TEST_QEMU: the
+ * second, 10.x), and the first start pinned the machine type that q35
+ * stands for in it, in the state dir, and ran that type. */
+static void
+assert_machine_type_pinned (QlQmpClient *client, const char *name)
+{
+  g_autoptr(JsonNode) version = qmp (client, "query-version");
+  g_autoptr(JsonNode) type = qmp_with (client, "qom-get", "path", "/machine", "property", "type", NULL);
+  JsonObject *qemu = json_object_get_object_member (json_node_get_object (version), "qemu");
+  gint64 major = json_object_get_int_member (qemu, "major"), minor = json_object_get_int_member (qemu, "minor");
+  g_autofree char *expected = g_strdup_printf ("pc-q35-%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT, major, minor);
+  g_autofree char *expected_class = g_strconcat (expected, "-machine", NULL);
+  g_autofree char *pin_path = g_build_filename (state_base, name, "machine-type.json", NULL);
+  g_autofree char *pin = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  g_test_message ("QEMU %" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT, major, minor,
+                  json_object_get_int_member (qemu, "micro"));
+  if (g_getenv ("QLAUNCH_TEST_QEMU") != NULL)
+    g_assert_cmpint (major, >=, 10);
+  g_assert_cmpstr (json_node_get_string (type), ==, expected_class);
+  g_assert_true (g_file_get_contents (pin_path, &pin, NULL, NULL));
+  g_assert_true (json_parser_load_from_data (parser, pin, -1, NULL));
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (json_parser_get_root (parser)), "machine"), ==,
+                   expected);
+}
+
 /* ---- tests ---- */
 
 /* Start, check the machine the profile asked for over QMP, refuse a second
@@ -67,6 +94,7 @@ test_start_query_stop (void)
   g_assert_cmpuint (json_array_get_length (json_node_get_array (cpus)), ==, 2);
   mem = qmp (client, "query-memory-size-summary");
   g_assert_cmpint (json_object_get_int_member (json_node_get_object (mem), "base-memory"), ==, 256 << 20);
+  assert_machine_type_pinned (client, "test-acpi");
   /* the fixed topology: q35 host bridge, NIC at 03.0, disk at 04.0, ICH9 functions at 1f */
   pci = pci_summary (client);
   g_assert_cmpstr (pci, ==,
@@ -180,6 +208,52 @@ test_escaping (void)
   ql_qmp_client_close (client);
   g_assert_cmpint (run_qlaunch (NULL, NULL, "kill", "x,id=y", NULL), ==, 0);
   assert_nothing_left ("x,id=y");
+}
+
+/* A pinned machine type is kept: the guest's hardware stays what its first
+ * start was (pc-q35-7.2 on Debian 12's QEMU) on a newer QEMU too; a pin that
+ * does not read back valid, or a [vm] machine this QEMU lacks, is refused
+ * with the fix. */
+static void
+test_machine_type_kept (void)
+{
+  g_autofree char *dir = g_build_filename (state_base, "mtype", NULL);
+  g_autofree char *pin = g_build_filename (dir, "machine-type.json", NULL);
+  g_autofree char *out = NULL, *err = NULL, *bad = NULL;
+  g_autoptr(QlQmpClient) client = NULL;
+  g_autoptr(JsonNode) type = NULL;
+
+  if (skip_if_unavailable ())
+    return;
+  bad = write_guest_profile ("mtype", "acpi", "", "");
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (pin, "{\"machine\": \"pc-q35-7.2\"}", -1, NULL));
+  g_assert_cmpint (run_qlaunch (&out, NULL, "plan", bad, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "machine type pc-q35-7.2 (pinned in "));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "start", "--detach", bad, NULL), ==, 0);
+  client = qmp_connect ("mtype");
+  type = qmp_with (client, "qom-get", "path", "/machine", "property", "type", NULL);
+  g_assert_cmpstr (json_node_get_string (type), ==, "pc-q35-7.2-machine");
+  ql_qmp_client_close (client);
+  g_assert_cmpint (run_qlaunch (NULL, NULL, "kill", "mtype", NULL), ==, 0);
+  assert_nothing_left ("mtype");
+
+  /* a pin that is not one: refused, with the fix */
+  g_assert_true (g_file_set_contents (pin, "{\"machine\": \"pc-q35-7.2,accel=kvm\"}", -1, NULL));
+  g_assert_cmpint (run_qlaunch (NULL, &err, "argv", bad, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "machine-type.json"));
+  g_assert_nonnull (strstr (err, "Fix: remove it"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (g_unlink (pin), ==, 0);
+
+  /* a type this QEMU does not have: the ones it has are listed */
+  g_free (bad);
+  bad = write_guest_profile ("mtype", "acpi", "machine = pc-q35-1.0\n", "");
+  g_assert_cmpint (run_qlaunch (NULL, &err, "argv", bad, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "[vm] machine = pc-q35-1.0: QEMU "));
+  g_assert_nonnull (strstr (err, "has no such machine type; it has pc-q35-"));
+  g_assert_nonnull (strstr (err, "pc-q35-7.2"));
 }
 
 /* UEFI: the varstore is copied once into the state dir and never overwritten. */
@@ -1129,6 +1203,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vm/qemu-killed", test_qemu_killed);
   g_test_add_func ("/vm/escaping", test_escaping);
   g_test_add_func ("/vm/uefi-vars", test_uefi_vars);
+  g_test_add_func ("/vm/machine-type-kept", test_machine_type_kept);
   g_test_add_func ("/vm/failed-start", test_failed_start);
   g_test_add_func ("/vm/demo", test_demo);
   g_test_add_data_func ("/vm/fake-battery/bios", "bios", test_fake_battery);

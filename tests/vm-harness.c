@@ -327,15 +327,24 @@ void
 vm_harness_init (void)
 {
   g_autofree char *kernel = NULL;
-  g_autofree char *qemu = g_find_program_in_path ("qemu-system-x86_64");
+  /* QLAUNCH_TEST_QEMU: the run on a second QEMU (tools/fetch-qemu.sh) */
+  const char *test_qemu = g_getenv ("QLAUNCH_TEST_QEMU");
+  g_autofree char *qemu = test_qemu ? g_strdup (test_qemu) : g_find_program_in_path ("qemu-system-x86_64");
+  g_autofree char *test_qemu_dir = test_qemu ? g_path_get_dirname (test_qemu) : NULL;
 
   qlaunch = g_getenv ("QL_QLAUNCH");
   source_root = g_canonicalize_filename (g_getenv ("QL_SOURCE_ROOT"), NULL);
   kernel = g_build_filename (source_root, "build", "guest", "vmlinuz", NULL);
-  if (qemu == NULL)
+  if (test_qemu != NULL && !g_file_test (test_qemu, G_FILE_TEST_IS_EXECUTABLE))
+    skip_reason = g_strdup_printf ("QLAUNCH_TEST_QEMU=%s is not there: 'tools/fetch-qemu.sh %s' failed or was not "
+                                   "run (tools/run-tests.sh runs it and says why it failed)", test_qemu,
+                                   test_qemu_dir);
+  else if (qemu == NULL)
     skip_reason = g_strdup ("qemu-system-x86_64 is not installed (apt install qemu-system-x86)");
   else if (!g_file_test (kernel, G_FILE_TEST_EXISTS))
     skip_reason = g_strdup_printf ("the test guest is not built: run tests/guest/mkguest.sh %s/build/guest", source_root);
+  if (test_qemu != NULL)
+    g_setenv ("QLAUNCH_QEMU", test_qemu, TRUE);
   /* short paths: unix socket paths are limited to 107 bytes */
   tmp_root = g_dir_make_tmp ("qlvm-XXXXXX", NULL);
   runtime_base = g_build_filename (tmp_root, "run", NULL);

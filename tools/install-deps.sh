@@ -12,6 +12,9 @@ packages=(
   libglib2.0-dev libjson-glib-dev libpci-dev pci.ids libnl-3-dev libnl-route-3-dev libreadline-dev libseccomp-dev libcap-ng-dev
   qemu-system-x86 ovmf seabios
   busybox-static cpio kmod python3 iproute2 acpica-tools make
+  # the kernel's mdev sample drivers (samples/vfio-mdev: mbochs), built by
+  # tests/lab/mklab.sh for the lab's [mdev] checks against the guest kernel's headers
+  linux-source-6.1 xz-utils
   dbus-daemon python3-dbusmock systemd-container
   libxml2-dev libvirt-clients
   # test-import: virsh domxml-to-native against a session libvirtd started by

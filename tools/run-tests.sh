@@ -17,6 +17,8 @@ fi || { echo "meson setup failed"; echo "0 passed, 1 failed"; exit 1; }
 ninja -C build || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 tests/guest/mkguest.sh build/guest || echo "tests/guest/mkguest.sh failed: the VM tests will SKIP"
 tests/lab/mklab.sh build/lab build/guest || echo "tests/lab/mklab.sh failed: the passthrough lab will SKIP"
+# the second QEMU (10.0, bookworm-backports) that test-vm-qemu10 and test-qemu-caps run
+tools/fetch-qemu.sh build/qemu-10 || echo "tools/fetch-qemu.sh failed: the QEMU 10.0 tests will SKIP"
 
 meson test -C build --print-errorlogs --num-processes 2
 rc=$?

@@ -31,6 +31,12 @@ ql_paths_state_base (void)
 }
 
 char *
+ql_paths_cache_base (void)
+{
+  return base_dir ("QLAUNCH_CACHE_DIR", "/var/cache/qlaunch", g_get_user_cache_dir ());
+}
+
+char *
 ql_paths_runtime_dir (const char *vm_name)
 {
   g_autofree char *base = ql_paths_runtime_base ();

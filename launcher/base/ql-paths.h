@@ -4,10 +4,13 @@
 
 /* Where qlaunch keeps things (see the README's "Paths").  Each base can be
  * moved with an environment variable, which the tests use to stay hermetic:
- * QLAUNCH_RUNTIME_DIR, QLAUNCH_STATE_DIR, QLAUNCH_PROFILE_PATH (':'-separated). */
+ * QLAUNCH_RUNTIME_DIR, QLAUNCH_STATE_DIR, QLAUNCH_CACHE_DIR, QLAUNCH_PROFILE_PATH (':'-separated). */
 
 char *ql_paths_runtime_base (void);
 char *ql_paths_state_base (void);
+/* What qlaunch learnt and can learn again (QEMU's capabilities):
+ * $XDG_CACHE_HOME/qlaunch, /var/cache/qlaunch as root; QLAUNCH_CACHE_DIR moves it. */
+char *ql_paths_cache_base (void);
 char *ql_paths_runtime_dir (const char *vm_name);
 /* The runtime dir a root start gives VM_NAME, whoever asks: /run/qlaunch/NAME
  * (or under QLAUNCH_RUNTIME_DIR). */

@@ -17,6 +17,7 @@
 #define QL_RUNTIME_QEMU_LOG "qemu.log"
 
 #define QL_STATE_NVRAM "OVMF_VARS.fd"           /* the VM's UEFI variables */
+#define QL_STATE_MACHINE_TYPE "machine-type.json" /* {"machine": "pc-q35-7.2"}: pinned at the first start */
 #define QL_STATE_LAST_EXIT "last-exit.json"     /* how the last run ended */
 
 /* What a run leaves in the runtime dir besides the lock, the journal and

@@ -5,6 +5,7 @@
 #include "ql-check-read.h"
 #include "ql-host-apply.h"
 #include "ql-hugepages.h"
+#include "ql-mdev.h"
 #include "ql-paths.h"
 #include "ql-pci-scan.h"
 #include "ql-prepare.h"
@@ -50,6 +51,7 @@ check_profile (QlPrepared *prepared, const char *prepare_error, const char *path
   g_autoptr(QlCheckFileFacts) files = NULL;
   g_autoptr(QlHugepagePool) pool = NULL;
   g_autoptr(GHashTable) modules = NULL, methods = NULL;
+  g_autoptr(QlMdevHost) mdev = NULL;
   const QlProfile *p;
 
   if (prepared == NULL)
@@ -60,6 +62,8 @@ check_profile (QlPrepared *prepared, const char *prepare_error, const char *path
   p = prepared->profile;
   f.profile_path = p->path;
   f.machine = prepared->machine;
+  f.qemu_caps = prepared->host->qemu_caps;
+  f.pinned_machine = prepared->host->pinned_machine;
   f.pci = prepared->host->pci;
   f.pci_error = prepared->host->pci_error;
   if (prepared->host->pci != NULL)
@@ -71,6 +75,9 @@ check_profile (QlPrepared *prepared, const char *prepare_error, const char *path
   f.driver_modules = modules;
   f.reset_methods = methods;
   f.vendor_reset_loaded = ql_check_vendor_reset_loaded (ql_paths_sysfs ());
+  if (ql_profile_n_mdevs (p) > 0)
+    mdev = ql_mdev_host_read (ql_paths_sysfs (), p);
+  f.mdev = mdev;
   plan = ql_host_plan_for_machine (prepared->machine, &plan_error);
   f.plan_error = plan_error ? plan_error->message : NULL;
   f.plan_steps = plan ? plan->steps->len : 0;

@@ -2,6 +2,8 @@
 #include "ql-commands.h"
 #include "ql-host-state.h"
 #include "ql-json.h"
+#include "ql-mdev.h"
+#include "ql-mdev-render.h"
 #include "ql-paths.h"
 #include "ql-pci-host.h"
 #include "ql-pci-scan.h"
@@ -11,7 +13,7 @@
 #include <stdio.h>
 
 static JsonNode *
-devices_to_json (const QlPciHost *host)
+devices_to_json (const QlPciHost *host, const GPtrArray *mdev_parents)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
 
@@ -61,8 +63,10 @@ devices_to_json (const QlPciHost *host)
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
+      ql_mdev_render_json_types (b, mdev_parents, d->address);
       json_builder_end_object (b);
     }
+  ql_mdev_render_json_other_parents (b, mdev_parents);
   json_builder_end_array (b);
   return json_builder_get_root (b);
 }
@@ -150,6 +154,7 @@ ql_cmd_devices (int argc, char **argv)
   g_autoptr(GOptionContext) context = g_option_context_new ("- list the host's PCI devices");
   g_autoptr(GError) error = NULL;
   g_autoptr(QlPciHost) host = NULL;
+  g_autoptr(GPtrArray) mdev_parents = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!ql_cmd_parse (context, &argc, &argv, 0, 0))
@@ -161,16 +166,23 @@ ql_cmd_devices (int argc, char **argv)
       return 1;
     }
   ql_pci_host_find_holders (host, ql_paths_procfs (), ql_paths_devfs (), NULL, NULL);
+  mdev_parents = ql_mdev_read_parents (ql_paths_sysfs ());
 
   if (json)
     {
-      g_autoptr(JsonNode) root = devices_to_json (host);
+      g_autoptr(JsonNode) root = devices_to_json (host, mdev_parents);
       ql_cmd_print_json (root);
+      return 0;
     }
-  else if (tree)
+  if (tree)
     print_tree (host);
   else
     print_table (host);
+  {
+    g_autoptr(GString) mdev = g_string_new (NULL);
+    ql_mdev_render_table (mdev, mdev_parents);
+    fputs (mdev->str, stdout);
+  }
   return 0;
 }
 

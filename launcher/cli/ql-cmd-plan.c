@@ -7,12 +7,31 @@
 
 #include <stdio.h>
 
+/* Where the machine type comes from. */
+static char *
+machine_type_source (const QlPrepared *prepared)
+{
+  const QlMachine *m = prepared->machine;
+
+  if (prepared->profile->vm.machine != NULL)
+    return g_strdup ("[vm] machine");
+  if (m->pin_machine_type)
+    return g_strdup_printf ("q35 in this QEMU; the first start pins it in %s/%s", m->state_dir,
+                            QL_STATE_MACHINE_TYPE);
+  if (prepared->host->pinned_machine != NULL)
+    return g_strdup_printf ("pinned in %s/%s", m->state_dir, QL_STATE_MACHINE_TYPE);
+  return g_strdup ("QEMU was not asked");
+}
+
 static void
 print_plan (const QlPrepared *prepared, const QlHostPlan *plan, const GPtrArray *rom_notes)
 {
   const QlMachine *m = prepared->machine;
 
+  g_autofree char *source = machine_type_source (prepared);
+
   printf ("VM '%s' (%s):\n", prepared->profile->vm.name, prepared->profile->path);
+  printf ("  machine type %s (%s)\n", m->machine_type, source);
   if (plan->steps->len == 0)
     printf ("  no host changes\n");
   for (guint i = 0; i < plan->steps->len; i++)
@@ -61,6 +80,10 @@ ql_cmd_plan (int argc, char **argv)
   if (json)
     {
       g_autoptr(JsonNode) root = ql_host_plan_to_json (plan, prepared->profile->vm.name);
+      g_autofree char *source = machine_type_source (prepared);
+
+      json_object_set_string_member (json_node_get_object (root), "machine-type", prepared->machine->machine_type);
+      json_object_set_string_member (json_node_get_object (root), "machine-type-source", source);
       ql_cmd_print_json (root);
     }
   else

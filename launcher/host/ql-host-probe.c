@@ -182,6 +182,9 @@ ql_host_facts_probe (const char *procfs, const char *devfs, const char *binary)
   g_file_get_contents (cpuinfo_path, &cpuinfo, NULL, NULL);
   facts->kvm_usable = ql_host_kvm_usable (dev_kvm_ok, kvm_error, cpuinfo, &facts->kvm_reason);
 
+  /* QLAUNCH_QEMU: the QEMU a profile without [qemu] binary gets (the tests' second QEMU) */
+  if (binary == NULL && g_getenv ("QLAUNCH_QEMU") != NULL && g_getenv ("QLAUNCH_QEMU")[0] != '\0')
+    binary = g_getenv ("QLAUNCH_QEMU");
   if (binary == NULL)
     facts->qemu_binary = g_find_program_in_path ("qemu-system-x86_64");
   else if (strchr (binary, '/') != NULL)

@@ -16,7 +16,7 @@ gboolean ql_host_program_root_only (const char *path, char **ret_why);
 
 /* KVM, QEMU, firmware and hugetlbfs as PROCFS and DEVFS show them (PCI and
  * CPUs are the caller's, when the profile needs them).  binary: the
- * profile's [qemu] binary, or NULL for qemu-system-x86_64 from PATH. */
+ * profile's [qemu] binary, or NULL for $QLAUNCH_QEMU, else qemu-system-x86_64 from PATH. */
 QlHostFacts *ql_host_facts_probe (const char *procfs, const char *devfs, const char *binary);
 
 /* KVM needs /dev/kvm and hardware virtualisation: a /dev/kvm on a CPU

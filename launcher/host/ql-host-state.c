@@ -2,6 +2,7 @@
 #include "ql-run-as-read.h"
 #include "ql-handover.h"
 #include "ql-hugepages.h"
+#include "ql-mdev.h"
 #include "ql-net-host.h"
 #include "ql-pci-scan.h"
 #include "ql-cpu-topology-read.h"
@@ -232,6 +233,8 @@ ql_host_state_read (const QlMachine *m, const char *sysfs, const char *procfs, c
     return NULL;
   if (!read_handover (m, state, sysfs, error))
     return NULL;
+  if (ql_profile_n_mdevs (m->profile) > 0)
+    state->mdev = ql_mdev_host_read (sysfs, m->profile);
   state->devfs = g_strdup (devfs);
   if (!ql_run_as_read (m, devfs, state, error))
     return NULL;

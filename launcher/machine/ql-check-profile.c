@@ -302,6 +302,9 @@ check_plan (const QlCheckProfileFacts *f, GPtrArray *files_failed, GPtrArray *ou
   for (guint i = 0; lines[i]; i++)
     {
       gboolean covered = file_line (lines[i], files_failed);
+      for (guint j = 0; j < ql_profile_n_mdevs (f->machine->profile); j++)
+        covered = covered ||
+                  g_str_has_prefix (lines[i], ((const QlMdev *) f->machine->profile->mdevs->pdata[j])->where);
       for (guint j = 0; j < f->machine->hostdevs->len; j++)
         {
           g_autofree char *label = g_strdup_printf ("[pci %s]",
@@ -316,6 +319,36 @@ check_plan (const QlCheckProfileFacts *f, GPtrArray *files_failed, GPtrArray *ou
     ql_findings_add (out, "host-plan", QL_CHECK_OK,
                      g_strdup_printf ("start's host plan builds (%u steps; 'qlaunch plan' lists them)", f->plan_steps),
                      NULL);
+}
+
+/* The machine type the VM starts with, and whether the installed QEMU
+ * deprecates it (a later QEMU drops it: move on while this one has both). */
+static void
+check_machine_type (const QlCheckProfileFacts *f, GPtrArray *out)
+{
+  const QlMachine *m = f->machine;
+  const QlQemuCaps *caps = f->qemu_caps;
+  const QlQemuMachineType *type;
+  const char *current, *source;
+
+  if (caps == NULL)
+    return;
+  source = m->profile->vm.machine ? "set by [vm] machine"
+           : f->pinned_machine ? "pinned at the VM's first start"
+           : "what q35 is in this QEMU; the first start pins it";
+  type = ql_qemu_caps_find_machine_type (caps, m->machine_type);
+  current = ql_qemu_caps_resolve_alias (caps, "q35");
+  if (type == NULL || !type->deprecated)
+    {
+      ql_findings_add (out, "machine-type", QL_CHECK_OK, g_strdup_printf ("%s (%s)", m->machine_type, source), NULL);
+      return;
+    }
+  ql_findings_add (out, "machine-type", QL_CHECK_WARN,
+                   g_strdup_printf ("%s (%s) is deprecated by QEMU %u.%u: a later QEMU will not start this VM",
+                                    m->machine_type, source, caps->version / 100, caps->version % 100),
+                   g_strdup_printf ("set [vm] machine = %s in %s (the guest sees newer hardware once: Windows may "
+                                    "ask to re-activate, drivers reinstall)", current ? current : "pc-q35-X.Y",
+                                    f->profile_path));
 }
 
 void
@@ -334,6 +367,8 @@ ql_check_profile (const QlCheckProfileFacts *f, GPtrArray *out)
   ql_findings_add (out, "profile", QL_CHECK_OK,
                    g_strdup_printf ("%s: valid, the machine resolves", f->profile_path), NULL);
   check_devices (f, out);
+  if (f->mdev != NULL)
+    ql_check_mdevs (f->machine->profile, f->mdev, out);
   check_rom (f, out);
   if (f->files != NULL)
     ql_check_files (f->machine, f->files, out, files_failed);
@@ -341,5 +376,6 @@ ql_check_profile (const QlCheckProfileFacts *f, GPtrArray *out)
   check_memlock (f, out);
   check_pins (f, out);
   check_acpi (f, out);
+  check_machine_type (f, out);
   check_plan (f, files_failed, out);
 }

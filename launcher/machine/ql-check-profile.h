@@ -5,6 +5,7 @@
 #include "ql-check-files.h"
 #include "ql-hugepage-pool.h"
 #include "ql-machine.h"
+#include "ql-mdev-plan.h"
 #include "ql-pci-host.h"
 
 /* The profile side of qlaunch check: what 'start' would refuse for this
@@ -16,6 +17,8 @@ typedef struct {
   const char *profile_path;
   const QlMachine *machine;        /* NULL: the profile or the machine was refused (machine_error) */
   const char *machine_error;
+  const QlQemuCaps *qemu_caps;     /* the QEMU the VM would start with; NULL: not asked */
+  const char *pinned_machine;      /* the machine type pinned in the state dir; NULL: none yet */
   const QlPciHost *pci;            /* with holders; NULL without [pci] sections or when unreadable */
   const char *pci_error;
   GHashTable *driver_modules;      /* PCI driver -> module, for softdep lines */
@@ -30,14 +33,19 @@ typedef struct {
   gboolean as_root;
   const char *user;
   guint64 memlock;                 /* RLIMIT_MEMLOCK (G_MAXUINT64: unlimited) */
+  const QlMdevHost *mdev;          /* the [mdev] parents' types; NULL without [mdev] */
   gboolean vendor_reset_loaded;
   GHashTable *reset_methods;       /* address -> SYSFS reset_method text; absent: not shown */
 } QlCheckProfileFacts;
 
 /* Appends the profile's findings: profile, one per [pci] device (found,
- * group viable, driver, holders), rom, files, hugepages, memlock, cpu-pin,
- * acpi, host-plan (what start's plan refuses besides). */
+ * group viable, driver, holders), one per [mdev] (its type offered, with a
+ * free instance), rom, files, hugepages, memlock, cpu-pin,
+ * acpi, machine-type, host-plan (what start's plan refuses besides). */
 void ql_check_profile (const QlCheckProfileFacts *facts, GPtrArray *findings);
+
+/* "mdev NAME" findings (ql-check-mdev.c). */
+void ql_check_mdevs (const QlProfile *profile, const QlMdevHost *host, GPtrArray *findings);
 
 /* The name of an AMD GPU that needs vendor-reset to come back after a guest
  * ("Vega 10"), or NULL. */

@@ -14,6 +14,8 @@ ql_host_facts_free (QlHostFacts *facts)
   g_free (facts->cpus_error);
   ql_pci_host_free (facts->pci);
   g_free (facts->pci_error);
+  ql_qemu_caps_free (facts->qemu_caps);
+  g_free (facts->pinned_machine);
   g_free (facts->devfs);
   g_free (facts);
 }

@@ -59,6 +59,7 @@ ql_host_state_free (QlHostState *state)
   g_clear_pointer (&state->vtconsoles, g_ptr_array_unref);
   g_clear_pointer (&state->framebuffers, g_ptr_array_unref);
   g_clear_pointer (&state->modules, g_ptr_array_unref);
+  ql_mdev_host_free (state->mdev);
   g_free (state->user);
   g_clear_pointer (&state->vfio_denied, g_array_unref);
   ql_run_as_free (state->run_as);
@@ -474,6 +475,27 @@ add_isolate_steps (QlHostPlan *plan, const QlMachine *m, const QlHostState *stat
   return TRUE;
 }
 
+/* [mdev]: created through sysfs, which needs root.  With run-as, the
+ * mdev's VFIO group node is handed to QEMU's user at start, right after
+ * the creation (run/ql-host-apply.c): the group exists only then. */
+static gboolean
+add_mdev_steps (QlHostPlan *plan, const QlMachine *m, const QlHostState *state, GError **error)
+{
+  const QlProfile *p = m->profile;
+
+  if (ql_profile_n_mdevs (p) == 0)
+    return TRUE;
+  if (state->user != NULL)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: VM '%s' is started by %s, not root, and [mdev] devices are "
+                   "created through sysfs, which needs root: start it as root (with run-as= for QEMU's user)",
+                   ((QlMdev *) p->mdevs->pdata[0])->where, p->vm.name, state->user);
+      return FALSE;
+    }
+  g_return_val_if_fail (state->mdev != NULL, FALSE);
+  return ql_mdev_plan_add_steps (plan->steps, p, state->mdev, error);
+}
+
 /* [vm] run-as: after the steps that make what QEMU opens (the SSDT, the
  * varstore, the vfio group nodes the binds create). */
 static gboolean
@@ -535,6 +557,8 @@ ql_host_plan_build (const QlMachine *m, const QlHostState *state, GError **error
     return NULL;
   if (state->vfio != NULL)
     add_vfio_steps (plan, state->vfio);
+  if (!add_mdev_steps (plan, m, state, error))
+    return NULL;
   for (guint i = 0; i < m->taps->len; i++)
     if (!add_tap_step (plan, g_array_index (m->taps, QlMachineTap, i).net, state, error))
       return NULL;

@@ -4,6 +4,7 @@
 #include "ql-host-step.h"
 #include "ql-hugepage-pool.h"
 #include "ql-machine.h"
+#include "ql-mdev-plan.h"
 #include "ql-run-as.h"
 #include "ql-vfio-plan.h"
 
@@ -68,6 +69,7 @@ typedef struct {
   GPtrArray *vtconsoles;     /* char*: vtconN bound to a framebuffer console; only for unbind-consoles */
   GPtrArray *framebuffers;   /* QlHostFramebuffer*; only for unbind-consoles */
   GPtrArray *modules;        /* QlHostModule*, as [host] unload-modules lists them */
+  QlMdevHost *mdev;          /* the [mdev] parents' types and the mdevs there are; NULL: no [mdev] */
   /* A user's start (not root) binds nothing: host-setup has put the devices
    * on vfio-pci and given the user their group nodes and the memlock. */
   char *user;                /* NULL: root's start; else the user's name */

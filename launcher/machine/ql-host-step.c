@@ -27,6 +27,7 @@ static const char *const kind_names[QL_HOST_STEP_MAX] = {
   [QL_HOST_STEP_MODULE_UNLOAD] = "module-unload",
   [QL_HOST_STEP_CHOWN] = "chown",
   [QL_HOST_STEP_SHM_FILE] = "shm-file",
+  [QL_HOST_STEP_MDEV_CREATE] = "mdev-create",
 };
 
 const char *const ql_host_framebuffer_drivers[] = { "efi-framebuffer", "simple-framebuffer", "vesa-framebuffer", NULL };
@@ -61,6 +62,8 @@ ql_host_step_free (QlHostStep *step)
   g_free (step->cpus);
   g_free (step->cpus_before);
   g_free (step->vcpus);
+  g_free (step->uuid);
+  g_free (step->parent);
   g_free (step);
 }
 
@@ -93,6 +96,8 @@ ql_host_step_copy (const QlHostStep *s)
   step->cpus = g_strdup (s->cpus);
   step->cpus_before = g_strdup (s->cpus_before);
   step->vcpus = g_strdup (s->vcpus);
+  step->uuid = g_strdup (s->uuid);
+  step->parent = g_strdup (s->parent);
   return step;
 }
 
@@ -162,6 +167,9 @@ ql_host_step_describe (const QlHostStep *s)
       return describe_chown (s);
     case QL_HOST_STEP_SHM_FILE:
       return describe_shm_file (s);
+    case QL_HOST_STEP_MDEV_CREATE:
+      return g_strdup_printf ("create mdev %s of %s on %s  (%s; removed after the VM)", s->uuid, s->name, s->parent,
+                              s->label);
     case QL_HOST_STEP_MAX:
     default:
       return g_strdup ("unknown step");
@@ -257,6 +265,11 @@ ql_host_step_to_json (const QlHostStep *s)
       json_object_set_int_member (o, "size", (gint64) s->added);
       json_object_set_int_member (o, "uid", s->run_uid);
       json_object_set_int_member (o, "gid", s->run_gid);
+      break;
+    case QL_HOST_STEP_MDEV_CREATE:
+      json_object_set_string_member (o, "parent", s->parent);
+      json_object_set_string_member (o, "type", s->name);
+      json_object_set_string_member (o, "uuid", s->uuid);
       break;
     case QL_HOST_STEP_MAX:
     default:
@@ -617,6 +630,28 @@ parse_shm_file (QlHostStep *step, JsonObject *o, GError **error)
   return TRUE;
 }
 
+/* The parent, the type and the uuid all go into sysfs paths: a canonical
+ * PCI address or a device name, a type name as the kernel makes them, a UUID. */
+static gboolean
+parse_mdev (QlHostStep *step, JsonObject *o, GError **error)
+{
+  const char *parent, *type, *uuid;
+
+  if (!get_string (o, "parent", FALSE, &parent, error) || !get_string (o, "type", FALSE, &type, error) ||
+      !get_string (o, "uuid", FALSE, &uuid, error))
+    return FALSE;
+  if (!ql_profile_mdev_parent_is_valid (parent))
+    return invalid (error, "parent", parent);
+  if (!ql_profile_mdev_type_is_valid (type))
+    return invalid (error, "type", type);
+  if (!g_uuid_string_is_valid (uuid))
+    return invalid (error, "uuid", uuid);
+  step->parent = g_strdup (parent);
+  step->name = g_strdup (type);
+  step->uuid = g_ascii_strdown (uuid, -1);
+  return TRUE;
+}
+
 QlHostStep *
 ql_host_step_from_json (JsonObject *o, GError **error)
 {
@@ -666,6 +701,9 @@ ql_host_step_from_json (JsonObject *o, GError **error)
       break;
     case QL_HOST_STEP_SHM_FILE:
       ok = parse_shm_file (step, o, error);
+      break;
+    case QL_HOST_STEP_MDEV_CREATE:
+      ok = parse_mdev (step, o, error);
       break;
     case QL_HOST_STEP_MAX:
     default:

@@ -23,6 +23,7 @@ typedef enum {
   QL_HOST_STEP_MODULE_UNLOAD,      /* unload a module without users; undo: modprobe it */
   QL_HOST_STEP_CHOWN,        /* [vm] run-as: a path QEMU opens given to its user; undo: owner and mode before */
   QL_HOST_STEP_SHM_FILE,     /* [looking-glass]: a file in /dev/shm of added bytes for run_uid/run_gid; undo: remove it */
+  QL_HOST_STEP_MDEV_CREATE,  /* create a mediated device on its parent; undo: remove it */
   QL_HOST_STEP_MAX,
 } QlHostStepKind;
 
@@ -38,7 +39,10 @@ typedef struct {
   QlPciRelease release;      /* VFIO_BIND: the undo leaves it on vfio-pci when VFIO */
   QlPciPower power;          /* VFIO_BIND: power/control written by the undo */
   char *name;                /* BRIDGE, TAP: the interface; VTCONSOLE_UNBIND: vtconN;
-                                FRAMEBUFFER_UNBIND: the platform device; MODULE_UNLOAD: the module */
+                                FRAMEBUFFER_UNBIND: the platform device; MODULE_UNLOAD: the module;
+                                MDEV_CREATE: the mdev type */
+  char *uuid;                /* MDEV_CREATE: the mdev's UUID, lower case */
+  char *parent;              /* MDEV_CREATE: its parent (ql_profile_mdev_parent_is_valid ()) */
   char *bridge;              /* TAP: the bridge it joins; NULL: none */
   char *pool;                /* HUGEPAGES: the pool's directory relative to sysfs */
   guint64 before, added;     /* HUGEPAGES: nr_hugepages before, and the growth */

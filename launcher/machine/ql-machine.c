@@ -18,6 +18,7 @@ ql_machine_free (QlMachine *m)
   if (m == NULL)
     return;
   g_free (m->qemu_binary);
+  g_free (m->machine_type);
   g_free (m->cpu_model);
   g_clear_pointer (&m->cpu_flags, g_ptr_array_unref);
   g_clear_pointer (&m->notes, g_ptr_array_unref);
@@ -33,6 +34,7 @@ ql_machine_free (QlMachine *m)
   g_free (m->ssdt);
   g_clear_pointer (&m->disk_slots, g_array_unref);
   g_clear_pointer (&m->net_slots, g_array_unref);
+  g_clear_pointer (&m->mdev_slots, g_array_unref);
   g_clear_pointer (&m->taps, g_array_unref);
   g_clear_pointer (&m->hostdevs, g_ptr_array_unref);
   g_free (m->spice_socket);
@@ -199,12 +201,13 @@ resolve_hostdev (const QlPci *pci, const QlPciHost *host, GError **error)
 
 /* QEMU names a device S%02X of slot << 3 | function under its bus's
  * device; QEMU 7.2 describes the devices behind a root port only with ACPI
- * PCI hotplug (reference/spec.md §2.4), 8.0 and later always. */
+ * PCI hotplug (reference/spec.md §2.4), 8.0 and later always (the caps say
+ * which; without caps, 7.2 is assumed: the SSDT then defines S00 itself). */
 static void
 resolve_acpi_names (QlMachine *m, const QlProfile *p, const QlHostFacts *host)
 {
   gboolean qemu_describes_children = p->vm.pci_hotplug == QL_PCI_HOTPLUG_ACPI ||
-                                     (host->qemu_version >= 800);
+                                     (host->qemu_caps != NULL && ql_qemu_caps_describes_bridge_slots (host->qemu_caps));
 
   for (guint i = 0; i < m->hostdevs->len; i++)
     {
@@ -385,6 +388,7 @@ machine_new (const QlProfile *p, const char *runtime_dir, const char *state_dir)
   m->serial_log = g_build_filename (runtime_dir, QL_RUNTIME_SERIAL_LOG, NULL);
   m->disk_slots = g_array_new (FALSE, TRUE, sizeof (guint));
   m->net_slots = g_array_new (FALSE, TRUE, sizeof (guint));
+  m->mdev_slots = g_array_new (FALSE, TRUE, sizeof (guint));
   m->taps = g_array_new (FALSE, TRUE, sizeof (QlMachineTap));
   return m;
 }
@@ -412,6 +416,61 @@ resolve_qemu_binary (QlMachine *m, const QlProfile *p, const QlHostFacts *host, 
       return FALSE;
     }
   m->qemu_binary = g_strdup (host->qemu_binary);
+  return TRUE;
+}
+
+static gboolean
+machine_type_missing (const QlMachine *m, const QlProfile *p, const QlHostFacts *host, const char *wanted,
+                      GError **error)
+{
+  const QlQemuCaps *caps = host->qemu_caps;
+  g_autofree char *types = ql_qemu_caps_q35_types (caps);
+
+  if (p->vm.machine != NULL)
+    g_set_error (error, QL_ERROR, QL_ERROR_PROFILE, "%s: [vm] machine = %s: QEMU %u.%u (%s) has no such machine type; "
+                 "it has %s", p->path, wanted, caps->version / 100, caps->version % 100, host->qemu_binary,
+                 types ? types : "no pc-q35 type");
+  else
+    g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: the machine type %s, pinned at the VM's first start "
+                 "(%s/%s), is not in QEMU %u.%u (%s), which has %s. Fix: set [vm] machine = one of these in %s "
+                 "(the guest sees its hardware change, as after a QEMU upgrade), or use a QEMU that has %s",
+                 p->vm.name, wanted, m->state_dir, QL_STATE_MACHINE_TYPE, caps->version / 100, caps->version % 100,
+                 host->qemu_binary, types ? types : "no pc-q35 type", p->path, wanted);
+  return FALSE;
+}
+
+/* The versioned machine type, so that a QEMU upgrade does not change the
+ * guest's hardware (libvirt pins it at define time): [vm] machine, else the
+ * type the VM's first start pinned, else what q35 stands for in this QEMU,
+ * which this start pins. */
+static gboolean
+resolve_machine_type (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GError **error)
+{
+  const QlQemuCaps *caps = host->qemu_caps;
+  const char *wanted = p->vm.machine ? p->vm.machine : host->pinned_machine;
+  const char *current;
+
+  if (wanted != NULL)
+    {
+      if (caps != NULL && ql_qemu_caps_find_machine_type (caps, wanted) == NULL)
+        return machine_type_missing (m, p, host, wanted, error);
+      m->machine_type = g_strdup (wanted);
+      return TRUE;
+    }
+  if (caps == NULL)
+    {
+      m->machine_type = g_strdup ("q35");
+      return TRUE;
+    }
+  current = ql_qemu_caps_resolve_alias (caps, "q35");
+  if (current == NULL)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "QEMU %u.%u (%s) has no q35 machine type", caps->version / 100,
+                   caps->version % 100, host->qemu_binary);
+      return FALSE;
+    }
+  m->machine_type = g_strdup (current);
+  m->pin_machine_type = TRUE;
   return TRUE;
 }
 
@@ -529,6 +588,22 @@ assign_disk_slots (QlMachine *m, const QlProfile *p, guint *next_slot, GError **
   return TRUE;
 }
 
+/* An mdev sits on pcie.0 as an integrated endpoint, after the disks: a
+ * profile that gains one moves nothing the guest knew. */
+static gboolean
+assign_mdev_slots (QlMachine *m, const QlProfile *p, guint *next_slot, GError **error)
+{
+  for (guint i = 0; i < ql_profile_n_mdevs (p); i++)
+    {
+      guint slot = 0;
+
+      if (!ql_machine_take_slot (next_slot, &slot, error))
+        return FALSE;
+      g_array_append_val (m->mdev_slots, slot);
+    }
+  return TRUE;
+}
+
 static gboolean
 check_ahci_ports (const QlProfile *p, GError **error)
 {
@@ -559,6 +634,7 @@ assign_slots (QlMachine *m, const QlProfile *p, const QlHostFacts *host, GError 
   if (ql_machine_has_usb (m))
     m->usb_slot = 0x02;
   return assign_net_slots (m, p, &next_slot, error) && assign_disk_slots (m, p, &next_slot, error) &&
+         assign_mdev_slots (m, p, &next_slot, error) &&
          check_ahci_ports (p, error) && ql_machine_resolve_desktop (m, p, host, &next_slot, error);
 }
 
@@ -587,7 +663,7 @@ ql_machine_resolve (const QlProfile *p, const QlHostFacts *host,
   g_autoptr(QlMachine) m = machine_new (p, runtime_dir, state_dir);
 
   if (!check_qmp_socket (m, error) || !resolve_qemu_binary (m, p, host, error) ||
-      !resolve_accel (m, p, host, error))
+      !resolve_machine_type (m, p, host, error) || !resolve_accel (m, p, host, error))
     return NULL;
   build_cpu (m, p);
   note_open_display (m, p);

@@ -48,6 +48,8 @@ typedef struct {
   const QlProfile *profile;   /* borrowed; outlives the machine */
   QlAccel accel;              /* KVM or TCG, never AUTO */
   char *qemu_binary;
+  char *machine_type;         /* -machine's type: pc-q35-X.Y, or q35 when QEMU was not asked */
+  gboolean pin_machine_type;  /* the first start: start records machine_type in the state dir */
   char *cpu_model;            /* -cpu, unescaped */
   GPtrArray *cpu_flags;       /* char*: "kvm=off", "hv_relaxed", ... in order */
   GPtrArray *notes;           /* what was decided for the user, one line each */
@@ -75,6 +77,7 @@ typedef struct {
   guint scsi_slot;            /* 0: none */
   GArray *disk_slots;         /* guint per disk; 0 for sata (on the ICH9 AHCI) */
   GArray *net_slots;          /* guint per net; 0 for mode=none */
+  GArray *mdev_slots;         /* guint per [mdev], profile order */
   GArray *taps;               /* QlMachineTap, one per mode=tap net, profile order */
   GPtrArray *hostdevs;        /* QlMachineHostdev*, profile order */
 

@@ -475,9 +475,11 @@ import_os_type (LvCtx *ctx, xmlNode *node)
     ql_import_warn (ctx->import, lv_line (node), "<type arch='%s'>: qlaunch runs x86_64 guests", arch);
   if (machine == NULL || strcmp (machine, "q35") == 0)
     return;
-  if (g_str_has_prefix (machine, "pc-q35-"))
-    ql_import_note (ctx->import, lv_line (node), "<type machine='%s'>: qlaunch uses its QEMU's newest q35 "
-                    "(no machine-version key in this version)", machine);
+  if (ql_value_machine_type_is_valid (machine))
+    ql_import_set (ctx->import, "vm", "machine", machine);  /* the guest keeps its hardware */
+  else if (g_str_has_prefix (machine, "pc-q35-"))
+    ql_import_note (ctx->import, lv_line (node), "<type machine='%s'>: not a pc-q35-X.Y type; qlaunch pins what "
+                    "q35 is in its QEMU at the first start", machine);
   else
     ql_import_warn (ctx->import, lv_line (node), "<type machine='%s'>: qlaunch builds a q35 machine; the guest "
                     "sees another chipset (Windows may need its drivers again)", machine);

@@ -226,8 +226,11 @@ import_machine (PxCtx *ctx, const Line *line)
 
   if (type != NULL && (strcmp (type, "q35") == 0 || g_str_has_prefix (type, "pc-q35-")))
     {
-      if (strcmp (type, "q35") != 0)
-        ql_import_note (ctx->import, line->line, "machine: %s: qlaunch uses its QEMU's newest q35", type);
+      if (ql_value_machine_type_is_valid (type))
+        ql_import_set (ctx->import, "vm", "machine", type);  /* the guest keeps its hardware */
+      else if (strcmp (type, "q35") != 0)
+        ql_import_note (ctx->import, line->line, "machine: %s: not a pc-q35-X.Y type; qlaunch pins what q35 is "
+                        "in its QEMU at the first start", type);
     }
   else
     ql_import_warn (ctx->import, line->line, "machine: '%s': qlaunch builds a q35 machine (PCIe); the guest sees "

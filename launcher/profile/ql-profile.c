@@ -22,6 +22,7 @@ typedef enum {
   KEY_FILE,
   KEY_FILE_LIST,
   KEY_UUID,
+  KEY_MACHINE_TYPE,  /* a versioned q35 machine type, pc-q35-X.Y */
   KEY_MAC,
   KEY_ARGS,
   KEY_STRING_LIST,
@@ -70,6 +71,7 @@ static const KeySpec vm_keys[] = {
   { "hide-hypervisor", KEY_BOOL, P (vm.hide_hypervisor) },
   { "hyperv", KEY_BOOL, P (vm.hyperv) },
   { "uuid", KEY_UUID, P (vm.uuid) },
+  { "machine", KEY_MACHINE_TYPE, P (vm.machine) },
   { "kernel", KEY_FILE, P (vm.kernel) },
   { "initrd", KEY_FILE, P (vm.initrd) },
   { "append", KEY_STRING, P (vm.append) },
@@ -153,6 +155,21 @@ static const KeySpec pci_keys[] = {
   { "hotplug", KEY_BOOL, PC (hotplug) },
   { "release", KEY_ENUM, PC (release), ql_pci_release_names },
   { "power", KEY_ENUM, PC (power), ql_pci_power_names },
+  END
+};
+
+#define MD(field) offsetof (QlMdev, field)
+static const KeySpec mdev_keys[] = {
+  { "parent", KEY_STRING, MD (parent) },
+  { "type", KEY_STRING, MD (type) },
+  { "uuid", KEY_UUID, MD (uuid) },
+  { "display", KEY_BOOL, MD (display) },
+  { "ramfb", KEY_BOOL, MD (ramfb) },
+  { "igd-opregion", KEY_BOOL, MD (igd_opregion) },
+  /* QEMU's EDID for the vGPU's display; what GVT-g's and mbochs' EDIDs take */
+  { "xres", KEY_UINT, MD (xres), NULL, 320, 16384 },
+  { "yres", KEY_UINT, MD (yres), NULL, 200, 16384 },
+  { "rom", KEY_FILE, MD (rom) },
   END
 };
 
@@ -275,6 +292,18 @@ pci_free (QlPci *pci)
 }
 
 static void
+mdev_free (QlMdev *mdev)
+{
+  g_free (mdev->id);
+  g_free (mdev->parent);
+  g_free (mdev->type);
+  g_free (mdev->uuid);
+  g_free (mdev->rom);
+  g_free (mdev->where);
+  g_free (mdev);
+}
+
+static void
 pci_init (gpointer item)
 {
   QlPci *pci = item;
@@ -315,6 +344,7 @@ static const SectionSpec sections[] = {
   { "cdrom", TRUE, cdrom_keys, sizeof (QlCdrom), C (id), P (cdroms), (GDestroyNotify) cdrom_free, NULL },
   { "net", TRUE, net_keys, sizeof (QlNet), N (id), P (nets), (GDestroyNotify) net_free, net_init },
   { "pci", TRUE, pci_keys, sizeof (QlPci), PC (id), P (pcis), (GDestroyNotify) pci_free, pci_init },
+  { "mdev", TRUE, mdev_keys, sizeof (QlMdev), MD (id), P (mdevs), (GDestroyNotify) mdev_free, NULL },
   { "display", FALSE, display_keys },
   { "audio", FALSE, audio_keys },
   { "usb", FALSE, usb_keys },
@@ -327,9 +357,6 @@ static const SectionSpec sections[] = {
   { "host", FALSE, host_keys },
   { "qemu", FALSE, qemu_keys },
 };
-
-/* In the design vocabulary, arriving with later versions. */
-static const char *const unsupported_sections[] = { "mdev", NULL };
 
 #define FIELD(base, offset, type) ((type *) ((char *) (base) + (offset)))
 
@@ -376,6 +403,7 @@ ql_profile_free (QlProfile *profile)
   g_free (profile->path);
   g_free (profile->vm.name);
   g_free (profile->vm.uuid);
+  g_free (profile->vm.machine);
   g_free (profile->vm.kernel);
   g_free (profile->vm.initrd);
   g_free (profile->vm.append);
@@ -390,6 +418,7 @@ ql_profile_free (QlProfile *profile)
   g_clear_pointer (&profile->cdroms, g_ptr_array_unref);
   g_clear_pointer (&profile->nets, g_ptr_array_unref);
   g_clear_pointer (&profile->pcis, g_ptr_array_unref);
+  g_clear_pointer (&profile->mdevs, g_ptr_array_unref);
   g_free (profile->display.listen);
   g_free (profile->display.password_file);
   g_free (profile->display.rendernode);
@@ -427,6 +456,7 @@ profile_new_with_defaults (void)
   profile->nets = g_ptr_array_new_with_free_func ((GDestroyNotify) net_free);
   profile->fw_cfg = g_ptr_array_new_with_free_func ((GDestroyNotify) fw_cfg_free);
   profile->pcis = g_ptr_array_new_with_free_func ((GDestroyNotify) pci_free);
+  profile->mdevs = g_ptr_array_new_with_free_func ((GDestroyNotify) mdev_free);
   profile->display.type = QL_DISPLAY_NONE;
   profile->display.vga = QL_VGA_AUTO;
   profile->audio.backend = QL_AUDIO_BACKEND_PA;
@@ -789,6 +819,16 @@ parse_uuid_key (Loader *loader, const char *group, const KeySpec *spec, gpointer
 }
 
 static void
+parse_machine_type_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
+{
+  if (!ql_value_machine_type_is_valid (value))
+    report (loader, group, spec->key, "'%s' is not a versioned q35 machine type (like pc-q35-7.2; "
+            "'qlaunch check' lists this QEMU's)", value);
+  else
+    replace_string (FIELD (base, spec->offset, char *), g_strdup (value));
+}
+
+static void
 parse_mac_key (Loader *loader, const char *group, const KeySpec *spec, gpointer base, const char *value)
 {
   if (!mac_is_valid (value))
@@ -1017,6 +1057,7 @@ static const KeyParser key_parsers[KEY_N_TYPES] = {
   [KEY_FILE] = { parse_file_key },
   [KEY_FILE_LIST] = { NULL, parse_file_item },
   [KEY_UUID] = { parse_uuid_key },
+  [KEY_MACHINE_TYPE] = { parse_machine_type_key },
   [KEY_MAC] = { parse_mac_key },
   [KEY_ARGS] = { parse_args_key },
   [KEY_STRING_LIST] = { NULL, parse_string_item },
@@ -1143,13 +1184,9 @@ section_lookup (const char *kind)
 static void
 report_unknown_section (Loader *loader, const char *group, const char *kind)
 {
-  if (ql_enum_from_string (unsupported_sections, kind) >= 0)
-    report (loader, group, NULL, "is not supported by this version of qlaunch yet");
-  else
-    {
-      g_autofree char *hint = suggest (kind, &sections[0].name, sizeof (SectionSpec), G_N_ELEMENTS (sections));
-      report (loader, group, NULL, "unknown section%s", hint);
-    }
+  g_autofree char *hint = suggest (kind, &sections[0].name, sizeof (SectionSpec), G_N_ELEMENTS (sections));
+
+  report (loader, group, NULL, "unknown section%s", hint);
 }
 
 /* Named sections need a valid NAME, the others none. */
@@ -1341,6 +1378,86 @@ check_pcis (Loader *loader)
     }
   if (any_x_vga && p->display.vga != QL_VGA_AUTO && p->display.vga != QL_VGA_NONE)
     report (loader, "display", "vga", "a [pci] device with x-vga=true is the guest's VGA; set vga=none");
+}
+
+/* parent= is a PCI function's address, canonical from here on, or the
+ * name of a parent that is no PCI device (the kernel's sample drivers) */
+static void
+check_mdev_parent (Loader *loader, const char *group, QlMdev *mdev)
+{
+  QlProfile *p = loader->profile;
+  char canonical[QL_PCI_ADDRESS_LEN];
+
+  if (mdev->parent == NULL)
+    {
+      report (loader, group, NULL, "needs parent= (the PCI address of the device that makes the mdev, like "
+              "00:02.0 for an Intel GPU; see 'qlaunch devices')");
+      return;
+    }
+  if (ql_pci_address_parse (mdev->parent, FALSE, &mdev->parent_address, NULL))
+    {
+      ql_pci_address_format (&mdev->parent_address, canonical);
+      replace_string (&mdev->parent, g_strdup (canonical));
+      mdev->parent_is_pci = TRUE;
+    }
+  else if (strchr (mdev->parent, ':') != NULL || !ql_profile_mdev_parent_is_valid (mdev->parent))
+    {
+      report (loader, group, "parent", "'%s' is not a PCI address (like 00:02.0 or 0000:00:02.0), nor the name of "
+              "an mdev parent device (like mbochs); see 'qlaunch devices'", mdev->parent);
+      return;
+    }
+  if (!mdev->parent_is_pci)
+    return;
+  for (guint j = 0; j < p->pcis->len; j++)
+    {
+      QlPci *pci = p->pcis->pdata[j];
+      if (pci->by_address && ql_pci_address_same_slot (&pci->address, &mdev->parent_address))
+        report (loader, group, "parent", "%s is passed through whole by [pci %s]; a device given to vfio-pci "
+                "makes no mdevs", canonical, pci->id);
+    }
+}
+
+/* What QEMU's vfio-pci refuses, said here with the key to change. */
+static void
+check_mdev_display (Loader *loader, const char *group, QlMdev *mdev)
+{
+  if (mdev->ramfb && !mdev->display)
+    report (loader, group, "ramfb", "needs display=on (QEMU shows the ramfb on the mdev's display)");
+  if ((mdev->xres != 0 || mdev->yres != 0) && !mdev->display)
+    report (loader, group, mdev->xres != 0 ? "xres" : "yres", "needs display=on (the resolution is the display's)");
+  if ((mdev->xres != 0) != (mdev->yres != 0))
+    report (loader, group, mdev->xres != 0 ? "xres" : "yres", "needs %s as well", mdev->xres != 0 ? "yres" : "xres");
+}
+
+static void
+check_mdevs (Loader *loader)
+{
+  QlProfile *p = loader->profile;
+
+  for (guint i = 0; i < p->mdevs->len; i++)
+    {
+      QlMdev *mdev = p->mdevs->pdata[i];
+      g_autofree char *group = group_of ("mdev", mdev->id);
+
+      mdev->where = g_strdup_printf ("%s:%u: [%s]", loader->path, ql_ini_index_group_line (loader->index, group),
+                                     group);
+      check_mdev_parent (loader, group, mdev);
+      if (mdev->type == NULL)
+        report (loader, group, NULL, "needs type= (one of the parent's mdev types, like i915-GVTg_V5_4; see "
+                "'qlaunch devices')");
+      else if (!ql_profile_mdev_type_is_valid (mdev->type))
+        report (loader, group, "type", "'%s' is not an mdev type name (letters, digits, '-', '_' and '.', like "
+                "i915-GVTg_V5_4; see 'qlaunch devices')", mdev->type);
+      if (mdev->uuid == NULL && p->vm.name != NULL)
+        mdev->uuid = ql_profile_default_mdev_uuid (p->vm.name, mdev->id);
+      check_mdev_display (loader, group, mdev);
+      for (guint j = 0; j < i; j++)
+        {
+          QlMdev *other = p->mdevs->pdata[j];
+          if (mdev->uuid != NULL && g_strcmp0 (other->uuid, mdev->uuid) == 0)
+            report (loader, group, "uuid", "%s is already the uuid of [mdev %s]", mdev->uuid, other->id);
+        }
+    }
 }
 
 static void
@@ -1681,6 +1798,7 @@ check_profile (Loader *loader)
   check_cdroms (loader);
   check_nets (loader);
   check_pcis (loader);
+  check_mdevs (loader);
   check_display (loader);
   check_audio (loader);
   check_usb (loader);

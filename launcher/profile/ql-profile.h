@@ -71,6 +71,24 @@ typedef struct {
   char *where;           /* "FILE:LINE: [pci NAME] host" for errors found on the host */
 } QlPci;
 
+/* [mdev NAME]: a mediated device (a GVT-g vGPU, ...) created on a parent
+ * PCI device through sysfs for the run and passed through with VFIO. */
+typedef struct {
+  char *id;
+  char *parent;          /* the parent: a PCI address (0000:00:02.0), or a device name under
+                            /sys/class/mdev_bus (mbochs, the kernel's sample drivers) */
+  gboolean parent_is_pci;
+  QlPciAddress parent_address;   /* parent_is_pci */
+  char *type;            /* a name of the parent's mdev_supported_types, like i915-GVTg_V5_4 */
+  char *uuid;            /* default: ql_profile_default_mdev_uuid () */
+  gboolean display;      /* QEMU's display=on: the vGPU's screen is a QEMU console */
+  gboolean ramfb;        /* the firmware's output on a ramfb until the guest's driver runs */
+  gboolean igd_opregion; /* x-igd-opregion: the host IGD's OpRegion (GVT-g's guest driver wants it) */
+  guint xres, yres;      /* the display's resolution offered through EDID; 0: the device's */
+  char *rom;             /* romfile */
+  char *where;           /* "FILE:LINE: [mdev NAME]" for errors found on the host */
+} QlMdev;
+
 /* pin=, emulator-pin=, iothread-pin= */
 typedef enum {
   QL_PIN_NONE,           /* left to the kernel's scheduler */
@@ -95,6 +113,7 @@ typedef struct {
     gboolean hide_hypervisor;
     gboolean hyperv;
     char *uuid;
+    char *machine;       /* [vm] machine: the versioned machine type (pc-q35-X.Y); NULL: pinned at first start */
     char *kernel;
     char *initrd;
     char *append;
@@ -128,6 +147,7 @@ typedef struct {
   GPtrArray *cdroms;     /* QlCdrom* */
   GPtrArray *nets;       /* QlNet* */
   GPtrArray *pcis;       /* QlPci*, in file order */
+  GPtrArray *mdevs;      /* QlMdev*, in file order */
 
   struct {
     QlDisplayType type;
@@ -175,6 +195,23 @@ typedef struct {
 /* "opt/org.qlaunch/NAME-rom": the fw_cfg file that carries the ROM of a
  * [pci NAME] with rom-acpi=true. */
 char *ql_profile_rom_fw_cfg_name (const char *pci_id);
+
+/* A stable UUID for [mdev id] of VM vm_name: a name-based (version 5)
+ * UUID of the two names, the same at every start. */
+char *ql_profile_default_mdev_uuid (const char *vm_name, const char *mdev_id);
+
+/* An mdev type name as sysfs spells it (a directory name of
+ * mdev_supported_types): 1-64 of letters, digits, '-', '_', '.', not "." or
+ * "..".  It goes into a sysfs path. */
+gboolean ql_profile_mdev_type_is_valid (const char *type);
+
+/* An mdev parent as /sys/class/mdev_bus names it and a journal holds it: a
+ * PCI address in full (0000:00:02.0), or a device name of 1-64 letters,
+ * digits, '-', '_' and '.' (no ':', not "." or ".."). */
+gboolean ql_profile_mdev_parent_is_valid (const char *parent);
+
+/* The number of [mdev] sections (0 for a profile not made by the loader). */
+guint ql_profile_n_mdevs (const QlProfile *profile);
 
 /* Whether any of pin=, emulator-pin=, iothread-pin= is set. */
 gboolean ql_profile_pins_threads (const QlProfile *profile);

@@ -355,3 +355,9 @@ ql_value_user_name_is_valid (const char *name, char **ret_message)
                                     "starting with a letter or '_', like qemu)", name, USER_NAME_MAX);
   return ok;
 }
+
+gboolean
+ql_value_machine_type_is_valid (const char *name)
+{
+  return g_regex_match_simple ("^pc-q35-[0-9]{1,4}\\.[0-9]{1,2}(\\.[0-9]{1,2})?$", name, 0, 0);
+}

@@ -44,6 +44,9 @@ gboolean ql_value_host_is_loopback (const char *host);
 /* A systemd unit name a dependency can name: PREFIX[@INSTANCE].TYPE of at
  * most 255 characters from [A-Za-z0-9:_.\\@-], with a known unit type; a
  * template without an instance ("foo@.service") is refused. */
+/* "pc-q35-X.Y" (also pc-q35-X.Y.Z): the versioned q35 machine types qlaunch pins. */
+gboolean ql_value_machine_type_is_valid (const char *name);
+
 gboolean ql_value_unit_name_is_valid (const char *name, char **ret_message);
 
 /* A kernel module name as modprobe takes it: 1-55 letters, digits, '_'

@@ -173,7 +173,7 @@ export_os (ExCtx *ctx, xmlNode *domain)
   xmlNode *type = ex_child (os, "type", "hvm");
 
   ex_prop (type, "arch", "x86_64");
-  ex_prop (type, "machine", "q35");
+  ex_prop (type, "machine", m->machine_type);
   if (m->uefi)
     {
       xmlNode *loader = ex_child (os, "loader", m->firmware_code);
@@ -359,6 +359,10 @@ export_profile_keys (ExCtx *ctx)
     ex_metadata_key (ctx, "shutdown", "powerdown-retries", retries);
   if (ql_profile_has_handover (p))
     ex_warn (ctx, "[host] handover steps: libvirt runs such steps from hook scripts; not exported");
+  for (guint i = 0; i < ql_profile_n_mdevs (p); i++)
+    ex_warn (ctx, "[mdev %s]: this version writes no <hostdev type='mdev'> (uuid %s, made with mdevctl for "
+             "libvirt); not exported", ((QlMdev *) p->mdevs->pdata[i])->id,
+             ((QlMdev *) p->mdevs->pdata[i])->uuid);
 }
 
 static void

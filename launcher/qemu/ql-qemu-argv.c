@@ -2,6 +2,7 @@
 #include "ql-value.h"
 #include "ql-qemu-opts.h"
 #include "ql-qemu-argv-desktop.h"
+#include "ql-qemu-mdev.h"
 
 #include <string.h>
 
@@ -77,7 +78,7 @@ format_cpu (const QlMachine *m)
 static void
 add_machine (Argv *a, const QlMachine *m)
 {
-  QlQemuOpts *machine = ql_qemu_opts_new ("q35");
+  QlQemuOpts *machine = ql_qemu_opts_new (m->machine_type);
 
   ql_qemu_opts_add (machine, "accel", m->accel == QL_ACCEL_KVM ? "kvm" : "tcg");
   ql_qemu_opts_add_bool (machine, "vmport", FALSE);
@@ -728,6 +729,7 @@ ql_qemu_argv_build (const QlMachine *m)
   add_nets (&a, m, p);
   ql_qemu_argv_add_desktop (a.args, m);
   add_hostdevs (&a, m);
+  ql_qemu_mdev_add_args (a.args, m);
   add_acpi_and_fw_cfg (&a, m, p);
   add_kernel (&a, p);
 

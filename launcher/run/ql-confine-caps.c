@@ -10,7 +10,7 @@
 /* What undoing one step needs beyond uid 0.  Everything else teardown does
  * is done as root's uid alone, on files root owns: the sysfs attributes it
  * writes (driver_override, bind, unbind, nr_hugepages, power/control,
- * vtconsole bind) are root's, mode 0200 or 0644, and their kernel handlers
+ * vtconsole bind, an mdev's remove) are root's, mode 0200 or 0644, and their kernel handlers
  * check no capability; the runtime and state files are root's; systemd
  * grants StartUnit and SetUnitProperties to a caller of uid 0 over the bus
  * (sd_bus_query_sender_privilege: the bus gives it no capabilities to check,
@@ -43,6 +43,7 @@ add_step_caps (const QlHostStep *step, GArray *keep)
     case QL_HOST_STEP_UNIT_STOP:
     case QL_HOST_STEP_VTCONSOLE_UNBIND:
     case QL_HOST_STEP_FRAMEBUFFER_UNBIND:
+    case QL_HOST_STEP_MDEV_CREATE:
       break;
     case QL_HOST_STEP_MAX:
     default:

@@ -5,6 +5,7 @@
 #include "ql-host-shm.h"
 #include "ql-host-state.h"
 #include "ql-hugepages.h"
+#include "ql-mdev.h"
 #include "ql-net-host.h"
 #include "ql-paths.h"
 #include "ql-ssdt.h"
@@ -174,6 +175,43 @@ apply_handover (const char *vm, const QlHostStep *step, GError **error)
   return ok;
 }
 
+static gboolean
+create_mdev (const char *vm, const QlHostStep *step, GError **error)
+{
+  if (!ql_mdev_create (ql_paths_sysfs (), step->parent, step->name, step->uuid, error))
+    {
+      g_prefix_error (error, "%s: ", step->label);
+      return FALSE;
+    }
+  g_message ("%s: mdev %s of %s created on %s (%s); removed when the VM ends", vm, step->uuid, step->name,
+             step->parent, step->label);
+  return TRUE;
+}
+
+/* [vm] run-as: an mdev's VFIO group exists only once the mdev does, so its
+ * node is handed to QEMU's user here, right after the creation, as a chown
+ * step of its own: read, journaled, then changed (undone before the mdev
+ * is removed, the undo running in reverse). */
+static gboolean
+give_mdev_group (const QlHostPlan *plan, const QlHostStep *mdev, QlJournal *journal, GError **error)
+{
+  g_autoptr(QlHostStep) step = NULL;
+  g_autofree char *name = NULL;
+  int group;
+
+  if (plan->run_as == NULL || plan->run_as->uid == 0)
+    return TRUE;
+  group = ql_mdev_iommu_group (ql_paths_sysfs (), mdev->uuid, error);
+  if (group < 0)
+    return FALSE;
+  name = g_strdup_printf ("%d", group);
+  step = ql_host_step_new (QL_HOST_STEP_CHOWN, mdev->label);
+  step->path = g_build_filename (ql_paths_devfs (), "vfio", name, NULL);
+  step->run_uid = plan->run_as->uid;
+  return ql_host_chown_read (step, error) && ql_journal_record (journal, step, error) &&
+         ql_host_chown_apply (step, error);
+}
+
 static const QlMachineTap *
 machine_tap (const QlMachine *m, const char *ifname)
 {
@@ -213,6 +251,8 @@ apply_step (const QlMachine *m, const QlHostStep *step, ApplyState *state, GArra
       return ql_host_chown_apply (step, error);
     case QL_HOST_STEP_SHM_FILE:
       return ql_host_shm_apply (step, error);
+    case QL_HOST_STEP_MDEV_CREATE:
+      return create_mdev (vm, step, error);
     case QL_HOST_STEP_MAX:
     default:
       g_assert_not_reached ();
@@ -282,6 +322,8 @@ ql_host_apply (const QlHostPlan *plan, const QlMachine *m, QlJournal *journal, G
           continue;
         }
       if (!ql_journal_record (journal, step, error) || !apply_step (m, step, &state, passed_fds, error))
+        return FALSE;
+      if (step->kind == QL_HOST_STEP_MDEV_CREATE && !give_mdev_group (plan, step, journal, error))
         return FALSE;
     }
   return open_persistent_taps (plan, m, passed_fds, error);

@@ -4,6 +4,7 @@
 #include "ql-host-chown.h"
 #include "ql-host-shm.h"
 #include "ql-hugepages.h"
+#include "ql-mdev.h"
 #include "ql-net-host.h"
 #include "ql-pci-power.h"
 #include "ql-systemd-dbus.h"
@@ -208,6 +209,8 @@ undo_step (const QlHostStep *step, const char *sysfs, gboolean start_failed, cha
       return ql_host_chown_undo (step, ret_done, error);
     case QL_HOST_STEP_SHM_FILE:
       return ql_host_shm_undo (step, ret_done, error);
+    case QL_HOST_STEP_MDEV_CREATE:
+      return ql_mdev_remove (sysfs, step->uuid, ret_done, error);
     case QL_HOST_STEP_MAX:
     default:
       g_assert_not_reached ();

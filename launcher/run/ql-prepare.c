@@ -1,4 +1,6 @@
 #include "ql-prepare.h"
+#include "ql-machine-pin.h"
+#include "ql-qemu-probe.h"
 #include "ql-paths.h"
 #include "ql-qemu-argv.h"
 #include "ql-pci-scan.h"
@@ -28,24 +30,7 @@ ql_prepare (const char *name_or_path, GError **error)
   return ql_prepare_staged (name_or_path, NULL, error);
 }
 
-/* Which SSDT works with rom-acpi and pci-hotplug=native depends on
- * whether this QEMU describes devices behind root ports, and whether
- * backend=pipewire works on its version: it is asked. */
-static gboolean
-needs_qemu_version (const QlProfile *profile)
-{
-  /* the pipewire audiodev came with QEMU 8.1 */
-  if (profile->audio.enabled && profile->audio.backend == QL_AUDIO_BACKEND_PIPEWIRE)
-    return TRUE;
-  if (profile->vm.pci_hotplug != QL_PCI_HOTPLUG_NATIVE)
-    return FALSE;
-  for (guint i = 0; i < profile->pcis->len; i++)
-    if (((QlPci *) profile->pcis->pdata[i])->rom_acpi)
-      return TRUE;
-  return FALSE;
-}
-
-/* Root asks QEMU its version by running it: not a program that the
+/* Root asks QEMU what it can do by running it: not a program that the
  * profile's owner, when that is not root, could have put there. */
 static gboolean
 check_qemu_binary (const QlPrepared *p, GError **error)
@@ -58,12 +43,34 @@ check_qemu_binary (const QlPrepared *p, GError **error)
       ql_host_program_root_only (p->host->qemu_binary, &why))
     return TRUE;
   g_set_error (error, QL_ERROR, QL_ERROR_HOST, "%s: the profile is not root's, and root would run its [qemu] binary "
-               "to ask its version: %s. Fix: a QEMU that only root can change", p->profile->path, why);
+               "to ask what it can do: %s. Fix: a QEMU that only root can change", p->profile->path, why);
   return FALSE;
 }
 
+/* The QEMU's capabilities (cached per binary) and the machine type the
+ * VM's first start pinned. */
+static gboolean
+ask_qemu (QlPrepared *p, const char *state_dir, QlStages *stages, GError **error)
+{
+  g_autofree char *cache = NULL;
+
+  if (!ql_machine_pin_read (state_dir, &p->host->pinned_machine, error))
+    return FALSE;
+  if (p->host->qemu_binary == NULL)
+    return TRUE;  /* the machine model says it is missing */
+  if (!check_qemu_binary (p, error))
+    return FALSE;
+  ql_stages_begin (stages, "ask QEMU what it can do");
+  cache = ql_paths_cache_base ();
+  p->host->qemu_caps = ql_qemu_caps_get (p->host->qemu_binary, cache, error);
+  if (p->host->qemu_caps == NULL)
+    return FALSE;
+  p->host->qemu_version = p->host->qemu_caps->version;
+  return TRUE;
+}
+
 /* for_setup: host-setup, root reading a user's profile, runs nothing and
- * opens nothing the profile names (no QEMU asked for its version, no disk
+ * opens nothing the profile names (no QEMU asked what it can do, no disk
  * probed); the guest it plans needs neither. */
 static QlPrepared *
 prepare (const char *name_or_path, QlStages *stages, gboolean for_setup, GError **error)
@@ -95,15 +102,11 @@ prepare (const char *name_or_path, QlStages *stages, gboolean for_setup, GError 
       if (p->host->cpus == NULL)
         p->host->cpus_error = g_strdup (cpus_error->message);
     }
-  if (!for_setup && needs_qemu_version (p->profile))
-    {
-      if (!check_qemu_binary (p, error))
-        return NULL;
-      p->host->qemu_version = ql_host_qemu_version (p->host->qemu_binary);
-    }
-  ql_stages_begin (stages, "plan the machine");
   runtime_dir = ql_paths_runtime_dir (p->profile->vm.name);
   state_dir = ql_paths_state_dir (p->profile->vm.name);
+  if (!for_setup && !ask_qemu (p, state_dir, stages, error))
+    return NULL;
+  ql_stages_begin (stages, "plan the machine");
   p->machine = ql_machine_resolve (p->profile, p->host, runtime_dir, state_dir, error);
   if (p->machine == NULL)
     return NULL;

@@ -23,6 +23,6 @@ QlPrepared *ql_prepare (const char *name_or_path, GError **error);
 /* The same, timing its stages (reading the profile, scanning the host, planning) */
 QlPrepared *ql_prepare_staged (const char *name_or_path, QlStages *stages, GError **error);
 /* What host-setup plans from: the same, except that nothing the profile
- * names is run or opened (no QEMU asked its version, no disk probed), as
+ * names is run or opened (no QEMU asked what it can do, no disk probed), as
  * root reads a user's profile then. */
 QlPrepared *ql_prepare_for_setup (const char *name_or_path, GError **error);

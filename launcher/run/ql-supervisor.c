@@ -1,3 +1,4 @@
+#include "ql-machine-pin-write.h"
 #include "ql-supervisor.h"
 #include "ql-confine.h"
 #include "ql-error.h"
@@ -632,7 +633,8 @@ spawn_qemu (Supervisor *s, GError **error)
   g_array_set_size (s->passed_fds, 0);
   supervisor_pid = getpid ();
   ql_run_as_creds_set (&run_as_creds, s->run_as,
-                       s->m->hostdevs->len > 0 ? ql_setup_memlock_bytes (s->m->profile) : 0);
+                       s->m->hostdevs->len > 0 || ql_profile_n_mdevs (s->m->profile) > 0
+                         ? ql_setup_memlock_bytes (s->m->profile) : 0);
   emulator_pinned = s->m->pin != NULL && s->m->pin->emulator != NULL;
   if (emulator_pinned)
     ql_pin_to_cpu_set (s->m->pin->emulator, &emulator_cpus);
@@ -694,6 +696,8 @@ prepare_host (Supervisor *s, GError **error)
   if (!ql_rom_check_for_machine (s->m, notes, error))
     return FALSE;
   if (!ql_paths_make_own_dir (s->m->state_dir, error))
+    return FALSE;
+  if (s->m->pin_machine_type && !ql_machine_pin_write (s->m->state_dir, s->m->machine_type, error))
     return FALSE;
   /* before the plan: a run-as start hands it over with a chown step */
   if (s->m->spice_socket != NULL && !ql_runtime_make_display_dir (s->m->runtime_dir, error))

@@ -11,7 +11,7 @@ src=$(cd "$here/../.." && pwd)
 QL="$QL_BUILD/launcher/qlaunch"
 qmp() { python3 "$here/labqmp.py" "$@"; }
 T=/run/lab   # tests/lab/init's tmpfs; the host's /tmp is read-only here
-export QLAUNCH_RUNTIME_DIR=/run/qlaunch QLAUNCH_STATE_DIR=$T/state QLAUNCH_PROFILE_PATH=$T/profiles
+export QLAUNCH_RUNTIME_DIR=/run/qlaunch QLAUNCH_STATE_DIR=$T/state QLAUNCH_PROFILE_PATH=$T/profiles QLAUNCH_CACHE_DIR=$T/cache
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export LSAN_OPTIONS="suppressions=$src/tests/lsan.supp:print_suppressions=0"
 mkdir -p $T/profiles $T/state
@@ -651,4 +651,7 @@ append=console=ttyS0 quiet panic=-1 ql.mode=acpi-check ql.rompath=_SB.PCI0.SE0.S
   expect_driver "rom-$mode: the device is back on e1000e" "$GPU" e1000e
   host_clean "rom-$mode: nothing is left"
 done
+
+# ---- [mdev]: made through sysfs, passed through, removed ----
+. "$here/mdev.sh"
 exit 0
