@@ -10,6 +10,7 @@
 #include "ql-host-plan.h"
 #include "ql-host-step.h"
 #include "ql-machine.h"
+#include "ql-runtime.h"
 #include "ql-profile.h"
 #include "ql-run-as.h"
 #include "step-checks.h"
@@ -211,7 +212,7 @@ test_plan_refused (void)
   make_file ("other.img", OTHER_UID, 0600);
   make_file ("closed/disk.img", 0, 0666);
   m = machine_for ("[disk a]\nfile = other.img\nformat = raw\n[disk b]\nfile = closed/disk.img\nformat = raw\n"
-                   "[cdrom c]\nfile = /usr/bin/env\n[display]\ntype = spice\n", &profile, &host);
+                   "[cdrom c]\nfile = /usr/bin/env\n", &profile, &host);
   paths = read_tree (m, "/dev");
   /* as if root had a 0600 file under /usr */
   g_hash_table_replace (paths, g_strdup ("/usr/bin/env"),
@@ -232,9 +233,6 @@ test_plan_refused (void)
   g_assert_nonnull (strstr (error->message, expect_closed));
   g_assert_nonnull (strstr (error->message, "[cdrom c] file '/usr/bin/env': vmuser may not read it "
                                             "(owner 0, mode 0600); fix: chmod o+r it"));
-  /* SPICE's socket would be QEMU's to create in root's runtime directory */
-  g_assert_nonnull (strstr (error->message, "[display] type=spice: QEMU would create its SPICE socket in the "
-                                            "runtime directory, which stays root's; fix: listen=127.0.0.1:5930"));
   ql_machine_free (m);
   ql_host_facts_free (host);
 }
@@ -642,6 +640,80 @@ test_shm_file_taken (void)
   ql_host_facts_free (host);
 }
 
+/* SPICE without listen=: QEMU makes its socket in RUNTIME/display, a
+ * directory the supervisor makes (0700, root's) and the plan hands to
+ * QEMU's user, not in the runtime dir, which stays root's; the chown is
+ * undone, and the end of the run removes the directory with the socket.
+ * gl's render node: its group kept, like /dev/kvm's.  QEMU run as root
+ * gets no step. */
+static void
+test_plan_spice (void)
+{
+  g_autoptr(QlProfile) profile = NULL;
+  g_autoptr(QlRunAs) user = test_user ();
+  g_autoptr(QlRunAs) root = test_user ();
+  g_autoptr(GPtrArray) steps = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_host_step_free);
+  g_autoptr(GPtrArray) root_steps = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_host_step_free);
+  g_autoptr(GHashTable) paths = NULL;
+  g_autoptr(QlRunAs) planned = NULL, planned_root = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *runtime = tree_path ("run/t");
+  g_autofree char *display = tree_path ("run/t/display");
+  g_autofree char *socket = tree_path ("run/t/display/spice.sock");
+  g_autofree char *done = NULL;
+  QlHostStep *step;
+  QlHostFacts *host;
+  QlMachine *m;
+  static const char *const expect[] = {
+    "give @/run  mode +0001  (runtime directories; put back after the VM)",
+    "give @/run/t  group 4712, mode +0010  (runtime directory; put back after the VM)",
+    "give @/run/t/serial.log  owner 4711, group 4712, made empty first if absent  (serial log; put back after "
+    "the VM)",
+    "give @/run/t/display  owner 4711, group 4712  ([display] type=spice: the socket's directory; put back "
+    "after the VM)",
+    NULL,
+  };
+
+  if (skip_unless_root ())
+    return;
+  make_dir ("run", 0700);
+  make_dir ("run/t", 0700);
+  make_file ("vmlinuz", 0, 0644);
+  m = machine_for ("[display]\ntype = spice\ngl = true\nrendernode = /dev/dri/renderD129\n", &profile, &host);
+  g_assert_cmpstr (m->spice_socket, ==, socket);
+  g_assert_true (ql_runtime_make_display_dir (runtime, &error));
+  g_assert_no_error (error);
+  assert_owner (display, 0, 0, 0700);
+  paths = read_tree (m, "/dev");
+  /* the render node, 0660 root:render as udev makes it: QEMU keeps the render group */
+  g_hash_table_replace (paths, g_strdup ("/dev/dri/renderD129"),
+                        g_memdup2 (&(QlPathInfo) { TRUE, 0, 4790, S_IFCHR | 0660 }, sizeof (QlPathInfo)));
+  planned = ql_run_as_plan (m, user, paths, "/dev", NULL, steps, &error);
+  g_assert_no_error (error);
+  assert_steps (steps, expect);
+  g_assert_cmpuint (planned->groups->len, ==, 1);
+  g_assert_cmpuint (g_array_index (planned->groups, guint32, 0), ==, 4790);
+
+  root->uid = root->gid = 0;
+  planned_root = ql_run_as_plan (m, root, paths, "/dev", NULL, root_steps, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (root_steps->len, ==, 0);
+
+  step = steps->pdata[3];
+  g_assert_true (ql_host_chown_read (step, &error) && ql_host_chown_apply (step, &error));
+  g_assert_no_error (error);
+  assert_owner (display, USER_UID, USER_GID, 0700);
+  /* what QEMU leaves there */
+  g_assert_true (g_file_set_contents (socket, "", 0, NULL));
+  g_assert_true (ql_host_chown_undo (step, &done, &error));
+  g_assert_no_error (error);
+  assert_owner (display, 0, 0, 0700);
+  ql_runtime_remove_run_files (runtime);
+  g_assert_false (g_file_test (display, G_FILE_TEST_EXISTS));
+  ql_machine_free (m);
+  ql_host_facts_free (host);
+}
+
 static void
 with_tree (gconstpointer data)
 {
@@ -659,6 +731,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_data_func ("/run-as/plan/tree", test_plan_tree, with_tree);
   g_test_add_data_func ("/run-as/plan/refused", test_plan_refused, with_tree);
+  g_test_add_data_func ("/run-as/plan/spice", test_plan_spice, with_tree);
   g_test_add_data_func ("/run-as/plan/devices", test_plan_devices, with_tree);
   g_test_add_func ("/run-as/step/json", test_step_json);
   for (guint i = 0; i < G_N_ELEMENTS (step_cases); i++)

@@ -3,7 +3,8 @@
  * virtio input and Looking Glass's ivshmem with its /dev/shm file (made
  * with its size for the run, gone after); 'qlaunch view' running the
  * viewer it should with the right address; usb-add's device_add arguments
- * taken by QEMU. */
+ * taken by QEMU; SPICE for a QEMU that runs as another user (nobody), in
+ * a directory of that user's. */
 #include "vm-harness.h"
 #include "ql-desktop.h"
 #include "ql-qemu-argv-desktop.h"
@@ -12,7 +13,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define VM "test-desktop"
@@ -72,8 +76,8 @@ peripherals (QlQmpClient *client)
 /* A SPICE client's first bytes: a SpiceLinkHeader (magic "REDQ", protocol
  * 2.2, the size of what follows) and a SpiceLinkMess for the main channel.
  * The server answers with a header of its own, magic "REDQ" too. */
-static void
-assert_spice_answers (const char *socket_path)
+static gboolean
+spice_answers (const char *socket_path)
 {
   static const guint8 link[16 + 18] = {
     'R', 'E', 'D', 'Q', 2, 0, 0, 0, 2, 0, 0, 0, 18, 0, 0, 0,
@@ -85,21 +89,52 @@ assert_spice_answers (const char *socket_path)
   char reply[16] = { 0 };
   gsize got = 0;
   int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  gboolean ok;
 
-  g_assert_cmpint (fd, >=, 0);
   g_strlcpy (addr.sun_path, socket_path, sizeof addr.sun_path);
-  g_assert_cmpint (connect (fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
-  g_assert_cmpint (setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), ==, 0);
-  g_assert_cmpint (write (fd, link, sizeof link), ==, sizeof link);
-  while (got < sizeof reply)
+  ok = fd >= 0 && connect (fd, (struct sockaddr *) &addr, sizeof addr) == 0 &&
+       setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 && write (fd, link, sizeof link) == sizeof link;
+  while (ok && got < sizeof reply)
     {
       gssize n = read (fd, reply + got, sizeof reply - got);
-      g_assert_cmpint (n, >, 0);
-      got += (gsize) n;
+      ok = n > 0;
+      got += ok ? (gsize) n : 0;
     }
-  close (fd);
-  g_assert_cmpmem (reply, 4, "REDQ", 4);
-  g_assert_cmpint (reply[4], ==, 2);   /* major version 2 */
+  if (fd >= 0)
+    close (fd);
+  /* magic "REDQ", major version 2 */
+  return ok && memcmp (reply, "REDQ", 4) == 0 && reply[4] == 2;
+}
+
+static void
+assert_spice_answers (const char *socket_path)
+{
+  g_assert_true (spice_answers (socket_path));
+}
+
+static void
+become (uid_t uid, gid_t gid)
+{
+  if (setgroups (0, NULL) != 0 || setgid (gid) != 0 || setuid (uid) != 0)
+    _exit (3);
+}
+
+/* The same, from a child that is uid:gid (QEMU's user, as a viewer would be) */
+static void
+assert_spice_answers_as (const char *socket_path, uid_t uid, gid_t gid)
+{
+  int status = 0;
+  pid_t pid = fork ();
+
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      become (uid, gid);
+      _exit (spice_answers (socket_path) ? 0 : 1);
+    }
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
 }
 
 /* A remote-viewer on PATH that writes its arguments where the test reads them. */
@@ -203,8 +238,8 @@ test_desktop_devices (void)
   g_assert_cmpint (st.st_mode & 07777, ==, 0660);
   g_assert_cmpint (st.st_uid, ==, geteuid ());
 
-  /* SPICE: on its unix socket in the runtime dir, answering a client */
-  spice_socket = runtime_file (VM, "spice.sock");
+  /* SPICE: on its unix socket in the runtime dir's display dir, answering a client */
+  spice_socket = runtime_file (VM, "display/spice.sock");
   assert_spice_answers (spice_socket);
   test_view (spice_socket);
 
@@ -351,6 +386,132 @@ test_view_vnc (void)
   assert_nothing_left (VM "-vnc");
 }
 
+typedef struct {
+  uid_t uid;
+  gid_t gid;
+} Ids;
+
+static void
+become_ids (gpointer data)
+{
+  const Ids *ids = data;
+
+  become (ids->uid, ids->gid);
+}
+
+/* 'qlaunch view --print NAME' run as uid:gid; returns its exit status */
+static int
+run_view_as (const char *name, const char *path, uid_t uid, gid_t gid, char **ret_out, char **ret_err)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                                       G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_auto(GStrv) env = g_environ_setenv (child_env (), "PATH", path, TRUE);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  Ids ids = { uid, gid };
+
+  g_subprocess_launcher_set_environ (launcher, env);
+  g_subprocess_launcher_set_child_setup (launcher, become_ids, &ids, NULL);
+  proc = g_subprocess_launcher_spawn (launcher, &error, qlaunch, "view", "--print", name, NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, ret_out, ret_err, &error));
+  g_assert_no_error (error);
+  g_test_message ("view as %u: %s%s", uid, *ret_out, *ret_err);
+  return g_subprocess_get_exit_status (proc);
+}
+
+static gboolean
+find_nobody (uid_t *ret_uid, gid_t *ret_gid)
+{
+  struct passwd *pw = getpwnam ("nobody");
+
+  if (skip_if_unavailable ())
+    return FALSE;
+  if (geteuid () != 0)
+    {
+      g_test_skip ("run-as is root's: the test must run as root");
+      return FALSE;
+    }
+  if (pw == NULL || pw->pw_uid == 0)
+    {
+      g_test_skip ("this host has no user 'nobody'");
+      return FALSE;
+    }
+  *ret_uid = pw->pw_uid;
+  *ret_gid = pw->pw_gid;
+  return TRUE;
+}
+
+static void
+assert_dir_owner (const char *path, uid_t uid, gid_t gid, mode_t mode)
+{
+  struct stat st;
+
+  g_assert_cmpint (lstat (path, &st), ==, 0);
+  g_assert_true (S_ISDIR (st.st_mode));
+  g_assert_cmpuint (st.st_uid, ==, uid);
+  g_assert_cmpuint (st.st_gid, ==, gid);
+  g_assert_cmpuint (st.st_mode & 07777, ==, mode);
+}
+
+/* A root start whose QEMU runs as nobody (as 'sudo qlaunch start' runs it as
+ * the sudo user): the SPICE socket is in RUNTIME/display, nobody's and
+ * closed to others; nobody reaches it, and 'qlaunch view' run as nobody
+ * (who cannot ask the root VM's QMP relay) finds it; another user is told
+ * whose it is.  The directory is gone after stop, and after kill -9 of
+ * the supervisor and 'qlaunch recover'. */
+static void
+test_spice_run_as (void)
+{
+  uid_t uid;
+  gid_t gid;
+
+  if (!find_nobody (&uid, &gid))
+    return;
+  for (guint round = 0; round < 2; round++)
+    {
+      const char *name = round == 0 ? VM "-ra" : VM "-ra-kill";
+      g_autofree char *path = write_guest_profile (name, "acpi", "run-as = nobody\n", "[display]\ntype = spice\n");
+      g_autofree char *display = runtime_file (name, "display");
+      g_autofree char *socket = runtime_file (name, "display/spice.sock");
+      g_autofree char *record = NULL, *bin = fake_viewer (&record);
+      g_autofree char *out = NULL, *err = NULL, *expected = NULL;
+      g_autoptr(GSubprocess) proc = NULL;
+
+      g_assert_cmpint (g_chmod (bin, 0755), ==, 0);
+      proc = start_foreground (path);
+      wait_running (name);
+      assert_dir_owner (display, uid, gid, 0700);
+      assert_dir_owner (runtime_base, 0, 0, 0701);
+      assert_spice_answers_as (socket, uid, gid);
+      g_assert_cmpint (run_view_as (name, bin, uid, gid, &out, &err), ==, 0);
+      expected = g_strdup_printf ("remote-viewer spice+unix://%s\n", socket);
+      g_assert_cmpstr (out, ==, expected);
+      g_clear_pointer (&out, g_free);
+      g_clear_pointer (&err, g_free);
+      /* a user who is not QEMU's cannot reach it, and is told who can */
+      g_assert_cmpint (run_view_as (name, bin, 4711, 4711, &out, &err), ==, 1);
+      g_assert_nonnull (strstr (err, "run 'qlaunch view " ));
+      g_assert_nonnull (strstr (err, "as that user"));
+      if (round == 0)
+        {
+          g_assert_cmpint (run_qlaunch (NULL, NULL, "stop", name, NULL), ==, 0);
+          g_assert_cmpint (wait_exit (proc, NULL), ==, 0);
+        }
+      else
+        {
+          g_autofree char *recovered = NULL;
+
+          kill_supervisor (name);
+          g_assert_true (g_subprocess_wait (proc, NULL, NULL));
+          assert_dir_owner (display, uid, gid, 0700);
+          g_assert_cmpint (run_qlaunch (&recovered, NULL, "recover", name, NULL), ==, 0);
+        }
+      g_assert_false (g_file_test (display, G_FILE_TEST_EXISTS));
+      assert_nothing_left (name);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -361,5 +522,8 @@ main (int argc, char **argv)
   g_test_add_func ("/vm-desktop/looking-glass-recover", test_looking_glass_recover);
   g_test_add_func ("/vm-desktop/evdev", test_evdev);
   g_test_add_func ("/vm-desktop/view-vnc", test_view_vnc);
+  g_test_add_func ("/vm-desktop/spice-run-as", test_spice_run_as);
+  /* QEMU's user passes through to the runtime dirs */
+  g_assert_cmpint (g_chmod (tmp_root, 0711), ==, 0);
   return g_test_run ();
 }

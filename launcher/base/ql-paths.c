@@ -45,6 +45,16 @@ ql_paths_runtime_dir (const char *vm_name)
 }
 
 char *
+ql_paths_system_runtime_dir (const char *vm_name)
+{
+  const char *override = g_getenv ("QLAUNCH_RUNTIME_DIR");
+  g_autofree char *base = override != NULL && override[0] != '\0' ? g_canonicalize_filename (override, NULL)
+                                                                   : g_strdup ("/run/qlaunch");
+
+  return g_build_filename (base, vm_name, NULL);
+}
+
+char *
 ql_paths_state_dir (const char *vm_name)
 {
   g_autofree char *base = ql_paths_state_base ();

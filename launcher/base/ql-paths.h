@@ -12,6 +12,9 @@ char *ql_paths_state_base (void);
  * $XDG_CACHE_HOME/qlaunch, /var/cache/qlaunch as root; QLAUNCH_CACHE_DIR moves it. */
 char *ql_paths_cache_base (void);
 char *ql_paths_runtime_dir (const char *vm_name);
+/* The runtime dir a root start gives VM_NAME, whoever asks: /run/qlaunch/NAME
+ * (or under QLAUNCH_RUNTIME_DIR). */
+char *ql_paths_system_runtime_dir (const char *vm_name);
 char *ql_paths_state_dir (const char *vm_name);
 GStrv ql_paths_profile_dirs (void);
 

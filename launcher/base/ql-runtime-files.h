@@ -11,7 +11,8 @@
 #define QL_RUNTIME_STOP_REQUEST "stop-request.json"
 #define QL_RUNTIME_PIN_PLAN "pin.json"          /* the pinning the supervisor applied */
 #define QL_RUNTIME_SSDT "qlaunch-ssdt.aml"      /* qlaunch's generated SSDT, read by QEMU */
-#define QL_RUNTIME_SPICE_SOCKET "spice.sock"    /* QEMU's SPICE server, without listen= (QEMU leaves it behind) */
+#define QL_RUNTIME_DISPLAY_DIR "display"       /* QEMU's own (its run-as user's, 0700): it makes its socket there */
+#define QL_RUNTIME_SPICE_SOCKET QL_RUNTIME_DISPLAY_DIR "/spice.sock" /* QEMU's SPICE server, without listen= (QEMU leaves it behind) */
 #define QL_RUNTIME_SERIAL_LOG "serial.log"
 #define QL_RUNTIME_QEMU_LOG "qemu.log"
 
@@ -24,6 +25,9 @@
 #define QL_RUNTIME_RUN_FILES \
   QL_RUNTIME_QMP_SOCKET, QL_RUNTIME_STATE, QL_RUNTIME_STOP_REQUEST, QL_RUNTIME_PIN_PLAN, QL_RUNTIME_SSDT, \
   QL_RUNTIME_SPICE_SOCKET
+
+/* Removed after the run files, when empty. */
+#define QL_RUNTIME_RUN_DIRS QL_RUNTIME_DISPLAY_DIR
 
 /* Moved to the state dir when a run ends, where they outlive it. */
 #define QL_RUNTIME_LOG_FILES QL_RUNTIME_SERIAL_LOG, QL_RUNTIME_QEMU_LOG

@@ -1,13 +1,18 @@
 /* view: the user's viewer on a running VM's display, as virt-viewer does
  * for libvirt: remote-viewer for SPICE (its unix socket or its port), a
  * VNC viewer for VNC.  Where the display listens is asked of QEMU, so the
- * viewer goes where QEMU really is. */
+ * viewer goes where QEMU really is; a user who cannot ask (a root VM whose
+ * QEMU runs as that user) gets the SPICE socket of the runtime dir's layout. */
 #include "ql-commands.h"
 #include "ql-error.h"
+
+#include "ql-paths.h"
+#include "ql-runtime-files.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define QMP_CONNECT_TIMEOUT_MS 5000
@@ -156,6 +161,41 @@ viewer_argv (const char *name, QlQmpClient *qmp, char **ret_path, GError **error
   return g_strdupv ((char *[]) { (char *) viewer->program, uri, NULL });
 }
 
+/* A caller who is not root cannot reach a root VM's QMP relay; QEMU's
+ * user (the one who ran sudo, or [vm] run-as) can reach the SPICE socket
+ * in the VM's display dir, which is its own.  NULL without an error when
+ * there is no such socket. */
+static GStrv
+socket_viewer_argv (const char *name, char **ret_path, GError **error)
+{
+  g_autofree char *runtime_dir = ql_paths_system_runtime_dir (name);
+  g_autofree char *socket = g_build_filename (runtime_dir, QL_RUNTIME_SPICE_SOCKET, NULL);
+  g_autofree char *uri = NULL;
+  const Viewer *viewer = NULL;
+  struct stat st;
+  int e = 0;
+
+  if (stat (socket, &st) != 0)
+    e = errno;
+  else if (!S_ISSOCK (st.st_mode))
+    return NULL;
+  else if (access (socket, R_OK | W_OK) != 0)
+    e = errno;
+  if (e == EACCES || e == EPERM)
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_FAILED, "VM '%s' was started by root, and the socket of its "
+                   "display '%s' is its QEMU's user's: run 'qlaunch view %s' as that user (the one who ran "
+                   "'sudo qlaunch start', or the profile's [vm] run-as)", name, socket, name);
+      return NULL;
+    }
+  if (e != 0)
+    return NULL;
+  if ((*ret_path = find_viewer (spice_viewers, &viewer, error)) == NULL)
+    return NULL;
+  uri = g_strconcat ("spice+unix://", socket, NULL);
+  return g_strdupv ((char *[]) { (char *) viewer->program, uri, NULL });
+}
+
 int
 ql_cmd_view (int argc, char **argv)
 {
@@ -178,12 +218,24 @@ ql_cmd_view (int argc, char **argv)
   qmp = ql_cmd_connect_vm (argv[1], QMP_CONNECT_TIMEOUT_MS, NULL, &error);
   if (qmp != NULL)
     viewer = viewer_argv (argv[1], qmp, &path, &error);
+  else if (geteuid () != 0)
+    {
+      g_autoptr(GError) socket_error = NULL;
+
+      viewer = socket_viewer_argv (argv[1], &path, &socket_error);
+      if (socket_error != NULL)
+        {
+          g_clear_error (&error);
+          g_propagate_error (&error, g_steal_pointer (&socket_error));
+        }
+    }
   if (viewer == NULL)
     {
       ql_cmd_print_error (error);
       return 1;
     }
-  ql_qmp_client_close (qmp);
+  if (qmp != NULL)
+    ql_qmp_client_close (qmp);
   if (print)
     {
       g_autofree char *line = g_strjoinv (" ", viewer);

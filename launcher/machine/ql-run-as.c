@@ -100,6 +100,12 @@ ql_run_as_needs (const QlMachine *m, const char *devfs, const GArray *vfio_group
   add_need (needs, m->runtime_dir, QL_RUN_AS_OWN_DIR, FALSE, "runtime directory");
   add_need (needs, m->serial_log, QL_RUN_AS_OWN_FILE, TRUE, "serial log");
   ((QlRunAsNeed *) needs->pdata[needs->len - 1])->create = TRUE;
+  if (m->spice_socket != NULL)
+    {
+      /* QEMU makes its socket there: a directory of its own, not root's runtime dir */
+      g_autofree char *display_dir = g_path_get_dirname (m->spice_socket);
+      add_need (needs, display_dir, QL_RUN_AS_OWN_FILE, TRUE, "[display] type=spice: the socket's directory");
+    }
   if (m->ssdt != NULL)
     add_need (needs, m->ssdt, QL_RUN_AS_OWN_FILE, FALSE, "[acpi] qlaunch's SSDT");
   if (m->uefi)
@@ -116,6 +122,8 @@ ql_run_as_needs (const QlMachine *m, const char *devfs, const GArray *vfio_group
       g_autofree char *kvm = g_build_filename (devfs, "kvm", NULL);
       add_need (needs, kvm, QL_RUN_AS_DEVICE, TRUE, "[vm] accel");
     }
+  if (m->profile->display.gl && m->profile->display.rendernode != NULL)
+    add_need (needs, m->profile->display.rendernode, QL_RUN_AS_DEVICE, TRUE, "[display] rendernode");
   if (m->looking_glass_path != NULL && !m->looking_glass_shm)
     add_need (needs, m->looking_glass_path, QL_RUN_AS_DEVICE, TRUE, "[looking-glass] kvmfr");
   if (vfio_groups != NULL && vfio_groups->len > 0)
@@ -410,10 +418,6 @@ ql_run_as_plan (const QlMachine *m, const QlRunAs *run_as, GHashTable *paths, co
 
   if (run_as->uid == 0)
     return g_steal_pointer (&result);
-  if (m->spice_socket != NULL)
-    g_string_append (problems, "\n[display] type=spice: QEMU would create its SPICE socket in the runtime "
-                               "directory, which stays root's; fix: listen=127.0.0.1:5930 (TCP, gl=false), "
-                               "or run-as=root");
   /* devices first: the kvm group, once kept, counts for the files */
   for (guint i = 0; i < needs->len; i++)
     if (((QlRunAsNeed *) needs->pdata[i])->kind == QL_RUN_AS_DEVICE)

@@ -26,7 +26,7 @@ typedef struct {
 typedef enum {
   QL_RUN_AS_BASE_DIR,        /* where every VM's runtime or state dir is: others may pass (o+x) */
   QL_RUN_AS_OWN_DIR,         /* the VM's runtime or state dir: QEMU passes through as its group */
-  QL_RUN_AS_OWN_FILE,        /* a file qlaunch makes for the VM (varstore, SSDT, serial log) */
+  QL_RUN_AS_OWN_FILE,        /* a file qlaunch makes for the VM (varstore, SSDT, serial log, display dir) */
   QL_RUN_AS_FILE,            /* a file the profile names (disk, kernel, ROM, ...) */
   QL_RUN_AS_VFIO_GROUP,      /* /dev/vfio/GROUP: made by the bind, given to the user */
   QL_RUN_AS_DEVICE,          /* /dev/vfio/vfio, /dev/kvm: shared nodes, opened read-write */

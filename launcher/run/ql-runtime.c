@@ -237,6 +237,7 @@ void
 ql_runtime_remove_run_files (const char *runtime_dir)
 {
   static const char *const files[] = { QL_RUNTIME_RUN_FILES };
+  static const char *const dirs[] = { QL_RUNTIME_RUN_DIRS };
 
   for (guint i = 0; i < G_N_ELEMENTS (files); i++)
     {
@@ -245,6 +246,26 @@ ql_runtime_remove_run_files (const char *runtime_dir)
       if (g_unlink (path) != 0 && errno != ENOENT)
         g_warning ("cannot remove '%s': %s, ignoring", path, g_strerror (errno));
     }
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    {
+      g_autofree char *path = g_build_filename (runtime_dir, dirs[i], NULL);
+
+      if (g_rmdir (path) != 0 && errno != ENOENT)
+        g_warning ("cannot remove '%s': %s, ignoring", path, g_strerror (errno));
+    }
+}
+
+/* RUNTIME/display: made here, 0700 and the supervisor's, and handed to
+ * QEMU's user by a journaled chown step when QEMU runs as another; QEMU
+ * makes its SPICE socket there, where the VM's runtime dir stays root's. */
+gboolean
+ql_runtime_make_display_dir (const char *runtime_dir, GError **error)
+{
+  g_autofree char *path = g_build_filename (runtime_dir, QL_RUNTIME_DISPLAY_DIR, NULL);
+
+  if (g_mkdir (path, 0700) != 0 && errno != EEXIST)
+    return ql_error_set_errno (error, errno, "Cannot create directory '%s'", path);
+  return ql_paths_check_own_dir (path, error);
 }
 
 static gboolean

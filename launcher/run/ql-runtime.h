@@ -49,9 +49,13 @@ QlRuntimeState *ql_runtime_state_read (const char *runtime_dir, GError **error);
  * state dir, where they outlive the run. */
 void ql_runtime_keep_logs (const char *runtime_dir, const char *state_dir);
 
-/* Removes what a run leaves in the runtime dir (QL_RUNTIME_RUN_FILES), as
+/* Removes what a run leaves in the runtime dir (QL_RUNTIME_RUN_FILES, then QL_RUNTIME_RUN_DIRS), as
  * its end does and recover after a supervisor that died. */
 void ql_runtime_remove_run_files (const char *runtime_dir);
+
+/* RUNTIME/display, 0700, for QEMU's SPICE socket (QL_RUNTIME_DISPLAY_DIR);
+ * one already there must be the caller's and closed to others. */
+gboolean ql_runtime_make_display_dir (const char *runtime_dir, GError **error);
 
 /* STATE/last-exit.json when it holds what the supervisor writes (a message,
  * a reason, an exit status, an end time not in the future); else NULL. */

@@ -701,6 +701,9 @@ prepare_host (Supervisor *s, GError **error)
     return FALSE;
   if (s->m->pin_machine_type && !ql_machine_pin_write (s->m->state_dir, s->m->machine_type, error))
     return FALSE;
+  /* before the plan: a run-as start hands it over with a chown step */
+  if (s->m->spice_socket != NULL && !ql_runtime_make_display_dir (s->m->runtime_dir, error))
+    return FALSE;
   plan = ql_host_plan_for_machine (s->m, error);
   if (plan == NULL)
     return FALSE;
