@@ -154,25 +154,6 @@ ql_check_read_reset_methods (const char *sysfs, GPtrArray *devices)
   return methods;
 }
 
-static void
-read_path_info (GHashTable *paths, const char *path)
-{
-  QlPathInfo *info;
-  struct stat st;
-
-  if (g_hash_table_contains (paths, path))
-    return;
-  info = g_new0 (QlPathInfo, 1);
-  if (stat (path, &st) == 0)
-    {
-      info->exists = TRUE;
-      info->uid = st.st_uid;
-      info->gid = st.st_gid;
-      info->mode = st.st_mode;
-    }
-  g_hash_table_insert (paths, g_strdup (path), info);
-}
-
 /* The paths of each need's chain that carry a POSIX access ACL (and, for
  * a user's start, the owner and mode of each: root's come from run-as). */
 static void
@@ -185,7 +166,7 @@ read_chains (QlCheckFileFacts *f, GPtrArray *needs, gboolean read_info)
         {
           const char *path = chain->pdata[j];
           if (read_info)
-            read_path_info (f->paths, path);
+            ql_run_as_read_path (f->paths, path);
           if (getxattr (path, "system.posix_acl_access", NULL, 0) >= 0)
             g_hash_table_add (f->acls, g_strdup (path));
         }

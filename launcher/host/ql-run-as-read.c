@@ -50,8 +50,8 @@ check_user_start (const QlProfile *p, GError **error)
   return FALSE;
 }
 
-static void
-read_path (GHashTable *paths, const char *path)
+void
+ql_run_as_read_path (GHashTable *paths, const char *path)
 {
   struct stat st;
   QlPathInfo *info;
@@ -80,7 +80,7 @@ read_paths (const QlMachine *m, const char *devfs, QlHostState *state)
     {
       g_autoptr(GPtrArray) chain = ql_run_as_path_chain (((QlRunAsNeed *) needs->pdata[i])->path);
       for (guint j = 0; j < chain->len; j++)
-        read_path (state->run_as_paths, chain->pdata[j]);
+        ql_run_as_read_path (state->run_as_paths, chain->pdata[j]);
     }
 }
 

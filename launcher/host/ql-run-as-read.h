@@ -10,3 +10,7 @@
  * Fails naming the profile's file, line and key for a user the host does
  * not have, and for a start by a user that names someone else. */
 gboolean ql_run_as_read (const QlMachine *m, const char *devfs, QlHostState *state, GError **error);
+
+/* The owner and mode of PATH (or that it does not exist) into PATHS
+ * (path -> QlPathInfo), once. */
+void ql_run_as_read_path (GHashTable *paths, const char *path);
