@@ -15,6 +15,7 @@
 #include "ql-mdev-plan.h"
 #include "ql-profile.h"
 #include "ql-qemu-mdev.h"
+#include "ql-runtime-files.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -435,7 +436,7 @@ test_create_undo (void)
   created = read_at (sysfs, "class/mdev_bus/" GVT_PARENT "/mdev_supported_types/i915-GVTg_V5_4/create");
   g_assert_cmpstr (created, ==, "af5972fb-5530-41a7-0000-fd836204445b");
   /* the kernel's side, as the fake does not model it */
-  fake_sysfs_add_mdev (sysfs, first->uuid);
+  fake_sysfs_add_mdev_of (sysfs, first->uuid, GVT_PARENT, "i915-GVTg_V5_4");
   /* the second was journaled, then its creation failed: nothing to remove */
   g_assert_true (ql_journal_record (journal, second, &error));
   g_assert_false (ql_mdev_create (sysfs, GVT_PARENT, "i915-GVTg_V5_1", second->uuid, &error));
@@ -512,7 +513,7 @@ test_recover (void)
     g_autoptr(QlJournal) journal = ql_journal_new (dir);
     g_assert_true (ql_journal_record (journal, step, &error));
   }
-  fake_sysfs_add_mdev (sysfs, step->uuid);
+  fake_sysfs_add_mdev_of (sysfs, step->uuid, GVT_PARENT, "i915-GVTg_V5_4");
   {
     g_autoptr(QlJournal) loaded = ql_journal_load (dir, "/var/lib/qlaunch/x", &error);
     g_assert_no_error (error);
@@ -523,6 +524,53 @@ test_recover (void)
   g_assert_cmpstr (lines->pdata[0], ==, "mdev af5972fb-5530-41a7-0000-fd836204445b removed");
   removed = read_at (sysfs, "bus/mdev/devices/af5972fb-5530-41a7-0000-fd836204445b/remove");
   g_assert_cmpstr (removed, ==, "1");
+  g_rmdir (dir);
+  fake_sysfs_remove (sysfs);
+}
+
+/* The journal names the mdev by uuid, parent and type; an mdev of that
+ * uuid of another type or parent (the VM's own removed meanwhile, and the
+ * uuid made again by hand or by another VM), or one whose type cannot be
+ * read, is not the VM's: the undo and recover leave it, and say so. */
+static void
+test_undo_not_ours (void)
+{
+  g_autofree char *sysfs = gvt_sysfs (2);
+  g_autofree char *dir = g_dir_make_tmp ("ql-mdev-XXXXXX", NULL);
+  g_autoptr(QlHostStep) other_type = mdev_step ("af5972fb-5530-41a7-0000-fd836204445b");
+  g_autoptr(QlHostStep) other_parent = mdev_step ("0b7f1c2a-1111-4a57-9d3e-2c4b8a7f1e00");
+  g_autoptr(QlHostStep) no_type = mdev_step ("6f1e9c2a-0b5d-4a57-9d3e-2c4b8a7f1e00");
+  g_autofree char *journal_path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  fake_sysfs_add_mdev_type (sysfs, "mbochs", "mbochs-1", "mbochs-1", "mbochs", 1);
+  fake_sysfs_add_mdev_of (sysfs, other_type->uuid, GVT_PARENT, "i915-GVTg_V5_8");
+  fake_sysfs_add_mdev_of (sysfs, other_parent->uuid, "mbochs", "mbochs-1");
+  g_free (other_parent->name);
+  other_parent->name = g_strdup ("mbochs-1");
+  fake_sysfs_add_mdev (sysfs, no_type->uuid);
+  {
+    g_autoptr(QlJournal) journal = ql_journal_new (dir);
+    g_assert_true (ql_journal_record (journal, other_type, &error));
+    g_assert_true (ql_journal_record (journal, other_parent, &error));
+    g_assert_true (ql_journal_record (journal, no_type, &error));
+    g_assert_false (ql_host_undo (journal, sysfs, FALSE, NULL, NULL, &error));
+  }
+  g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
+  g_assert_nonnull (strstr (error->message, "mdev af5972fb-5530-41a7-0000-fd836204445b is not the one qlaunch made"));
+  g_assert_nonnull (strstr (error->message, "mdev 0b7f1c2a-1111-4a57-9d3e-2c4b8a7f1e00 is not the one qlaunch made"));
+  g_assert_nonnull (strstr (error->message, "mdev 6f1e9c2a-0b5d-4a57-9d3e-2c4b8a7f1e00 is not the one qlaunch made"));
+  for (guint i = 0; i < 3; i++)
+    {
+      const char *uuid = (const char *[]) { other_type->uuid, other_parent->uuid, no_type->uuid }[i];
+      g_autofree char *path = g_strdup_printf ("bus/mdev/devices/%s/remove", uuid);
+      g_autofree char *removed = read_at (sysfs, path);
+      g_assert_cmpstr (removed, ==, "");
+    }
+  /* kept for a look and a 'recover' once it is dealt with */
+  g_assert_true (ql_journal_exists (dir));
+  journal_path = g_build_filename (dir, QL_RUNTIME_JOURNAL, NULL);
+  g_assert_cmpint (g_unlink (journal_path), ==, 0);
   g_rmdir (dir);
   fake_sysfs_remove (sysfs);
 }
@@ -561,7 +609,7 @@ test_host_refuses (void)
                                   &error));
   g_assert_error (error, QL_ERROR, QL_ERROR_FAILED);
   g_clear_error (&error);
-  g_assert_false (ql_mdev_remove ("/nonexistent", "../../x", &done, &error));
+  g_assert_false (ql_mdev_remove ("/nonexistent", GVT_PARENT, "i915-GVTg_V5_4", "../../x", &done, &error));
   g_assert_error (error, QL_ERROR, QL_ERROR_FAILED);
   g_assert_null (done);
 }
@@ -595,6 +643,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mdev/create-undo", test_create_undo);
   g_test_add_func ("/mdev/create-taken", test_create_taken);
   g_test_add_func ("/mdev/recover", test_recover);
+  g_test_add_func ("/mdev/undo-not-ours", test_undo_not_ours);
   g_test_add_func ("/mdev/iommu-group", test_iommu_group);
   g_test_add_func ("/mdev/host-refuses", test_host_refuses);
   return g_test_run ();

@@ -3,6 +3,7 @@
 #include "ql-sysfs.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MDEV_DESCRIPTION_MAX 200   /* shown on one line; drivers write a few words */
@@ -180,19 +181,40 @@ ql_mdev_create (const char *sysfs, const char *parent, const char *type, const c
   return FALSE;
 }
 
+/* Its mdev_type link and the parent's type directory are one directory:
+ * the uuid is the journal's, not whatever mdev has it now. */
+static gboolean
+is_of_type (const char *sysfs, const char *dir, const char *parent, const char *type)
+{
+  g_autofree char *link = g_build_filename (dir, "mdev_type", NULL);
+  g_autofree char *type_dir = g_build_filename (sysfs, "class", "mdev_bus", parent, "mdev_supported_types", type, NULL);
+  g_autofree char *real_link = realpath (link, NULL);
+  g_autofree char *real_type_dir = realpath (type_dir, NULL);
+
+  return real_link != NULL && real_type_dir != NULL && strcmp (real_link, real_type_dir) == 0;
+}
+
 gboolean
-ql_mdev_remove (const char *sysfs, const char *uuid, char **ret_done, GError **error)
+ql_mdev_remove (const char *sysfs, const char *parent, const char *type, const char *uuid, char **ret_done,
+                GError **error)
 {
   g_autofree char *dir = NULL, *path = NULL;
   g_autoptr(GError) local_error = NULL;
 
-  if (!names_valid (NULL, NULL, uuid, error))
+  if (!names_valid (parent, type, uuid, error))
     return FALSE;
   dir = g_build_filename (sysfs, "bus", "mdev", "devices", uuid, NULL);
   if (!g_file_test (dir, G_FILE_TEST_EXISTS))
     {
       *ret_done = g_strdup_printf ("mdev %s is gone already", uuid);
       return TRUE;
+    }
+  if (!is_of_type (sysfs, dir, parent, type))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "mdev %s is not the one qlaunch made (of %s on %s): another's, "
+                   "made under that uuid since; left alone.  Check it (ls -l %s/mdev_type) and remove it by hand if "
+                   "it is this VM's", uuid, type, parent, dir);
+      return FALSE;
     }
   path = g_build_filename (dir, "remove", NULL);
   if (!ql_sysfs_write (path, "1", ql_sysfs_timeout_ms (), &local_error))
