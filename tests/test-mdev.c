@@ -575,6 +575,14 @@ test_undo_not_ours (void)
   fake_sysfs_remove (sysfs);
 }
 
+static void
+add_group_member (const char *sysfs, guint group, const char *member)
+{
+  g_autofree char *dir = g_strdup_printf ("%s/kernel/iommu_groups/%u/devices/%s", sysfs, group, member);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+}
+
 /* run-as hands QEMU's user the node of the group the kernel gave the mdev. */
 static void
 test_iommu_group (void)
@@ -589,8 +597,33 @@ test_iommu_group (void)
   g_clear_error (&error);
   fake_sysfs_add_mdev (sysfs, "af5972fb-5530-41a7-0000-fd836204445b");
   g_assert_cmpint (symlink ("../../../../kernel/iommu_groups/17", link), ==, 0);
+  add_group_member (sysfs, 17, "af5972fb-5530-41a7-0000-fd836204445b");
   g_assert_cmpint (ql_mdev_iommu_group (sysfs, "af5972fb-5530-41a7-0000-fd836204445b", &error), ==, 17);
   g_assert_no_error (error);
+  fake_sysfs_remove (sysfs);
+}
+
+/* The node chowned to QEMU's user opens the whole group: a group the mdev
+ * shares (with its parent GPU, say) is not handed over, nor one whose
+ * members cannot be read. */
+static void
+test_iommu_group_shared (void)
+{
+  g_autofree char *sysfs = gvt_sysfs (2);
+  g_autofree char *link = g_build_filename (sysfs, "bus/mdev/devices/af5972fb-5530-41a7-0000-fd836204445b/iommu_group",
+                                            NULL);
+  g_autoptr(GError) error = NULL;
+
+  fake_sysfs_add_mdev (sysfs, "af5972fb-5530-41a7-0000-fd836204445b");
+  g_assert_cmpint (symlink ("../../../../kernel/iommu_groups/3", link), ==, 0);
+  g_assert_cmpint (ql_mdev_iommu_group (sysfs, "af5972fb-5530-41a7-0000-fd836204445b", &error), ==, -1);
+  g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
+  g_clear_error (&error);
+  add_group_member (sysfs, 3, "af5972fb-5530-41a7-0000-fd836204445b");
+  add_group_member (sysfs, 3, GVT_PARENT);
+  g_assert_cmpint (ql_mdev_iommu_group (sysfs, "af5972fb-5530-41a7-0000-fd836204445b", &error), ==, -1);
+  g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
+  g_assert_nonnull (strstr (error->message, "IOMMU group 3 is not the mdev's alone"));
   fake_sysfs_remove (sysfs);
 }
 
@@ -645,6 +678,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mdev/recover", test_recover);
   g_test_add_func ("/mdev/undo-not-ours", test_undo_not_ours);
   g_test_add_func ("/mdev/iommu-group", test_iommu_group);
+  g_test_add_func ("/mdev/iommu-group-shared", test_iommu_group_shared);
   g_test_add_func ("/mdev/host-refuses", test_host_refuses);
   return g_test_run ();
 }

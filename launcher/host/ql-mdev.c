@@ -227,6 +227,25 @@ ql_mdev_remove (const char *sysfs, const char *parent, const char *type, const c
   return TRUE;
 }
 
+/* The kernel gives each mdev a group of its own; the node handed to
+ * QEMU's user opens every member, so anything else is refused. */
+static gboolean
+group_is_its_alone (const char *link, const char *uuid)
+{
+  g_autofree char *devices = g_build_filename (link, "devices", NULL);
+  g_autoptr(GDir) dir = g_dir_open (devices, 0, NULL);
+  const char *name;
+  guint members = 0;
+  gboolean own = FALSE;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      members++;
+      own |= strcmp (name, uuid) == 0;
+    }
+  return members == 1 && own;
+}
+
 int
 ql_mdev_iommu_group (const char *sysfs, const char *uuid, GError **error)
 {
@@ -247,6 +266,13 @@ ql_mdev_iommu_group (const char *sysfs, const char *uuid, GError **error)
   if (!g_ascii_string_to_unsigned (name, 10, 0, G_MAXINT32, &group, NULL))
     {
       g_set_error (error, QL_ERROR, QL_ERROR_HOST, "mdev %s: its IOMMU group '%s' is not a number", uuid, name);
+      return -1;
+    }
+  if (!group_is_its_alone (link, uuid))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "mdev %s: its IOMMU group %s is not the mdev's alone (%s/devices "
+                   "lists other devices, or cannot be read); qlaunch hands QEMU's user the group of an mdev only",
+                   uuid, name, link);
       return -1;
     }
   return (int) group;
