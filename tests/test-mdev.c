@@ -20,6 +20,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define GVT_PARENT "0000:00:02.0"
@@ -497,6 +498,51 @@ test_create_taken (void)
   fake_sysfs_remove (sysfs);
 }
 
+/* A creation that did not finish in time may still finish (the write is
+ * stuck in the kernel, where no signal ends it): the step stays in the
+ * journal, and the undo removes the mdev when it is there, of its type. */
+static void
+test_create_timeout (void)
+{
+  g_autofree char *sysfs = gvt_sysfs (2);
+  g_autofree char *dir = g_dir_make_tmp ("ql-mdev-XXXXXX", NULL);
+  g_autofree char *create = g_build_filename (sysfs, "class/mdev_bus", GVT_PARENT,
+                                              "mdev_supported_types/i915-GVTg_V5_4/create", NULL);
+  g_autofree char *removed = NULL;
+  g_autoptr(QlJournal) journal = ql_journal_new (dir);
+  g_autoptr(QlProfile) profile = load ("[vm]\nname=gvt\n", NULL);
+  g_autoptr(QlHostPlan) plan = g_new0 (QlHostPlan, 1);
+  g_autoptr(GError) error = NULL;
+  QlMachine m = { .profile = profile, .taps = g_array_new (FALSE, TRUE, sizeof (QlMachineTap)) };
+  QlHostStep *step = mdev_step ("af5972fb-5530-41a7-0000-fd836204445b");
+
+  plan->steps = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_host_step_free);
+  plan->notes = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (plan->steps, step);
+  /* a write that blocks: a FIFO nobody reads */
+  g_assert_cmpint (g_unlink (create), ==, 0);
+  g_assert_cmpint (mkfifo (create, 0600), ==, 0);
+  g_setenv ("QLAUNCH_SYSFS", sysfs, TRUE);
+  g_setenv ("QLAUNCH_SYSFS_TIMEOUT_MS", "200", TRUE);
+
+  g_assert_false (ql_host_apply (plan, &m, journal, NULL, NULL, NULL, NULL, &error));
+  g_assert_error (error, QL_ERROR, QL_ERROR_TIMEOUT);
+  g_clear_error (&error);
+  g_assert_cmpuint (ql_journal_length (journal), ==, 1);
+  /* the kernel finished it after all */
+  fake_sysfs_add_mdev_of (sysfs, step->uuid, GVT_PARENT, "i915-GVTg_V5_4");
+  g_assert_true (ql_host_undo (journal, sysfs, TRUE, NULL, NULL, &error));
+  g_assert_no_error (error);
+  removed = read_at (sysfs, "bus/mdev/devices/af5972fb-5530-41a7-0000-fd836204445b/remove");
+  g_assert_cmpstr (removed, ==, "1");
+  g_assert_false (ql_journal_exists (dir));
+  g_unsetenv ("QLAUNCH_SYSFS_TIMEOUT_MS");
+  g_unsetenv ("QLAUNCH_SYSFS");
+  g_array_unref (m.taps);
+  g_rmdir (dir);
+  fake_sysfs_remove (sysfs);
+}
+
 /* What 'qlaunch recover' does after the supervisor died: the journal on
  * disk, read back and validated, removes the mdev. */
 static void
@@ -675,6 +721,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mdev/argv", test_argv);
   g_test_add_func ("/mdev/create-undo", test_create_undo);
   g_test_add_func ("/mdev/create-taken", test_create_taken);
+  g_test_add_func ("/mdev/create-timeout", test_create_timeout);
   g_test_add_func ("/mdev/recover", test_recover);
   g_test_add_func ("/mdev/undo-not-ours", test_undo_not_ours);
   g_test_add_func ("/mdev/iommu-group", test_iommu_group);
