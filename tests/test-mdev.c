@@ -182,6 +182,25 @@ test_read_types (void)
 }
 
 /* The kernel's sample drivers make mdevs on a virtual device, no PCI one. */
+/* Names and descriptions come from a driver and go to a terminal: no
+ * escape sequence, control or non-ASCII byte gets through. */
+static void
+test_read_escapes (void)
+{
+  g_autofree char *sysfs = gvt_sysfs (2);
+  g_autoptr(GPtrArray) parents = NULL;
+  const QlMdevType *type;
+
+  fake_sysfs_add_mdev_type (sysfs, "mtty", "mtty-1", "\033]0;owned\007x", "\033[2J\233cleared\r\x7f", 1);
+  parents = ql_mdev_read_parents (sysfs);
+  g_assert_cmpuint (parents->len, ==, 2);
+  type = ((QlMdevParent *) parents->pdata[1])->types->pdata[0];
+  g_assert_cmpstr (type->name, ==, "mtty-1");
+  g_assert_cmpstr (type->pretty_name, ==, " ]0;owned x");
+  g_assert_cmpstr (type->description, ==, " [2J cleared  ");
+  fake_sysfs_remove (sysfs);
+}
+
 static void
 test_read_virtual_parent (void)
 {
@@ -707,6 +726,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mdev/profile-conflicts", test_profile_conflicts);
   g_test_add_func ("/mdev/read-types", test_read_types);
   g_test_add_func ("/mdev/read-virtual-parent", test_read_virtual_parent);
+  g_test_add_func ("/mdev/read-escapes", test_read_escapes);
   g_test_add_func ("/mdev/plan", test_plan);
   g_test_add_func ("/mdev/plan-refused", test_plan_refused);
   g_test_add_func ("/mdev/plan-no-free-instance", test_plan_no_free_instance);
