@@ -407,6 +407,39 @@ test_argv (void)
   /* the rest of the argv: tests/golden/mdev.ini.args and lenovo-r720-gvtg.ini.args */
 }
 
+/* A rom path is one QEMU option value whatever it holds: a comma in it
+ * adds no option to the vGPU's -device. */
+static void
+test_argv_rom_escaped (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("ql-mdev-XXXXXX", NULL);
+  g_autofree char *rom = g_build_filename (dir, "a,x-igd-opregion=on,host=0000:01:00.0", NULL);
+  g_autofree char *text = NULL, *expect = NULL;
+  g_autoptr(QlProfile) p = NULL;
+  g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) slots = g_array_new (FALSE, TRUE, sizeof (guint));
+  guint slot = 5;
+  QlMachine m = { 0 };
+
+  g_assert_true (g_file_set_contents (rom, "rom", -1, NULL));
+  text = g_strdup_printf ("[vm]\nname=x\n[mdev igpu]\nparent=00:02.0\ntype=i915-GVTg_V5_4\n"
+                          "uuid=af5972fb-5530-41a7-0000-fd836204445b\ndisplay=on\nrom=%s\n", rom);
+  p = load (text, &error);
+  g_assert_no_error (error);
+  g_array_append_val (slots, slot);
+  m.profile = p;
+  m.mdev_slots = slots;
+  ql_qemu_mdev_add_args (args, &m);
+  g_assert_cmpuint (args->len, ==, 2);
+  expect = g_strdup_printf ("vfio-pci-nohotplug,sysfsdev=/sys/bus/mdev/devices/af5972fb-5530-41a7-0000-fd836204445b,"
+                            "id=mdev-igpu,bus=pcie.0,addr=05.0,display=on,romfile=%s/a,,x-igd-opregion=on,,"
+                            "host=0000:01:00.0", dir);
+  g_assert_cmpstr (args->pdata[1], ==, expect);
+  g_unlink (rom);
+  g_rmdir (dir);
+}
+
 /* ---- create, undo, recover over the fake tree ---- */
 
 static char *
@@ -739,6 +772,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/mdev/journal-refused", test_journal_refused);
   g_test_add_func ("/mdev/argv", test_argv);
+  g_test_add_func ("/mdev/argv-rom-escaped", test_argv_rom_escaped);
   g_test_add_func ("/mdev/create-undo", test_create_undo);
   g_test_add_func ("/mdev/create-taken", test_create_taken);
   g_test_add_func ("/mdev/create-timeout", test_create_timeout);
