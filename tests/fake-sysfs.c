@@ -271,3 +271,15 @@ fake_sysfs_add_mdev (const char *sysfs, const char *uuid)
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
   write_file (dir, "remove", "");
 }
+
+void
+fake_sysfs_add_mdev_of (const char *sysfs, const char *uuid, const char *parent, const char *type)
+{
+  g_autofree char *type_dir = g_build_filename (sysfs, "class", "mdev_bus", parent, "mdev_supported_types", type,
+                                                NULL);
+  g_autofree char *link = g_build_filename (sysfs, "bus", "mdev", "devices", uuid, "mdev_type", NULL);
+
+  g_assert_true (g_file_test (type_dir, G_FILE_TEST_IS_DIR));
+  fake_sysfs_add_mdev (sysfs, uuid);
+  g_assert_cmpint (symlink (type_dir, link), ==, 0);
+}

@@ -41,3 +41,8 @@ void fake_sysfs_add_mdev_type (const char *sysfs, const char *parent, const char
 
 /* Adds bus/mdev/devices/UUID with an empty remove file, as an mdev that exists. */
 void fake_sysfs_add_mdev (const char *sysfs, const char *uuid);
+
+/* fake_sysfs_add_mdev, and its mdev_type link to PARENT's TYPE (added
+ * before with fake_sysfs_add_mdev_type), as the kernel links an mdev to
+ * the type it was made of. */
+void fake_sysfs_add_mdev_of (const char *sysfs, const char *uuid, const char *parent, const char *type);

@@ -15,10 +15,12 @@
 #include "ql-mdev-plan.h"
 #include "ql-profile.h"
 #include "ql-qemu-mdev.h"
+#include "ql-runtime-files.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define GVT_PARENT "0000:00:02.0"
@@ -180,6 +182,25 @@ test_read_types (void)
 }
 
 /* The kernel's sample drivers make mdevs on a virtual device, no PCI one. */
+/* Names and descriptions come from a driver and go to a terminal: no
+ * escape sequence, control or non-ASCII byte gets through. */
+static void
+test_read_escapes (void)
+{
+  g_autofree char *sysfs = gvt_sysfs (2);
+  g_autoptr(GPtrArray) parents = NULL;
+  const QlMdevType *type;
+
+  fake_sysfs_add_mdev_type (sysfs, "mtty", "mtty-1", "\033]0;owned\007x", "\033[2J\233cleared\r\x7f", 1);
+  parents = ql_mdev_read_parents (sysfs);
+  g_assert_cmpuint (parents->len, ==, 2);
+  type = ((QlMdevParent *) parents->pdata[1])->types->pdata[0];
+  g_assert_cmpstr (type->name, ==, "mtty-1");
+  g_assert_cmpstr (type->pretty_name, ==, " ]0;owned x");
+  g_assert_cmpstr (type->description, ==, " [2J cleared  ");
+  fake_sysfs_remove (sysfs);
+}
+
 static void
 test_read_virtual_parent (void)
 {
@@ -386,6 +407,39 @@ test_argv (void)
   /* the rest of the argv: tests/golden/mdev.ini.args and lenovo-r720-gvtg.ini.args */
 }
 
+/* A rom path is one QEMU option value whatever it holds: a comma in it
+ * adds no option to the vGPU's -device. */
+static void
+test_argv_rom_escaped (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("ql-mdev-XXXXXX", NULL);
+  g_autofree char *rom = g_build_filename (dir, "a,x-igd-opregion=on,host=0000:01:00.0", NULL);
+  g_autofree char *text = NULL, *expect = NULL;
+  g_autoptr(QlProfile) p = NULL;
+  g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) slots = g_array_new (FALSE, TRUE, sizeof (guint));
+  guint slot = 5;
+  QlMachine m = { 0 };
+
+  g_assert_true (g_file_set_contents (rom, "rom", -1, NULL));
+  text = g_strdup_printf ("[vm]\nname=x\n[mdev igpu]\nparent=00:02.0\ntype=i915-GVTg_V5_4\n"
+                          "uuid=af5972fb-5530-41a7-0000-fd836204445b\ndisplay=on\nrom=%s\n", rom);
+  p = load (text, &error);
+  g_assert_no_error (error);
+  g_array_append_val (slots, slot);
+  m.profile = p;
+  m.mdev_slots = slots;
+  ql_qemu_mdev_add_args (args, &m);
+  g_assert_cmpuint (args->len, ==, 2);
+  expect = g_strdup_printf ("vfio-pci-nohotplug,sysfsdev=/sys/bus/mdev/devices/af5972fb-5530-41a7-0000-fd836204445b,"
+                            "id=mdev-igpu,bus=pcie.0,addr=05.0,display=on,romfile=%s/a,,x-igd-opregion=on,,"
+                            "host=0000:01:00.0", dir);
+  g_assert_cmpstr (args->pdata[1], ==, expect);
+  g_unlink (rom);
+  g_rmdir (dir);
+}
+
 /* ---- create, undo, recover over the fake tree ---- */
 
 static char *
@@ -435,7 +489,7 @@ test_create_undo (void)
   created = read_at (sysfs, "class/mdev_bus/" GVT_PARENT "/mdev_supported_types/i915-GVTg_V5_4/create");
   g_assert_cmpstr (created, ==, "af5972fb-5530-41a7-0000-fd836204445b");
   /* the kernel's side, as the fake does not model it */
-  fake_sysfs_add_mdev (sysfs, first->uuid);
+  fake_sysfs_add_mdev_of (sysfs, first->uuid, GVT_PARENT, "i915-GVTg_V5_4");
   /* the second was journaled, then its creation failed: nothing to remove */
   g_assert_true (ql_journal_record (journal, second, &error));
   g_assert_false (ql_mdev_create (sysfs, GVT_PARENT, "i915-GVTg_V5_1", second->uuid, &error));
@@ -496,6 +550,51 @@ test_create_taken (void)
   fake_sysfs_remove (sysfs);
 }
 
+/* A creation that did not finish in time may still finish (the write is
+ * stuck in the kernel, where no signal ends it): the step stays in the
+ * journal, and the undo removes the mdev when it is there, of its type. */
+static void
+test_create_timeout (void)
+{
+  g_autofree char *sysfs = gvt_sysfs (2);
+  g_autofree char *dir = g_dir_make_tmp ("ql-mdev-XXXXXX", NULL);
+  g_autofree char *create = g_build_filename (sysfs, "class/mdev_bus", GVT_PARENT,
+                                              "mdev_supported_types/i915-GVTg_V5_4/create", NULL);
+  g_autofree char *removed = NULL;
+  g_autoptr(QlJournal) journal = ql_journal_new (dir);
+  g_autoptr(QlProfile) profile = load ("[vm]\nname=gvt\n", NULL);
+  g_autoptr(QlHostPlan) plan = g_new0 (QlHostPlan, 1);
+  g_autoptr(GError) error = NULL;
+  QlMachine m = { .profile = profile, .taps = g_array_new (FALSE, TRUE, sizeof (QlMachineTap)) };
+  QlHostStep *step = mdev_step ("af5972fb-5530-41a7-0000-fd836204445b");
+
+  plan->steps = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_host_step_free);
+  plan->notes = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (plan->steps, step);
+  /* a write that blocks: a FIFO nobody reads */
+  g_assert_cmpint (g_unlink (create), ==, 0);
+  g_assert_cmpint (mkfifo (create, 0600), ==, 0);
+  g_setenv ("QLAUNCH_SYSFS", sysfs, TRUE);
+  g_setenv ("QLAUNCH_SYSFS_TIMEOUT_MS", "200", TRUE);
+
+  g_assert_false (ql_host_apply (plan, &m, journal, NULL, NULL, NULL, NULL, &error));
+  g_assert_error (error, QL_ERROR, QL_ERROR_TIMEOUT);
+  g_clear_error (&error);
+  g_assert_cmpuint (ql_journal_length (journal), ==, 1);
+  /* the kernel finished it after all */
+  fake_sysfs_add_mdev_of (sysfs, step->uuid, GVT_PARENT, "i915-GVTg_V5_4");
+  g_assert_true (ql_host_undo (journal, sysfs, TRUE, NULL, NULL, &error));
+  g_assert_no_error (error);
+  removed = read_at (sysfs, "bus/mdev/devices/af5972fb-5530-41a7-0000-fd836204445b/remove");
+  g_assert_cmpstr (removed, ==, "1");
+  g_assert_false (ql_journal_exists (dir));
+  g_unsetenv ("QLAUNCH_SYSFS_TIMEOUT_MS");
+  g_unsetenv ("QLAUNCH_SYSFS");
+  g_array_unref (m.taps);
+  g_rmdir (dir);
+  fake_sysfs_remove (sysfs);
+}
+
 /* What 'qlaunch recover' does after the supervisor died: the journal on
  * disk, read back and validated, removes the mdev. */
 static void
@@ -512,7 +611,7 @@ test_recover (void)
     g_autoptr(QlJournal) journal = ql_journal_new (dir);
     g_assert_true (ql_journal_record (journal, step, &error));
   }
-  fake_sysfs_add_mdev (sysfs, step->uuid);
+  fake_sysfs_add_mdev_of (sysfs, step->uuid, GVT_PARENT, "i915-GVTg_V5_4");
   {
     g_autoptr(QlJournal) loaded = ql_journal_load (dir, "/var/lib/qlaunch/x", &error);
     g_assert_no_error (error);
@@ -525,6 +624,61 @@ test_recover (void)
   g_assert_cmpstr (removed, ==, "1");
   g_rmdir (dir);
   fake_sysfs_remove (sysfs);
+}
+
+/* The journal names the mdev by uuid, parent and type; an mdev of that
+ * uuid of another type or parent (the VM's own removed meanwhile, and the
+ * uuid made again by hand or by another VM), or one whose type cannot be
+ * read, is not the VM's: the undo and recover leave it, and say so. */
+static void
+test_undo_not_ours (void)
+{
+  g_autofree char *sysfs = gvt_sysfs (2);
+  g_autofree char *dir = g_dir_make_tmp ("ql-mdev-XXXXXX", NULL);
+  g_autoptr(QlHostStep) other_type = mdev_step ("af5972fb-5530-41a7-0000-fd836204445b");
+  g_autoptr(QlHostStep) other_parent = mdev_step ("0b7f1c2a-1111-4a57-9d3e-2c4b8a7f1e00");
+  g_autoptr(QlHostStep) no_type = mdev_step ("6f1e9c2a-0b5d-4a57-9d3e-2c4b8a7f1e00");
+  g_autofree char *journal_path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  fake_sysfs_add_mdev_type (sysfs, "mbochs", "mbochs-1", "mbochs-1", "mbochs", 1);
+  fake_sysfs_add_mdev_of (sysfs, other_type->uuid, GVT_PARENT, "i915-GVTg_V5_8");
+  fake_sysfs_add_mdev_of (sysfs, other_parent->uuid, "mbochs", "mbochs-1");
+  g_free (other_parent->name);
+  other_parent->name = g_strdup ("mbochs-1");
+  fake_sysfs_add_mdev (sysfs, no_type->uuid);
+  {
+    g_autoptr(QlJournal) journal = ql_journal_new (dir);
+    g_assert_true (ql_journal_record (journal, other_type, &error));
+    g_assert_true (ql_journal_record (journal, other_parent, &error));
+    g_assert_true (ql_journal_record (journal, no_type, &error));
+    g_assert_false (ql_host_undo (journal, sysfs, FALSE, NULL, NULL, &error));
+  }
+  g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
+  g_assert_nonnull (strstr (error->message, "mdev af5972fb-5530-41a7-0000-fd836204445b is not the one qlaunch made"));
+  g_assert_nonnull (strstr (error->message, "mdev 0b7f1c2a-1111-4a57-9d3e-2c4b8a7f1e00 is not the one qlaunch made"));
+  g_assert_nonnull (strstr (error->message, "mdev 6f1e9c2a-0b5d-4a57-9d3e-2c4b8a7f1e00 is not the one qlaunch made"));
+  for (guint i = 0; i < 3; i++)
+    {
+      const char *uuid = (const char *[]) { other_type->uuid, other_parent->uuid, no_type->uuid }[i];
+      g_autofree char *path = g_strdup_printf ("bus/mdev/devices/%s/remove", uuid);
+      g_autofree char *removed = read_at (sysfs, path);
+      g_assert_cmpstr (removed, ==, "");
+    }
+  /* kept for a look and a 'recover' once it is dealt with */
+  g_assert_true (ql_journal_exists (dir));
+  journal_path = g_build_filename (dir, QL_RUNTIME_JOURNAL, NULL);
+  g_assert_cmpint (g_unlink (journal_path), ==, 0);
+  g_rmdir (dir);
+  fake_sysfs_remove (sysfs);
+}
+
+static void
+add_group_member (const char *sysfs, guint group, const char *member)
+{
+  g_autofree char *dir = g_strdup_printf ("%s/kernel/iommu_groups/%u/devices/%s", sysfs, group, member);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
 }
 
 /* run-as hands QEMU's user the node of the group the kernel gave the mdev. */
@@ -541,8 +695,33 @@ test_iommu_group (void)
   g_clear_error (&error);
   fake_sysfs_add_mdev (sysfs, "af5972fb-5530-41a7-0000-fd836204445b");
   g_assert_cmpint (symlink ("../../../../kernel/iommu_groups/17", link), ==, 0);
+  add_group_member (sysfs, 17, "af5972fb-5530-41a7-0000-fd836204445b");
   g_assert_cmpint (ql_mdev_iommu_group (sysfs, "af5972fb-5530-41a7-0000-fd836204445b", &error), ==, 17);
   g_assert_no_error (error);
+  fake_sysfs_remove (sysfs);
+}
+
+/* The node chowned to QEMU's user opens the whole group: a group the mdev
+ * shares (with its parent GPU, say) is not handed over, nor one whose
+ * members cannot be read. */
+static void
+test_iommu_group_shared (void)
+{
+  g_autofree char *sysfs = gvt_sysfs (2);
+  g_autofree char *link = g_build_filename (sysfs, "bus/mdev/devices/af5972fb-5530-41a7-0000-fd836204445b/iommu_group",
+                                            NULL);
+  g_autoptr(GError) error = NULL;
+
+  fake_sysfs_add_mdev (sysfs, "af5972fb-5530-41a7-0000-fd836204445b");
+  g_assert_cmpint (symlink ("../../../../kernel/iommu_groups/3", link), ==, 0);
+  g_assert_cmpint (ql_mdev_iommu_group (sysfs, "af5972fb-5530-41a7-0000-fd836204445b", &error), ==, -1);
+  g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
+  g_clear_error (&error);
+  add_group_member (sysfs, 3, "af5972fb-5530-41a7-0000-fd836204445b");
+  add_group_member (sysfs, 3, GVT_PARENT);
+  g_assert_cmpint (ql_mdev_iommu_group (sysfs, "af5972fb-5530-41a7-0000-fd836204445b", &error), ==, -1);
+  g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
+  g_assert_nonnull (strstr (error->message, "IOMMU group 3 is not the mdev's alone"));
   fake_sysfs_remove (sysfs);
 }
 
@@ -561,7 +740,7 @@ test_host_refuses (void)
                                   &error));
   g_assert_error (error, QL_ERROR, QL_ERROR_FAILED);
   g_clear_error (&error);
-  g_assert_false (ql_mdev_remove ("/nonexistent", "../../x", &done, &error));
+  g_assert_false (ql_mdev_remove ("/nonexistent", GVT_PARENT, "i915-GVTg_V5_4", "../../x", &done, &error));
   g_assert_error (error, QL_ERROR, QL_ERROR_FAILED);
   g_assert_null (done);
 }
@@ -580,6 +759,7 @@ main (int argc, char **argv)
   g_test_add_func ("/mdev/profile-conflicts", test_profile_conflicts);
   g_test_add_func ("/mdev/read-types", test_read_types);
   g_test_add_func ("/mdev/read-virtual-parent", test_read_virtual_parent);
+  g_test_add_func ("/mdev/read-escapes", test_read_escapes);
   g_test_add_func ("/mdev/plan", test_plan);
   g_test_add_func ("/mdev/plan-refused", test_plan_refused);
   g_test_add_func ("/mdev/plan-no-free-instance", test_plan_no_free_instance);
@@ -592,10 +772,14 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/mdev/journal-refused", test_journal_refused);
   g_test_add_func ("/mdev/argv", test_argv);
+  g_test_add_func ("/mdev/argv-rom-escaped", test_argv_rom_escaped);
   g_test_add_func ("/mdev/create-undo", test_create_undo);
   g_test_add_func ("/mdev/create-taken", test_create_taken);
+  g_test_add_func ("/mdev/create-timeout", test_create_timeout);
   g_test_add_func ("/mdev/recover", test_recover);
+  g_test_add_func ("/mdev/undo-not-ours", test_undo_not_ours);
   g_test_add_func ("/mdev/iommu-group", test_iommu_group);
+  g_test_add_func ("/mdev/iommu-group-shared", test_iommu_group_shared);
   g_test_add_func ("/mdev/host-refuses", test_host_refuses);
   return g_test_run ();
 }

@@ -3,6 +3,7 @@
 #include "ql-sysfs.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MDEV_DESCRIPTION_MAX 200   /* shown on one line; drivers write a few words */
@@ -180,19 +181,40 @@ ql_mdev_create (const char *sysfs, const char *parent, const char *type, const c
   return FALSE;
 }
 
+/* Its mdev_type link and the parent's type directory are one directory:
+ * the uuid is the journal's, not whatever mdev has it now. */
+static gboolean
+is_of_type (const char *sysfs, const char *dir, const char *parent, const char *type)
+{
+  g_autofree char *link = g_build_filename (dir, "mdev_type", NULL);
+  g_autofree char *type_dir = g_build_filename (sysfs, "class", "mdev_bus", parent, "mdev_supported_types", type, NULL);
+  g_autofree char *real_link = realpath (link, NULL);
+  g_autofree char *real_type_dir = realpath (type_dir, NULL);
+
+  return real_link != NULL && real_type_dir != NULL && strcmp (real_link, real_type_dir) == 0;
+}
+
 gboolean
-ql_mdev_remove (const char *sysfs, const char *uuid, char **ret_done, GError **error)
+ql_mdev_remove (const char *sysfs, const char *parent, const char *type, const char *uuid, char **ret_done,
+                GError **error)
 {
   g_autofree char *dir = NULL, *path = NULL;
   g_autoptr(GError) local_error = NULL;
 
-  if (!names_valid (NULL, NULL, uuid, error))
+  if (!names_valid (parent, type, uuid, error))
     return FALSE;
   dir = g_build_filename (sysfs, "bus", "mdev", "devices", uuid, NULL);
   if (!g_file_test (dir, G_FILE_TEST_EXISTS))
     {
       *ret_done = g_strdup_printf ("mdev %s is gone already", uuid);
       return TRUE;
+    }
+  if (!is_of_type (sysfs, dir, parent, type))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "mdev %s is not the one qlaunch made (of %s on %s): another's, "
+                   "made under that uuid since; left alone.  Check it (ls -l %s/mdev_type) and remove it by hand if "
+                   "it is this VM's", uuid, type, parent, dir);
+      return FALSE;
     }
   path = g_build_filename (dir, "remove", NULL);
   if (!ql_sysfs_write (path, "1", ql_sysfs_timeout_ms (), &local_error))
@@ -203,6 +225,25 @@ ql_mdev_remove (const char *sysfs, const char *uuid, char **ret_done, GError **e
     }
   *ret_done = g_strdup_printf ("mdev %s removed", uuid);
   return TRUE;
+}
+
+/* The kernel gives each mdev a group of its own; the node handed to
+ * QEMU's user opens every member, so anything else is refused. */
+static gboolean
+group_is_its_alone (const char *link, const char *uuid)
+{
+  g_autofree char *devices = g_build_filename (link, "devices", NULL);
+  g_autoptr(GDir) dir = g_dir_open (devices, 0, NULL);
+  const char *name;
+  guint members = 0;
+  gboolean own = FALSE;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      members++;
+      own |= strcmp (name, uuid) == 0;
+    }
+  return members == 1 && own;
 }
 
 int
@@ -225,6 +266,13 @@ ql_mdev_iommu_group (const char *sysfs, const char *uuid, GError **error)
   if (!g_ascii_string_to_unsigned (name, 10, 0, G_MAXINT32, &group, NULL))
     {
       g_set_error (error, QL_ERROR, QL_ERROR_HOST, "mdev %s: its IOMMU group '%s' is not a number", uuid, name);
+      return -1;
+    }
+  if (!group_is_its_alone (link, uuid))
+    {
+      g_set_error (error, QL_ERROR, QL_ERROR_HOST, "mdev %s: its IOMMU group %s is not the mdev's alone (%s/devices "
+                   "lists other devices, or cannot be read); qlaunch hands QEMU's user the group of an mdev only",
+                   uuid, name, link);
       return -1;
     }
   return (int) group;

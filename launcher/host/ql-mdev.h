@@ -23,9 +23,11 @@ QlMdevHost *ql_mdev_host_read (const char *sysfs, const QlProfile *profile);
 gboolean ql_mdev_create (const char *sysfs, const char *parent, const char *type, const char *uuid, GError **error);
 
 /* The IOMMU group of an mdev that exists (its iommu_group link), or -1
- * with an error. */
+ * with an error, also when the group holds any device but the mdev. */
 int ql_mdev_iommu_group (const char *sysfs, const char *uuid, GError **error);
 
-/* Writes 1 to the mdev's remove; an mdev that is gone already is success.
- * *ret_done says what was done. */
-gboolean ql_mdev_remove (const char *sysfs, const char *uuid, char **ret_done, GError **error);
+/* Writes 1 to the mdev's remove when it is of type on parent (its
+ * mdev_type link), and refuses to when it is not; an mdev that is gone
+ * already is success.  *ret_done says what was done. */
+gboolean ql_mdev_remove (const char *sysfs, const char *parent, const char *type, const char *uuid, char **ret_done,
+                         GError **error);

@@ -298,15 +298,18 @@ begin_step_stage (QlStages *stages, const QlHostStep *step)
  * user writes, and an mdev only under a uuid no mdev has: a failed apply of
  * either made nothing, and what is there is another's (a VM of the same
  * name, a client still holding the file, an mdev made by hand), which the
- * failed start's undo must not remove. */
+ * failed start's undo must not remove.  A write that timed out is not
+ * known to have failed (stuck in the kernel, it may finish yet): kept. */
 static void
-forget_unmade (QlJournal *journal, const QlHostStep *step)
+forget_unmade (QlJournal *journal, const QlHostStep *step, const GError *apply_error)
 {
   guint n = ql_journal_length (journal);
   g_autofree gboolean *keep = g_new0 (gboolean, n);
   g_autoptr(GError) error = NULL;
 
   if (step->kind != QL_HOST_STEP_SHM_FILE && step->kind != QL_HOST_STEP_MDEV_CREATE)
+    return;
+  if (g_error_matches (apply_error, QL_ERROR, QL_ERROR_TIMEOUT))
     return;
   for (guint i = 0; i + 1 < n; i++)
     keep[i] = TRUE;
@@ -345,7 +348,7 @@ ql_host_apply (const QlHostPlan *plan, const QlMachine *m, QlJournal *journal, G
         return FALSE;
       if (!apply_step (m, step, &state, passed_fds, error))
         {
-          forget_unmade (journal, step);
+          forget_unmade (journal, step, error != NULL ? *error : NULL);
           return FALSE;
         }
       if (step->kind == QL_HOST_STEP_MDEV_CREATE && !give_mdev_group (plan, step, journal, error))

@@ -210,7 +210,7 @@ undo_step (const QlHostStep *step, const char *sysfs, gboolean start_failed, cha
     case QL_HOST_STEP_SHM_FILE:
       return ql_host_shm_undo (step, ret_done, error);
     case QL_HOST_STEP_MDEV_CREATE:
-      return ql_mdev_remove (sysfs, step->uuid, ret_done, error);
+      return ql_mdev_remove (sysfs, step->parent, step->name, step->uuid, ret_done, error);
     case QL_HOST_STEP_MAX:
     default:
       g_assert_not_reached ();
