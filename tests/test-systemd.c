@@ -51,10 +51,17 @@ static int
 run (const char *const *argv, char **env, char **ret_out, char **ret_err)
 {
   g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL;
   int status = -1;
 
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, ret_out, ret_err, &status, &error));
+  /* always captured: the child's words must not land in this test's TAP stream */
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error));
   g_assert_no_error (error);
+  g_test_message ("%s: %s%s", argv[0], out, err);
+  if (ret_out != NULL)
+    *ret_out = g_steal_pointer (&out);
+  if (ret_err != NULL)
+    *ret_err = g_steal_pointer (&err);
   return WIFEXITED (status) ? WEXITSTATUS (status) : 128;
 }
 
