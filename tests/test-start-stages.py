@@ -147,6 +147,25 @@ def t_planted_stages():
     assert "\x1b" not in human and "start took" not in human and "last run ended" in human, repr(human)
 
 
+@test("a start that asks QEMU what it can do (no usable cache) leaves a supervisor that answers kill")
+def t_probe_then_kill():
+    # a file where the cache dir would be: every start probes QEMU itself,
+    # just before it forks the supervisor (GLib must not think it has a
+    # worker thread there that the fork did not copy)
+    no_cache = os.path.join(tmp, "not-a-dir")
+    with open(no_cache, "w") as f:
+        f.write("")
+    env_no_cache = dict(env, QLAUNCH_CACHE_DIR=no_cache)
+    r = subprocess.run([qlaunch, "start", "--detach", "--quiet", PROFILE], env=env_no_cache,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    t0 = time.monotonic()
+    r = subprocess.run([qlaunch, "kill", VM], env=env_no_cache, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "stopped" in r.stdout, r.stdout
+    assert time.monotonic() - t0 < 10, "kill took %.1f s" % (time.monotonic() - t0)
+
+
 def main():
     print("1..%d" % len(results))
     if not os.path.exists(os.path.join(root, "build", "guest", "vmlinuz")):

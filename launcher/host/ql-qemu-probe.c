@@ -9,7 +9,9 @@
 #include <gio/gio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PROBE_TIMEOUT_MS 20000
@@ -29,30 +31,19 @@ static const char probe_input[] =
   "{\"execute\": \"quit\", \"id\": \"quit\"}\n";
 
 typedef struct {
-  GMainLoop *loop;
-  char *out;
-  char *err;
-  GError *error;
-  gboolean timed_out;
-} Communication;
+  int input;
+  guint timeout_s;
+} ProbeChild;
 
+/* In the probe's child: the commands on stdin, and SIGALRM (which survives
+ * the exec) ends a QEMU that does not answer in time. */
 static void
-communicated (GObject *source, GAsyncResult *result, gpointer data)
+probe_child_setup (gpointer data)
 {
-  Communication *c = data;
+  const ProbeChild *child = data;
 
-  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &c->out, &c->err, &c->error);
-  g_main_loop_quit (c->loop);
-}
-
-static gboolean
-timed_out (gpointer data)
-{
-  Communication *c = data;
-
-  c->timed_out = TRUE;
-  g_main_loop_quit (c->loop);
-  return G_SOURCE_REMOVE;
+  dup2 (child->input, STDIN_FILENO);
+  alarm (child->timeout_s);
 }
 
 /* The "return" of each reply, by id. */
@@ -88,72 +79,48 @@ replies_by_id (const char *out, GError **error)
   return g_steal_pointer (&replies);
 }
 
+/* g_spawn_sync, not a GSubprocess: a GSubprocess starts GLib's worker
+ * thread (its child watch), and a detached start forks its supervisor
+ * after the probe: the fork would have GLib believe in a worker thread
+ * it does not have, and its signals and child watches would never come. */
 static gboolean
 run_probe (const char *binary, guint timeout_ms, char **ret_out, GError **error)
 {
   const char *argv[] = { binary, "-machine", "none", "-nodefaults", "-no-user-config", "-display", "none",
                          "-qmp", "stdio", NULL };
-  g_autoptr(GMainContext) context = g_main_context_new ();
-  g_autoptr(GMainLoop) loop = g_main_loop_new (context, FALSE);
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GSubprocess) process = NULL;
-  g_autoptr(GSource) timer = NULL;
-  g_autofree char *err = NULL;
-  Communication c = { loop, NULL, NULL, NULL, FALSE };
+  g_autofree char *out = NULL, *err = NULL;
   /* the commands come from a file, not a pipe: a QEMU that exits early
    * cannot make the writer die of SIGPIPE */
-  int input = memfd_create ("qlaunch-qemu-probe", MFD_CLOEXEC);
+  ProbeChild child = { memfd_create ("qlaunch-qemu-probe", MFD_CLOEXEC), (timeout_ms + 999) / 1000 };
+  int status = 0;
+  gboolean spawned;
 
-  if (input < 0 || write (input, probe_input, sizeof probe_input - 1) != (ssize_t) (sizeof probe_input - 1) ||
-      lseek (input, 0, SEEK_SET) != 0)
+  if (child.input < 0 ||
+      write (child.input, probe_input, sizeof probe_input - 1) != (ssize_t) (sizeof probe_input - 1) ||
+      lseek (child.input, 0, SEEK_SET) != 0)
     {
       g_set_error (error, QL_ERROR, QL_ERROR_HOST, "the probe's input file: %s", g_strerror (errno));
-      if (input >= 0)
-        close (input);
+      if (child.input >= 0)
+        close (child.input);
       return FALSE;
     }
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_subprocess_launcher_take_stdin_fd (launcher, input);
-  process = g_subprocess_launcher_spawnv (launcher, argv, error);
-  if (process == NULL)
+  spawned = g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, probe_child_setup, &child, &out, &err,
+                          &status, error);
+  close (child.input);
+  if (!spawned)
     return FALSE;
-  g_main_context_push_thread_default (context);
-  g_subprocess_communicate_utf8_async (process, NULL, NULL, communicated, &c);
-  timer = g_timeout_source_new (timeout_ms);
-  g_source_set_callback (timer, timed_out, &c, NULL);
-  g_source_attach (timer, context);
-  g_main_loop_run (loop);
-  if (c.timed_out)
+  if (WIFSIGNALED (status) && WTERMSIG (status) == SIGALRM)
     {
-      g_subprocess_force_exit (process);
-      /* let the communication finish, now that the pipes close */
-      while (c.out == NULL && c.error == NULL)
-        g_main_context_iteration (context, TRUE);
-    }
-  else
-    g_subprocess_wait (process, NULL, NULL);
-  g_main_context_pop_thread_default (context);
-  err = g_steal_pointer (&c.err);
-  if (c.timed_out)
-    {
-      g_clear_error (&c.error);
-      g_free (c.out);
       g_set_error (error, QL_ERROR, QL_ERROR_TIMEOUT, "'%s' did not answer QMP within %u ms", binary, timeout_ms);
       return FALSE;
     }
-  if (c.error != NULL)
-    {
-      g_propagate_error (error, c.error);
-      return FALSE;
-    }
-  if (!g_subprocess_get_if_exited (process) || g_subprocess_get_exit_status (process) != 0)
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
     {
       g_set_error (error, QL_ERROR, QL_ERROR_QEMU, "'%s -machine none -qmp stdio' failed: %s", binary,
                    err && *err ? g_strstrip (err) : "no message");
-      g_free (c.out);
       return FALSE;
     }
-  *ret_out = c.out;
+  *ret_out = g_steal_pointer (&out);
   return TRUE;
 }
 
