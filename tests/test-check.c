@@ -1037,6 +1037,23 @@ make_file (const char *path, uid_t uid, gid_t gid, mode_t mode)
   g_assert_no_errno (chmod (path, mode));
 }
 
+/* A check with the files' facts read for real: the machine first, then
+ * what start would decide for it.  Returns the facts, for the caller to free. */
+static QlCheckFileFacts *
+case_run_with_files (Case *c, const char *sections, QlCheckProfileFacts *f)
+{
+  QlCheckFileFacts *files;
+  Case pre;
+
+  case_run (&pre, sections, f);
+  files = ql_check_read_files (pre.machine, "/dev");
+  f->files = files;
+  case_run (c, sections, f);
+  f->files = NULL;
+  case_clear (&pre);
+  return files;
+}
+
 /* The reader on real files, as root: run-as=nobody, files of root, of daemon and of nobody */
 static void
 test_files_read_real (void)
@@ -1075,31 +1092,18 @@ test_files_read_real (void)
 
   /* g_dir_make_tmp's 0700: nobody cannot pass */
   {
-    g_autoptr(QlCheckFileFacts) files = NULL;
-    Case pre;
-    /* the machine first, then what start would decide for it */
-    case_run (&pre, sections, &f);
-    files = ql_check_read_files (pre.machine, "/dev");
+    g_autoptr(QlCheckFileFacts) files = case_run_with_files (&c, sections, &f);
     g_assert_null (files->error);
     g_assert_cmpstr (files->run_as->user, ==, "nobody");
-    f.files = files;
-    case_run (&c, sections, &f);
     msg = g_strdup_printf ("[disk a] file %s: nobody (QEMU's user) cannot pass through %s (owner 0:0, mode 0700)", a,
                            dir);
     fix = g_strdup_printf ("chmod o+x '%s'", dir);
     assert_finding (c.findings, "files", QL_CHECK_FAIL, msg, fix);
     case_clear (&c);
-    case_clear (&pre);
-    f.files = NULL;
   }
   g_assert_no_errno (chmod (dir, 0755));
   {
-    g_autoptr(QlCheckFileFacts) files = NULL;
-    Case pre;
-    case_run (&pre, sections, &f);
-    files = ql_check_read_files (pre.machine, "/dev");
-    f.files = files;
-    case_run (&c, sections, &f);
+    g_autoptr(QlCheckFileFacts) files = case_run_with_files (&c, sections, &f);
     g_free (msg);
     g_free (fix);
     msg = g_strdup_printf ("[disk a] file %s: nobody (QEMU's user) may not read and write it (owner %u:%u, mode 0600)",
@@ -1109,28 +1113,19 @@ test_files_read_real (void)
     assert_finding (c.findings, "files", QL_CHECK_FAIL, msg, fix);
     g_assert_null (find (c.findings, "files", 1));   /* b.img: root's, handed over by start */
     case_clear (&c);
-    case_clear (&pre);
-    f.files = NULL;
   }
   g_assert_no_errno (chown (a, nobody_uid, nobody_gid));
   if (!set_acl (b, nobody_uid))
     g_test_message ("no POSIX ACLs on %s: %s", dir, g_strerror (errno));
   else
     {
-      g_autoptr(QlCheckFileFacts) files = NULL;
-      Case pre;
-      case_run (&pre, sections, &f);
-      files = ql_check_read_files (pre.machine, "/dev");
-      f.files = files;
-      case_run (&c, sections, &f);
+      g_autoptr(QlCheckFileFacts) files = case_run_with_files (&c, sections, &f);
       g_free (msg);
       g_free (fix);
       msg = g_strdup_printf ("[disk b] file %s: %s has an ACL: not checked (QEMU runs as nobody)", b, b);
       fix = g_strdup_printf ("getfacl '%s' shows whether nobody may read it", b);
       assert_finding (c.findings, "files", QL_CHECK_WARN, msg, fix);
       case_clear (&c);
-      case_clear (&pre);
-      f.files = NULL;
     }
   g_unlink (a);
   g_unlink (b);

@@ -510,6 +510,26 @@ test_create_undo (void)
   fake_sysfs_remove (sysfs);
 }
 
+#define TAKEN_UUID "af5972fb-5530-41a7-0000-fd836204445b"
+
+/* start's host apply of a plan that only creates the mdev TAKEN_UUID of
+ * i915-GVTg_V5_4, against the sysfs tree QLAUNCH_SYSFS names */
+static gboolean
+apply_mdev_plan (QlJournal *journal, GError **error)
+{
+  g_autoptr(QlProfile) profile = load ("[vm]\nname=gvt\n", NULL);
+  g_autoptr(QlHostPlan) plan = g_new0 (QlHostPlan, 1);
+  QlMachine m = { .profile = profile, .taps = g_array_new (FALSE, TRUE, sizeof (QlMachineTap)) };
+  gboolean ok;
+
+  plan->steps = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_host_step_free);
+  plan->notes = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (plan->steps, mdev_step (TAKEN_UUID));
+  ok = ql_host_apply (plan, &m, journal, NULL, NULL, NULL, NULL, error);
+  g_array_unref (m.taps);
+  return ok;
+}
+
 /* An mdev whose creation fails (its uuid taken by one made by hand
  * meanwhile) leaves nothing made: the failed start's undo must not remove
  * the one that is there. */
@@ -522,21 +542,14 @@ test_create_taken (void)
                                               "mdev_supported_types/i915-GVTg_V5_4/create", NULL);
   g_autofree char *removed = NULL;
   g_autoptr(QlJournal) journal = ql_journal_new (dir);
-  g_autoptr(QlProfile) profile = load ("[vm]\nname=gvt\n", NULL);
-  g_autoptr(QlHostPlan) plan = g_new0 (QlHostPlan, 1);
   g_autoptr(GError) error = NULL;
-  QlMachine m = { .profile = profile, .taps = g_array_new (FALSE, TRUE, sizeof (QlMachineTap)) };
-  QlHostStep *step = mdev_step ("af5972fb-5530-41a7-0000-fd836204445b");
 
-  plan->steps = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_host_step_free);
-  plan->notes = g_ptr_array_new_with_free_func (g_free);
-  g_ptr_array_add (plan->steps, step);
-  fake_sysfs_add_mdev (sysfs, step->uuid);
+  fake_sysfs_add_mdev (sysfs, TAKEN_UUID);
   /* the kernel refuses a second mdev of that uuid: here, no create file */
   g_assert_cmpint (g_unlink (create), ==, 0);
   g_setenv ("QLAUNCH_SYSFS", sysfs, TRUE);
 
-  g_assert_false (ql_host_apply (plan, &m, journal, NULL, NULL, NULL, NULL, &error));
+  g_assert_false (apply_mdev_plan (journal, &error));
   g_assert_error (error, QL_ERROR, QL_ERROR_HOST);
   g_clear_error (&error);
   g_assert_true (ql_host_undo (journal, sysfs, TRUE, NULL, NULL, &error));
@@ -545,7 +558,6 @@ test_create_taken (void)
   g_assert_cmpstr (removed, ==, "");
   g_assert_false (ql_journal_exists (dir));
   g_unsetenv ("QLAUNCH_SYSFS");
-  g_array_unref (m.taps);
   g_rmdir (dir);
   fake_sysfs_remove (sysfs);
 }
@@ -562,27 +574,20 @@ test_create_timeout (void)
                                               "mdev_supported_types/i915-GVTg_V5_4/create", NULL);
   g_autofree char *removed = NULL;
   g_autoptr(QlJournal) journal = ql_journal_new (dir);
-  g_autoptr(QlProfile) profile = load ("[vm]\nname=gvt\n", NULL);
-  g_autoptr(QlHostPlan) plan = g_new0 (QlHostPlan, 1);
   g_autoptr(GError) error = NULL;
-  QlMachine m = { .profile = profile, .taps = g_array_new (FALSE, TRUE, sizeof (QlMachineTap)) };
-  QlHostStep *step = mdev_step ("af5972fb-5530-41a7-0000-fd836204445b");
 
-  plan->steps = g_ptr_array_new_with_free_func ((GDestroyNotify) ql_host_step_free);
-  plan->notes = g_ptr_array_new_with_free_func (g_free);
-  g_ptr_array_add (plan->steps, step);
   /* a write that blocks: a FIFO nobody reads */
   g_assert_cmpint (g_unlink (create), ==, 0);
   g_assert_cmpint (mkfifo (create, 0600), ==, 0);
   g_setenv ("QLAUNCH_SYSFS", sysfs, TRUE);
   g_setenv ("QLAUNCH_SYSFS_TIMEOUT_MS", "200", TRUE);
 
-  g_assert_false (ql_host_apply (plan, &m, journal, NULL, NULL, NULL, NULL, &error));
+  g_assert_false (apply_mdev_plan (journal, &error));
   g_assert_error (error, QL_ERROR, QL_ERROR_TIMEOUT);
   g_clear_error (&error);
   g_assert_cmpuint (ql_journal_length (journal), ==, 1);
   /* the kernel finished it after all */
-  fake_sysfs_add_mdev_of (sysfs, step->uuid, GVT_PARENT, "i915-GVTg_V5_4");
+  fake_sysfs_add_mdev_of (sysfs, TAKEN_UUID, GVT_PARENT, "i915-GVTg_V5_4");
   g_assert_true (ql_host_undo (journal, sysfs, TRUE, NULL, NULL, &error));
   g_assert_no_error (error);
   removed = read_at (sysfs, "bus/mdev/devices/af5972fb-5530-41a7-0000-fd836204445b/remove");
@@ -590,7 +595,6 @@ test_create_timeout (void)
   g_assert_false (ql_journal_exists (dir));
   g_unsetenv ("QLAUNCH_SYSFS_TIMEOUT_MS");
   g_unsetenv ("QLAUNCH_SYSFS");
-  g_array_unref (m.taps);
   g_rmdir (dir);
   fake_sysfs_remove (sysfs);
 }
@@ -611,7 +615,7 @@ test_recover (void)
     g_autoptr(QlJournal) journal = ql_journal_new (dir);
     g_assert_true (ql_journal_record (journal, step, &error));
   }
-  fake_sysfs_add_mdev_of (sysfs, step->uuid, GVT_PARENT, "i915-GVTg_V5_4");
+  fake_sysfs_add_mdev_of (sysfs, TAKEN_UUID, GVT_PARENT, "i915-GVTg_V5_4");
   {
     g_autoptr(QlJournal) loaded = ql_journal_load (dir, "/var/lib/qlaunch/x", &error);
     g_assert_no_error (error);
