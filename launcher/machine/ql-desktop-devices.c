@@ -31,14 +31,7 @@ resolve_spice_socket (QlMachine *m, const QlProfile *p, GError **error)
   if (p->display.type != QL_DISPLAY_SPICE || p->display.listen != NULL)
     return TRUE;
   m->spice_socket = g_build_filename (m->runtime_dir, QL_RUNTIME_SPICE_SOCKET, NULL);
-  if (strlen (m->spice_socket) >= sizeof (((struct sockaddr_un *) NULL)->sun_path))
-    {
-      g_set_error (error, QL_ERROR, QL_ERROR_HOST,
-                   "The SPICE socket path '%s' is longer than a unix socket allows (107 bytes); "
-                   "use a shorter VM name or runtime directory, or [display] listen=127.0.0.1:5930", m->spice_socket);
-      return FALSE;
-    }
-  return TRUE;
+  return ql_machine_check_socket_path ("SPICE", m->spice_socket, ", or [display] listen=127.0.0.1:5930", error);
 }
 
 static gboolean

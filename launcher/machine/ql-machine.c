@@ -393,17 +393,23 @@ machine_new (const QlProfile *p, const char *runtime_dir, const char *state_dir)
   return m;
 }
 
-static gboolean
-check_qmp_socket (const QlMachine *m, GError **error)
+gboolean
+ql_machine_check_socket_path (const char *what, const char *path, const char *other_fix, GError **error)
 {
-  if (strlen (m->qmp_socket) >= sizeof (((struct sockaddr_un *) NULL)->sun_path))
+  if (strlen (path) >= sizeof (((struct sockaddr_un *) NULL)->sun_path))
     {
       g_set_error (error, QL_ERROR, QL_ERROR_HOST,
-                   "The QMP socket path '%s' is longer than a unix socket allows (107 bytes); "
-                   "use a shorter VM name or runtime directory", m->qmp_socket);
+                   "The %s socket path '%s' is longer than a unix socket allows (107 bytes); "
+                   "use a shorter VM name or runtime directory%s", what, path, other_fix ? other_fix : "");
       return FALSE;
     }
   return TRUE;
+}
+
+static gboolean
+check_qmp_socket (const QlMachine *m, GError **error)
+{
+  return ql_machine_check_socket_path ("QMP", m->qmp_socket, NULL, error);
 }
 
 static gboolean

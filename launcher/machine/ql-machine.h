@@ -92,6 +92,10 @@ typedef struct {
 } QlMachine;
 
 /* The next free slot on pcie.0 into ret_slot; QL_ERROR_PROFILE when none is left. */
+/* A unix socket's PATH fits in sun_path; else an error naming WHAT (QMP,
+ * SPICE) and the fixes, OTHER_FIX (", or …") added to the usual ones. */
+gboolean ql_machine_check_socket_path (const char *what, const char *path, const char *other_fix, GError **error);
+
 gboolean ql_machine_take_slot (guint *next, guint *ret_slot, GError **error);
 
 /* ql-desktop-devices.c: the spice socket, the USB controller and tablet,
