@@ -17,6 +17,9 @@ domain with the same machine (q35, TCG, SeaBIOS, same RAM, vCPUs, kernel,
 initrd and append line), defined before and undefined after the run.
 Prints each round, each median, and the median ratios against bare QEMU.
 Usage: bench/start-latency.py [ROUNDS] [PROFILE]   (needs build-rel/ or build/, and build/guest)
+QLBENCH_BASELINE=PATH adds another qlaunch (an older build, say) as one more
+arm of the same interleaved rounds, so that two builds are compared on one
+machine at one time.
 """
 import json, os, shlex, shutil, signal, socket, statistics, subprocess, sys, time
 
@@ -80,16 +83,16 @@ def run_bare(argv, sock):
     return start, stop
 
 
-def run_qlaunch(name):
+def run_qlaunch(name, binary=qlaunch):
     sock = os.path.join(env["QLAUNCH_RUNTIME_DIR"], name, "qmp.sock")
     t0 = time.monotonic()
-    p = subprocess.Popen([qlaunch, "start", "--detach", profile], env=env,
+    p = subprocess.Popen([binary, "start", "--detach", profile], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_running(sock)
     start = time.monotonic() - t0
     p.wait()
     t1 = time.monotonic()
-    subprocess.run([qlaunch, "kill", name], env=env, capture_output=True, check=True)
+    subprocess.run([binary, "kill", name], env=env, capture_output=True, check=True)
     stop = time.monotonic() - t1
     return start, stop
 
@@ -173,13 +176,17 @@ def main():
         virsh("destroy", LIBVIRT_NAME, check=False)
         virsh("undefine", LIBVIRT_NAME, check=False)
         virsh("define", xml)
-    bare, ql, lv = [], [], []
+    baseline = os.environ.get("QLBENCH_BASELINE")
+    bare, ql, lv, bl = [], [], [], []
     try:
         for r in range(rounds):
             bare.append(run_bare(argv, sock))
             ql.append(run_qlaunch(vm_name))
             line = "round %2d: bare %.1f/%.1f ms, qlaunch %.1f/%.1f ms" % (
                 r + 1, bare[-1][0] * 1e3, bare[-1][1] * 1e3, ql[-1][0] * 1e3, ql[-1][1] * 1e3)
+            if baseline:
+                bl.append(run_qlaunch(vm_name, baseline))
+                line += ", baseline %.1f/%.1f ms" % (bl[-1][0] * 1e3, bl[-1][1] * 1e3)
             if not why_not:
                 lv.append(run_libvirt())
                 line += ", libvirt %.1f/%.1f ms" % (lv[-1][0] * 1e3, lv[-1][1] * 1e3)
@@ -190,6 +197,8 @@ def main():
             virsh("undefine", LIBVIRT_NAME, check=False)
     base = report("bare QEMU", bare, None)
     report("qlaunch", ql, base)
+    if bl:
+        report("baseline", bl, base)
     if lv:
         report("libvirt", lv, base)
     shutil.rmtree(tmp, ignore_errors=True)

@@ -10,7 +10,7 @@ static const QlVerb verbs[] = {
   { "list", ql_cmd_list, "List the profiles in the profile directories" },
   { "plan", ql_cmd_plan, "Show what a start would change on the host (no side effects)" },
   { "check", ql_cmd_check, "Check the host (and a VM) for passthrough; each problem with its fix" },
-  { "console", ql_cmd_console, "Talk to a running VM: shut it down, pause, its CPUs, PCI tree, raw QMP" },
+  { "console", ql_verbs_exec_console, "Talk to a running VM: shut it down, pause, its CPUs, PCI tree, raw QMP" },
   { "view", ql_cmd_view, "Open a viewer (remote-viewer) on a running VM's SPICE or VNC display" },
   { "qmp", ql_cmd_qmp, "Send one QMP command to a running VM and print the reply (for scripts)" },
   { "detach", ql_cmd_detach, "Take a passed-through device out of the running guest, back to the host" },

@@ -29,6 +29,7 @@ struct _QlQmpClient {
   QlQmpFramer *framer;
   JsonObject *greeting;
   GTask *handshake;              /* pending handshake, if any */
+  GQueue after_handshake;        /* Deferred*: sent right behind qmp_capabilities */
   GHashTable *pending;           /* id (gint64*) -> GTask* */
   gint64 next_id;
   GQueue write_queue;            /* GBytes* */
@@ -44,6 +45,19 @@ G_DEFINE_FINAL_TYPE (QlQmpClient, ql_qmp_client, G_TYPE_OBJECT)
 
 static void start_read (QlQmpClient *self);
 static void close_with_error (QlQmpClient *self, const GError *why);
+
+typedef struct {
+  char *command;
+  GAsyncReadyCallback callback;
+  gpointer user_data;
+} Deferred;
+
+static void
+deferred_free (Deferred *deferred)
+{
+  g_free (deferred->command);
+  g_free (deferred);
+}
 
 static void
 ql_qmp_client_dispose (GObject *object)
@@ -64,6 +78,7 @@ ql_qmp_client_finalize (GObject *object)
   g_clear_pointer (&self->framer, ql_qmp_framer_free);
   g_clear_pointer (&self->greeting, json_object_unref);
   g_clear_pointer (&self->pending, g_hash_table_unref);
+  g_queue_clear_full (&self->after_handshake, (GDestroyNotify) deferred_free);
   g_queue_clear_full (&self->write_queue, (GDestroyNotify) g_bytes_unref);
   g_clear_pointer (&self->writing, g_bytes_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -94,6 +109,7 @@ ql_qmp_client_init (QlQmpClient *self)
   self->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
   self->next_id = 1;
   g_queue_init (&self->write_queue);
+  g_queue_init (&self->after_handshake);
 }
 
 QlQmpClient *
@@ -449,6 +465,31 @@ capabilities_done (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
+send_deferred (QlQmpClient *self)
+{
+  Deferred *deferred;
+
+  while ((deferred = g_queue_pop_head (&self->after_handshake)) != NULL)
+    {
+      ql_qmp_client_execute_async (self, deferred->command, NULL, NULL, deferred->callback, deferred->user_data);
+      deferred_free (deferred);
+    }
+}
+
+static void
+fail_deferred (QlQmpClient *self, const GError *why)
+{
+  Deferred *deferred;
+
+  while ((deferred = g_queue_pop_head (&self->after_handshake)) != NULL)
+    {
+      g_task_report_error (self, deferred->callback, deferred->user_data, ql_qmp_client_execute_async,
+                           g_error_copy (why));
+      deferred_free (deferred);
+    }
+}
+
+static void
 negotiate (QlQmpClient *self)
 {
   GTask *task = g_steal_pointer (&self->handshake);
@@ -460,6 +501,7 @@ negotiate (QlQmpClient *self)
     }
   ql_qmp_client_execute_async (self, "qmp_capabilities", NULL, g_task_get_cancellable (task),
                                capabilities_done, task);
+  send_deferred (self);
 }
 
 /* Only the wait for the greeting is cancelled here; once it arrived, the
@@ -473,7 +515,10 @@ on_handshake_cancelled (GCancellable *cancellable, gpointer user_data)
   if (self->handshake == task)
     {
       g_autoptr(GTask) pending = g_steal_pointer (&self->handshake);
-      g_task_return_new_error (pending, G_IO_ERROR, G_IO_ERROR_CANCELLED, "QMP handshake cancelled");
+      g_autoptr(GError) why = g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, "QMP handshake cancelled");
+
+      g_task_return_error (pending, g_error_copy (why));
+      fail_deferred (self, why);
     }
 }
 
@@ -498,6 +543,25 @@ ql_qmp_client_handshake_async (QlQmpClient *self, GCancellable *cancellable,
   self->handshake = g_object_ref (task);
   watch_cancel (task, cancellable, G_CALLBACK (on_handshake_cancelled));
   negotiate (self);
+}
+
+void
+ql_qmp_client_execute_after_handshake_async (QlQmpClient *self, const char *command,
+                                             GAsyncReadyCallback callback, gpointer user_data)
+{
+  Deferred *deferred;
+
+  g_return_if_fail (QL_IS_QMP_CLIENT (self));
+  if (self->handshake == NULL)
+    {
+      ql_qmp_client_execute_async (self, command, NULL, NULL, callback, user_data);
+      return;
+    }
+  deferred = g_new0 (Deferred, 1);
+  deferred->command = g_strdup (command);
+  deferred->callback = callback;
+  deferred->user_data = user_data;
+  g_queue_push_tail (&self->after_handshake, deferred);
 }
 
 gboolean
@@ -666,6 +730,7 @@ close_with_error (QlQmpClient *self, const GError *why)
   handshake = g_steal_pointer (&self->handshake);
   if (handshake != NULL)
     g_task_return_error (handshake, g_error_copy (why));
+  fail_deferred (self, why);
 
   g_signal_emit (self, signals[SIGNAL_CLOSED], 0, why);
 }

@@ -45,6 +45,13 @@ void ql_qmp_client_handshake_async (QlQmpClient *self, GCancellable *cancellable
                                     GAsyncReadyCallback callback, gpointer user_data);
 gboolean ql_qmp_client_handshake_finish (QlQmpClient *self, GAsyncResult *result, GError **error);
 
+/* While a handshake waits for the greeting, COMMAND is held and then sent
+ * right behind qmp_capabilities, so that a peer still initialising answers
+ * both without a round trip between them; otherwise it is sent at once.
+ * Its reply comes back from ql_qmp_client_execute_finish. */
+void ql_qmp_client_execute_after_handshake_async (QlQmpClient *self, const char *command,
+                                                  GAsyncReadyCallback callback, gpointer user_data);
+
 /* The greeting's "QMP" object once it arrived, else NULL (borrowed). */
 JsonObject *ql_qmp_client_get_greeting (QlQmpClient *self);
 

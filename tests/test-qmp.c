@@ -214,6 +214,16 @@ handshake_done (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
+handshake_failed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (ql_qmp_client_handshake_finish (QL_QMP_CLIENT (source), result, &error));
+  g_assert_nonnull (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+static void
 test_handshake (Fixture *f, gconstpointer data)
 {
   GError *error = NULL;
@@ -228,6 +238,70 @@ test_handshake (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   version = json_object_get_object_member (ql_qmp_client_get_greeting (f->client), "version");
   g_assert_cmpstr (json_object_get_string_member (version, "package"), ==, "Debian");
+}
+
+/* A command asked for before the greeting goes out right behind
+ * qmp_capabilities, before the capabilities' reply: QEMU answers both when
+ * its main loop starts, with no round trip between. */
+static void
+test_after_handshake (Fixture *f, gconstpointer data)
+{
+  Call call = { .f = f, .tag = g_strdup ("cont") };
+  GError *error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *replies = NULL;
+  gint64 caps_id, cont_id;
+
+  ql_qmp_client_handshake_async (f->client, NULL, handshake_done, &error);
+  ql_qmp_client_execute_after_handshake_async (f->client, "cont", call_done, &call);
+  spin ();
+  /* nothing may reach QEMU before its greeting */
+  {
+    char buf[64];
+    g_assert_cmpint (read (f->peer, buf, sizeof buf), <, 0);
+  }
+  peer_send (f, GREETING);
+  caps_id = peer_expect (f, "qmp_capabilities");
+  cont_id = peer_expect (f, "cont");
+  g_assert_cmpint (cont_id, >, caps_id);
+  g_assert_false (call.done);
+  replies = g_strdup_printf ("{\"return\": {}, \"id\": %" G_GINT64_FORMAT "}\r\n"
+                             "{\"return\": {}, \"id\": %" G_GINT64_FORMAT "}\r\n", caps_id, cont_id);
+  peer_send (f, replies);
+  call_wait (&call);
+  g_assert_no_error (error);
+  g_assert_no_error (call.error);
+  text = log_text (f);
+  g_assert_cmpstr (text, ==, "reply:cont");
+  call_clear (&call);
+
+  /* once the greeting is in, such a command is an ordinary one */
+  call = (Call) { .f = f, .tag = g_strdup ("stop") };
+  ql_qmp_client_execute_after_handshake_async (f->client, "stop", call_done, &call);
+  cont_id = peer_expect (f, "stop");
+  g_free (replies);
+  replies = g_strdup_printf ("{\"return\": {}, \"id\": %" G_GINT64_FORMAT "}\r\n", cont_id);
+  peer_send (f, replies);
+  call_wait (&call);
+  g_assert_no_error (call.error);
+  call_clear (&call);
+}
+
+/* QEMU gone before its greeting: the held command fails with the handshake,
+ * it is never sent. */
+static void
+test_after_handshake_eof (Fixture *f, gconstpointer data)
+{
+  Call call = { .f = f, .tag = g_strdup ("cont") };
+  gboolean handshake_failed = FALSE;
+
+  ql_qmp_client_handshake_async (f->client, NULL, handshake_failed_cb, &handshake_failed);
+  ql_qmp_client_execute_after_handshake_async (f->client, "cont", call_done, &call);
+  peer_close (f);
+  call_wait (&call);
+  g_assert_true (handshake_failed);
+  g_assert_error (call.error, QL_QMP_ERROR, QL_QMP_ERROR_DISCONNECTED);
+  call_clear (&call);
 }
 
 /* QEMU 7.2 sends RESUME before the reply to 'cont': the event must reach
@@ -602,6 +676,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, setup, fn, teardown)
   ADD ("/qmp/handshake", test_handshake);
+  ADD ("/qmp/after-handshake", test_after_handshake);
+  ADD ("/qmp/after-handshake-eof", test_after_handshake_eof);
   ADD ("/qmp/event-before-reply", test_event_before_reply);
   ADD ("/qmp/merged-out-of-order", test_merged_out_of_order);
   ADD ("/qmp/split-reads", test_split_reads);

@@ -56,7 +56,10 @@ ql_verbs_dispatch (const QlVerb *verbs, guint n_verbs, int argc, char **argv)
   g_autofree char *verb_argv0 = NULL;
   int first = 1, status;
 
-  setlocale (LC_ALL, "");
+  /* the charset (g_print converts to it) and strerror's language: qlaunch
+   * has no translations, and every other category is a file to load */
+  setlocale (LC_CTYPE, "");
+  setlocale (LC_MESSAGES, "");
   /* a closed terminal or pipe must not kill the supervisor mid-teardown */
   signal (SIGPIPE, SIG_IGN);
   /* before any thread: QEMU must not inherit the service manager's socket */
@@ -87,28 +90,28 @@ ql_verbs_dispatch (const QlVerb *verbs, guint n_verbs, int argc, char **argv)
 /* Next to this executable (the build tree, or one bin directory), else
  * where it is installed. */
 static char *
-find_xml_helper (void)
+find_helper (const char *name)
 {
   g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
 
   if (self != NULL)
     {
       g_autofree char *dir = g_path_get_dirname (self);
-      g_autofree char *beside = g_build_filename (dir, "qlaunch-xml", NULL);
+      g_autofree char *beside = g_build_filename (dir, name, NULL);
 
       if (access (beside, X_OK) == 0)
         return g_steal_pointer (&beside);
     }
-  return g_build_filename (QLAUNCH_LIBEXECDIR, "qlaunch-xml", NULL);
+  return g_build_filename (QLAUNCH_LIBEXECDIR, name, NULL);
 }
 
 static int
-exec_xml_helper (const char *verb, int argc, char **argv)
+exec_helper (const char *name, const char *verb, int argc, char **argv)
 {
-  g_autofree char *helper = find_xml_helper ();
+  g_autofree char *helper = find_helper (name);
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
 
-  g_ptr_array_add (args, (char *) "qlaunch-xml");
+  g_ptr_array_add (args, (char *) name);
   if (verbose)
     g_ptr_array_add (args, (char *) "-v");
   g_ptr_array_add (args, (char *) verb);
@@ -125,11 +128,17 @@ exec_xml_helper (const char *verb, int argc, char **argv)
 int
 ql_verbs_exec_xml_import (int argc, char **argv)
 {
-  return exec_xml_helper ("import", argc, argv);
+  return exec_helper ("qlaunch-xml", "import", argc, argv);
 }
 
 int
 ql_verbs_exec_xml_export (int argc, char **argv)
 {
-  return exec_xml_helper ("export", argc, argv);
+  return exec_helper ("qlaunch-xml", "export", argc, argv);
+}
+
+int
+ql_verbs_exec_console (int argc, char **argv)
+{
+  return exec_helper ("qlaunch-console", "console", argc, argv);
 }

@@ -17,3 +17,8 @@ int ql_verbs_dispatch (const QlVerb *verbs, guint n_verbs, int argc, char **argv
  * (start, kill above all) would pay for it. */
 int ql_verbs_exec_xml_import (int argc, char **argv);
 int ql_verbs_exec_xml_export (int argc, char **argv);
+
+/* console runs in qlaunch-console: readline and its terminfo library are
+ * for the one interactive command, and would cost every other one their
+ * loading (about 28 page faults of a start or a kill of 280). */
+int ql_verbs_exec_console (int argc, char **argv);

@@ -66,7 +66,7 @@ static const Allowed allowed[] = {
   { "dup2", "a child's stdio" },
   { "dup3", "the same, with O_CLOEXEC" },
   { "fcntl", "O_NONBLOCK and FD_CLOEXEC; memfd seals for large journal entries" },
-  { "rt_sigaction", "g_unix_signal_add's handlers" },
+  { "rt_sigaction", "the stop signals' handlers put back at the end (run/ql-stop-signals.c)" },
   { "rt_sigprocmask", "signals blocked around thread creation" },
   { "rt_sigreturn", "return from a signal handler" },
   { "sigaltstack", "a thread's alternate signal stack" },
@@ -143,9 +143,9 @@ static const Allowed allowed[] = {
   { "getpeername", "GSocket" },
   { "shutdown", "closing a relay client" },
   /* QEMU, the child */
-  { "wait4", "reaping QEMU (GChildWatch)" },
-  { "waitid", "the same" },
-  { "pidfd_open", "GLib's child watch on newer kernels" },
+  { "wait4", "reaping QEMU once its pidfd says it ended (run/ql-qemu-child.c)" },
+  { "waitid", "the same, by GLib's child watch where pidfd_open is missing" },
+  { "pidfd_open", "GLib's child watch (a modprobe run through GSubprocess)" },
 };
 
 /* More for the sanitizer builds the tests run (meson defines

@@ -39,12 +39,12 @@ runs_as_other_user (pid_t pid)
 
 /* Capabilities first (capset is not on the filter's list), the filter last.
  *
- * FIXME: capabilities are per thread, and GLib's "gmain" worker (started by
- * g_unix_signal_add and GSubprocess's child watch, with every signal
- * blocked, so no broadcast reaches it) keeps the set it had.  The seccomp
- * filter does cover it (TSYNC).  A supervisor spawning QEMU through a
- * pidfd and taking signals through a signalfd would have no such thread,
- * and then this drop would cover the whole process. */
+ * FIXME: capabilities are per thread, and GLib's "gmain" worker keeps the
+ * set it had.  It runs with every signal blocked, so no broadcast reaches
+ * it; the seccomp filter does cover it (TSYNC).  The supervisor no longer
+ * needs it (signals come through an eventfd, QEMU's end through a pidfd,
+ * both in the main loop), but GTask's class initialisation starts it, and
+ * every GIO async call makes a GTask. */
 gboolean
 ql_confine_supervisor (const char *name, pid_t qemu_pid, const GPtrArray *steps, GError **error)
 {

@@ -11,6 +11,8 @@
 #include "ql-pin.h"
 #include "ql-process.h"
 #include "ql-qmp-client.h"
+#include "ql-qemu-child.h"
+#include "ql-stop-signals.h"
 #include "ql-qmp-relay.h"
 #include "ql-hotplug.h"
 #include "ql-rom-check.h"
@@ -58,7 +60,7 @@ typedef struct {
   const QlMachine *m;
   const char *name;
   GMainLoop *loop;
-  GSubprocess *qemu;
+  QlQemuChild *qemu;
   QlQmpClient *qmp;
   QlQmpRelay *relay;          /* qmp.sock: QMP for everyone else */
   QlHotplug *hotplug;         /* detach and attach of the [pci] devices */
@@ -70,6 +72,8 @@ typedef struct {
   gboolean exited;
   gboolean running;
   gboolean confined;
+  gboolean cont_queued;              /* cont sent right behind qmp_capabilities */
+  gboolean resumed_before_handshake; /* its reply came before the relay was up */
   GError *start_error;
   char *shutdown_reason;
   gboolean shutdown_by_guest;
@@ -90,7 +94,7 @@ typedef struct {
   QlProcessId self;
   QlProcessId qemu_id;        /* pid 0 until QEMU is spawned */
   gboolean tearing_down;
-  guint signal_ids[3];
+  QlStopSignals *stop_signals;
   gboolean prepared;          /* the host is ready: QEMU was or is about to be started */
   QlSleepInhibitor *sleep_lock;  /* [vm] inhibit-sleep: logind's lock, until the host is given back */
   QlRunAs *run_as;            /* [vm] run-as: QEMU's user; NULL: the supervisor's */
@@ -139,7 +143,7 @@ fail_start (Supervisor *s, GError *error)
   else
     g_error_free (error);
   if (s->qemu != NULL && !s->exited)
-    g_subprocess_force_exit (s->qemu);
+    ql_qemu_child_signal (s->qemu, SIGKILL);
 }
 
 static void
@@ -159,7 +163,7 @@ execute_ignoring_reply (Supervisor *s, const char *command)
 static gint64
 qemu_pid (Supervisor *s)
 {
-  return g_ascii_strtoll (g_subprocess_get_identifier (s->qemu), NULL, 10);
+  return ql_qemu_child_pid (s->qemu);
 }
 
 /* ---- the stop ladder ---- */
@@ -214,12 +218,12 @@ ladder_enter (Supervisor *s, LadderStage stage)
       break;
     case LADDER_TERM:
       g_message ("%s: sending SIGTERM to QEMU", s->name);
-      g_subprocess_send_signal (s->qemu, SIGTERM);
+      ql_qemu_child_signal (s->qemu, SIGTERM);
       s->ladder_timer = g_timeout_add_seconds (QL_SUPERVISOR_TERM_GRACE_S, ladder_timer_fired, s);
       break;
     case LADDER_KILL:
       g_message ("%s: sending SIGKILL to QEMU", s->name);
-      g_subprocess_force_exit (s->qemu);
+      ql_qemu_child_signal (s->qemu, SIGKILL);
       break;
     case LADDER_IDLE:
     default:
@@ -304,7 +308,7 @@ qemu_output_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 read_qemu_output (Supervisor *s)
 {
-  g_input_stream_read_bytes_async (g_subprocess_get_stdout_pipe (s->qemu), 4096, G_PRIORITY_DEFAULT,
+  g_input_stream_read_bytes_async (ql_qemu_child_output (s->qemu), 4096, G_PRIORITY_DEFAULT,
                                    NULL, qemu_output_ready, s);
 }
 
@@ -360,6 +364,8 @@ write_state (Supervisor *s)
     g_warning ("%s: cannot write state: %s, ignoring", s->name, error->message);
 }
 
+static void guest_resumed (Supervisor *s);
+
 static void
 cont_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -373,6 +379,16 @@ cont_done (GObject *source, GAsyncResult *result, gpointer user_data)
       fail_start (s, g_steal_pointer (&error));
       return;
     }
+  /* a cont queued behind the handshake: the guest runs once the relay is up */
+  if (s->relay == NULL)
+    s->resumed_before_handshake = TRUE;
+  else
+    guest_resumed (s);
+}
+
+static void
+guest_resumed (Supervisor *s)
+{
   /* a Ctrl-C while cont was on its way ended the start: QEMU is being
    * killed, and its end is a failed start, not a crash */
   if (s->start_error != NULL)
@@ -382,7 +398,7 @@ cont_done (GObject *source, GAsyncResult *result, gpointer user_data)
   s->running = TRUE;
   ql_notify_ready ();
   ql_watchdog_start (s->qmp);
-  g_message ("%s: running (QEMU pid %s, %s)", s->name, g_subprocess_get_identifier (s->qemu),
+  g_message ("%s: running (QEMU pid %d, %s)", s->name, (int) qemu_pid (s),
              s->m->accel == QL_ACCEL_KVM ? "KVM" : "TCG");
   if (s->opts->ready_fd >= 0)
     {
@@ -398,7 +414,20 @@ static void
 resume_guest (Supervisor *s)
 {
   ql_stages_begin (s->opts->stages, "resume the guest");
-  ql_qmp_client_execute_async (s->qmp, "cont", NULL, NULL, cont_done, s);
+  if (!s->cont_queued)
+    ql_qmp_client_execute_async (s->qmp, "cont", NULL, NULL, cont_done, s);
+}
+
+/* With nothing to do between QEMU's start and the guest's (no pinning, and
+ * the supervisor already confined), cont goes right behind qmp_capabilities:
+ * QEMU answers both once it has initialised, without a round trip between. */
+static void
+queue_resume (Supervisor *s)
+{
+  if (s->m->pin != NULL || !s->confined || s->start_error != NULL)
+    return;
+  ql_qmp_client_execute_after_handshake_async (s->qmp, "cont", cont_done, s);
+  s->cont_queued = TRUE;
 }
 
 /* The host side is done: the supervisor confines itself before the guest
@@ -530,7 +559,13 @@ handshake_done (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   g_clear_handle_id (&s->progress_timer, g_source_remove);
   write_state (s);
-  if (s->m->pin != NULL)
+  if (s->cont_queued)
+    {
+      ql_stages_begin (s->opts->stages, "resume the guest");
+      if (s->resumed_before_handshake)
+        guest_resumed (s);
+    }
+  else if (s->m->pin != NULL)
     {
       ql_stages_begin (s->opts->stages, "pin QEMU's threads");
       ql_qmp_client_execute_async (s->qmp, "query-cpus-fast", NULL, NULL, cpus_queried, s);
@@ -551,11 +586,10 @@ start_timed_out (gpointer user_data)
 }
 
 static void
-qemu_exited (GObject *source, GAsyncResult *result, gpointer user_data)
+qemu_exited (QlQemuChild *child, gpointer user_data)
 {
   Supervisor *s = user_data;
 
-  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
   s->exited = TRUE;
   s->exited_monotonic = g_get_monotonic_time ();
   ql_notify_stopping ("QEMU exited; giving the host back");
@@ -591,6 +625,7 @@ static gboolean emulator_pinned;
 static void
 child_setup (gpointer user_data)
 {
+  ql_stop_signals_reset_in_child ();
   /* QEMU must not outlive a supervisor killed with SIGKILL: nobody would
    * give the host back what the VM holds */
   prctl (PR_SET_PDEATHSIG, SIGTERM);
@@ -609,30 +644,47 @@ child_setup (gpointer user_data)
   ql_run_as_creds_enter (&run_as_creds, SIGTERM, supervisor_pid);
 }
 
+/* The fds QEMU gets: its QMP and serial ends, then the taps.  The
+ * supervisor keeps no copy: a tap goes with the last fd, QEMU's. */
 static gboolean
-spawn_qemu (Supervisor *s, GError **error)
+take_qemu_fds (Supervisor *s, GArray *fds, GError **error)
 {
-  g_autoptr(GSubprocessLauncher) launcher =
-    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
   int qmp_pair[2], serial_pair[2];
+  QlPassedFd qmp, serial;
 
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp_pair) != 0)
-    goto socketpair_failed;
+    return ql_error_set_errno (error, errno, "socketpair");
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, serial_pair) != 0)
     {
       close (qmp_pair[0]);
       close (qmp_pair[1]);
-      goto socketpair_failed;
+      return ql_error_set_errno (error, errno, "socketpair");
     }
-  g_subprocess_launcher_take_fd (launcher, qmp_pair[1], QL_MACHINE_QMP_FD);
-  g_subprocess_launcher_take_fd (launcher, serial_pair[1], QL_MACHINE_SERIAL_FD);
-  /* the supervisor keeps no copy: a tap goes with the last fd, QEMU's */
-  for (guint i = 0; i < s->passed_fds->len; i++)
-    {
-      QlPassedFd *passed = &g_array_index (s->passed_fds, QlPassedFd, i);
-      g_subprocess_launcher_take_fd (launcher, passed->fd, passed->target);
-    }
+  qmp = (QlPassedFd) { qmp_pair[1], QL_MACHINE_QMP_FD };
+  serial = (QlPassedFd) { serial_pair[1], QL_MACHINE_SERIAL_FD };
+  g_array_append_val (fds, qmp);
+  g_array_append_val (fds, serial);
+  g_array_append_vals (fds, s->passed_fds->data, s->passed_fds->len);
   g_array_set_size (s->passed_fds, 0);
+  s->qmp = ql_qmp_client_new_for_fd (qmp_pair[0], error);
+  if (s->qmp == NULL)
+    close (qmp_pair[0]);
+  s->serial = g_socket_new_from_fd (serial_pair[0], NULL);
+  if (s->serial == NULL)
+    close (serial_pair[0]);
+  return s->qmp != NULL && s->serial != NULL;
+}
+
+static gboolean
+spawn_qemu (Supervisor *s, GError **error)
+{
+  g_autoptr(GArray) fds = g_array_new (FALSE, FALSE, sizeof (QlPassedFd));
+
+  if (!take_qemu_fds (s, fds, error))
+    {
+      ql_net_host_close_fds (fds);
+      return FALSE;
+    }
   supervisor_pid = getpid ();
   ql_run_as_creds_set (&run_as_creds, s->run_as,
                        s->m->hostdevs->len > 0 || ql_profile_n_mdevs (s->m->profile) > 0
@@ -640,20 +692,8 @@ spawn_qemu (Supervisor *s, GError **error)
   emulator_pinned = s->m->pin != NULL && s->m->pin->emulator != NULL;
   if (emulator_pinned)
     ql_pin_to_cpu_set (s->m->pin->emulator, &emulator_cpus);
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
 
-  s->qmp = ql_qmp_client_new_for_fd (qmp_pair[0], error);
-  s->serial = g_socket_new_from_fd (serial_pair[0], NULL);
-  if (s->qmp == NULL || s->serial == NULL)
-    {
-      if (s->qmp == NULL)
-        close (qmp_pair[0]);
-      if (s->serial == NULL)
-        close (serial_pair[0]);
-      return FALSE;
-    }
-
-  s->qemu = g_subprocess_launcher_spawnv (launcher, s->opts->argv, error);
+  s->qemu = ql_qemu_child_spawn ((const char *const *) s->opts->argv, fds, child_setup, error);
   if (s->qemu == NULL)
     {
       g_prefix_error (error, "Cannot start QEMU: ");
@@ -661,11 +701,6 @@ spawn_qemu (Supervisor *s, GError **error)
     }
   s->started_usec = g_get_real_time ();
   return TRUE;
-
-socketpair_failed:
-  {
-    return ql_error_set_errno (error, errno, "socketpair");
-  }
 }
 
 /* ---- the host side: planned, journaled, applied; undone in reverse ---- */
@@ -752,7 +787,7 @@ undo_host_changes (Supervisor *s, gboolean start_failed)
 static QlExitStatus
 classify_exit (Supervisor *s, char **ret_reason, char **ret_message)
 {
-  int status = g_subprocess_get_status (s->qemu);
+  int status = ql_qemu_child_wait_status (s->qemu);
   g_autofree char *how = WIFSIGNALED (status)
     ? g_strdup_printf ("killed by signal %d (%s)", WTERMSIG (status), g_strsignal (WTERMSIG (status)))
     : g_strdup_printf ("exited with status %d", WEXITSTATUS (status));
@@ -924,11 +959,12 @@ run_qemu (Supervisor *s)
   g_source_attach (s->serial_source, NULL);
   g_source_unref (s->serial_source);
   read_qemu_output (s);
-  g_subprocess_wait_async (s->qemu, NULL, qemu_exited, s);
+  ql_qemu_child_watch (s->qemu, qemu_exited, s);
   s->start_timer = g_timeout_add_seconds (HANDSHAKE_TIMEOUT_S, start_timed_out, s);
   if (s->opts->stages != NULL)
     s->progress_timer = g_timeout_add (QEMU_PROGRESS_INTERVAL_MS, report_qemu_progress, s);
   ql_qmp_client_handshake_async (s->qmp, NULL, handshake_done, s);
+  queue_resume (s);
   g_main_loop_run (s->loop);
 }
 
@@ -1005,12 +1041,11 @@ tear_down (Supervisor *s)
 static void
 supervisor_done (Supervisor *s)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (s->signal_ids); i++)
-    g_clear_handle_id (&s->signal_ids[i], g_source_remove);
+  g_clear_pointer (&s->stop_signals, ql_stop_signals_free);
   g_clear_pointer (&s->relay, ql_qmp_relay_free);
   g_clear_object (&s->qmp);
   g_clear_object (&s->serial);
-  g_clear_object (&s->qemu);
+  g_clear_pointer (&s->qemu, ql_qemu_child_free);
   g_array_unref (s->passed_fds);
   g_string_free (s->stderr_tail, TRUE);
   g_free (s->shutdown_reason);
@@ -1033,10 +1068,8 @@ ql_supervisor_run (const QlSupervisorOptions *opts, GError **error)
 
   s.self = ql_process_self (ql_paths_procfs ());
   /* before the first host change: Ctrl-C then aborts the start and undoes it */
-  s.signal_ids[0] = g_unix_signal_add (SIGTERM, on_stop_signal, &s);
-  s.signal_ids[1] = g_unix_signal_add (SIGINT, on_stop_signal, &s);
-  s.signal_ids[2] = g_unix_signal_add (SIGHUP, on_stop_signal, &s);
-  if (take_runtime_dir (&s, &s.start_error))
+  s.stop_signals = ql_stop_signals_watch (on_stop_signal, &s, &s.start_error);
+  if (s.stop_signals != NULL && take_runtime_dir (&s, &s.start_error))
     {
       g_autoptr(GError) prepare_error = NULL;
 

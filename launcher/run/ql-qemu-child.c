@@ -1,0 +1,173 @@
+#include "ql-qemu-child.h"
+#include "ql-error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gunixinputstream.h>
+#include <glib-unix.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct QlQemuChild {
+  GPid pid;
+  int pidfd;                   /* -1 on kernels without pidfd_open: GLib's child watch then */
+  GInputStream *output;
+  guint watch;
+  gboolean exited;
+  int wait_status;
+  QlQemuChildExited exited_cb;
+  gpointer exited_data;
+};
+
+static void
+close_passed (GArray *passed_fds)
+{
+  for (guint i = 0; i < passed_fds->len; i++)
+    close (g_array_index (passed_fds, QlPassedFd, i).fd);
+  g_array_set_size (passed_fds, 0);
+}
+
+static gboolean
+spawn (QlQemuChild *child, const char *const *argv, GArray *passed_fds, GSpawnChildSetupFunc child_setup,
+       int output_fd, GError **error)
+{
+  g_autofree int *sources = g_new (int, passed_fds->len + 1);
+  g_autofree int *targets = g_new (int, passed_fds->len + 1);
+
+  for (guint i = 0; i < passed_fds->len; i++)
+    {
+      sources[i] = g_array_index (passed_fds, QlPassedFd, i).fd;
+      targets[i] = g_array_index (passed_fds, QlPassedFd, i).target;
+    }
+  return g_spawn_async_with_pipes_and_fds (NULL, argv, NULL,
+                                           G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+                                             G_SPAWN_STDIN_FROM_DEV_NULL,
+                                           child_setup, NULL, -1, output_fd, output_fd, sources, targets,
+                                           passed_fds->len, &child->pid, NULL, NULL, NULL, error);
+}
+
+QlQemuChild *
+ql_qemu_child_spawn (const char *const *argv, GArray *passed_fds, GSpawnChildSetupFunc child_setup, GError **error)
+{
+  g_autoptr(QlQemuChild) child = g_new0 (QlQemuChild, 1);
+  int output[2];
+  gboolean spawned;
+
+  child->pidfd = -1;
+  if (!g_unix_open_pipe (output, FD_CLOEXEC, error))
+    {
+      close_passed (passed_fds);
+      return NULL;
+    }
+  spawned = spawn (child, argv, passed_fds, child_setup, output[1], error);
+  close (output[1]);
+  close_passed (passed_fds);
+  if (!spawned)
+    {
+      close (output[0]);
+      return NULL;
+    }
+  child->output = g_unix_input_stream_new (output[0], TRUE);
+  child->pidfd = (int) syscall (SYS_pidfd_open, child->pid, 0);
+  return g_steal_pointer (&child);
+}
+
+GPid
+ql_qemu_child_pid (const QlQemuChild *child)
+{
+  return child->pid;
+}
+
+GInputStream *
+ql_qemu_child_output (QlQemuChild *child)
+{
+  return child->output;
+}
+
+static void
+close_pidfd (QlQemuChild *child)
+{
+  if (child->pidfd >= 0)
+    close (child->pidfd);
+  child->pidfd = -1;
+}
+
+static void
+reaped (QlQemuChild *child, int wait_status)
+{
+  child->watch = 0;
+  child->exited = TRUE;
+  child->wait_status = wait_status;
+  close_pidfd (child);
+  if (child->exited_cb != NULL)
+    child->exited_cb (child, child->exited_data);
+}
+
+static gboolean
+pidfd_readable (int fd, GIOCondition condition, gpointer user_data)
+{
+  QlQemuChild *child = user_data;
+  int status = 0;
+  pid_t r;
+
+  do
+    r = waitpid (child->pid, &status, WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r == 0)
+    return G_SOURCE_CONTINUE;
+  if (r < 0)
+    g_warning ("cannot reap QEMU (pid %d): %s", (int) child->pid, g_strerror (errno));
+  reaped (child, status);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+child_watch_fired (GPid pid, int wait_status, gpointer user_data)
+{
+  reaped (user_data, wait_status);
+}
+
+void
+ql_qemu_child_watch (QlQemuChild *child, QlQemuChildExited exited, gpointer user_data)
+{
+  g_return_if_fail (child->watch == 0 && !child->exited);
+  child->exited_cb = exited;
+  child->exited_data = user_data;
+  /* a pidfd polls readable once its process has ended */
+  if (child->pidfd >= 0)
+    child->watch = g_unix_fd_add (child->pidfd, G_IO_IN, pidfd_readable, child);
+  else
+    child->watch = g_child_watch_add (child->pid, child_watch_fired, child);
+}
+
+void
+ql_qemu_child_signal (QlQemuChild *child, int sig)
+{
+  if (!child->exited && kill (child->pid, sig) != 0 && errno != ESRCH)
+    g_warning ("cannot send signal %d to QEMU (pid %d): %s", sig, (int) child->pid, g_strerror (errno));
+}
+
+gboolean
+ql_qemu_child_has_exited (const QlQemuChild *child)
+{
+  return child->exited;
+}
+
+int
+ql_qemu_child_wait_status (const QlQemuChild *child)
+{
+  return child->wait_status;
+}
+
+void
+ql_qemu_child_free (QlQemuChild *child)
+{
+  if (child == NULL)
+    return;
+  g_clear_handle_id (&child->watch, g_source_remove);
+  close_pidfd (child);
+  g_clear_object (&child->output);
+  g_free (child);
+}
