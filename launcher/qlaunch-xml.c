@@ -12,5 +12,6 @@ static const QlVerb verbs[] = {
 int
 main (int argc, char **argv)
 {
+  ql_verbs_take_qlaunch_binary ();
   return ql_verbs_dispatch (verbs, G_N_ELEMENTS (verbs), argc, argv);
 }

@@ -1,4 +1,5 @@
 #include "ql-verbs.h"
+#include "ql-process.h"
 #include "ql-log.h"
 #include "ql-notify.h"
 
@@ -89,6 +90,8 @@ ql_verbs_dispatch (const QlVerb *verbs, guint n_verbs, int argc, char **argv)
 
 /* Next to this executable (the build tree, or one bin directory), else
  * where it is installed. */
+#define QL_QLAUNCH_BINARY_ENV "QLAUNCH_BINARY"
+
 static char *
 find_helper (const char *name)
 {
@@ -109,6 +112,7 @@ static int
 exec_helper (const char *name, const char *verb, int argc, char **argv)
 {
   g_autofree char *helper = find_helper (name);
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
 
   g_ptr_array_add (args, (char *) name);
@@ -119,6 +123,9 @@ exec_helper (const char *name, const char *verb, int argc, char **argv)
     g_ptr_array_add (args, argv[i]);
   g_ptr_array_add (args, NULL);
   fflush (stdout);
+  /* the helper checks a supervisor's binary against this one, not itself */
+  if (self != NULL)
+    g_setenv (QL_QLAUNCH_BINARY_ENV, self, TRUE);
   execv (helper, (char **) args->pdata);
   fprintf (stderr, "qlaunch %s: cannot run '%s': %s (is qlaunch installed whole?)\n", verb, helper,
            g_strerror (errno));
@@ -135,6 +142,17 @@ int
 ql_verbs_exec_xml_export (int argc, char **argv)
 {
   return exec_helper ("qlaunch-xml", "export", argc, argv);
+}
+
+void
+ql_verbs_take_qlaunch_binary (void)
+{
+  const char *named = g_getenv (QL_QLAUNCH_BINARY_ENV);
+
+  ql_process_set_qlaunch_binary (named != NULL && g_path_is_absolute (named) ? named
+                                                                           : QLAUNCH_BINDIR "/qlaunch");
+  /* not passed on to QEMU or anything else this helper runs */
+  g_unsetenv (QL_QLAUNCH_BINARY_ENV);
 }
 
 int

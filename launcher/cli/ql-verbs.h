@@ -22,3 +22,8 @@ int ql_verbs_exec_xml_export (int argc, char **argv);
  * for the one interactive command, and would cost every other one their
  * loading (about 28 page faults of a start or a kill of 280). */
 int ql_verbs_exec_console (int argc, char **argv);
+
+/* In a helper, before its dispatch: the qlaunch binary that exec'd it
+ * (QLAUNCH_BINARY, which exec_helper sets; else the installed one) is the
+ * one a supervisor's process is checked against. */
+void ql_verbs_take_qlaunch_binary (void);

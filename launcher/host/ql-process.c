@@ -79,6 +79,15 @@ read_exe (const char *procfs, gint64 pid)
   return exe;
 }
 
+static char *qlaunch_binary;
+
+void
+ql_process_set_qlaunch_binary (const char *path)
+{
+  g_free (qlaunch_binary);
+  qlaunch_binary = g_strdup (path);
+}
+
 static gboolean
 runs_expected_binary (const char *procfs, const QlProcessId *id)
 {
@@ -94,7 +103,7 @@ runs_expected_binary (const char *procfs, const QlProcessId *id)
       name = g_path_get_basename (exe);
       return g_str_has_prefix (name, "qemu");   /* qemu-system-x86_64, qemu-kvm */
     }
-  self = read_exe (procfs, getpid ());
+  self = qlaunch_binary != NULL ? g_strdup (qlaunch_binary) : read_exe (procfs, getpid ());
   return self != NULL && strcmp (exe, self) == 0;
 }
 

@@ -43,3 +43,7 @@ guint64 ql_process_memory_bytes (const char *procfs, gint64 pid);
 
 /* Waits until id is gone, at most timeout_ms; TRUE when it is. */
 gboolean ql_process_wait_gone (const char *procfs, const QlProcessId *id, guint timeout_ms);
+
+/* A supervisor runs the qlaunch binary; by default that is this process's
+ * own.  A helper qlaunch execs (qlaunch-console) names qlaunch's here. */
+void ql_process_set_qlaunch_binary (const char *path);

@@ -10,9 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define REAP_RETRY_MS 10
+
 struct QlQemuChild {
   GPid pid;
-  int pidfd;                   /* -1 on kernels without pidfd_open: GLib's child watch then */
+  int pidfd;
   GInputStream *output;
   guint watch;
   gboolean exited;
@@ -56,6 +58,10 @@ ql_qemu_child_spawn (const char *const *argv, GArray *passed_fds, GSpawnChildSet
   gboolean spawned;
 
   child->pidfd = -1;
+  /* an ignored SIGCHLD, inherited from whoever started qlaunch, would have
+   * the kernel reap QEMU itself: its status lost, its PID free for reuse
+   * while the stop ladder may still signal it */
+  signal (SIGCHLD, SIG_DFL);
   if (!g_unix_open_pipe (output, FD_CLOEXEC, error))
     {
       close_passed (passed_fds);
@@ -71,6 +77,17 @@ ql_qemu_child_spawn (const char *const *argv, GArray *passed_fds, GSpawnChildSet
     }
   child->output = g_unix_input_stream_new (output[0], TRUE);
   child->pidfd = (int) syscall (SYS_pidfd_open, child->pid, 0);
+  if (child->pidfd < 0)
+    {
+      int saved_errno = errno;
+
+      /* without its pidfd nothing would say when QEMU ended */
+      kill (child->pid, SIGKILL);
+      while (waitpid (child->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+      ql_error_set_errno (error, saved_errno, "pidfd_open of QEMU (pid %d)", (int) child->pid);
+      return NULL;
+    }
   return g_steal_pointer (&child);
 }
 
@@ -105,10 +122,10 @@ reaped (QlQemuChild *child, int wait_status)
     child->exited_cb (child, child->exited_data);
 }
 
+/* TRUE once QEMU is reaped and the callback ran */
 static gboolean
-pidfd_readable (int fd, GIOCondition condition, gpointer user_data)
+reap (QlQemuChild *child)
 {
-  QlQemuChild *child = user_data;
   int status = 0;
   pid_t r;
 
@@ -116,17 +133,35 @@ pidfd_readable (int fd, GIOCondition condition, gpointer user_data)
     r = waitpid (child->pid, &status, WNOHANG);
   while (r < 0 && errno == EINTR);
   if (r == 0)
-    return G_SOURCE_CONTINUE;
+    return FALSE;
   if (r < 0)
     g_warning ("cannot reap QEMU (pid %d): %s", (int) child->pid, g_strerror (errno));
   reaped (child, status);
+  return TRUE;
+}
+
+static gboolean
+reap_timer (gpointer user_data)
+{
+  QlQemuChild *child = user_data;
+
+  if (!reap (child))
+    return G_SOURCE_CONTINUE;
   return G_SOURCE_REMOVE;
 }
 
-static void
-child_watch_fired (GPid pid, int wait_status, gpointer user_data)
+/* A pidfd polls readable once its process has ended; a QEMU that a debugger
+ * traces may not be reapable yet, and its pidfd would stay readable: the
+ * next tries go by a timer, not by a busy poll. */
+static gboolean
+pidfd_readable (int fd, GIOCondition condition, gpointer user_data)
 {
-  reaped (user_data, wait_status);
+  QlQemuChild *child = user_data;
+
+  child->watch = 0;
+  if (!reap (child))
+    child->watch = g_timeout_add (REAP_RETRY_MS, reap_timer, child);
+  return G_SOURCE_REMOVE;
 }
 
 void
@@ -135,11 +170,7 @@ ql_qemu_child_watch (QlQemuChild *child, QlQemuChildExited exited, gpointer user
   g_return_if_fail (child->watch == 0 && !child->exited);
   child->exited_cb = exited;
   child->exited_data = user_data;
-  /* a pidfd polls readable once its process has ended */
-  if (child->pidfd >= 0)
-    child->watch = g_unix_fd_add (child->pidfd, G_IO_IN, pidfd_readable, child);
-  else
-    child->watch = g_child_watch_add (child->pid, child_watch_fired, child);
+  child->watch = g_unix_fd_add (child->pidfd, G_IO_IN, pidfd_readable, child);
 }
 
 void

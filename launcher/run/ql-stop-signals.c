@@ -2,6 +2,7 @@
 #include "ql-error.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdint.h>
@@ -87,9 +88,37 @@ ql_stop_signals_free (QlStopSignals *signals)
   g_free (signals);
 }
 
+static void
+stop_signal_set (sigset_t *set)
+{
+  sigemptyset (set);
+  for (gsize i = 0; i < G_N_ELEMENTS (stop_signals); i++)
+    sigaddset (set, stop_signals[i]);
+}
+
+void
+ql_stop_signals_block (sigset_t *saved)
+{
+  sigset_t set;
+
+  stop_signal_set (&set);
+  pthread_sigmask (SIG_BLOCK, &set, saved);
+}
+
+void
+ql_stop_signals_restore (const sigset_t *saved)
+{
+  pthread_sigmask (SIG_SETMASK, saved, NULL);
+}
+
 void
 ql_stop_signals_reset_in_child (void)
 {
+  sigset_t set;
+
   signal_eventfd = -1;
   set_action (SIG_DFL);
+  /* one that came while they were blocked now takes its default action */
+  stop_signal_set (&set);
+  pthread_sigmask (SIG_UNBLOCK, &set, NULL);
 }

@@ -679,6 +679,7 @@ static gboolean
 spawn_qemu (Supervisor *s, GError **error)
 {
   g_autoptr(GArray) fds = g_array_new (FALSE, FALSE, sizeof (QlPassedFd));
+  sigset_t saved_mask;
 
   if (!take_qemu_fds (s, fds, error))
     {
@@ -693,7 +694,9 @@ spawn_qemu (Supervisor *s, GError **error)
   if (emulator_pinned)
     ql_pin_to_cpu_set (s->m->pin->emulator, &emulator_cpus);
 
+  ql_stop_signals_block (&saved_mask);
   s->qemu = ql_qemu_child_spawn ((const char *const *) s->opts->argv, fds, child_setup, error);
+  ql_stop_signals_restore (&saved_mask);
   if (s->qemu == NULL)
     {
       g_prefix_error (error, "Cannot start QEMU: ");
@@ -1041,6 +1044,10 @@ tear_down (Supervisor *s)
 static void
 supervisor_done (Supervisor *s)
 {
+  /* what is still queued (a held command's failure, say) points at s:
+   * it runs now, not in a later iteration of someone else's loop */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
   g_clear_pointer (&s->stop_signals, ql_stop_signals_free);
   g_clear_pointer (&s->relay, ql_qmp_relay_free);
   g_clear_object (&s->qmp);
