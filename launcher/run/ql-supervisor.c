@@ -420,7 +420,10 @@ resume_guest (Supervisor *s)
 
 /* With nothing to do between QEMU's start and the guest's (no pinning, and
  * the supervisor already confined), cont goes right behind qmp_capabilities:
- * QEMU answers both once it has initialised, without a round trip between. */
+ * QEMU answers both once it has initialised, without a round trip between.
+ * The guest may then run a moment before qmp.sock listens; should that fail,
+ * the start fails as before (guest_resumed sees the error) and QEMU is
+ * killed: the guest ran briefly, as it does when a later step fails. */
 static void
 queue_resume (Supervisor *s)
 {
