@@ -88,15 +88,13 @@ ql_verbs_dispatch (const QlVerb *verbs, guint n_verbs, int argc, char **argv)
   return 1;
 }
 
-/* Next to this executable (the build tree, or one bin directory), else
- * where it is installed. */
 #define QL_QLAUNCH_BINARY_ENV "QLAUNCH_BINARY"
 
+/* Next to this executable, self (the build tree, or one bin directory),
+ * else where it is installed. */
 static char *
-find_helper (const char *name)
+find_helper (const char *name, const char *self)
 {
-  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
-
   if (self != NULL)
     {
       g_autofree char *dir = g_path_get_dirname (self);
@@ -111,8 +109,8 @@ find_helper (const char *name)
 static int
 exec_helper (const char *name, const char *verb, int argc, char **argv)
 {
-  g_autofree char *helper = find_helper (name);
   g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *helper = find_helper (name, self);
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
 
   g_ptr_array_add (args, (char *) name);

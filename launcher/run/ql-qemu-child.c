@@ -23,14 +23,6 @@ struct QlQemuChild {
   gpointer exited_data;
 };
 
-static void
-close_passed (GArray *passed_fds)
-{
-  for (guint i = 0; i < passed_fds->len; i++)
-    close (g_array_index (passed_fds, QlPassedFd, i).fd);
-  g_array_set_size (passed_fds, 0);
-}
-
 static gboolean
 spawn (QlQemuChild *child, const char *const *argv, GArray *passed_fds, GSpawnChildSetupFunc child_setup,
        int output_fd, GError **error)
@@ -64,12 +56,12 @@ ql_qemu_child_spawn (const char *const *argv, GArray *passed_fds, GSpawnChildSet
   signal (SIGCHLD, SIG_DFL);
   if (!g_unix_open_pipe (output, FD_CLOEXEC, error))
     {
-      close_passed (passed_fds);
+      ql_net_host_close_fds (passed_fds);
       return NULL;
     }
   spawned = spawn (child, argv, passed_fds, child_setup, output[1], error);
   close (output[1]);
-  close_passed (passed_fds);
+  ql_net_host_close_fds (passed_fds);
   if (!spawned)
     {
       close (output[0]);

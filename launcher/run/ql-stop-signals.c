@@ -58,14 +58,15 @@ QlStopSignals *
 ql_stop_signals_watch (GSourceFunc callback, gpointer user_data, GError **error)
 {
   QlStopSignals *signals;
-  int fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  int fd;
 
+  g_return_val_if_fail (signal_eventfd < 0, NULL);
+  fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (fd < 0)
     {
       ql_error_set_errno (error, errno, "eventfd");
       return NULL;
     }
-  g_return_val_if_fail (signal_eventfd < 0, NULL);
   signals = g_new0 (QlStopSignals, 1);
   signals->eventfd = fd;
   signals->callback = callback;
